@@ -1,0 +1,259 @@
+package dev.ailb;
+
+import dev.ailb.internal.LatencyHistogram;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One inference instance registered with a {@link LoadBalancer}: its identity and address, and
+ * the live state the balancer keeps for it (health, active connections, measured latency, last
+ * resource report).
+ *
+ * <p>Instances are created only by {@link LoadBalancer#addBackend}, belong to the balancer that
+ * created them, and are compared by identity: a backend removed and added again under the same id
+ * is a new object. The host is a label used to build addresses; the balancer never resolves it
+ * and never connects to it unless a health check is configured.
+ *
+ * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
+ */
+public final class Backend {
+    // ctl packs the active connection count (low 30 bits) with two lifecycle flags, so that
+    // "acquire unless removed" and "finish the drain when the last connection goes" are single
+    // atomic transitions and a drain can complete exactly once.
+    static final int COUNT_MASK = (1 << 30) - 1;
+    static final int DRAINING = 1 << 30;
+    static final int REMOVED = 1 << 31;
+
+    private static final VarHandle CTL;
+    private static final VarHandle EWMA_BITS;
+    private static final VarHandle HISTOGRAM;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CTL = lookup.findVarHandle(Backend.class, "ctl", int.class);
+            EWMA_BITS = lookup.findVarHandle(Backend.class, "ewmaBits", long.class);
+            HISTOGRAM = lookup.findVarHandle(Backend.class, "histogram", LatencyHistogram.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private static final long UNMEASURED = Double.doubleToRawLongBits(Double.NaN);
+
+    final LoadBalancer owner;
+    private final String id;
+    private final String host;
+    private final int port;
+    private final int weight;
+
+    @SuppressWarnings("unused") // accessed through CTL
+    private volatile int ctl;
+    private volatile boolean healthy = true;
+    private volatile ResourceReport resources;
+
+    @SuppressWarnings("unused") // accessed through EWMA_BITS
+    private volatile long ewmaBits = UNMEASURED;
+    private volatile long ewmaStampNanos;
+
+    final LongAdder selections = new LongAdder();
+    final LongAdder successes = new LongAdder();
+    final LongAdder failures = new LongAdder();
+    final LongAdder responseNanos = new LongAdder();
+    // Allocated on the first completed request: an idle backend in a large fleet costs nothing.
+    @SuppressWarnings("unused") // accessed through HISTOGRAM
+    private volatile LatencyHistogram histogram;
+
+    Backend(LoadBalancer owner, String id, String host, int port, int weight) {
+        this.owner = owner;
+        this.id = id;
+        this.host = host;
+        this.port = port;
+        this.weight = weight;
+    }
+
+    /** The id this backend was registered under, unique within its balancer. */
+    public String id() {
+        return id;
+    }
+
+    /** The host label given at registration, e.g. {@code "192.168.1.1"}. */
+    public String host() {
+        return host;
+    }
+
+    /** The port given at registration, in 1..65535. */
+    public int port() {
+        return port;
+    }
+
+    /** The weight given at registration, at least 1. */
+    public int weight() {
+        return weight;
+    }
+
+    /** Whether the backend is currently considered healthy. A new backend starts healthy. */
+    public boolean isHealthy() {
+        return healthy;
+    }
+
+    /** Whether the backend was removed and is finishing its in-flight requests. */
+    public boolean isDraining() {
+        int c = (int) CTL.getVolatile(this);
+        return (c & DRAINING) != 0 && (c & REMOVED) == 0;
+    }
+
+    /** Whether the backend has left its balancer for good. */
+    public boolean isRemoved() {
+        return ((int) CTL.getVolatile(this) & REMOVED) != 0;
+    }
+
+    /** Whether new requests may be routed to this backend: healthy and neither draining nor removed. */
+    public boolean isAvailable() {
+        return healthy && ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
+    }
+
+    /** The number of connections acquired and not yet released. Never negative. */
+    public int activeConnections() {
+        return (int) CTL.getVolatile(this) & COUNT_MASK;
+    }
+
+    /** The last resource report, if one was ever recorded. Its age decides whether it is still trusted. */
+    public Optional<ResourceReport> resources() {
+        return Optional.ofNullable(resources);
+    }
+
+    /**
+     * The decaying peak average of response times in nanoseconds, or {@code NaN} before the first
+     * completed request. It jumps to any response slower than itself and otherwise decays toward
+     * recent responses with the balancer's decay time.
+     */
+    public double responseTimeEwmaNanos() {
+        return Double.longBitsToDouble((long) EWMA_BITS.getVolatile(this));
+    }
+
+    // ---- state transitions, driven by the owning balancer ----
+
+    /** Counts one more connection, unless the backend was removed. */
+    boolean tryAcquire() {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & REMOVED) != 0) {
+                return false;
+            }
+            if ((c & COUNT_MASK) == COUNT_MASK) {
+                throw new IllegalStateException("backend " + id + ": too many active connections ("
+                        + COUNT_MASK + ")");
+            }
+            if (CTL.compareAndSet(this, c, c + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Counts one connection less. Returns the new ctl value, or -1 when there was no connection to
+     * release (nothing is changed then).
+     */
+    int tryRelease() {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & COUNT_MASK) == 0) {
+                return -1;
+            }
+            if (CTL.compareAndSet(this, c, c - 1)) {
+                return c - 1;
+            }
+        }
+    }
+
+    /** Sets the draining flag; returns false if it was already draining or removed. */
+    boolean markDraining() {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & (DRAINING | REMOVED)) != 0) {
+                return false;
+            }
+            if (CTL.compareAndSet(this, c, c | DRAINING)) {
+                return true;
+            }
+        }
+    }
+
+    /** Moves a draining backend with no connections to removed; true for exactly one caller. */
+    boolean tryFinishDrain() {
+        return CTL.compareAndSet(this, DRAINING, DRAINING | REMOVED);
+    }
+
+    /** Marks a backend removed whatever its state (used when its balancer discards it outright). */
+    void markRemoved() {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & REMOVED) != 0 || CTL.compareAndSet(this, c, c | REMOVED)) {
+                return;
+            }
+        }
+    }
+
+    void setHealthy(boolean healthy) {
+        this.healthy = healthy;
+    }
+
+    void setResources(ResourceReport report) {
+        this.resources = report;
+    }
+
+    void recordSelection() {
+        selections.increment();
+    }
+
+    void recordCompletion(long responseTimeNanos, boolean success, long nowNanos, double decayNanos) {
+        (success ? successes : failures).increment();
+        responseNanos.add(responseTimeNanos);
+        histogram().record(responseTimeNanos);
+        updateEwma(responseTimeNanos, nowNanos, decayNanos);
+    }
+
+    private LatencyHistogram histogram() {
+        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
+        if (h == null) {
+            LatencyHistogram fresh = new LatencyHistogram();
+            h = (LatencyHistogram) HISTOGRAM.compareAndExchange(this, null, fresh);
+            if (h == null) {
+                h = fresh;
+            }
+        }
+        return h;
+    }
+
+    LatencyHistogram.Snapshot histogramSnapshot() {
+        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
+        return h == null ? LatencyHistogram.Snapshot.empty() : h.snapshot();
+    }
+
+    private void updateEwma(long sampleNanos, long nowNanos, double decayNanos) {
+        // The stamp is written without coordination: two racing updates may both decay from the
+        // same stamp, which only shifts the weight of one sample slightly.
+        long elapsed = Math.max(0L, nowNanos - ewmaStampNanos);
+        ewmaStampNanos = nowNanos;
+        double keep = Math.exp(-elapsed / decayNanos);
+        double sample = sampleNanos;
+        for (;;) {
+            long bits = (long) EWMA_BITS.getVolatile(this);
+            double current = Double.longBitsToDouble(bits);
+            double next = Double.isNaN(current) || sample > current
+                    ? sample
+                    : current * keep + sample * (1.0 - keep);
+            if (EWMA_BITS.compareAndSet(this, bits, Double.doubleToRawLongBits(next))) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Backend{" + id + " " + host + ':' + port + ", weight=" + weight + '}';
+    }
+}

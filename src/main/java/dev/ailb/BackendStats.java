@@ -1,0 +1,55 @@
+package dev.ailb;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The state and counters of one backend at one moment. Derived figures (rates, averages) are
+ * computed from the same readings, so they agree with each other.
+ *
+ * <p>Immutable and thread-safe.
+ *
+ * @param id                the backend's id
+ * @param host              its host label
+ * @param port              its port
+ * @param weight            its weight
+ * @param healthy           whether it was healthy
+ * @param draining          whether it was removed and finishing in-flight requests
+ * @param activeConnections connections acquired and not yet released
+ * @param totalRequests     requests routed to it by {@code selectBackend}
+ * @param successes         requests released with {@code success == true}
+ * @param failures          requests released with {@code success == false}
+ * @param avgResponseTime   mean response time of completed requests, zero if none
+ * @param p50ResponseTime   median response time (within about 3%), zero if none
+ * @param p95ResponseTime   95th percentile response time (within about 3%), zero if none
+ * @param p99ResponseTime   99th percentile response time (within about 3%), zero if none
+ * @param resources         its last resource report, if any
+ */
+public record BackendStats(
+        String id,
+        String host,
+        int port,
+        int weight,
+        boolean healthy,
+        boolean draining,
+        int activeConnections,
+        long totalRequests,
+        long successes,
+        long failures,
+        Duration avgResponseTime,
+        Duration p50ResponseTime,
+        Duration p95ResponseTime,
+        Duration p99ResponseTime,
+        Optional<ResourceReport> resources) {
+
+    /** Requests released so far, successful or not. */
+    public long completedRequests() {
+        return successes + failures;
+    }
+
+    /** Successes over completed requests, in [0, 1]; 1.0 before any request has completed. */
+    public double successRate() {
+        long completed = completedRequests();
+        return completed == 0 ? 1.0 : (double) successes / completed;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.ailb;
+
+import dev.ailb.strategy.IpHashStrategy;
+import dev.ailb.strategy.LeastConnectionsStrategy;
+import dev.ailb.strategy.LeastResponseTimeStrategy;
+import dev.ailb.strategy.RandomStrategy;
+import dev.ailb.strategy.ResourceBasedStrategy;
+import dev.ailb.strategy.RoundRobinStrategy;
+import dev.ailb.strategy.WeightedRoundRobinStrategy;
+import java.time.Duration;
+
+/**
+ * How a balancer chooses a backend for each request: the seven built-in strategies below, or
+ * your own.
+ *
+ * <p>A strategy is an immutable description, safe to share between balancers: it holds no state
+ * of its own. Each balancer that uses it calls {@link #newSelector} once and keeps its cursors and
+ * tables there. Only available backends (healthy, neither draining nor removed) are ever offered to
+ * a strategy.
+ *
+ * <p>A custom strategy is three small functions; for example, "always the first available":
+ * <pre>{@code
+ * BalancingStrategy first = context -> available -> request -> available.get(0);
+ * }</pre>
+ */
+@FunctionalInterface
+public interface BalancingStrategy {
+
+    /**
+     * Strict rotation over the available backends: over {@code k * n} consecutive picks from a
+     * stable set of {@code n}, each backend is picked exactly {@code k} times.
+     */
+    BalancingStrategy ROUND_ROBIN = new RoundRobinStrategy();
+
+    /**
+     * The backend with the fewest active connections relative to its weight; ties are broken from a
+     * random starting point, so equal backends share the traffic.
+     */
+    BalancingStrategy LEAST_CONNECTIONS = new LeastConnectionsStrategy();
+
+    /**
+     * Smooth weighted round robin, the nginx algorithm: over any {@code sum(weights)} consecutive
+     * picks each backend is picked exactly its weight, and the picks are interleaved.
+     */
+    BalancingStrategy WEIGHTED_ROUND_ROBIN = new WeightedRoundRobinStrategy();
+
+    /**
+     * Consistent hashing of the client address on a ring: the same address goes to the same backend
+     * while the set is unchanged, and a change of the set moves only the addresses it must.
+     */
+    BalancingStrategy IP_HASH = new IpHashStrategy();
+
+    /**
+     * The lowest expected latency: the backend's decaying peak average response time times its
+     * active connections plus one. Backends not yet measured are tried first.
+     */
+    BalancingStrategy LEAST_RESPONSE_TIME = new LeastResponseTimeStrategy();
+
+    /** A uniformly random available backend, drawn from the balancer's random source. */
+    BalancingStrategy RANDOM = new RandomStrategy();
+
+    /**
+     * The lower-scored of two randomly drawn backends, where the score combines reported CPU and
+     * memory with the live count of active connections per unit of weight. Uses the default
+     * weights of {@link #resourceBased(double, double, double, Duration)}.
+     */
+    BalancingStrategy RESOURCE_BASED = new ResourceBasedStrategy(
+            ResourceBasedStrategy.DEFAULT_CPU_WEIGHT,
+            ResourceBasedStrategy.DEFAULT_MEMORY_WEIGHT,
+            ResourceBasedStrategy.DEFAULT_LOAD_WEIGHT,
+            ResourceBasedStrategy.DEFAULT_MAX_REPORT_AGE);
+
+    /**
+     * Creates the per-balancer state of this strategy. Called when a balancer starts using it.
+     *
+     * @param context the balancer's ticker and random source
+     */
+    Selector newSelector(SelectionContext context);
+
+    /** A short name for logs and stats; the constants answer with their own names. */
+    default String name() {
+        return getClass().getSimpleName();
+    }
+
+    /**
+     * A {@link #RESOURCE_BASED} strategy with its own weights. The score of a backend is
+     * {@code cpuWeight * cpu + memoryWeight * memory + loadWeight * load}, where {@code load} is
+     * {@code x / (1 + x)} of {@code x = activeConnections / weight}. A backend with no report, or a
+     * report older than {@code maxReportAge}, scores 0.5 for both CPU and memory: worse than a
+     * lightly loaded backend that reports, better than a busy one.
+     *
+     * @param cpuWeight    weight of CPU utilisation, finite and >= 0
+     * @param memoryWeight weight of memory utilisation, finite and >= 0
+     * @param loadWeight   weight of live connections, finite and >= 0
+     * @param maxReportAge age after which a report is no longer trusted, > 0
+     * @throws IllegalArgumentException if a weight is negative or not finite, all are zero, or the
+     *                                  age is not positive
+     */
+    static BalancingStrategy resourceBased(
+            double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {
+        return new ResourceBasedStrategy(cpuWeight, memoryWeight, loadWeight, maxReportAge);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ailb;
+
+import java.time.Duration;
+
+/**
+ * Totals over all the requests a balancer has seen, including those served by backends since
+ * removed, and the state of its current backends.
+ *
+ * <p>Immutable and thread-safe.
+ *
+ * @param totalRequests     requests routed by {@code selectBackend}
+ * @param successes         requests released with {@code success == true}
+ * @param failures          requests released with {@code success == false}
+ * @param avgResponseTime   mean response time of completed requests, zero if none
+ * @param p50ResponseTime   median response time (within about 3%), zero if none
+ * @param p95ResponseTime   95th percentile response time (within about 3%), zero if none
+ * @param p99ResponseTime   99th percentile response time (within about 3%), zero if none
+ * @param activeConnections connections acquired and not yet released, over all current backends
+ * @param totalBackends     backends registered, draining ones included
+ * @param healthyBackends   backends considered healthy, draining ones included
+ * @param availableBackends backends that new requests may go to
+ * @param drainingBackends  backends removed and still finishing in-flight requests
+ */
+public record LoadBalancerMetrics(
+        long totalRequests,
+        long successes,
+        long failures,
+        Duration avgResponseTime,
+        Duration p50ResponseTime,
+        Duration p95ResponseTime,
+        Duration p99ResponseTime,
+        long activeConnections,
+        int totalBackends,
+        int healthyBackends,
+        int availableBackends,
+        int drainingBackends) {
+
+    /** Requests released so far, successful or not. */
+    public long completedRequests() {
+        return successes + failures;
+    }
+
+    /** Successes over completed requests, in [0, 1]; 1.0 before any request has completed. */
+    public double successRate() {
+        long completed = completedRequests();
+        return completed == 0 ? 1.0 : (double) successes / completed;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.ailb;
+
+/**
+ * Thrown by {@link LoadBalancer#selectBackend} when no backend can take a new request; the
+ * {@link #reason()} and message say why.
+ */
+public final class NoAvailableBackendException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** Why no backend was available. */
+    public enum Reason {
+        /** No backend is registered. */
+        NO_BACKENDS,
+        /** Every registered backend is unhealthy. */
+        ALL_UNHEALTHY,
+        /** Every registered backend is draining. */
+        ALL_DRAINING,
+        /** Every registered backend is unhealthy or draining, some of each. */
+        ALL_UNHEALTHY_OR_DRAINING
+    }
+
+    private final Reason reason;
+    private final int registered;
+
+    NoAvailableBackendException(Reason reason, int registered, int unhealthy, int draining) {
+        super(message(reason, registered, unhealthy, draining));
+        this.reason = reason;
+        this.registered = registered;
+    }
+
+    private static String message(Reason reason, int registered, int unhealthy, int draining) {
+        switch (reason) {
+            case NO_BACKENDS:
+                return "no backend available: none is registered";
+            case ALL_UNHEALTHY:
+                return "no backend available: all " + registered + " registered backends are unhealthy";
+            case ALL_DRAINING:
+                return "no backend available: all " + registered + " registered backends are draining";
+            default:
+                return "no backend available: of " + registered + " registered backends, " + unhealthy
+                        + " are unhealthy and " + draining + " are draining";
+        }
+    }
+
+    /** Why no backend was available. */
+    public Reason reason() {
+        return reason;
+    }
+
+    /** How many backends were registered, draining ones included. */
+    public int registeredBackends() {
+        return registered;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.ailb;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * One immutable view of a balancer's backends, published through a volatile field: the registered
+ * backends, the available ones, and the picker the strategy built for exactly that set. Readers
+ * take one volatile read and never lock; writers build a new view under the balancer's lock.
+ */
+final class Registry {
+    final BalancingStrategy strategy;
+    final Selector selector;
+    /** Registered backends in registration order, draining ones included. */
+    final List<Backend> all;
+    final Map<String, Backend> byId;
+    /** Backends new requests may go to, in registration order. */
+    final List<Backend> available;
+    final Picker picker;
+
+    private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all,
+            Map<String, Backend> byId, List<Backend> available, Picker picker) {
+        this.strategy = strategy;
+        this.selector = selector;
+        this.all = all;
+        this.byId = byId;
+        this.available = available;
+        this.picker = picker;
+    }
+
+    /**
+     * Builds a view. {@code isAvailable} decides membership of the available set, so that a writer
+     * can publish the view a pending change implies before it flips the backend's own flags.
+     *
+     * @throws IllegalStateException if the strategy fails to build a picker; nothing is published
+     */
+    static Registry build(BalancingStrategy strategy, Selector selector, List<Backend> all,
+            Predicate<Backend> isAvailable) {
+        List<Backend> allCopy = List.copyOf(all);
+        Map<String, Backend> byId = new HashMap<>(allCopy.size() * 2);
+        List<Backend> available = new ArrayList<>(allCopy.size());
+        for (Backend b : allCopy) {
+            byId.put(b.id(), b);
+            if (isAvailable.test(b)) {
+                available.add(b);
+            }
+        }
+        List<Backend> availableView = Collections.unmodifiableList(available);
+        Picker picker;
+        try {
+            picker = selector.newPicker(availableView);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(
+                    "strategy " + strategy.name() + " failed to build a picker for "
+                            + available.size() + " backends: " + e, e);
+        }
+        if (picker == null) {
+            throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
+        }
+        return new Registry(strategy, selector, allCopy, Collections.unmodifiableMap(byId),
+                availableView, picker);
+    }
+
+    Registry withBackends(List<Backend> newAll, Predicate<Backend> isAvailable) {
+        return build(strategy, selector, newAll, isAvailable);
+    }
+}

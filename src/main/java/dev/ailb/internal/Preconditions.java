@@ -1,0 +1,86 @@
+package dev.ailb.internal;
+
+import java.time.Duration;
+
+/**
+ * Argument checks with one message style, {@code name: value (expected: ...)}, so that every
+ * rejection names the parameter and the value it got. Not part of the API.
+ */
+public final class Preconditions {
+    private Preconditions() {}
+
+    public static <T> T checkNotNull(T value, String name) {
+        if (value == null) {
+            throw new NullPointerException(name + ": null (expected: non-null)");
+        }
+        return value;
+    }
+
+    public static String checkId(String value, String name) {
+        checkNotNull(value, name);
+        if (value.isBlank()) {
+            throw new IllegalArgumentException(name + ": " + quote(value) + " (expected: not blank)");
+        }
+        if (value.length() > 256) {
+            throw new IllegalArgumentException(
+                    name + ": " + quote(value.substring(0, 32)) + "... of length " + value.length()
+                            + " (expected: at most 256 characters)");
+        }
+        return value;
+    }
+
+    public static int checkRange(int value, int min, int max, String name) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(
+                    name + ": " + value + " (expected: " + min + ".." + max + ")");
+        }
+        return value;
+    }
+
+    public static double checkUnitInterval(double value, String name) {
+        if (!(value >= 0.0 && value <= 1.0)) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: 0.0..1.0)");
+        }
+        return value;
+    }
+
+    public static double checkNonNegativeFinite(double value, String name) {
+        if (!(value >= 0.0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: finite and >= 0)");
+        }
+        return value;
+    }
+
+    public static Duration checkNonNegative(Duration value, String name) {
+        checkNotNull(value, name);
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+        }
+        return value;
+    }
+
+    public static Duration checkPositive(Duration value, String name) {
+        checkNotNull(value, name);
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+        }
+        return value;
+    }
+
+    public static long checkNonNegative(long value, String name) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+        }
+        return value;
+    }
+
+    public static void checkState(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalStateException(message);
+        }
+    }
+
+    public static String quote(String s) {
+        return '"' + s + '"';
+    }
+}
