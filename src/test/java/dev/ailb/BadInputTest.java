@@ -1,0 +1,252 @@
+package dev.ailb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ailb.testing.ManualTicker;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every rejected input gets an exception naming the parameter and the value, and leaves the
+ * balancer exactly as it was.
+ */
+class BadInputTest {
+    private final ManualTicker ticker = new ManualTicker();
+    private LoadBalancer lb;
+    private Backend one;
+
+    @BeforeEach
+    void setUp() {
+        lb = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS).ticker(ticker).build();
+        one = lb.addBackend("instance-1", "192.168.1.1", 8001, 2);
+        lb.addBackend("instance-2", "192.168.1.1", 8002);
+        lb.acquireConnection(one);
+        lb.releaseConnection(one, Duration.ofMillis(40), true);
+        lb.acquireConnection(one);
+        lb.updateBackendResources("instance-1", 0.5, 0.25);
+    }
+
+    @AfterEach
+    void tearDown() {
+        lb.close();
+    }
+
+    /** A call on the balancer, with the exception type and message fragments it must produce. */
+    static Stream<Arguments> rejectedCalls() {
+        return Stream.of(
+                rejected("addBackend null id", lb -> lb.addBackend(null, "h", 1),
+                        NullPointerException.class, "id: null"),
+                rejected("addBackend blank id", lb -> lb.addBackend("  ", "h", 1),
+                        IllegalArgumentException.class, "id: \"  \"", "not blank"),
+                rejected("addBackend over-long id", lb -> lb.addBackend("x".repeat(300), "h", 1),
+                        IllegalArgumentException.class, "id: ", "at most 256"),
+                rejected("addBackend duplicate id", lb -> lb.addBackend("instance-1", "h", 1),
+                        IllegalArgumentException.class, "id: \"instance-1\"", "taken"),
+                rejected("addBackend null host", lb -> lb.addBackend("x", null, 1),
+                        NullPointerException.class, "host: null"),
+                rejected("addBackend blank host", lb -> lb.addBackend("x", "", 1),
+                        IllegalArgumentException.class, "host: \"\""),
+                rejected("addBackend port 0", lb -> lb.addBackend("x", "h", 0),
+                        IllegalArgumentException.class, "port: 0", "1..65535"),
+                rejected("addBackend port 65536", lb -> lb.addBackend("x", "h", 65536),
+                        IllegalArgumentException.class, "port: 65536"),
+                rejected("addBackend negative port", lb -> lb.addBackend("x", "h", -80),
+                        IllegalArgumentException.class, "port: -80"),
+                rejected("addBackend weight 0", lb -> lb.addBackend("x", "h", 80, 0),
+                        IllegalArgumentException.class, "weight: 0", "1..1000000"),
+                rejected("addBackend negative weight", lb -> lb.addBackend("x", "h", 80, -3),
+                        IllegalArgumentException.class, "weight: -3"),
+                rejected("addBackend weight too large", lb -> lb.addBackend("x", "h", 80, 1_000_001),
+                        IllegalArgumentException.class, "weight: 1000001"),
+                rejected("removeBackend unknown id", lb -> lb.removeBackend("nope"),
+                        IllegalArgumentException.class, "id: \"nope\"", "registered backend"),
+                rejected("removeBackend null id", lb -> lb.removeBackend(null),
+                        NullPointerException.class, "id: null"),
+                rejected("updateBackendResources unknown id", lb -> lb.updateBackendResources("nope", 0.1, 0.1),
+                        IllegalArgumentException.class, "id: \"nope\""),
+                rejected("updateBackendResources NaN cpu", lb -> lb.updateBackendResources("instance-1", Double.NaN, 0.1),
+                        IllegalArgumentException.class, "cpu: NaN", "0.0..1.0"),
+                rejected("updateBackendResources cpu above 1", lb -> lb.updateBackendResources("instance-1", 1.5, 0.1),
+                        IllegalArgumentException.class, "cpu: 1.5"),
+                rejected("updateBackendResources negative memory", lb -> lb.updateBackendResources("instance-1", 0.1, -0.1),
+                        IllegalArgumentException.class, "memory: -0.1"),
+                rejected("updateBackendResources infinite memory",
+                        lb -> lb.updateBackendResources("instance-1", 0.1, Double.POSITIVE_INFINITY),
+                        IllegalArgumentException.class, "memory: Infinity"),
+                rejected("setBackendHealthy unknown id", lb -> lb.setBackendHealthy("nope", false),
+                        IllegalArgumentException.class, "id: \"nope\""),
+                rejected("getBackendStats unknown id", lb -> lb.getBackendStats("nope"),
+                        IllegalArgumentException.class, "id: \"nope\""),
+                rejected("selectBackend null request", lb -> lb.selectBackend(null),
+                        NullPointerException.class, "request: null"),
+                rejected("setStrategy null", lb -> lb.setStrategy(null),
+                        NullPointerException.class, "strategy: null"),
+                rejected("setStrategy whose selector fails", lb -> lb.setStrategy(context -> {
+                            throw new IllegalArgumentException("broken");
+                        }),
+                        IllegalStateException.class, "failed to create its selector", "broken"),
+                rejected("setStrategy whose picker fails", lb -> lb.setStrategy(context -> available -> {
+                            throw new IllegalArgumentException("broken table");
+                        }),
+                        IllegalStateException.class, "failed to build a picker", "broken table"),
+                rejected("acquireConnection null", lb -> lb.acquireConnection(null),
+                        NullPointerException.class, "backend: null"),
+                rejected("releaseConnection null backend", lb -> lb.releaseConnection(null, Duration.ZERO, true),
+                        NullPointerException.class, "backend: null"),
+                rejected("releaseConnection null time",
+                        lb -> lb.releaseConnection(lb.getBackend("instance-1").orElseThrow(), null, true),
+                        NullPointerException.class, "responseTime: null"),
+                rejected("releaseConnection negative time",
+                        lb -> lb.releaseConnection(lb.getBackend("instance-1").orElseThrow(), Duration.ofMillis(-5), true),
+                        IllegalArgumentException.class, "responseTime: PT-0.005S", ">= 0"),
+                rejected("releaseConnection time beyond nanoseconds",
+                        lb -> lb.releaseConnection(lb.getBackend("instance-1").orElseThrow(), Duration.ofDays(200_000), true),
+                        IllegalArgumentException.class, "responseTime: PT4800000H"),
+                rejected("releaseConnection negative nanos",
+                        lb -> lb.releaseConnection(lb.getBackend("instance-1").orElseThrow(), -1L, true),
+                        IllegalArgumentException.class, "responseTimeNanos: -1"),
+                rejected("releaseConnection without acquire",
+                        lb -> lb.releaseConnection(lb.getBackend("instance-2").orElseThrow(), Duration.ZERO, true),
+                        IllegalStateException.class, "instance-2", "no active connection"));
+    }
+
+    private static Arguments rejected(String name, Consumer<LoadBalancer> call,
+            Class<? extends Throwable> type, String... messageParts) {
+        return Arguments.of(name, call, type, List.of(messageParts));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rejectedCalls")
+    void rejectsBadInputAndLeavesTheBalancerUnchanged(String name, Consumer<LoadBalancer> call,
+            Class<? extends Throwable> type, List<String> messageParts) {
+        Fingerprint before = Fingerprint.of(lb);
+
+        assertThatThrownBy(() -> call.accept(lb))
+                .isInstanceOf(type)
+                .satisfies(e -> assertThat(e.getMessage()).contains(messageParts));
+
+        assertThat(Fingerprint.of(lb)).isEqualTo(before);
+    }
+
+    @Test
+    void rejectsABackendOfAnotherBalancer() {
+        try (LoadBalancer other = new LoadBalancer()) {
+            Backend foreign = other.addBackend("instance-1", "192.168.1.1", 8001);
+            other.acquireConnection(foreign);
+            Fingerprint before = Fingerprint.of(lb);
+
+            assertThatThrownBy(() -> lb.acquireConnection(foreign))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("backend: Backend{instance-1")
+                    .hasMessageContaining("a backend of this balancer");
+            assertThatThrownBy(() -> lb.releaseConnection(foreign, Duration.ZERO, true))
+                    .isInstanceOf(IllegalArgumentException.class);
+
+            assertThat(Fingerprint.of(lb)).isEqualTo(before);
+            assertThat(foreign.activeConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void doubleReleaseIsRejectedAndTheCountStaysAtZero() {
+        lb.releaseConnection(one, Duration.ofMillis(10), true);
+        Fingerprint before = Fingerprint.of(lb);
+
+        assertThatThrownBy(() -> lb.releaseConnection(one, Duration.ofMillis(10), true))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no active connection");
+
+        assertThat(one.activeConnections()).isZero();
+        assertThat(Fingerprint.of(lb)).isEqualTo(before);
+    }
+
+    @Test
+    void acquiringARemovedBackendIsRejected() {
+        Backend two = lb.getBackend("instance-2").orElseThrow();
+        lb.removeBackend("instance-2");
+
+        assertThatThrownBy(() -> lb.acquireConnection(two))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("instance-2")
+                .hasMessageContaining("removed");
+        assertThat(lb.tryAcquireConnection(two)).isFalse();
+        assertThat(two.activeConnections()).isZero();
+    }
+
+    @Test
+    void aClosedBalancerRefusesNewWorkButCountsReleases() {
+        lb.close();
+
+        assertThatThrownBy(() -> lb.selectBackend(new Request("r", "1.2.3.4", "/")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> lb.addBackend("x", "h", 80))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> lb.acquireConnection(one))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+
+        lb.releaseConnection(one, Duration.ofMillis(5), false);
+        assertThat(lb.getBackendStats("instance-1").failures()).isEqualTo(1);
+        assertThat(lb.getAllStats().metrics().activeConnections()).isZero();
+    }
+
+    @Test
+    void requestRejectsMissingFields() {
+        assertThatThrownBy(() -> new Request(null, "1.2.3.4", "/"))
+                .isInstanceOf(NullPointerException.class).hasMessage("id: null (expected: non-null)");
+        assertThatThrownBy(() -> new Request(" ", "1.2.3.4", "/"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("id: \" \"");
+        assertThatThrownBy(() -> new Request("r", null, "/"))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("clientIp: null");
+        assertThatThrownBy(() -> new Request("r", "1.2.3.4", null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("path: null");
+    }
+
+    @Test
+    void builderRejectsBadAndRepeatedSettings() {
+        assertThatThrownBy(() -> LoadBalancer.builder().strategy(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("strategy: null");
+        assertThatThrownBy(() -> LoadBalancer.builder().ticker(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("ticker: null");
+        assertThatThrownBy(() -> LoadBalancer.builder().random(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("random: null");
+        assertThatThrownBy(() -> LoadBalancer.builder().responseTimeDecay(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("responseTimeDecay: PT0S");
+        assertThatThrownBy(() -> LoadBalancer.builder().strategy(BalancingStrategy.RANDOM)
+                        .strategy(BalancingStrategy.IP_HASH))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("strategy was already set to RANDOM");
+        assertThatThrownBy(() -> new LoadBalancer(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("strategy: null");
+    }
+
+    @Test
+    void aCustomPickerThatReturnsAForeignBackendIsReportedNotRouted() {
+        try (LoadBalancer other = new LoadBalancer()) {
+            Backend foreign = other.addBackend("z", "10.0.0.9", 80);
+            lb.setStrategy(context -> available -> request -> foreign);
+            long before = lb.getAllStats().metrics().totalRequests();
+
+            assertThatThrownBy(() -> lb.selectBackend(new Request("r", "1.2.3.4", "/")))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("not one of the backends offered to it");
+            assertThat(lb.getAllStats().metrics().totalRequests()).isEqualTo(before);
+        }
+    }
+
+    /** Everything observable about a balancer, for before/after comparisons. */
+    record Fingerprint(String strategy, List<Backend> backends, List<Backend> available, LoadBalancerStats stats) {
+        static Fingerprint of(LoadBalancer lb) {
+            return new Fingerprint(lb.getStrategy().name(), lb.getBackends(), lb.getAvailableBackends(),
+                    lb.getAllStats());
+        }
+    }
+}
