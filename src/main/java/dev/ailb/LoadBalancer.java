@@ -231,8 +231,12 @@ public final class LoadBalancer implements AutoCloseable {
                 return false;
             }
             if (healthy) {
+                // Build first (a custom strategy may refuse), then flip, then publish: a selection
+                // must never find the backend in a view while its flag still says unhealthy.
+                Registry next = current.withBackends(current.all,
+                        b -> b == backend ? !b.isDraining() && !b.isRemoved() : b.isAvailable());
                 backend.setHealthy(true);
-                registry = current.withBackends(current.all, Backend::isAvailable);
+                registry = next;
             } else {
                 // Publish first, then flip: see removeBackend.
                 registry = current.withBackends(current.all, b -> b != backend && b.isAvailable());

@@ -65,7 +65,39 @@ final class Registry {
                 availableView, picker);
     }
 
+    /**
+     * A view over {@code newAll} with the same strategy. When the available set comes out exactly
+     * as it is now (a draining backend finally leaving, an unavailable one changing state), the
+     * current picker is kept: the strategy's state carries on untouched and the final removal of a
+     * drained backend cannot fail on a strategy that refuses to build.
+     */
     Registry withBackends(List<Backend> newAll, Predicate<Backend> isAvailable) {
-        return build(strategy, selector, newAll, isAvailable);
+        List<Backend> allCopy = List.copyOf(newAll);
+        List<Backend> nextAvailable = new ArrayList<>(available.size() + 1);
+        for (Backend b : allCopy) {
+            if (isAvailable.test(b)) {
+                nextAvailable.add(b);
+            }
+        }
+        if (!sameBackends(nextAvailable, available)) {
+            return build(strategy, selector, allCopy, isAvailable);
+        }
+        Map<String, Backend> nextById = new HashMap<>(allCopy.size() * 2);
+        for (Backend b : allCopy) {
+            nextById.put(b.id(), b);
+        }
+        return new Registry(strategy, selector, allCopy, Collections.unmodifiableMap(nextById), available, picker);
+    }
+
+    private static boolean sameBackends(List<Backend> a, List<Backend> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

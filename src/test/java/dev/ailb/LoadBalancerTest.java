@@ -311,4 +311,52 @@ class LoadBalancerTest {
             assertThat(lb.getAllStats().backend("zzz")).isEmpty();
         }
     }
+
+    @Test
+    void aDrainedBackendLeavesEvenWhenTheStrategyNoLongerBuildsPickers() {
+        java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+        BalancingStrategy fragile = context -> available -> {
+            if (broken.get()) {
+                throw new IllegalStateException("cannot build");
+            }
+            return request -> available.get(0);
+        };
+        try (LoadBalancer lb = balancer(fragile)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+            lb.addBackend("b", "10.0.0.2", 8002);
+            lb.acquireConnection(a);
+            CompletableFuture<Void> removed = lb.removeBackend("a");
+            broken.set(true);
+
+            lb.releaseConnection(a, Duration.ofMillis(1), true);
+
+            assertThat(removed).isCompleted();
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("b");
+            assertThat(lb.selectBackend(request("r")).id()).isEqualTo("b");
+        }
+    }
+
+    @Test
+    void aFailedHealthChangeLeavesTheBackendAsItWas() {
+        java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+        BalancingStrategy fragile = context -> available -> {
+            if (broken.get()) {
+                throw new IllegalStateException("cannot build");
+            }
+            return request -> available.get(0);
+        };
+        try (LoadBalancer lb = balancer(fragile)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+            lb.addBackend("b", "10.0.0.2", 8002);
+            lb.setBackendHealthy("a", false);
+            broken.set(true);
+
+            assertThatThrownBy(() -> lb.setBackendHealthy("a", true))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("failed to build a picker");
+
+            assertThat(a.isHealthy()).isFalse();
+            assertThat(lb.getAvailableBackends()).extracting(Backend::id).containsExactly("b");
+        }
+    }
 }
