@@ -94,7 +94,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     private LoadBalancer(Builder builder) {
         this.ticker = builder.ticker != null ? builder.ticker : Ticker.system();
-        this.random = builder.random != null ? builder.random : ThreadLocalRandom.current();
+        this.random = builder.random != null ? builder.random : ThreadLocalRandomSource.INSTANCE;
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
         this.context = new Context(ticker, random);
@@ -584,6 +584,40 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
+
+    /**
+     * Draws from the calling thread's {@link ThreadLocalRandom}. Holding the object returned by
+     * {@code ThreadLocalRandom.current()} on one thread and using it on others would skip their
+     * seeding, so every call looks the generator up afresh.
+     */
+    private static final class ThreadLocalRandomSource implements RandomGenerator {
+        static final ThreadLocalRandomSource INSTANCE = new ThreadLocalRandomSource();
+
+        @Override
+        public long nextLong() {
+            return ThreadLocalRandom.current().nextLong();
+        }
+
+        @Override
+        public int nextInt() {
+            return ThreadLocalRandom.current().nextInt();
+        }
+
+        @Override
+        public int nextInt(int bound) {
+            return ThreadLocalRandom.current().nextInt(bound);
+        }
+
+        @Override
+        public double nextDouble() {
+            return ThreadLocalRandom.current().nextDouble();
+        }
+
+        @Override
+        public String toString() {
+            return "ThreadLocalRandom";
+        }
+    }
 
     // ---------------------------------------------------------------- builder
 
