@@ -16,9 +16,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +73,7 @@ public final class LoadBalancer implements AutoCloseable {
     private volatile Registry registry;
     private volatile boolean closed;
     private final Map<Backend, CompletableFuture<Void>> drains = new HashMap<>(); // guarded by lock
+    private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
     private final LongAdder requests = new LongAdder();
     private final LongAdder successes = new LongAdder();
@@ -134,6 +137,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(host, "host");
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
+        Backend backend;
         lock.lock();
         try {
             checkOpen();
@@ -143,15 +147,16 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
-            Backend backend = new Backend(this, id, host, port, weight);
+            backend = new Backend(this, id, host, port, weight);
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
             registry = current.withBackends(all, Backend::isAvailable);
             log.info("Added backend {} at {}:{} (weight {})", id, host, port, weight);
-            return backend;
         } finally {
             lock.unlock();
         }
+        notifyListeners(l -> l.onBackendAdded(backend));
+        return backend;
     }
 
     /**
@@ -187,6 +192,7 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        notifyListeners(l -> l.onBackendDraining(backend));
         if (backend.activeConnections() == 0) {
             finishDrain(backend);
         }
@@ -209,6 +215,7 @@ public final class LoadBalancer implements AutoCloseable {
             lock.unlock();
         }
         log.info("Backend {} drained and removed", backend.id());
+        notifyListeners(l -> l.onBackendRemoved(backend));
         if (done != null) {
             done.complete(null);
         }
@@ -223,10 +230,11 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean setBackendHealthy(String id, boolean healthy) {
         checkId(id, "id");
+        Backend backend;
         lock.lock();
         try {
             Registry current = registry;
-            Backend backend = lookup(current, id);
+            backend = lookup(current, id);
             if (backend.isHealthy() == healthy) {
                 return false;
             }
@@ -243,10 +251,11 @@ public final class LoadBalancer implements AutoCloseable {
                 backend.setHealthy(false);
             }
             log.info("Backend {} is now {}", id, healthy ? "healthy" : "unhealthy");
-            return true;
         } finally {
             lock.unlock();
         }
+        notifyListeners(l -> l.onBackendHealthChanged(backend, healthy));
+        return true;
     }
 
     /**
@@ -301,6 +310,7 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        notifyListeners(l -> l.onStrategyChanged(strategy));
     }
 
     /** The strategy in use. */
@@ -534,6 +544,33 @@ public final class LoadBalancer implements AutoCloseable {
 
     private static Duration average(long totalNanos, long count) {
         return count == 0 ? Duration.ZERO : Duration.ofNanos(totalNanos / count);
+    }
+
+    // ---------------------------------------------------------------- listeners
+
+    /**
+     * Registers a listener for backend and strategy changes. A listener added twice is called
+     * twice.
+     *
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public void addListener(LoadBalancerListener listener) {
+        listeners.add(checkNotNull(listener, "listener"));
+    }
+
+    /** Unregisters one registration of a listener; returns whether it was registered. */
+    public boolean removeListener(LoadBalancerListener listener) {
+        return listeners.remove(checkNotNull(listener, "listener"));
+    }
+
+    private void notifyListeners(Consumer<LoadBalancerListener> event) {
+        for (LoadBalancerListener listener : listeners) {
+            try {
+                event.accept(listener);
+            } catch (RuntimeException e) {
+                log.warn("Listener {} failed", listener, e);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- lifecycle

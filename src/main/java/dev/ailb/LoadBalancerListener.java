@@ -1,0 +1,29 @@
+package dev.ailb;
+
+/**
+ * Hears about changes of a balancer's backends and strategy; register with
+ * {@link LoadBalancer#addListener}. Every method has an empty default, so implement only what you
+ * need.
+ *
+ * <p>Methods are called on the thread that made the change, after the balancer has published it
+ * and released its lock, so a listener may call back into the balancer. A drain finishes on the
+ * thread that released the last connection. An exception thrown by a listener is logged and does
+ * not affect the balancer or the other listeners. Implementations should be quick and thread-safe.
+ */
+public interface LoadBalancerListener {
+
+    /** A backend was registered and is available. */
+    default void onBackendAdded(Backend backend) {}
+
+    /** A backend was removed and takes no new requests; its in-flight requests go on. */
+    default void onBackendDraining(Backend backend) {}
+
+    /** A backend finished draining and left the balancer. */
+    default void onBackendRemoved(Backend backend) {}
+
+    /** A backend's health changed. */
+    default void onBackendHealthChanged(Backend backend, boolean healthy) {}
+
+    /** The balancer switched to another strategy. */
+    default void onStrategyChanged(BalancingStrategy strategy) {}
+}
