@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Instances are created only by {@link LoadBalancer#addBackend}, belong to the balancer that
  * created them, and are compared by identity: a backend removed and added again under the same id
- * is a new object. The host is a label used to build addresses; the balancer never resolves it
- * and never connects to it unless a health check is configured.
+ * is a new object. The host is a label for building addresses; the balancer itself never resolves
+ * it or connects to it.
  *
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
@@ -48,6 +48,7 @@ public final class Backend {
     private final String host;
     private final int port;
     private final int weight;
+    private final double decayNanos;
 
     @SuppressWarnings("unused") // accessed through CTL
     private volatile int ctl;
@@ -66,8 +67,9 @@ public final class Backend {
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;
 
-    Backend(LoadBalancer owner, String id, String host, int port, int weight) {
+    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos) {
         this.owner = owner;
+        this.decayNanos = decayNanos;
         this.id = id;
         this.host = host;
         this.port = port;
@@ -126,12 +128,30 @@ public final class Backend {
     }
 
     /**
-     * The decaying peak average of response times in nanoseconds, or {@code NaN} before the first
-     * completed request. It jumps to any response slower than itself and otherwise decays toward
-     * recent responses with the balancer's decay time.
+     * The decaying peak average of response times in nanoseconds as of the last completed request,
+     * or {@code NaN} before the first. It jumps to any response slower than itself and otherwise
+     * moves toward recent responses at the pace of the balancer's decay time.
      */
     public double responseTimeEwmaNanos() {
         return Double.longBitsToDouble((long) EWMA_BITS.getVolatile(this));
+    }
+
+    /**
+     * The response-time average as it stands at {@code nowNanos}: {@link #responseTimeEwmaNanos()}
+     * decayed toward zero over the time since the last completed request, as Finagle's peak EWMA
+     * does. A backend that stopped getting traffic after one slow answer thus looks cheaper and
+     * cheaper until it is tried again and measured afresh, instead of being shunned for good.
+     *
+     * @param nowNanos a reading of the balancer's ticker
+     * @return the decayed average, or {@code NaN} before the first completed request
+     */
+    public double responseTimeEwmaNanos(long nowNanos) {
+        double ewma = responseTimeEwmaNanos();
+        long elapsed = nowNanos - ewmaStampNanos;
+        if (elapsed <= 0 || Double.isNaN(ewma)) {
+            return ewma;
+        }
+        return ewma * Math.exp(-elapsed / decayNanos);
     }
 
     // ---- state transitions, driven by the owning balancer ----
@@ -209,11 +229,11 @@ public final class Backend {
         selections.increment();
     }
 
-    void recordCompletion(long responseTimeNanos, boolean success, long nowNanos, double decayNanos) {
+    void recordCompletion(long responseTimeNanos, boolean success, long nowNanos) {
         (success ? successes : failures).increment();
         responseNanos.add(responseTimeNanos);
         histogram().record(responseTimeNanos);
-        updateEwma(responseTimeNanos, nowNanos, decayNanos);
+        updateEwma(responseTimeNanos, nowNanos);
     }
 
     private LatencyHistogram histogram() {
@@ -233,7 +253,7 @@ public final class Backend {
         return h == null ? LatencyHistogram.Snapshot.empty() : h.snapshot();
     }
 
-    private void updateEwma(long sampleNanos, long nowNanos, double decayNanos) {
+    private void updateEwma(long sampleNanos, long nowNanos) {
         // The stamp is written without coordination: two racing updates may both decay from the
         // same stamp, which only shifts the weight of one sample slightly.
         long elapsed = Math.max(0L, nowNanos - ewmaStampNanos);

@@ -147,7 +147,7 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
-            backend = new Backend(this, id, host, port, weight);
+            backend = new Backend(this, id, host, port, weight, decayNanos);
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
             registry = current.withBackends(all, Backend::isAvailable);
@@ -473,7 +473,7 @@ public final class LoadBalancer implements AutoCloseable {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
-        backend.recordCompletion(responseTimeNanos, success, ticker.read(), decayNanos);
+        backend.recordCompletion(responseTimeNanos, success, ticker.read());
         (success ? successes : failures).increment();
         responseNanos.add(responseTimeNanos);
         histogram.record(responseTimeNanos);

@@ -359,4 +359,35 @@ class LoadBalancerTest {
             assertThat(lb.getAvailableBackends()).extracting(Backend::id).containsExactly("b");
         }
     }
+
+    @Test
+    void aBackendShunnedAfterASlowAnswerIsTriedAgainOnceItsAverageFades() {
+        try (LoadBalancer lb = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_RESPONSE_TIME)
+                .ticker(ticker).random(new Random(3)).responseTimeDecay(Duration.ofSeconds(10)).build()) {
+            Backend slow = lb.addBackend("slow", "10.0.0.1", 8001);
+            Backend fast = lb.addBackend("fast", "10.0.0.2", 8002);
+            lb.acquireConnection(slow);
+            lb.releaseConnection(slow, Duration.ofMillis(100), true);
+            lb.acquireConnection(fast);
+            lb.releaseConnection(fast, Duration.ofMillis(10), true);
+
+            // While the fast backend keeps answering in 10 ms, the slow one's 100 ms fades:
+            // after 30 s it stands at 100 * e^-3, about 5 ms, and is worth another try.
+            String chosen = "";
+            for (int second = 1; second <= 30; second++) {
+                ticker.advance(Duration.ofSeconds(1));
+                Backend b = lb.selectBackend(request("r" + second));
+                chosen = b.id();
+                if (b == slow) {
+                    break;
+                }
+                lb.acquireConnection(b);
+                lb.releaseConnection(b, Duration.ofMillis(10), true);
+            }
+
+            assertThat(chosen).isEqualTo("slow");
+            assertThat(slow.responseTimeEwmaNanos()).isEqualTo(100e6);
+            assertThat(slow.responseTimeEwmaNanos(ticker.read())).isLessThan(fast.responseTimeEwmaNanos(ticker.read()));
+        }
+    }
 }

@@ -4,18 +4,20 @@ import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.SelectionContext;
 import dev.ailb.Selector;
+import dev.ailb.Ticker;
 import java.util.random.RandomGenerator;
 
 /**
  * Lowest expected latency; see {@link BalancingStrategy#LEAST_RESPONSE_TIME}. Immutable.
  *
- * <p>The cost of a backend is its peak EWMA response time times {@code activeConnections + 1}, the
- * way Finagle's peak-EWMA balancer weighs latency by outstanding work: the fastest backend draws
+ * <p>The cost of a backend is its peak EWMA response time, decayed to the present (see
+ * {@link Backend#responseTimeEwmaNanos(long)}), times {@code activeConnections + 1}, the way
+ * Finagle's peak-EWMA balancer weighs latency by outstanding work: the fastest backend draws
  * traffic only until its queue makes it slower than the next one, so it does not take the whole
- * herd.
+ * herd; and a backend left idle after a slow answer sees its average fade until it is tried again.
  *
- * <p>A backend with no completed request yet has no EWMA. If it is idle, it is chosen first so it
- * gets measured. If it already has a request in flight, it is costed as the slowest measured
+ * <p>A backend with no completed request yet has no average. If it is idle, it is chosen at once
+ * so it gets measured. If it already has a request in flight, it is costed as the slowest measured
  * backend would be, so a new backend gets one probe at a time rather than every request while its
  * first answer is pending. When nothing has been measured, the cost reduces to the connection
  * count. Scans start at a random position, which spreads ties.
@@ -25,34 +27,44 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
     @Override
     public Selector newSelector(SelectionContext context) {
         RandomGenerator random = context.random();
+        Ticker ticker = context.ticker();
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
             return request -> {
+                long now = ticker.read();
                 int start = n == 1 ? 0 : random.nextInt(n);
+                Backend best = null;
+                double bestCost = Double.POSITIVE_INFINITY;
+                Backend probing = null; // the least busy of the unmeasured backends with work in flight
+                int probingActive = Integer.MAX_VALUE;
                 double slowest = 0.0;
                 for (int k = 0, i = start; k < n; k++, i = (i + 1 == n ? 0 : i + 1)) {
                     Backend b = backends[i];
-                    double ewma = b.responseTimeEwmaNanos();
+                    int active = b.activeConnections();
+                    double ewma = b.responseTimeEwmaNanos(now);
                     if (Double.isNaN(ewma)) {
-                        if (b.activeConnections() == 0) {
+                        if (active == 0) {
                             return b;
                         }
-                    } else if (ewma > slowest) {
-                        slowest = ewma;
+                        if (active < probingActive) {
+                            probing = b;
+                            probingActive = active;
+                        }
+                        continue;
                     }
-                }
-                double unmeasured = slowest > 0.0 ? slowest : 1.0;
-                Backend best = null;
-                double bestCost = Double.POSITIVE_INFINITY;
-                for (int k = 0, i = start; k < n; k++, i = (i + 1 == n ? 0 : i + 1)) {
-                    Backend b = backends[i];
-                    double ewma = b.responseTimeEwmaNanos();
-                    double latency = Double.isNaN(ewma) ? unmeasured : Math.max(ewma, 1.0);
-                    double cost = latency * (b.activeConnections() + 1);
+                    double latency = Math.max(ewma, 1.0);
+                    slowest = Math.max(slowest, latency);
+                    double cost = latency * (active + 1);
                     if (best == null || cost < bestCost) {
                         best = b;
                         bestCost = cost;
+                    }
+                }
+                if (probing != null) {
+                    double probingCost = (slowest > 0.0 ? slowest : 1.0) * (probingActive + 1);
+                    if (best == null || probingCost < bestCost) {
+                        return probing;
                     }
                 }
                 return best;
