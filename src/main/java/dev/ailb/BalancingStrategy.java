@@ -33,14 +33,17 @@ public interface BalancingStrategy {
     BalancingStrategy ROUND_ROBIN = new RoundRobinStrategy();
 
     /**
-     * The backend with the fewest active connections relative to its weight; ties are broken from a
-     * random starting point, so equal backends share the traffic.
+     * The backend with the fewest active connections relative to its weight; ties are broken
+     * uniformly at random, so equal backends share the traffic.
      */
     BalancingStrategy LEAST_CONNECTIONS = new LeastConnectionsStrategy();
 
     /**
      * Smooth weighted round robin, the nginx algorithm: over any {@code sum(weights)} consecutive
-     * picks each backend is picked exactly its weight, and the picks are interleaved.
+     * picks each backend is picked exactly its weight, and the picks are interleaved. The schedule
+     * is computed once per set of backends; for weight sets whose nginx schedule would be too
+     * costly to compute (over 2^26 steps of simulation), an earliest-deadline-first schedule with
+     * the same exact counts is used, and totals beyond about 2^20 are scaled down first.
      */
     BalancingStrategy WEIGHTED_ROUND_ROBIN = new WeightedRoundRobinStrategy();
 
@@ -51,8 +54,8 @@ public interface BalancingStrategy {
     BalancingStrategy IP_HASH = new IpHashStrategy();
 
     /**
-     * The lowest expected latency: the backend's decaying peak average response time times its
-     * active connections plus one. Backends not yet measured are tried first.
+     * The lowest expected latency: the backend's peak EWMA response time, decayed to the present,
+     * times its active connections plus one. Backends not yet measured are tried first.
      */
     BalancingStrategy LEAST_RESPONSE_TIME = new LeastResponseTimeStrategy();
 

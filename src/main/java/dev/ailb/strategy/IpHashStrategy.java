@@ -2,10 +2,12 @@ package dev.ailb.strategy;
 
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
+import dev.ailb.Picker;
 import dev.ailb.Request;
 import dev.ailb.SelectionContext;
 import dev.ailb.Selector;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 
 /**
@@ -13,75 +15,172 @@ import java.util.List;
  *
  * <p>A hash ring (Karger et al.), chosen over rendezvous hashing, whose pick costs O(n), and over
  * Maglev, whose table moves some clients of backends that did not change. Each available backend
- * owns points on the ring derived from its id alone, in proportion to its weight; a client address
- * belongs to the first point at or after its hash. Because the ring is rebuilt from the available
- * backends and point positions do not depend on which other backends exist:
+ * owns {@value #POINTS_PER_WEIGHT} points per unit of weight (at most
+ * {@value #MAX_POINTS_PER_BACKEND}, so weights above 100 count as 100 here), placed by hashing its
+ * id; a client address belongs to the first point at or after its hash. A backend's points depend
+ * on nothing but its own id and weight, and the ring is always made of the available backends'
+ * points, hence:
  * <ul>
- *   <li>a stable set sends each address to the same backend, on every JVM;</li>
+ *   <li>a stable set sends each address to the same backend, on every JVM, whatever the order in
+ *       which backends were added;</li>
  *   <li>when a backend leaves (unhealthy, draining, removed), only its addresses move, each to the
  *       next backend along the ring, and they return when it comes back;</li>
- *   <li>a new backend takes about {@code 1/(n+1)} of the addresses, from all the others.</li>
+ *   <li>a new backend takes about {@code 1/(n+1)} of the addresses (for equal weights), and every
+ *       address that moves, moves to it.</li>
  * </ul>
  *
- * <p>A backend owns 160 points per unit of weight while the total weight is at most 1,000; beyond
- * that the points per unit shrink so that the ring stays near 160,000 points, but every backend
- * keeps at least 16. A pick is a binary search of a sorted {@code long[]}.
+ * <p>A pick is a binary search of a sorted {@code long[]}. The selector keeps the last ring, so a
+ * change of the set filters it and merges in the points of new backends in linear time instead of
+ * sorting everything again.
  */
 public final class IpHashStrategy implements BalancingStrategy {
-    static final int MAX_POINTS_PER_WEIGHT = 160;
-    static final int MIN_POINTS = 16;
-    static final long RING_BUDGET = 160_000;
-    // Ring positions keep the high 44 bits of a point's hash; the low 20 bits carry the index of
-    // its backend, so that one primitive sort orders positions and owners together.
+    static final int POINTS_PER_WEIGHT = 160;
+    static final int MAX_POINTS_PER_BACKEND = 16_000;
+    // A ring entry keeps the high 44 bits of a point's hash as its position; the low 20 bits carry
+    // the index of its backend, so that one primitive array holds positions and owners together.
     private static final int INDEX_BITS = 20;
     private static final long INDEX_MASK = (1L << INDEX_BITS) - 1;
     private static final long KEY_SEED = 0x9e3779b97f4a7c15L;
 
     @Override
     public Selector newSelector(SelectionContext context) {
-        return IpHashStrategy::ring;
+        return new RingSelector();
     }
 
+    /** Builds the ring of a set of backends from scratch. */
     static Ring ring(List<Backend> available) {
-        int n = available.size();
-        if (n > INDEX_MASK + 1) {
-            throw new IllegalStateException("IP_HASH supports at most " + (INDEX_MASK + 1)
-                    + " available backends, got " + n);
-        }
-        long totalWeight = 0;
-        for (Backend b : available) {
-            totalWeight += b.weight();
-        }
-        double perWeight = Math.min(MAX_POINTS_PER_WEIGHT, (double) RING_BUDGET / Math.max(1, totalWeight));
-        int[] counts = new int[n];
-        long points = 0;
-        for (int i = 0; i < n; i++) {
-            counts[i] = (int) Math.max(MIN_POINTS, Math.round(perWeight * available.get(i).weight()));
-            points += counts[i];
-        }
-        long[] ring = new long[(int) points];
-        int p = 0;
-        for (int i = 0; i < n; i++) {
-            long idHash = Hashing.hash(available.get(i).id());
-            for (long r = 0; r < counts[i]; r++) {
-                long position = Hashing.mix(idHash + r * KEY_SEED);
-                ring[p++] = (position & ~INDEX_MASK) | i;
-            }
-        }
-        Arrays.sort(ring);
-        return new Ring(ring, available.toArray(new Backend[0]));
+        return (Ring) new RingSelector().newPicker(available);
     }
 
     static long keyOf(String clientIp) {
         return Hashing.mix(clientIp.hashCode() ^ KEY_SEED) & ~INDEX_MASK;
     }
 
-    static final class Ring implements dev.ailb.Picker {
-        private final long[] points;
+    static int pointsOf(Backend backend) {
+        return (int) Math.min(MAX_POINTS_PER_BACKEND, (long) POINTS_PER_WEIGHT * backend.weight());
+    }
+
+    private static long position(long entry) {
+        return entry & ~INDEX_MASK;
+    }
+
+    private static int owner(long entry) {
+        return (int) (entry & INDEX_MASK);
+    }
+
+    /**
+     * Ring order: by position, then, for the rare points of two backends at one position, by
+     * backend id, so that the order never depends on how the ring was built.
+     */
+    private static int compare(long a, long b, Backend[] owners) {
+        int byPosition = Long.compare(position(a), position(b));
+        return byPosition != 0 ? byPosition : owners[owner(a)].id().compareTo(owners[owner(b)].id());
+    }
+
+    /** Per-balancer state: the last ring built, reused by the next change. */
+    static final class RingSelector implements Selector {
+        private long[] entries = new long[0];
+        private Backend[] owners = new Backend[0];
+
+        @Override
+        public Picker newPicker(List<Backend> available) {
+            int n = available.size();
+            if (n > INDEX_MASK + 1) {
+                throw new IllegalStateException("IP_HASH supports at most " + (INDEX_MASK + 1)
+                        + " available backends, got " + n);
+            }
+            Backend[] next = available.toArray(new Backend[0]);
+            IdentityHashMap<Backend, Integer> indexOf = new IdentityHashMap<>(n * 2);
+            for (int i = 0; i < n; i++) {
+                indexOf.put(next[i], i);
+            }
+            // Points of backends that stay keep their order; only their owner index changes.
+            int[] remap = new int[owners.length];
+            boolean[] known = new boolean[n];
+            int keptCount = 0;
+            for (int j = 0; j < owners.length; j++) {
+                Integer i = indexOf.get(owners[j]);
+                remap[j] = i == null ? -1 : i;
+                if (i != null) {
+                    known[i] = true;
+                }
+            }
+            for (long e : entries) {
+                if (remap[owner(e)] >= 0) {
+                    keptCount++;
+                }
+            }
+            long[] kept = new long[keptCount];
+            int k = 0;
+            for (long e : entries) {
+                int i = remap[owner(e)];
+                if (i >= 0) {
+                    kept[k++] = position(e) | i;
+                }
+            }
+            long[] fresh = freshPoints(next, known);
+            long[] merged = merge(kept, fresh, next);
+            entries = merged;
+            owners = next;
+            return new Ring(merged, next);
+        }
+
+        private static long[] freshPoints(Backend[] next, boolean[] known) {
+            long count = 0;
+            for (int i = 0; i < next.length; i++) {
+                if (!known[i]) {
+                    count += pointsOf(next[i]);
+                }
+            }
+            long[] fresh = new long[Math.toIntExact(count)];
+            int p = 0;
+            for (int i = 0; i < next.length; i++) {
+                if (known[i]) {
+                    continue;
+                }
+                long idHash = Hashing.hash(next[i].id());
+                for (long r = 0, points = pointsOf(next[i]); r < points; r++) {
+                    fresh[p++] = (Hashing.mix(idHash + r * KEY_SEED) & ~INDEX_MASK) | i;
+                }
+            }
+            Arrays.sort(fresh);
+            // Arrays.sort orders equal positions by index; restore the id order of compare().
+            for (int i = 1; i < fresh.length; i++) {
+                for (int j = i; j > 0 && position(fresh[j]) == position(fresh[j - 1])
+                        && compare(fresh[j], fresh[j - 1], next) < 0; j--) {
+                    long t = fresh[j];
+                    fresh[j] = fresh[j - 1];
+                    fresh[j - 1] = t;
+                }
+            }
+            return fresh;
+        }
+
+        private static long[] merge(long[] a, long[] b, Backend[] owners) {
+            long[] out = new long[a.length + b.length];
+            int i = 0;
+            int j = 0;
+            int o = 0;
+            while (i < a.length && j < b.length) {
+                out[o++] = compare(a[i], b[j], owners) <= 0 ? a[i++] : b[j++];
+            }
+            while (i < a.length) {
+                out[o++] = a[i++];
+            }
+            while (j < b.length) {
+                out[o++] = b[j++];
+            }
+            return out;
+        }
+    }
+
+    /** The picker for one set: the sorted ring and its backends. Immutable. */
+    static final class Ring implements Picker {
+        private final long[] entries;
         private final Backend[] backends;
 
-        Ring(long[] points, Backend[] backends) {
-            this.points = points;
+        Ring(long[] entries, Backend[] backends) {
+            this.entries = entries;
             this.backends = backends;
         }
 
@@ -91,19 +190,22 @@ public final class IpHashStrategy implements BalancingStrategy {
         }
 
         Backend backendFor(long key) {
-            // First point whose position is >= key; past the last point, wrap to the first.
+            // First entry whose position is >= key; past the last one, wrap to the first.
             int lo = 0;
-            int hi = points.length;
+            int hi = entries.length;
             while (lo < hi) {
                 int mid = (lo + hi) >>> 1;
-                if ((points[mid] & ~INDEX_MASK) < key) {
+                if (position(entries[mid]) < key) {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            long point = points[lo == points.length ? 0 : lo];
-            return backends[(int) (point & INDEX_MASK)];
+            return backends[owner(entries[lo == entries.length ? 0 : lo])];
+        }
+
+        int size() {
+            return entries.length;
         }
     }
 

@@ -10,9 +10,11 @@ import java.util.random.RandomGenerator;
  * Fewest active connections per unit of weight; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
  * Immutable.
  *
- * <p>The scan starts at a random position and keeps the first minimum it meets, so ties are spread
- * evenly instead of always landing on the first backend. Loads are compared by cross
- * multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly and without division.
+ * <p>Every backend is looked at, and a tie is settled by reservoir sampling (the k-th equal
+ * candidate replaces the current choice with probability 1/k), so tied backends share the traffic
+ * evenly instead of favouring the first in order or the one after a run of busy backends. Loads are
+ * compared by cross multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly and
+ * without division.
  */
 public final class LeastConnectionsStrategy implements BalancingStrategy {
 
@@ -23,20 +25,24 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
             return request -> {
-                int start = n == 1 ? 0 : random.nextInt(n);
-                Backend best = null;
-                long bestActive = 0;
-                long bestWeight = 1;
-                for (int k = 0, i = start; k < n; k++, i = (i + 1 == n ? 0 : i + 1)) {
+                Backend best = backends[0];
+                long bestActive = best.activeConnections();
+                long bestWeight = best.weight();
+                int ties = 1;
+                for (int i = 1; i < n; i++) {
                     Backend b = backends[i];
                     long active = b.activeConnections();
-                    if (best == null || active * bestWeight < bestActive * b.weight()) {
+                    long lhs = active * bestWeight;
+                    long rhs = bestActive * b.weight();
+                    if (lhs < rhs) {
                         best = b;
                         bestActive = active;
                         bestWeight = b.weight();
-                        if (active == 0) {
-                            break; // nothing beats an idle backend
-                        }
+                        ties = 1;
+                    } else if (lhs == rhs && random.nextInt(++ties) == 0) {
+                        best = b;
+                        bestActive = active;
+                        bestWeight = b.weight();
                     }
                 }
                 return best;

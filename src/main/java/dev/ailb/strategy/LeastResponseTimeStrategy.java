@@ -20,7 +20,7 @@ import java.util.random.RandomGenerator;
  * so it gets measured. If it already has a request in flight, it is costed as the slowest measured
  * backend would be, so a new backend gets one probe at a time rather than every request while its
  * first answer is pending. When nothing has been measured, the cost reduces to the connection
- * count. Scans start at a random position, which spreads ties.
+ * count. Ties are settled by reservoir sampling, so equal backends share the traffic evenly.
  */
 public final class LeastResponseTimeStrategy implements BalancingStrategy {
 
@@ -33,33 +33,46 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
             int n = backends.length;
             return request -> {
                 long now = ticker.read();
-                int start = n == 1 ? 0 : random.nextInt(n);
+                Backend idle = null; // an unmeasured backend with nothing in flight: try it first
+                int idleTies = 0;
+                Backend probing = null; // the least busy unmeasured backend with work in flight
+                int probingActive = Integer.MAX_VALUE;
+                int probingTies = 0;
                 Backend best = null;
                 double bestCost = Double.POSITIVE_INFINITY;
-                Backend probing = null; // the least busy of the unmeasured backends with work in flight
-                int probingActive = Integer.MAX_VALUE;
+                int bestTies = 0;
                 double slowest = 0.0;
-                for (int k = 0, i = start; k < n; k++, i = (i + 1 == n ? 0 : i + 1)) {
+                for (int i = 0; i < n; i++) {
                     Backend b = backends[i];
                     int active = b.activeConnections();
                     double ewma = b.responseTimeEwmaNanos(now);
                     if (Double.isNaN(ewma)) {
                         if (active == 0) {
-                            return b;
-                        }
-                        if (active < probingActive) {
+                            if (random.nextInt(++idleTies) == 0) {
+                                idle = b;
+                            }
+                        } else if (active < probingActive) {
                             probing = b;
                             probingActive = active;
+                            probingTies = 1;
+                        } else if (active == probingActive && random.nextInt(++probingTies) == 0) {
+                            probing = b;
                         }
                         continue;
                     }
                     double latency = Math.max(ewma, 1.0);
                     slowest = Math.max(slowest, latency);
                     double cost = latency * (active + 1);
-                    if (best == null || cost < bestCost) {
+                    if (cost < bestCost) {
                         best = b;
                         bestCost = cost;
+                        bestTies = 1;
+                    } else if (cost == bestCost && random.nextInt(++bestTies) == 0) {
+                        best = b;
                     }
+                }
+                if (idle != null) {
+                    return idle;
                 }
                 if (probing != null) {
                     double probingCost = (slowest > 0.0 ? slowest : 1.0) * (probingActive + 1);

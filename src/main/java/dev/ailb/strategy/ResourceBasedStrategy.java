@@ -62,8 +62,9 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
                 int i;
                 int j;
                 if (n == 2) {
-                    i = 0;
-                    j = 1;
+                    // Random order, so that a tie does not always go to the first backend.
+                    i = random.nextInt(2);
+                    j = 1 - i;
                 } else {
                     i = random.nextInt(n);
                     j = random.nextInt(n - 1);

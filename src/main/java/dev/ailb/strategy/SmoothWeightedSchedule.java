@@ -18,8 +18,9 @@ import java.util.TreeMap;
  * distinct weight and costs {@code O(total * distinctWeights)}. When that would be too slow, the
  * period is built by earliest-deadline-first instead (each backend's j-th slot due at
  * {@code (j + 1/2) / w}), which is equally exact and interleaved, in {@code O(total log n)}. When
- * the reduced total exceeds {@link #MAX_PERIOD}, weights are scaled down to fit (each stays at
- * least 1), which keeps the proportions within {@code n / MAX_PERIOD}.
+ * the reduced total exceeds {@link #MAX_PERIOD}, weights are scaled down to about that total (each
+ * stays at least 1, so the period may exceed it by up to {@code n}), which keeps the proportions
+ * within {@code n / MAX_PERIOD}.
  */
 final class SmoothWeightedSchedule {
     static final int MAX_PERIOD = 1 << 20;

@@ -1,0 +1,339 @@
+package dev.ailb.strategy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ailb.Backend;
+import dev.ailb.BalancingStrategy;
+import dev.ailb.LoadBalancer;
+import dev.ailb.Request;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class IpHashStrategyTest {
+
+    private static final int IP_COUNT = 20_000;
+    private static final List<String> IPS = syntheticIps(IP_COUNT, 31L);
+
+    @Test
+    void sameIpGoesToTheSameBackendOnEveryPick() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        Map<String, String> first = route(lb, IPS.subList(0, 2000));
+
+        // when
+        List<Map<String, String>> repeats = new ArrayList<>();
+        for (int round = 0; round < 5; round++) {
+            repeats.add(route(lb, IPS.subList(0, 2000)));
+        }
+
+        // then
+        assertThat(repeats).allSatisfy(routes -> assertThat(routes).isEqualTo(first));
+    }
+
+    @Test
+    void twoBalancersWithTheSameBackendsAddedInDifferentOrderRouteEveryIpAlike() {
+        // given
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(17));
+        LoadBalancer inOrder = balancerWith(10);
+        LoadBalancer shuffled = new LoadBalancer(BalancingStrategy.IP_HASH);
+        for (int i : order) {
+            shuffled.addBackend("b" + i, "10.0.0." + (i + 1), 8000);
+        }
+        assertThat(order).isNotEqualTo(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+
+        // when
+        Map<String, String> fromFirst = route(inOrder, IPS);
+        Map<String, String> fromSecond = route(shuffled, IPS);
+
+        // then
+        assertThat(fromSecond).isEqualTo(fromFirst);
+    }
+
+    @Test
+    void removingOneOfTenBackendsMovesOnlyTheIpsThatWereOnIt() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        Map<String, String> before = route(lb, IPS);
+
+        // when
+        lb.removeBackend("b3");
+        Map<String, String> after = route(lb, IPS);
+
+        // then
+        int moved = 0;
+        for (String ip : IPS) {
+            if (before.get(ip).equals("b3")) {
+                assertThat(after.get(ip)).as("ip %s", ip).isNotEqualTo("b3");
+                moved++;
+            } else {
+                assertThat(after.get(ip)).as("ip %s", ip).isEqualTo(before.get(ip));
+            }
+        }
+        assertThat(moved).isPositive();
+    }
+
+    @Test
+    void ipsOfARemovedBackendAreSpreadOverSeveralOthers() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        Map<String, String> before = route(lb, IPS);
+
+        // when
+        lb.removeBackend("b3");
+        Map<String, String> after = route(lb, IPS);
+
+        // then
+        Set<String> newHomes = new LinkedHashSet<>();
+        for (String ip : IPS) {
+            if (before.get(ip).equals("b3")) {
+                newHomes.add(after.get(ip));
+            }
+        }
+        assertThat(newHomes.size()).isGreaterThanOrEqualTo(5);
+    }
+
+    @Test
+    void addingAnEleventhBackendMovesAboutOneEleventhOfIpsAllToTheNewBackend() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        Map<String, String> before = route(lb, IPS);
+
+        // when
+        lb.addBackend("b10", "10.0.0.11", 8000);
+        Map<String, String> after = route(lb, IPS);
+
+        // then
+        int moved = 0;
+        for (String ip : IPS) {
+            if (!after.get(ip).equals(before.get(ip))) {
+                assertThat(after.get(ip)).as("new backend of moved ip %s", ip).isEqualTo("b10");
+                moved++;
+            }
+        }
+        double share = (double) moved / IP_COUNT;
+        assertThat(share).isBetween(0.5 / 11, 2.0 / 11);
+    }
+
+    @Test
+    void unhealthyBackendSendsItsIpsElsewhereAndGetsThemBackWhenHealthyAgain() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        Map<String, String> before = route(lb, IPS);
+        String ip = IPS.get(0);
+        String home = before.get(ip);
+
+        // when
+        lb.setBackendHealthy(home, false);
+        Map<String, String> whileDown = route(lb, IPS);
+        lb.setBackendHealthy(home, true);
+        Map<String, String> afterRecovery = route(lb, IPS);
+
+        // then
+        assertThat(whileDown.get(ip)).isNotEqualTo(home);
+        assertThat(afterRecovery.get(ip)).isEqualTo(home);
+        for (String other : IPS) {
+            if (!before.get(other).equals(home)) {
+                assertThat(whileDown.get(other)).as("ip %s", other).isEqualTo(before.get(other));
+            }
+        }
+        assertThat(afterRecovery).isEqualTo(before);
+    }
+
+    @Test
+    void tenEqualBackendsEachGetBetweenFiveAndFifteenPercentOfIps() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+
+        // when
+        Map<String, Integer> counts = countByBackend(route(lb, IPS));
+
+        // then
+        assertThat(counts).hasSize(10);
+        assertThat(counts.values()).allSatisfy(count -> assertThat((double) count / IP_COUNT).isBetween(0.05, 0.15));
+    }
+
+    @Test
+    void backendOfWeightThreeGetsAboutThreeTimesTheIpsOfWeightOneBackends() {
+        // given
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        lb.addBackend("heavy", "10.0.0.1", 8000, 3);
+        for (int i = 0; i < 4; i++) {
+            lb.addBackend("light" + i, "10.0.0." + (i + 2), 8000, 1);
+        }
+
+        // when
+        Map<String, Integer> counts = countByBackend(route(lb, IPS));
+
+        // then
+        double lightAverage = 0;
+        for (int i = 0; i < 4; i++) {
+            lightAverage += counts.getOrDefault("light" + i, 0) / 4.0;
+        }
+        assertThat(counts.get("heavy") / lightAverage).isBetween(2.0, 4.0);
+    }
+
+    @Test
+    void emptyClientAddressesAllGoToOneBackend() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+
+        // when
+        Set<String> targets = new LinkedHashSet<>();
+        for (int i = 0; i < 100; i++) {
+            targets.add(lb.selectBackend(new Request("req-" + i, "", "/")).id());
+        }
+
+        // then
+        assertThat(targets).hasSize(1);
+    }
+
+    @Test
+    void keysPastTheLastPointOfTheRingWrapToTheFirstPoint() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        IpHashStrategy.Ring ring = IpHashStrategy.ring(lb.getAvailableBackends());
+
+        // when: the smallest key belongs to the first point; the largest lies past the last one
+        Backend ownerOfSmallestKey = ring.backendFor(Long.MIN_VALUE);
+        Backend ownerOfLargestKey = ring.backendFor(Long.MAX_VALUE & ~((1L << 20) - 1));
+
+        // then
+        assertThat(ownerOfLargestKey).isSameAs(ownerOfSmallestKey);
+    }
+
+    @Test
+    void ringPicksAgreeWithTheBalancerAndDependOnlyOnTheClientAddress() {
+        // given
+        LoadBalancer lb = balancerWith(10);
+        IpHashStrategy.Ring ring = IpHashStrategy.ring(lb.getAvailableBackends());
+
+        // when / then
+        for (String ip : IPS.subList(0, 1000)) {
+            Backend viaRing = ring.backendFor(IpHashStrategy.keyOf(ip));
+            assertThat(ring.pick(new Request("other-id", ip, "/other/path"))).isSameAs(viaRing);
+            assertThat(lb.selectBackend(new Request("req", ip, "/"))).isSameAs(viaRing);
+        }
+    }
+
+    @Test
+    void heavyBackendsKeepTheirAddressesWhenAnotherLeavesOrJoins() {
+        // given: a total weight far above what one ring's points are sized for
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        for (int i = 0; i < 10; i++) {
+            lb.addBackend("b" + i, "10.0.0." + (i + 1), 8000, 200);
+        }
+        Map<String, String> before = route(lb, IPS);
+
+        // when / then: b3 leaves, and only its addresses move
+        lb.setBackendHealthy("b3", false);
+        Map<String, String> without = route(lb, IPS);
+        for (String ip : IPS) {
+            if (!before.get(ip).equals("b3")) {
+                assertThat(without.get(ip)).as("ip %s", ip).isEqualTo(before.get(ip));
+            }
+        }
+
+        // when / then: a heavy newcomer joins, and every address that moves, moves to it
+        lb.addBackend("b10", "10.0.0.11", 8000, 200);
+        Map<String, String> with = route(lb, IPS);
+        int moved = 0;
+        for (String ip : IPS) {
+            if (!with.get(ip).equals(without.get(ip))) {
+                assertThat(with.get(ip)).as("ip %s", ip).isEqualTo("b10");
+                moved++;
+            }
+        }
+        assertThat(moved).isBetween(IP_COUNT / 10 / 2, IP_COUNT / 10 * 2);
+    }
+
+    @Test
+    void ringsBuiltStepByStepEqualRingsBuiltFromScratch() {
+        // given: a balancer that goes through many changes of its available set
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        Random random = new Random(17);
+        for (int step = 0; step < 60; step++) {
+            String id = "b" + random.nextInt(12);
+            if (lb.getBackend(id).isEmpty()) {
+                lb.addBackend(id, "10.0.0.1", 8000, 1 + random.nextInt(4));
+            } else if (random.nextBoolean()) {
+                lb.setBackendHealthy(id, !lb.getBackend(id).get().isHealthy());
+            } else {
+                lb.removeBackend(id);
+            }
+            if (lb.getAvailableBackends().isEmpty()) {
+                continue;
+            }
+
+            // then: every address lands where a ring built afresh for the same set sends it
+            IpHashStrategy.Ring fresh = IpHashStrategy.ring(lb.getAvailableBackends());
+            for (String ip : IPS.subList(0, 500)) {
+                assertThat(lb.selectBackend(new Request("r", ip, "/")))
+                        .as("step %d, ip %s", step, ip)
+                        .isSameAs(fresh.backendFor(IpHashStrategy.keyOf(ip)));
+            }
+        }
+    }
+
+    @Test
+    void pointsFollowWeightUpToTheCap() {
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        Backend light = lb.addBackend("light", "10.0.0.1", 8000, 1);
+        Backend heavy = lb.addBackend("heavy", "10.0.0.2", 8000, 100);
+        Backend heavier = lb.addBackend("heavier", "10.0.0.3", 8000, 5000);
+
+        assertThat(IpHashStrategy.pointsOf(light)).isEqualTo(IpHashStrategy.POINTS_PER_WEIGHT);
+        assertThat(IpHashStrategy.pointsOf(heavy)).isEqualTo(IpHashStrategy.MAX_POINTS_PER_BACKEND);
+        assertThat(IpHashStrategy.pointsOf(heavier)).isEqualTo(IpHashStrategy.MAX_POINTS_PER_BACKEND);
+        assertThat(IpHashStrategy.ring(lb.getAvailableBackends()).size())
+                .isEqualTo(IpHashStrategy.POINTS_PER_WEIGHT + 2 * IpHashStrategy.MAX_POINTS_PER_BACKEND);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static LoadBalancer balancerWith(int n) {
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        for (int i = 0; i < n; i++) {
+            lb.addBackend("b" + i, "10.0.0." + (i + 1), 8000);
+        }
+        return lb;
+    }
+
+    private static List<String> syntheticIps(int count, long seed) {
+        Random random = new Random(seed);
+        Set<String> ips = new LinkedHashSet<>();
+        while (ips.size() < count) {
+            ips.add((1 + random.nextInt(223)) + "." + random.nextInt(256) + "." + random.nextInt(256) + "."
+                    + (1 + random.nextInt(254)));
+        }
+        return List.copyOf(ips);
+    }
+
+    private static Map<String, String> route(LoadBalancer lb, List<String> ips) {
+        Map<String, String> routes = new LinkedHashMap<>();
+        int i = 0;
+        for (String ip : ips) {
+            routes.put(ip, lb.selectBackend(new Request("req-" + i++, ip, "/api/process")).id());
+        }
+        return routes;
+    }
+
+    private static Map<String, Integer> countByBackend(Map<String, String> routes) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (String id : routes.values()) {
+            counts.merge(id, 1, Integer::sum);
+        }
+        return counts;
+    }
+}

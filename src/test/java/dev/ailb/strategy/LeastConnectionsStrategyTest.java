@@ -1,0 +1,233 @@
+package dev.ailb.strategy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ailb.Backend;
+import dev.ailb.BalancingStrategy;
+import dev.ailb.LoadBalancer;
+import dev.ailb.Request;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class LeastConnectionsStrategyTest {
+
+    private static final Request REQUEST = new Request("req-1", "192.168.1.100", "/api/process");
+
+    @Test
+    void picksTheBackendWithTheFewestActiveConnections() {
+        // given
+        LoadBalancer lb = seededBalancer(42);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000);
+        acquire(lb, a, 3);
+        acquire(lb, b, 1);
+        acquire(lb, c, 2);
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 500);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("b", 500));
+    }
+
+    @Test
+    void anIdleBackendWinsOverLoadedOnes() {
+        // given
+        LoadBalancer lb = seededBalancer(7);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000);
+        acquire(lb, a, 1);
+        acquire(lb, c, 1);
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 500);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("b", 500));
+    }
+
+    @Test
+    void loadIsMeasuredRelativeToWeight() {
+        // given: a carries 2 of weight 3 (0.67 each), b carries 1 of weight 1
+        LoadBalancer lb = seededBalancer(3);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 3);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000, 1);
+        acquire(lb, a, 2);
+        acquire(lb, b, 1);
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 500);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("a", 500));
+    }
+
+    @Test
+    void weightTwoWithTwoConnectionsTiesWeightOneWithOneConnection() {
+        // given: a and b both carry one connection per unit of weight; c carries two
+        LoadBalancer lb = seededBalancer(11);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 2);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000, 1);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000, 1);
+        acquire(lb, a, 2);
+        acquire(lb, b, 1);
+        acquire(lb, c, 2);
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 3000);
+
+        // then: both tied backends get traffic, the more loaded one none
+        assertThat(picks).containsOnlyKeys("a", "b");
+        assertThat(picks.get("a")).isGreaterThan(500);
+        assertThat(picks.get("b")).isGreaterThan(500);
+    }
+
+    @Test
+    void oneMoreConnectionOnTheTiedBackendBreaksTheTie() {
+        // given
+        LoadBalancer lb = seededBalancer(5);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 2);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000, 1);
+        acquire(lb, a, 2);
+        acquire(lb, b, 1);
+
+        // when: 3 of weight 2 (1.5) against 1 of weight 1
+        acquire(lb, a, 1);
+        Map<String, Integer> picks = pickMany(lb, 500);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("b", 500));
+    }
+
+    @Test
+    void tiesBetweenIdleBackendsAreSpreadEvenly() {
+        // given
+        int n = 5;
+        int draws = 50_000;
+        LoadBalancer lb = seededBalancer(42);
+        for (int i = 0; i < n; i++) {
+            lb.addBackend("b" + i, "10.0.0." + (i + 1), 8000);
+        }
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // then: chi-square with 4 degrees of freedom; 30 is far beyond the 0.01% critical value (23.5)
+        assertThat(picks).hasSize(n);
+        assertThat(chiSquare(picks, n, draws)).isLessThan(30.0);
+        assertThat(picks.get("b0")).isLessThan(draws / 2);
+    }
+
+    @Test
+    void pickingAndAcquiringKeepsConnectionsProportionalToWeights() {
+        // given
+        LoadBalancer lb = seededBalancer(2024);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 1);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000, 2);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000, 3);
+
+        // when: every picked backend keeps the connection open
+        for (int i = 0; i < 6 * 40; i++) {
+            lb.acquireConnection(lb.selectBackend(REQUEST));
+        }
+
+        // then
+        assertThat(a.activeConnections()).isEqualTo(40);
+        assertThat(b.activeConnections()).isEqualTo(80);
+        assertThat(c.activeConnections()).isEqualTo(120);
+    }
+
+    @Test
+    void releasedConnectionsMakeABackendAttractiveAgain() {
+        // given
+        LoadBalancer lb = seededBalancer(8);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        acquire(lb, a, 3);
+        acquire(lb, b, 2);
+        assertThat(lb.selectBackend(REQUEST)).isSameAs(b);
+
+        // when
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+
+        // then
+        assertThat(pickMany(lb, 100)).containsOnly(Map.entry("a", 100));
+    }
+
+    @Test
+    void anIdleUnhealthyBackendIsNeverPicked() {
+        // given
+        LoadBalancer lb = seededBalancer(9);
+        lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        acquire(lb, b, 4);
+
+        // when
+        lb.setBackendHealthy("a", false);
+        Map<String, Integer> picks = pickMany(lb, 200);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("b", 200));
+    }
+
+    @Test
+    void tiedBackendsShareEvenlyWhateverLiesBetweenThem() {
+        // given: a and d tie at one connection; b and c, busier, sit between d and a
+        LoadBalancer lb = seededBalancer(1);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000);
+        Backend d = lb.addBackend("d", "10.0.0.4", 8000);
+        acquire(lb, a, 1);
+        acquire(lb, b, 2);
+        acquire(lb, c, 2);
+        acquire(lb, d, 1);
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 40_000);
+
+        // then: a fair coin between a and d (chi-square, 1 degree of freedom, far above p = 0.001)
+        assertThat(picks.keySet()).containsOnly("a", "d");
+        assertThat(chiSquare(picks, 2, 40_000)).isLessThan(15.0);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static LoadBalancer seededBalancer(long seed) {
+        return LoadBalancer.builder()
+                .strategy(BalancingStrategy.LEAST_CONNECTIONS)
+                .random(new Random(seed))
+                .build();
+    }
+
+    private static void acquire(LoadBalancer lb, Backend backend, int times) {
+        for (int i = 0; i < times; i++) {
+            lb.acquireConnection(backend);
+        }
+    }
+
+    private static Map<String, Integer> pickMany(LoadBalancer lb, int times) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < times; i++) {
+            counts.merge(lb.selectBackend(REQUEST).id(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    private static double chiSquare(Map<String, Integer> counts, int categories, int draws) {
+        double expected = (double) draws / categories;
+        double statistic = 0;
+        for (int observed : counts.values()) {
+            statistic += (observed - expected) * (observed - expected) / expected;
+        }
+        // categories never drawn contribute their full expectation
+        statistic += (categories - counts.size()) * expected;
+        return statistic;
+    }
+}
