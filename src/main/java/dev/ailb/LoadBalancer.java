@@ -576,9 +576,9 @@ public final class LoadBalancer implements AutoCloseable {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Closes the balancer: selections, acquisitions and changes are refused from now on, while
-     * releases of connections still in flight are accepted and counted, and stats stay readable.
-     * Idempotent.
+     * Closes the balancer: selections, acquisitions and new backends are refused from now on,
+     * while releases of connections still in flight are accepted and counted, drains still
+     * complete (and backends may still be removed or marked), and stats stay readable. Idempotent.
      */
     @Override
     public void close() {
