@@ -16,7 +16,8 @@ import java.util.List;
  * <p>A hash ring (Karger et al.), chosen over rendezvous hashing, whose pick costs O(n), and over
  * Maglev, whose table moves some clients of backends that did not change. Each available backend
  * owns {@value #POINTS_PER_WEIGHT} points per unit of weight (at most
- * {@value #MAX_POINTS_PER_BACKEND}, so weights above 100 count as 100 here), placed by hashing its
+ * {@value #MAX_POINTS_PER_BACKEND}, so weights above 10 count as 10 here and the ring of even a
+ * 10,000-backend fleet stays within 128 MB), placed by hashing its
  * id; a client address belongs to the first point at or after its hash. A backend's points depend
  * on nothing but its own id and weight, and the ring is always made of the available backends'
  * points, hence:
@@ -35,7 +36,7 @@ import java.util.List;
  */
 public final class IpHashStrategy implements BalancingStrategy {
     static final int POINTS_PER_WEIGHT = 160;
-    static final int MAX_POINTS_PER_BACKEND = 16_000;
+    static final int MAX_POINTS_PER_BACKEND = 1_600;
     // A ring entry keeps the high 44 bits of a point's hash as its position; the low 20 bits carry
     // the index of its backend, so that one primitive array holds positions and owners together.
     private static final int INDEX_BITS = 20;
