@@ -315,12 +315,7 @@ class LoadBalancerTest {
     @Test
     void aDrainedBackendLeavesEvenWhenTheStrategyNoLongerBuildsPickers() {
         java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
-        BalancingStrategy fragile = context -> available -> {
-            if (broken.get()) {
-                throw new IllegalStateException("cannot build");
-            }
-            return request -> available.get(0);
-        };
+        BalancingStrategy fragile = firstAvailableUnless(broken);
         try (LoadBalancer lb = balancer(fragile)) {
             Backend a = lb.addBackend("a", "10.0.0.1", 8001);
             lb.addBackend("b", "10.0.0.2", 8002);
@@ -339,12 +334,7 @@ class LoadBalancerTest {
     @Test
     void aFailedHealthChangeLeavesTheBackendAsItWas() {
         java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
-        BalancingStrategy fragile = context -> available -> {
-            if (broken.get()) {
-                throw new IllegalStateException("cannot build");
-            }
-            return request -> available.get(0);
-        };
+        BalancingStrategy fragile = firstAvailableUnless(broken);
         try (LoadBalancer lb = balancer(fragile)) {
             Backend a = lb.addBackend("a", "10.0.0.1", 8001);
             lb.addBackend("b", "10.0.0.2", 8002);
@@ -389,5 +379,15 @@ class LoadBalancerTest {
             assertThat(slow.responseTimeEwmaNanos()).isEqualTo(100e6);
             assertThat(slow.responseTimeEwmaNanos(ticker.read())).isLessThan(fast.responseTimeEwmaNanos(ticker.read()));
         }
+    }
+
+    /** Picks the first available backend, and refuses to build pickers once {@code broken} is set. */
+    private static BalancingStrategy firstAvailableUnless(java.util.concurrent.atomic.AtomicBoolean broken) {
+        return context -> available -> {
+            if (broken.get()) {
+                throw new IllegalStateException("cannot build");
+            }
+            return request -> available.get(0);
+        };
     }
 }

@@ -1,5 +1,8 @@
 package dev.ailb.strategy;
 
+import static dev.ailb.testing.Traffic.acquire;
+import static dev.ailb.testing.Traffic.chiSquare;
+import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ailb.Backend;
@@ -7,7 +10,6 @@ import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -204,30 +206,5 @@ class LeastConnectionsStrategyTest {
                 .strategy(BalancingStrategy.LEAST_CONNECTIONS)
                 .random(new Random(seed))
                 .build();
-    }
-
-    private static void acquire(LoadBalancer lb, Backend backend, int times) {
-        for (int i = 0; i < times; i++) {
-            lb.acquireConnection(backend);
-        }
-    }
-
-    private static Map<String, Integer> pickMany(LoadBalancer lb, int times) {
-        Map<String, Integer> counts = new HashMap<>();
-        for (int i = 0; i < times; i++) {
-            counts.merge(lb.selectBackend(REQUEST).id(), 1, Integer::sum);
-        }
-        return counts;
-    }
-
-    private static double chiSquare(Map<String, Integer> counts, int categories, int draws) {
-        double expected = (double) draws / categories;
-        double statistic = 0;
-        for (int observed : counts.values()) {
-            statistic += (observed - expected) * (observed - expected) / expected;
-        }
-        // categories never drawn contribute their full expectation
-        statistic += (categories - counts.size()) * expected;
-        return statistic;
     }
 }

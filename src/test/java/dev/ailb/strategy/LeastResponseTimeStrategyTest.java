@@ -1,5 +1,7 @@
 package dev.ailb.strategy;
 
+import static dev.ailb.testing.Traffic.acquire;
+import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -10,7 +12,6 @@ import dev.ailb.Request;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -47,7 +48,7 @@ class LeastResponseTimeStrategyTest {
         respond(c, Duration.ofMillis(20));
 
         // when
-        Map<String, Integer> picks = pickMany(300);
+        Map<String, Integer> picks = pickMany(lb, 300);
 
         // then
         assertThat(picks).containsOnly(Map.entry("b", 300));
@@ -92,7 +93,7 @@ class LeastResponseTimeStrategyTest {
         respond(b, Duration.ofMillis(50));
 
         // then
-        assertThat(pickMany(100)).containsOnly(Map.entry("a", 100));
+        assertThat(pickMany(lb, 100)).containsOnly(Map.entry("a", 100));
     }
 
     @Test
@@ -103,15 +104,15 @@ class LeastResponseTimeStrategyTest {
         Backend c = lb.addBackend("c", "10.0.0.3", 8000);
         respond(a, Duration.ofMillis(10));
         respond(b, Duration.ofMillis(30));
-        acquire(a, 7);
-        acquire(c, 1);
+        acquire(lb, a, 7);
+        acquire(lb, c, 1);
         assertThat(lb.selectBackend(REQUEST)).isSameAs(b);
 
         // when: b costs 30 ms x 3 = 90
-        acquire(b, 2);
+        acquire(lb, b, 2);
 
         // then
-        assertThat(pickMany(100)).containsOnly(Map.entry("c", 100));
+        assertThat(pickMany(lb, 100)).containsOnly(Map.entry("c", 100));
     }
 
     @Test
@@ -120,12 +121,12 @@ class LeastResponseTimeStrategyTest {
         Backend a = lb.addBackend("a", "10.0.0.1", 8000);
         Backend b = lb.addBackend("b", "10.0.0.2", 8000);
         Backend c = lb.addBackend("c", "10.0.0.3", 8000);
-        acquire(a, 3);
-        acquire(b, 1);
-        acquire(c, 2);
+        acquire(lb, a, 3);
+        acquire(lb, b, 1);
+        acquire(lb, c, 2);
 
         // when
-        Map<String, Integer> picks = pickMany(100);
+        Map<String, Integer> picks = pickMany(lb, 100);
 
         // then
         assertThat(picks).containsOnly(Map.entry("b", 100));
@@ -140,7 +141,7 @@ class LeastResponseTimeStrategyTest {
         respond(b, Duration.ofMillis(33));
 
         // when: a with 3 in flight costs 40, more than idle b at 33
-        acquire(a, 3);
+        acquire(lb, a, 3);
         Backend picked = lb.selectBackend(REQUEST);
 
         // then
@@ -184,7 +185,7 @@ class LeastResponseTimeStrategyTest {
 
         // then
         assertThat(a.responseTimeEwmaNanos()).isEqualTo(100_000_000.0);
-        assertThat(pickMany(100)).containsOnly(Map.entry("b", 100));
+        assertThat(pickMany(lb, 100)).containsOnly(Map.entry("b", 100));
     }
 
     @Test
@@ -221,7 +222,7 @@ class LeastResponseTimeStrategyTest {
 
         // then: 10 ms + 90 ms x e^-6 is about 10.2 ms, below b's 20 ms
         assertThat(a.responseTimeEwmaNanos()).isCloseTo(10_000_000.0 + 90_000_000.0 * Math.exp(-6.0), within(1.0));
-        assertThat(pickMany(100)).containsOnly(Map.entry("a", 100));
+        assertThat(pickMany(lb, 100)).containsOnly(Map.entry("a", 100));
     }
 
     @Test
@@ -237,7 +238,7 @@ class LeastResponseTimeStrategyTest {
 
         // then
         assertThat(a.responseTimeEwmaNanos()).isEqualTo(500_000_000.0);
-        assertThat(pickMany(50)).containsOnly(Map.entry("b", 50));
+        assertThat(pickMany(lb, 50)).containsOnly(Map.entry("b", 50));
     }
 
     @Test
@@ -250,7 +251,7 @@ class LeastResponseTimeStrategyTest {
         }
 
         // when
-        Map<String, Integer> picks = pickMany(draws);
+        Map<String, Integer> picks = pickMany(lb, draws);
 
         // then: chi-square with 3 degrees of freedom; 30 is far beyond the 0.01% critical value (21.1)
         assertThat(picks).hasSize(n);
@@ -271,7 +272,7 @@ class LeastResponseTimeStrategyTest {
         respond(b, Duration.ofMillis(15));
 
         // when
-        Map<String, Integer> picks = pickMany(2000);
+        Map<String, Integer> picks = pickMany(lb, 2000);
 
         // then
         assertThat(picks.get("a")).isBetween(800, 1200);
@@ -291,7 +292,7 @@ class LeastResponseTimeStrategyTest {
         respond(d, Duration.ofMillis(10));
 
         // when
-        Map<String, Integer> picks = pickMany(40_000);
+        Map<String, Integer> picks = pickMany(lb, 40_000);
 
         // then: a fair coin between a and d (chi-square, 1 degree of freedom, far above p = 0.001)
         assertThat(picks.keySet()).containsOnly("a", "d");
@@ -307,19 +308,5 @@ class LeastResponseTimeStrategyTest {
     private void respond(Backend backend, Duration responseTime) {
         lb.acquireConnection(backend);
         lb.releaseConnection(backend, responseTime, true);
-    }
-
-    private void acquire(Backend backend, int times) {
-        for (int i = 0; i < times; i++) {
-            lb.acquireConnection(backend);
-        }
-    }
-
-    private Map<String, Integer> pickMany(int times) {
-        Map<String, Integer> counts = new HashMap<>();
-        for (int i = 0; i < times; i++) {
-            counts.merge(lb.selectBackend(REQUEST).id(), 1, Integer::sum);
-        }
-        return counts;
     }
 }

@@ -1,5 +1,7 @@
 package dev.ailb.strategy;
 
+import static dev.ailb.testing.Traffic.chiSquare;
+import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ailb.BalancingStrategy;
@@ -124,30 +126,11 @@ class RandomStrategyTest {
         return lb;
     }
 
-    private static Map<String, Integer> pickMany(LoadBalancer lb, int times) {
-        Map<String, Integer> counts = new HashMap<>();
-        for (int i = 0; i < times; i++) {
-            counts.merge(lb.selectBackend(REQUEST).id(), 1, Integer::sum);
-        }
-        return counts;
-    }
-
     private static List<String> sequence(LoadBalancer lb, int times) {
         List<String> picks = new ArrayList<>(times);
         for (int i = 0; i < times; i++) {
             picks.add(lb.selectBackend(REQUEST).id());
         }
         return picks;
-    }
-
-    private static double chiSquare(Map<String, Integer> counts, int categories, int draws) {
-        double expected = (double) draws / categories;
-        double statistic = 0;
-        for (int observed : counts.values()) {
-            statistic += (observed - expected) * (observed - expected) / expected;
-        }
-        // categories never drawn contribute their full expectation
-        statistic += (categories - counts.size()) * expected;
-        return statistic;
     }
 }

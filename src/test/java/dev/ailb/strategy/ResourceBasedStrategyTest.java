@@ -1,5 +1,7 @@
 package dev.ailb.strategy;
 
+import static dev.ailb.testing.Traffic.acquire;
+import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -10,7 +12,6 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -398,19 +399,5 @@ class ResourceBasedStrategyTest {
 
     private LoadBalancer balancer(BalancingStrategy strategy, long seed) {
         return LoadBalancer.builder().strategy(strategy).ticker(ticker).random(new Random(seed)).build();
-    }
-
-    private static void acquire(LoadBalancer lb, Backend backend, int times) {
-        for (int i = 0; i < times; i++) {
-            lb.acquireConnection(backend);
-        }
-    }
-
-    private static Map<String, Integer> pickMany(LoadBalancer lb, int times) {
-        Map<String, Integer> counts = new HashMap<>();
-        for (int i = 0; i < times; i++) {
-            counts.merge(lb.selectBackend(REQUEST).id(), 1, Integer::sum);
-        }
-        return counts;
     }
 }
