@@ -76,53 +76,94 @@ public final class Backend {
         this.weight = weight;
     }
 
-    /** The id this backend was registered under, unique within its balancer. */
+    /**
+     * The id this backend was registered under, unique within its balancer.
+     *
+     * @return the backend's id
+     */
     public String id() {
         return id;
     }
 
-    /** The host label given at registration, e.g. {@code "192.168.1.1"}. */
+    /**
+     * The host label given at registration, e.g. {@code "192.168.1.1"}.
+     *
+     * @return the host label
+     */
     public String host() {
         return host;
     }
 
-    /** The port given at registration, in 1..65535. */
+    /**
+     * The port given at registration, in 1..65535.
+     *
+     * @return the port, 1..65535
+     */
     public int port() {
         return port;
     }
 
-    /** The weight given at registration, at least 1. */
+    /**
+     * The weight given at registration, at least 1.
+     *
+     * @return the weight, 1..{@link LoadBalancer#MAX_WEIGHT}
+     */
     public int weight() {
         return weight;
     }
 
-    /** Whether the backend is currently considered healthy. A new backend starts healthy. */
+    /**
+     * Whether the backend is currently considered healthy. A new backend starts healthy.
+     *
+     * @return {@code true} if the backend is healthy
+     */
     public boolean isHealthy() {
         return healthy;
     }
 
-    /** Whether the backend was removed and is finishing its in-flight requests. */
+    /**
+     * Whether the backend was removed and is finishing its in-flight requests.
+     *
+     * @return {@code true} from its removal until its last connection is released, then
+     *         {@code false}
+     */
     public boolean isDraining() {
         int c = (int) CTL.getVolatile(this);
         return (c & DRAINING) != 0 && (c & REMOVED) == 0;
     }
 
-    /** Whether the backend has left its balancer for good. */
+    /**
+     * Whether the backend has left its balancer for good.
+     *
+     * @return {@code true} once the backend is removed; it never becomes {@code false} again
+     */
     public boolean isRemoved() {
         return ((int) CTL.getVolatile(this) & REMOVED) != 0;
     }
 
-    /** Whether new requests may be routed to this backend: healthy and neither draining nor removed. */
+    /**
+     * Whether new requests may be routed to this backend: healthy and neither draining nor removed.
+     *
+     * @return {@code true} if the backend is available
+     */
     public boolean isAvailable() {
         return healthy && ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
     }
 
-    /** The number of connections acquired and not yet released. Never negative. */
+    /**
+     * The number of connections acquired and not yet released. Never negative.
+     *
+     * @return the active connection count, {@code >= 0}
+     */
     public int activeConnections() {
         return (int) CTL.getVolatile(this) & COUNT_MASK;
     }
 
-    /** The last resource report, if one was ever recorded. Its age decides whether it is still trusted. */
+    /**
+     * The last resource report, if one was ever recorded. Its age decides whether it is still trusted.
+     *
+     * @return the last report, or empty if none was recorded
+     */
     public Optional<ResourceReport> resources() {
         return Optional.ofNullable(resources);
     }
@@ -131,6 +172,8 @@ public final class Backend {
      * The decaying peak average of response times in nanoseconds as of the last completed request,
      * or {@code NaN} before the first. It jumps to any response slower than itself and otherwise
      * moves toward recent responses at the pace of the balancer's decay time.
+     *
+     * @return the average in nanoseconds, or {@code NaN} before the first completed request
      */
     public double responseTimeEwmaNanos() {
         return Double.longBitsToDouble((long) EWMA_BITS.getVolatile(this));

@@ -77,10 +77,15 @@ public interface BalancingStrategy {
      * Creates the per-balancer state of this strategy. Called when a balancer starts using it.
      *
      * @param context the balancer's ticker and random source
+     * @return a new selector for that balancer, never null
      */
     Selector newSelector(SelectionContext context);
 
-    /** A short name for logs and stats; the constants answer with their own names. */
+    /**
+     * A short name for logs and stats; the constants answer with their own names.
+     *
+     * @return the name; by default the simple name of the implementing class
+     */
     default String name() {
         return getClass().getSimpleName();
     }
@@ -96,6 +101,8 @@ public interface BalancingStrategy {
      * @param memoryWeight weight of memory utilisation, finite and >= 0
      * @param loadWeight   weight of live connections, finite and >= 0
      * @param maxReportAge age after which a report is no longer trusted, > 0
+     * @return a new strategy with these weights
+     * @throws NullPointerException     if {@code maxReportAge} is null
      * @throws IllegalArgumentException if a weight is negative or not finite, all are zero, or the
      *                                  age is not positive
      */

@@ -89,6 +89,7 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Creates a balancer with the given strategy and the default settings.
      *
+     * @param strategy the initial strategy
      * @throws NullPointerException if {@code strategy} is null
      */
     public LoadBalancer(BalancingStrategy strategy) {
@@ -105,7 +106,11 @@ public final class LoadBalancer implements AutoCloseable {
         this.registry = Registry.build(strategy, newSelector(strategy), List.of(), b -> false);
     }
 
-    /** Returns a builder for a balancer with settings other than the defaults. */
+    /**
+     * Returns a builder for a balancer with settings other than the defaults.
+     *
+     * @return a new builder with no setting given
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -114,6 +119,16 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Registers a backend of weight 1; see {@link #addBackend(String, String, int, int)}.
+     *
+     * @param id   unique id, not blank, at most 256 characters
+     * @param host host label, not blank; never resolved by the balancer
+     * @param port port, 1..65535
+     * @return the new backend
+     * @throws NullPointerException     if {@code id} or {@code host} is null
+     * @throws IllegalArgumentException if an argument is out of range, or the id is already
+     *                                  registered (draining backends included)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the new set (nothing changes then)
      */
     public Backend addBackend(String id, String host, int port) {
         return addBackend(id, host, port, 1);
@@ -130,7 +145,8 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws NullPointerException     if {@code id} or {@code host} is null
      * @throws IllegalArgumentException if an argument is out of range, or the id is already
      *                                  registered (draining backends included)
-     * @throws IllegalStateException    if the balancer is closed
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the new set (nothing changes then)
      */
     public Backend addBackend(String id, String host, int port, int weight) {
         checkId(id, "id");
@@ -169,6 +185,8 @@ public final class LoadBalancer implements AutoCloseable {
      *         active connections)
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the strategy fails to build its picker for the reduced
+     *                                  set (nothing changes then)
      */
     public CompletableFuture<Void> removeBackend(String id) {
         checkId(id, "id");
@@ -225,8 +243,13 @@ public final class LoadBalancer implements AutoCloseable {
      * Marks a backend healthy or unhealthy by hand. An unhealthy backend gets no new requests until
      * it is marked healthy again.
      *
+     * @param id      the backend's id
+     * @param healthy {@code true} to mark it healthy, {@code false} to mark it unhealthy
      * @return whether the state changed
+     * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the strategy fails to build its picker for the changed
+     *                                  set (nothing changes then)
      */
     public boolean setBackendHealthy(String id, boolean healthy) {
         checkId(id, "id");
@@ -265,6 +288,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @param id     the backend's id
      * @param cpu    CPU utilisation, 0.0..1.0
      * @param memory memory utilisation, 0.0..1.0
+     * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id, or a value is NaN or out of range
      */
     public void updateBackendResources(String id, double cpu, double memory) {
@@ -275,18 +299,32 @@ public final class LoadBalancer implements AutoCloseable {
         backend.setResources(new ResourceReport(cpu, memory, ticker.read()));
     }
 
-    /** The backend with this id, if one is registered (draining ones included). */
+    /**
+     * The backend with this id, if one is registered (draining ones included).
+     *
+     * @param id the backend's id
+     * @return the backend, or empty if none is registered under {@code id}
+     * @throws NullPointerException if {@code id} is null
+     */
     public Optional<Backend> getBackend(String id) {
         checkNotNull(id, "id");
         return Optional.ofNullable(registry.byId.get(id));
     }
 
-    /** The registered backends in registration order, draining ones included. Immutable. */
+    /**
+     * The registered backends in registration order, draining ones included. Immutable.
+     *
+     * @return the registered backends, possibly empty
+     */
     public List<Backend> getBackends() {
         return registry.all;
     }
 
-    /** The backends new requests may go to, in registration order. Immutable. */
+    /**
+     * The backends new requests may go to, in registration order. Immutable.
+     *
+     * @return the available backends, possibly empty
+     */
     public List<Backend> getAvailableBackends() {
         return registry.available;
     }
@@ -297,6 +335,7 @@ public final class LoadBalancer implements AutoCloseable {
      * Replaces the strategy. Selections already under way finish with the old one; the next ones
      * use the new one. The new strategy starts with fresh state (cursors, tables).
      *
+     * @param strategy the new strategy
      * @throws NullPointerException  if {@code strategy} is null
      * @throws IllegalStateException if the strategy fails to build its picker (nothing changes then)
      */
@@ -313,7 +352,11 @@ public final class LoadBalancer implements AutoCloseable {
         notifyListeners(l -> l.onStrategyChanged(strategy));
     }
 
-    /** The strategy in use. */
+    /**
+     * The strategy in use.
+     *
+     * @return the current strategy, never null
+     */
     public BalancingStrategy getStrategy() {
         return registry.strategy;
     }
@@ -337,6 +380,7 @@ public final class LoadBalancer implements AutoCloseable {
      * Chooses the backend for a request with the current strategy and counts the request against
      * it. Lock-free.
      *
+     * @param request the request to route
      * @return an available backend, never null
      * @throws NullPointerException        if {@code request} is null
      * @throws NoAvailableBackendException if no backend is available; its reason says why
@@ -354,6 +398,12 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Like {@link #selectBackend(Request)}, but returns empty instead of throwing when no backend
      * is available.
+     *
+     * @param request the request to route
+     * @return an available backend, or empty if none is available
+     * @throws NullPointerException  if {@code request} is null
+     * @throws IllegalStateException if the balancer is closed, or a custom strategy picked a
+     *                               backend that was not offered to it
      */
     public Optional<Backend> trySelectBackend(Request request) {
         return Optional.ofNullable(pick(request));
@@ -415,9 +465,12 @@ public final class LoadBalancer implements AutoCloseable {
      * Counts one more active connection on a backend. Allowed on unhealthy and draining backends
      * (the request was routed before the change), not on removed ones.
      *
+     * @param backend a backend of this balancer, usually one just returned by
+     *                {@link #selectBackend}
      * @throws NullPointerException     if {@code backend} is null
      * @throws IllegalArgumentException if the backend belongs to another balancer
-     * @throws IllegalStateException    if the backend has been removed, or the balancer is closed
+     * @throws IllegalStateException    if the backend has been removed, the balancer is closed, or
+     *                                  the backend already has 2^30 - 1 active connections
      */
     public void acquireConnection(Backend backend) {
         if (!tryAcquireConnection(backend)) {
@@ -429,6 +482,14 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Like {@link #acquireConnection}, but returns false instead of throwing when the backend has
      * already been removed, which can happen when a removal races the request.
+     *
+     * @param backend a backend of this balancer
+     * @return {@code true} if the connection was counted, {@code false} if the backend has been
+     *         removed (nothing is counted then)
+     * @throws NullPointerException     if {@code backend} is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer
+     * @throws IllegalStateException    if the balancer is closed, or the backend already has
+     *                                  2^30 - 1 active connections
      */
     public boolean tryAcquireConnection(Backend backend) {
         checkOwned(backend);
@@ -464,6 +525,14 @@ public final class LoadBalancer implements AutoCloseable {
      * Like {@link #releaseConnection(Backend, Duration, boolean)} with the response time in
      * nanoseconds, for callers that measure with {@link System#nanoTime()} and want no allocation.
      * Accepted after {@link #close()}, so requests in flight at close are still counted.
+     *
+     * @param backend           the backend a connection was acquired on
+     * @param responseTimeNanos how long the request took, in nanoseconds, >= 0
+     * @param success           whether it succeeded
+     * @throws NullPointerException     if {@code backend} is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer, or
+     *                                  {@code responseTimeNanos} is negative
+     * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
@@ -494,6 +563,9 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * The figures of one registered backend (draining ones included).
      *
+     * @param id the backend's id
+     * @return the backend's figures as of this call
+     * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
      */
     public BackendStats getBackendStats(String id) {
@@ -501,7 +573,11 @@ public final class LoadBalancer implements AutoCloseable {
         return statsOf(lookup(registry, id));
     }
 
-    /** The overall figures and those of every registered backend. */
+    /**
+     * The overall figures and those of every registered backend.
+     *
+     * @return the figures as of this call
+     */
     public LoadBalancerStats getAllStats() {
         Registry current = registry;
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
@@ -552,13 +628,20 @@ public final class LoadBalancer implements AutoCloseable {
      * Registers a listener for backend and strategy changes. A listener added twice is called
      * twice.
      *
+     * @param listener the listener to call on each change
      * @throws NullPointerException if {@code listener} is null
      */
     public void addListener(LoadBalancerListener listener) {
         listeners.add(checkNotNull(listener, "listener"));
     }
 
-    /** Unregisters one registration of a listener; returns whether it was registered. */
+    /**
+     * Unregisters one registration of a listener; returns whether it was registered.
+     *
+     * @param listener the listener to unregister
+     * @return {@code true} if it was registered (one registration is then removed)
+     * @throws NullPointerException if {@code listener} is null
+     */
     public boolean removeListener(LoadBalancerListener listener) {
         return listeners.remove(checkNotNull(listener, "listener"));
     }
@@ -594,7 +677,11 @@ public final class LoadBalancer implements AutoCloseable {
         log.info("Load balancer closed");
     }
 
-    /** Whether {@link #close()} has been called. */
+    /**
+     * Whether {@link #close()} has been called.
+     *
+     * @return {@code true} once the balancer is closed
+     */
     public boolean isClosed() {
         return closed;
     }
@@ -672,14 +759,28 @@ public final class LoadBalancer implements AutoCloseable {
 
         private Builder() {}
 
-        /** The initial strategy; default {@link BalancingStrategy#ROUND_ROBIN}. */
+        /**
+         * The initial strategy; default {@link BalancingStrategy#ROUND_ROBIN}.
+         *
+         * @param strategy the initial strategy
+         * @return this builder
+         * @throws NullPointerException  if {@code strategy} is null
+         * @throws IllegalStateException if the strategy was already set
+         */
         public Builder strategy(BalancingStrategy strategy) {
             requireUnset(this.strategy, "strategy");
             this.strategy = checkNotNull(strategy, "strategy");
             return this;
         }
 
-        /** The source of time; default {@link Ticker#system()}. */
+        /**
+         * The source of time; default {@link Ticker#system()}.
+         *
+         * @param ticker the ticker
+         * @return this builder
+         * @throws NullPointerException  if {@code ticker} is null
+         * @throws IllegalStateException if the ticker was already set
+         */
         public Builder ticker(Ticker ticker) {
             requireUnset(this.ticker, "ticker");
             this.ticker = checkNotNull(ticker, "ticker");
@@ -690,6 +791,11 @@ public final class LoadBalancer implements AutoCloseable {
          * The random source of the strategies that draw ({@code RANDOM}, {@code RESOURCE_BASED}, tie
          * breaks). It is shared by all selecting threads, so it must be thread-safe, e.g.
          * {@code new Random(seed)} for reproducible tests; default {@link ThreadLocalRandom}.
+         *
+         * @param random the random source
+         * @return this builder
+         * @throws NullPointerException  if {@code random} is null
+         * @throws IllegalStateException if the random source was already set
          */
         public Builder random(RandomGenerator random) {
             requireUnset(this.random, "random");
@@ -700,6 +806,12 @@ public final class LoadBalancer implements AutoCloseable {
         /**
          * How fast the response-time average forgets: after this long without a slower answer,
          * an old measurement keeps about 37% (1/e) of its weight; default 10 seconds.
+         *
+         * @param decay the decay time, > 0
+         * @return this builder
+         * @throws NullPointerException     if {@code decay} is null
+         * @throws IllegalArgumentException if {@code decay} is zero or negative
+         * @throws IllegalStateException    if the decay was already set
          */
         public Builder responseTimeDecay(Duration decay) {
             requireUnset(this.responseTimeDecay, "responseTimeDecay");
@@ -707,7 +819,11 @@ public final class LoadBalancer implements AutoCloseable {
             return this;
         }
 
-        /** Builds the balancer. The builder may be used again afterwards. */
+        /**
+         * Builds the balancer. The builder may be used again afterwards.
+         *
+         * @return a new balancer with these settings
+         */
         public LoadBalancer build() {
             return new LoadBalancer(this);
         }

@@ -12,18 +12,39 @@ package dev.ailb;
  */
 public interface LoadBalancerListener {
 
-    /** A backend was registered and is available. */
+    /**
+     * A backend was registered and is available.
+     *
+     * @param backend the new backend
+     */
     default void onBackendAdded(Backend backend) {}
 
-    /** A backend was removed and takes no new requests; its in-flight requests go on. */
+    /**
+     * A backend was removed and takes no new requests; its in-flight requests go on.
+     *
+     * @param backend the backend now draining
+     */
     default void onBackendDraining(Backend backend) {}
 
-    /** A backend finished draining and left the balancer. */
+    /**
+     * A backend finished draining and left the balancer.
+     *
+     * @param backend the removed backend
+     */
     default void onBackendRemoved(Backend backend) {}
 
-    /** A backend's health changed. */
+    /**
+     * A backend's health changed.
+     *
+     * @param backend the backend whose health changed
+     * @param healthy its new state: {@code true} if it is now healthy
+     */
     default void onBackendHealthChanged(Backend backend, boolean healthy) {}
 
-    /** The balancer switched to another strategy. */
+    /**
+     * The balancer switched to another strategy.
+     *
+     * @param strategy the strategy now in use
+     */
     default void onStrategyChanged(BalancingStrategy strategy) {}
 }

@@ -35,12 +35,20 @@ public record LoadBalancerMetrics(
         int availableBackends,
         int drainingBackends) {
 
-    /** Requests released so far, successful or not. */
+    /**
+     * Requests released so far, successful or not.
+     *
+     * @return {@code successes + failures}
+     */
     public long completedRequests() {
         return successes + failures;
     }
 
-    /** Successes over completed requests, in [0, 1]; 1.0 before any request has completed. */
+    /**
+     * Successes over completed requests, in [0, 1]; 1.0 before any request has completed.
+     *
+     * @return the success rate, in [0, 1]
+     */
     public double successRate() {
         long completed = completedRequests();
         return completed == 0 ? 1.0 : (double) successes / completed;

@@ -19,7 +19,9 @@ public final class NoAvailableBackendException extends RuntimeException {
         ALL_UNHEALTHY_OR_DRAINING
     }
 
+    /** Why no backend was available. */
     private final Reason reason;
+    /** How many backends were registered, draining ones included. */
     private final int registered;
 
     NoAvailableBackendException(Reason reason, int registered, int unhealthy, int draining) {
@@ -42,12 +44,21 @@ public final class NoAvailableBackendException extends RuntimeException {
         }
     }
 
-    /** Why no backend was available. */
+    /**
+     * Why no backend was available.
+     *
+     * @return the reason, never null
+     */
     public Reason reason() {
         return reason;
     }
 
-    /** How many backends were registered, draining ones included. */
+    /**
+     * How many backends were registered, draining ones included.
+     *
+     * @return the number of registered backends, {@code >= 0}; 0 exactly when the reason is
+     *         {@link Reason#NO_BACKENDS}
+     */
     public int registeredBackends() {
         return registered;
     }

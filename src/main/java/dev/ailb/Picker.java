@@ -16,6 +16,7 @@ public interface Picker {
      * that set is not empty; the result must be a member of it.
      *
      * @param request the request being routed
+     * @return a backend of that set, never null
      */
     Backend pick(Request request);
 }

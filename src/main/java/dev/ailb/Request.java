@@ -19,6 +19,9 @@ public record Request(String id, String clientIp, String path) {
     /**
      * Creates a request.
      *
+     * @param id       the request id; not blank, at most 256 characters
+     * @param clientIp the client's address; not null, may be empty
+     * @param path     the path the request targets; not null
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if {@code id} is blank or longer than 256 characters
      */

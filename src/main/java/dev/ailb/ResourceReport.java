@@ -15,6 +15,8 @@ public record ResourceReport(double cpu, double memory, long reportedAtNanos) {
      * Returns how long ago, by {@code nowNanos}, this report was recorded.
      *
      * @param nowNanos a reading of the same ticker
+     * @return {@code nowNanos - reportedAtNanos}, in nanoseconds; negative if {@code nowNanos} is
+     *         the earlier reading
      */
     public long ageNanos(long nowNanos) {
         return nowNanos - reportedAtNanos;

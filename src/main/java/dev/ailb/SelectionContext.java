@@ -10,9 +10,17 @@ import java.util.random.RandomGenerator;
  */
 public interface SelectionContext {
 
-    /** The balancer's ticker. */
+    /**
+     * The balancer's ticker.
+     *
+     * @return the ticker
+     */
     Ticker ticker();
 
-    /** The balancer's random source; shared by all threads that select. */
+    /**
+     * The balancer's random source; shared by all threads that select.
+     *
+     * @return the random source
+     */
     RandomGenerator random();
 }

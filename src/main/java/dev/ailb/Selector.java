@@ -20,6 +20,7 @@ public interface Selector {
      *
      * @param available the available backends in registration order; immutable, possibly empty
      *                  (the picker is then never asked to pick)
+     * @return the picker for {@code available}, never null
      */
     Picker newPicker(List<Backend> available);
 }

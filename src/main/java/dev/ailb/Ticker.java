@@ -10,10 +10,18 @@ package dev.ailb;
 @FunctionalInterface
 public interface Ticker {
 
-    /** Returns the current reading in nanoseconds. */
+    /**
+     * Returns the current reading in nanoseconds.
+     *
+     * @return the current reading, in nanoseconds
+     */
     long read();
 
-    /** The ticker backed by {@link System#nanoTime()}. */
+    /**
+     * The ticker backed by {@link System#nanoTime()}.
+     *
+     * @return a ticker that reads {@link System#nanoTime()}
+     */
     static Ticker system() {
         return System::nanoTime;
     }
