@@ -388,11 +388,7 @@ public final class LoadBalancer implements AutoCloseable {
      *                                     backend that was not offered to it
      */
     public Backend selectBackend(Request request) {
-        Backend backend = pick(request);
-        if (backend == null) {
-            throw noAvailableBackend(registry);
-        }
-        return backend;
+        return pick(request, true);
     }
 
     /**
@@ -406,10 +402,11 @@ public final class LoadBalancer implements AutoCloseable {
      *                               backend that was not offered to it
      */
     public Optional<Backend> trySelectBackend(Request request) {
-        return Optional.ofNullable(pick(request));
+        return Optional.ofNullable(pick(request, false));
     }
 
-    private Backend pick(Request request) {
+    /** Picks and counts; when nothing is available, throws or returns null as asked. */
+    private Backend pick(Request request, boolean throwIfNone) {
         checkNotNull(request, "request");
         checkOpen();
         // A backend can leave between reading the view and picking from it. Writers publish the
@@ -418,6 +415,9 @@ public final class LoadBalancer implements AutoCloseable {
         for (int attempt = 0; attempt < 3; attempt++) {
             Registry current = registry;
             if (current.available.isEmpty()) {
+                if (throwIfNone) {
+                    throw noAvailableBackend(current);
+                }
                 return null;
             }
             Backend backend = current.picker.pick(request);
@@ -440,7 +440,7 @@ public final class LoadBalancer implements AutoCloseable {
         int unhealthy = 0;
         int draining = 0;
         for (Backend b : current.all) {
-            if (b.isDraining()) {
+            if (b.isDraining() || b.isRemoved()) { // removed: drained, about to leave the view
                 draining++;
             } else if (!b.isHealthy()) {
                 unhealthy++;
