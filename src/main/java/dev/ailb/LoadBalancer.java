@@ -76,6 +76,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
     private final LongAdder requests = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder responseNanos = new LongAdder();
@@ -415,6 +416,7 @@ public final class LoadBalancer implements AutoCloseable {
         for (int attempt = 0; attempt < 3; attempt++) {
             Registry current = registry;
             if (current.available.isEmpty()) {
+                rejected.increment();
                 if (throwIfNone) {
                     throw noAvailableBackend(current);
                 }
@@ -602,7 +604,7 @@ public final class LoadBalancer implements AutoCloseable {
         long failed = failures.sum();
         LatencyHistogram.Snapshot h = histogram.snapshot();
         LoadBalancerMetrics metrics = new LoadBalancerMetrics(
-                requests.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
+                requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, available, draining);
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);

@@ -9,6 +9,9 @@ import java.time.Duration;
  * <p>Immutable and thread-safe.
  *
  * @param totalRequests     requests routed by {@code selectBackend}
+ * @param rejectedRequests  selections that found no available backend (a
+ *                          {@link NoAvailableBackendException} or an empty
+ *                          {@code trySelectBackend}); not part of {@code totalRequests}
  * @param successes         requests released with {@code success == true}
  * @param failures          requests released with {@code success == false}
  * @param avgResponseTime   mean response time of completed requests, zero if none
@@ -23,6 +26,7 @@ import java.time.Duration;
  */
 public record LoadBalancerMetrics(
         long totalRequests,
+        long rejectedRequests,
         long successes,
         long failures,
         Duration avgResponseTime,

@@ -67,7 +67,9 @@ class BalancingStrategyContractTest {
             assertThatThrownBy(() -> lb.selectBackend(request(1)))
                     .isInstanceOf(NoAvailableBackendException.class)
                     .hasMessageContaining("all 2 registered backends are unhealthy");
+            assertThat(lb.trySelectBackend(request(2))).isEmpty();
             assertThat(lb.getAllStats().metrics().totalRequests()).isZero();
+            assertThat(lb.getAllStats().metrics().rejectedRequests()).isEqualTo(2);
         }
     }
 
