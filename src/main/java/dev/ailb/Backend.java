@@ -250,16 +250,6 @@ public final class Backend {
         return CTL.compareAndSet(this, DRAINING, DRAINING | REMOVED);
     }
 
-    /** Marks a backend removed whatever its state (used when its balancer discards it outright). */
-    void markRemoved() {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & REMOVED) != 0 || CTL.compareAndSet(this, c, c | REMOVED)) {
-                return;
-            }
-        }
-    }
-
     void setHealthy(boolean healthy) {
         this.healthy = healthy;
     }

@@ -41,28 +41,7 @@ final class Registry {
     static Registry build(BalancingStrategy strategy, Selector selector, List<Backend> all,
             Predicate<Backend> isAvailable) {
         List<Backend> allCopy = List.copyOf(all);
-        Map<String, Backend> byId = new HashMap<>(allCopy.size() * 2);
-        List<Backend> available = new ArrayList<>(allCopy.size());
-        for (Backend b : allCopy) {
-            byId.put(b.id(), b);
-            if (isAvailable.test(b)) {
-                available.add(b);
-            }
-        }
-        List<Backend> availableView = Collections.unmodifiableList(available);
-        Picker picker;
-        try {
-            picker = selector.newPicker(availableView);
-        } catch (RuntimeException e) {
-            throw new IllegalStateException(
-                    "strategy " + strategy.name() + " failed to build a picker for "
-                            + available.size() + " backends: " + e, e);
-        }
-        if (picker == null) {
-            throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
-        }
-        return new Registry(strategy, selector, allCopy, Collections.unmodifiableMap(byId),
-                availableView, picker);
+        return assemble(strategy, selector, allCopy, availableOf(allCopy, isAvailable), null);
     }
 
     /**
@@ -73,20 +52,44 @@ final class Registry {
      */
     Registry withBackends(List<Backend> newAll, Predicate<Backend> isAvailable) {
         List<Backend> allCopy = List.copyOf(newAll);
-        List<Backend> nextAvailable = new ArrayList<>(available.size() + 1);
-        for (Backend b : allCopy) {
+        List<Backend> nextAvailable = availableOf(allCopy, isAvailable);
+        return assemble(strategy, selector, allCopy, nextAvailable,
+                sameBackends(nextAvailable, available) ? this : null);
+    }
+
+    private static List<Backend> availableOf(List<Backend> all, Predicate<Backend> isAvailable) {
+        List<Backend> available = new ArrayList<>(all.size());
+        for (Backend b : all) {
             if (isAvailable.test(b)) {
-                nextAvailable.add(b);
+                available.add(b);
             }
         }
-        if (!sameBackends(nextAvailable, available)) {
-            return build(strategy, selector, allCopy, isAvailable);
+        return Collections.unmodifiableList(available);
+    }
+
+    /** The view of {@code all}; its picker is {@code reuse}'s if given, else built for {@code available}. */
+    private static Registry assemble(BalancingStrategy strategy, Selector selector, List<Backend> all,
+            List<Backend> available, Registry reuse) {
+        Map<String, Backend> byId = new HashMap<>(all.size() * 2);
+        for (Backend b : all) {
+            byId.put(b.id(), b);
         }
-        Map<String, Backend> nextById = new HashMap<>(allCopy.size() * 2);
-        for (Backend b : allCopy) {
-            nextById.put(b.id(), b);
+        if (reuse != null) {
+            return new Registry(strategy, selector, all, Collections.unmodifiableMap(byId),
+                    reuse.available, reuse.picker);
         }
-        return new Registry(strategy, selector, allCopy, Collections.unmodifiableMap(nextById), available, picker);
+        Picker picker;
+        try {
+            picker = selector.newPicker(available);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(
+                    "strategy " + strategy.name() + " failed to build a picker for "
+                            + available.size() + " backends: " + e, e);
+        }
+        if (picker == null) {
+            throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
+        }
+        return new Registry(strategy, selector, all, Collections.unmodifiableMap(byId), available, picker);
     }
 
     private static boolean sameBackends(List<Backend> a, List<Backend> b) {
