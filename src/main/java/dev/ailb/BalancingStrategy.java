@@ -7,7 +7,10 @@ import dev.ailb.strategy.RandomStrategy;
 import dev.ailb.strategy.ResourceBasedStrategy;
 import dev.ailb.strategy.RoundRobinStrategy;
 import dev.ailb.strategy.WeightedRoundRobinStrategy;
+import dev.ailb.internal.Preconditions;
 import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * How a balancer chooses a backend for each request: the seven built-in strategies below, or
@@ -72,6 +75,36 @@ public interface BalancingStrategy {
             ResourceBasedStrategy.DEFAULT_MEMORY_WEIGHT,
             ResourceBasedStrategy.DEFAULT_LOAD_WEIGHT,
             ResourceBasedStrategy.DEFAULT_MAX_REPORT_AGE);
+
+    /**
+     * The seven built-in strategies, in the order they are declared here.
+     *
+     * @return an immutable list of the constants above
+     */
+    static List<BalancingStrategy> builtIns() {
+        return List.of(ROUND_ROBIN, LEAST_CONNECTIONS, WEIGHTED_ROUND_ROBIN, IP_HASH, LEAST_RESPONSE_TIME,
+                RANDOM, RESOURCE_BASED);
+    }
+
+    /**
+     * The built-in strategy with this name, e.g. {@code "LEAST_CONNECTIONS"}, for configuration
+     * read from text.
+     *
+     * @param name the name of one of the constants above, in upper case
+     * @return that constant
+     * @throws NullPointerException     if {@code name} is null
+     * @throws IllegalArgumentException if no built-in strategy has this name
+     */
+    static BalancingStrategy builtIn(String name) {
+        Preconditions.checkNotNull(name, "name");
+        for (BalancingStrategy s : builtIns()) {
+            if (s.name().equals(name)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("name: " + Preconditions.quote(name) + " (expected: one of "
+                + builtIns().stream().map(BalancingStrategy::name).collect(Collectors.joining(", ")) + ")");
+    }
 
     /**
      * Creates the per-balancer state of this strategy. Called when a balancer starts using it.

@@ -199,6 +199,21 @@ class BadInputTest {
     }
 
     @Test
+    void builtInStrategiesAreFoundByNameAndUnknownNamesAreRejected() {
+        assertThat(BalancingStrategy.builtIns()).extracting(BalancingStrategy::name).containsExactly(
+                "ROUND_ROBIN", "LEAST_CONNECTIONS", "WEIGHTED_ROUND_ROBIN", "IP_HASH", "LEAST_RESPONSE_TIME",
+                "RANDOM", "RESOURCE_BASED");
+        for (BalancingStrategy s : BalancingStrategy.builtIns()) {
+            assertThat(BalancingStrategy.builtIn(s.name())).isSameAs(s);
+        }
+        assertThatThrownBy(() -> BalancingStrategy.builtIn("least_connections"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("name: \"least_connections\" (expected: one of ROUND_ROBIN, LEAST_CONNECTIONS");
+        assertThatThrownBy(() -> BalancingStrategy.builtIn(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("name: null");
+    }
+
+    @Test
     void requestRejectsMissingFields() {
         assertThatThrownBy(() -> new Request(null, "1.2.3.4", "/"))
                 .isInstanceOf(NullPointerException.class).hasMessage("id: null (expected: non-null)");

@@ -24,14 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BalancingStrategyContractTest {
 
     static Stream<BalancingStrategy> strategies() {
-        return Stream.of(
-                BalancingStrategy.ROUND_ROBIN,
-                BalancingStrategy.LEAST_CONNECTIONS,
-                BalancingStrategy.WEIGHTED_ROUND_ROBIN,
-                BalancingStrategy.IP_HASH,
-                BalancingStrategy.LEAST_RESPONSE_TIME,
-                BalancingStrategy.RANDOM,
-                BalancingStrategy.RESOURCE_BASED);
+        return BalancingStrategy.builtIns().stream();
     }
 
     private static LoadBalancer balancer(BalancingStrategy strategy) {

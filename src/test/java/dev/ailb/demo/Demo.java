@@ -79,14 +79,7 @@ public final class Demo {
     public static final int DEFAULT_THREADS = 8;
 
     /** The strategies the demo runs, in order. */
-    public static final List<BalancingStrategy> STRATEGIES = List.of(
-            BalancingStrategy.ROUND_ROBIN,
-            BalancingStrategy.LEAST_CONNECTIONS,
-            BalancingStrategy.WEIGHTED_ROUND_ROBIN,
-            BalancingStrategy.IP_HASH,
-            BalancingStrategy.LEAST_RESPONSE_TIME,
-            BalancingStrategy.RANDOM,
-            BalancingStrategy.RESOURCE_BASED);
+    public static final List<BalancingStrategy> STRATEGIES = BalancingStrategy.builtIns();
 
     /** The ids, kinds and behaviour of the simulated instances, in registration order. */
     static final List<InstanceSpec> FLEET = List.of(
