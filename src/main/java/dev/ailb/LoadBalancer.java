@@ -511,7 +511,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, Duration responseTime, boolean success) {
-        checkOwned(backend);
+        checkNotNull(backend, "backend"); // ownership is checked by the overload below
         checkNonNegative(responseTime, "responseTime");
         long nanos;
         try {
@@ -585,7 +585,6 @@ public final class LoadBalancer implements AutoCloseable {
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
         long active = 0;
         int healthy = 0;
-        int available = 0;
         int draining = 0;
         for (Backend b : current.all) {
             BackendStats s = statsOf(b);
@@ -596,8 +595,6 @@ public final class LoadBalancer implements AutoCloseable {
             }
             if (s.draining()) {
                 draining++;
-            } else if (s.healthy()) {
-                available++;
             }
         }
         long ok = successes.sum();
@@ -606,7 +603,7 @@ public final class LoadBalancer implements AutoCloseable {
         LoadBalancerMetrics metrics = new LoadBalancerMetrics(
                 requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
-                Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, available, draining);
+                Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining);
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
