@@ -1,9 +1,11 @@
 /**
- * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the package
- * {@code dev.ailb}; everything else is internal.
+ * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
+ * {@code dev.ailb} and {@code dev.ailb.health}; everything else is internal.
  */
 module dev.ailb {
     requires org.slf4j;
+    requires transitive java.net.http;
 
     exports dev.ailb;
+    exports dev.ailb.health;
 }

@@ -1,5 +1,6 @@
 package dev.ailb;
 
+import dev.ailb.health.HealthState;
 import dev.ailb.internal.LatencyHistogram;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -52,7 +53,10 @@ public final class Backend {
 
     @SuppressWarnings("unused") // accessed through CTL
     private volatile int ctl;
-    private volatile boolean healthy = true;
+    // The committed health state; the bookkeeping behind it is in `health`. Written by the owning
+    // balancer under its lock, in the order that keeps selections from seeing a stale view.
+    private volatile HealthState state = HealthState.HEALTHY;
+    final BackendHealth health = new BackendHealth();
     private volatile ResourceReport resources;
 
     @SuppressWarnings("unused") // accessed through EWMA_BITS
@@ -113,12 +117,24 @@ public final class Backend {
     }
 
     /**
-     * Whether the backend is currently considered healthy. A new backend starts healthy.
+     * Whether the backend is currently considered healthy: neither failing its active checks nor
+     * ejected by outlier detection. A new backend starts healthy unless the balancer was built with
+     * {@code initiallyHealthy(false)}.
      *
-     * @return {@code true} if the backend is healthy
+     * @return {@code true} if the state is {@link HealthState#HEALTHY}
      */
     public boolean isHealthy() {
-        return healthy;
+        return state == HealthState.HEALTHY;
+    }
+
+    /**
+     * The backend's health state: healthy, unhealthy (failing active checks, or marked by hand) or
+     * ejected (failing requests, for a while).
+     *
+     * @return the current state, never null
+     */
+    public HealthState healthState() {
+        return state;
     }
 
     /**
@@ -147,7 +163,12 @@ public final class Backend {
      * @return {@code true} if the backend is available
      */
     public boolean isAvailable() {
-        return healthy && ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
+        return state == HealthState.HEALTHY && ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
+    }
+
+    /** Neither draining nor removed: the backends panic routing may use. */
+    boolean isInService() {
+        return ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
     }
 
     /**
@@ -250,8 +271,8 @@ public final class Backend {
         return CTL.compareAndSet(this, DRAINING, DRAINING | REMOVED);
     }
 
-    void setHealthy(boolean healthy) {
-        this.healthy = healthy;
+    void setState(HealthState state) {
+        this.state = state;
     }
 
     void setResources(ResourceReport report) {

@@ -1,5 +1,6 @@
 package dev.ailb;
 
+import dev.ailb.health.HealthStats;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -13,7 +14,7 @@ import java.util.Optional;
  * @param host              its host label
  * @param port              its port
  * @param weight            its weight
- * @param healthy           whether it was healthy
+ * @param healthy           whether it was healthy (its health state was {@code HEALTHY})
  * @param draining          whether it was removed and finishing in-flight requests
  * @param activeConnections connections acquired and not yet released
  * @param totalRequests     requests routed to it by {@code selectBackend}
@@ -24,6 +25,7 @@ import java.util.Optional;
  * @param p95ResponseTime   95th percentile response time (within about 3%), zero if none
  * @param p99ResponseTime   99th percentile response time (within about 3%), zero if none
  * @param resources         its last resource report, if any
+ * @param health            its health: state, check streaks, ejections
  */
 public record BackendStats(
         String id,
@@ -40,7 +42,8 @@ public record BackendStats(
         Duration p50ResponseTime,
         Duration p95ResponseTime,
         Duration p99ResponseTime,
-        Optional<ResourceReport> resources) {
+        Optional<ResourceReport> resources,
+        HealthStats health) {
 
     /**
      * Requests released so far, successful or not.

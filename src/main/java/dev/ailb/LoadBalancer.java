@@ -1,5 +1,6 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkBetween;
 import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
@@ -8,6 +9,11 @@ import static dev.ailb.internal.Preconditions.checkRange;
 import static dev.ailb.internal.Preconditions.checkUnitInterval;
 import static dev.ailb.internal.Preconditions.quote;
 
+import dev.ailb.health.AllUnhealthyPolicy;
+import dev.ailb.health.HealthCheck;
+import dev.ailb.health.HealthCheckResult;
+import dev.ailb.health.HealthState;
+import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.LatencyHistogram;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -69,6 +76,12 @@ public final class LoadBalancer implements AutoCloseable {
     private final RandomGenerator random;
     private final double decayNanos;
     private final SelectionContext context;
+    private final boolean failOpen;
+    private final boolean initiallyHealthy;
+    private final OutlierDetection outliers;
+    private final int healthyThreshold;
+    private final int unhealthyThreshold;
+    private final HealthChecker checker;
 
     private volatile Registry registry;
     private volatile boolean closed;
@@ -77,6 +90,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     private final LongAdder requests = new LongAdder();
     private final LongAdder rejected = new LongAdder();
+    private final LongAdder panicSelections = new LongAdder();
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder responseNanos = new LongAdder();
@@ -103,8 +117,20 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
         this.context = new Context(ticker, random);
+        this.failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
+                : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
+        this.initiallyHealthy = builder.initiallyHealthy == null || builder.initiallyHealthy;
+        this.outliers = builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults();
+        this.checker = new HealthChecker(this, builder.healthCheck,
+                builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
+                builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
+                builder.healthCheckJitter(), builder.healthCheckScheduler, random);
+        this.healthyThreshold = builder.healthyThreshold != null
+                ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD;
+        this.unhealthyThreshold = builder.unhealthyThreshold != null
+                ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD;
         BalancingStrategy strategy = builder.strategy != null ? builder.strategy : BalancingStrategy.ROUND_ROBIN;
-        this.registry = Registry.build(strategy, newSelector(strategy), List.of(), b -> false);
+        this.registry = Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen);
     }
 
     /**
@@ -136,7 +162,9 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
-     * Registers a backend. It is healthy and available at once.
+     * Registers a backend. It is healthy and available at once, unless the balancer was built with
+     * {@link Builder#initiallyHealthy(boolean) initiallyHealthy(false)}: then it waits for its first
+     * passing health check.
      *
      * @param id     unique id, not blank, at most 256 characters
      * @param host   host label, not blank; never resolved by the balancer
@@ -165,10 +193,16 @@ public final class LoadBalancer implements AutoCloseable {
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
             backend = new Backend(this, id, host, port, weight, decayNanos);
+            if (!initiallyHealthy) {
+                backend.health.checkDown = true;
+                backend.health.awaitingFirstCheck = true;
+                backend.setState(HealthState.UNHEALTHY);
+            }
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
-            registry = current.withBackends(all, Backend::isAvailable);
-            log.info("Added backend {} at {}:{} (weight {})", id, host, port, weight);
+            publish(current.withBackends(all, Backend::isInService, failOpen));
+            log.info("Added backend {} at {}:{} (weight {}{})", id, host, port, weight,
+                    initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
             lock.unlock();
         }
@@ -203,7 +237,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             // Publish the view without the backend before flagging it, so a selection that still
             // sees the flag clear can only be working from the older view.
-            registry = current.withBackends(current.all, b -> b != backend && b.isAvailable());
+            publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
             backend.markDraining();
             done = new CompletableFuture<>();
             drains.put(backend, done);
@@ -228,7 +262,7 @@ public final class LoadBalancer implements AutoCloseable {
             Registry current = registry;
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
-            registry = current.withBackends(all, Backend::isAvailable);
+            publish(current.withBackends(all, Backend::isInService, failOpen));
             done = drains.remove(backend);
         } finally {
             lock.unlock();
@@ -242,11 +276,14 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Marks a backend healthy or unhealthy by hand. An unhealthy backend gets no new requests until
-     * it is marked healthy again.
+     * it is marked healthy again or, with active checks running, passes the healthy threshold of
+     * checks in a row. Marking a backend healthy also ends an ejection. Either way its check streaks
+     * start again from zero. To take an instance out on purpose, remove it instead: an unhealthy
+     * backend still gets requests when every backend is unhealthy and the balancer fails open.
      *
      * @param id      the backend's id
      * @param healthy {@code true} to mark it healthy, {@code false} to mark it unhealthy
-     * @return whether the state changed
+     * @return whether its health state changed
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
      * @throws IllegalStateException    if the strategy fails to build its picker for the changed
@@ -254,32 +291,31 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean setBackendHealthy(String id, boolean healthy) {
         checkId(id, "id");
-        Backend backend;
+        HealthEvent event;
         lock.lock();
         try {
-            Registry current = registry;
-            backend = lookup(current, id);
-            if (backend.isHealthy() == healthy) {
-                return false;
-            }
+            Backend backend = lookup(registry, id);
+            BackendHealth h = backend.health;
+            BackendHealth.Saved before = h.save();
+            h.checkDown = !healthy;
+            h.awaitingFirstCheck = false;
+            h.checkFailures = 0;
+            h.checkSuccesses = 0;
             if (healthy) {
-                // Build first (a custom strategy may refuse), then flip, then publish: a selection
-                // must never find the backend in a view while its flag still says unhealthy.
-                Registry next = current.withBackends(current.all,
-                        b -> b == backend ? !b.isDraining() && !b.isRemoved() : b.isAvailable());
-                backend.setHealthy(true);
-                registry = next;
+                h.ejected = false;
+                h.probation = false;
             } else {
-                // Publish first, then flip: see removeBackend.
-                registry = current.withBackends(current.all, b -> b != backend && b.isAvailable());
-                backend.setHealthy(false);
+                h.lastFailureReason = "marked unhealthy by hand";
             }
-            log.info("Backend {} is now {}", id, healthy ? "healthy" : "unhealthy");
+            event = commitHealth(backend, before, healthy ? "marked healthy by hand" : "marked unhealthy by hand");
+            if (healthy) {
+                h.requestFailures.set(0);
+            }
         } finally {
             lock.unlock();
         }
-        notifyListeners(l -> l.onBackendHealthChanged(backend, healthy));
-        return true;
+        fire(event);
+        return event != null;
     }
 
     /**
@@ -345,7 +381,7 @@ public final class LoadBalancer implements AutoCloseable {
         lock.lock();
         try {
             Registry current = registry;
-            registry = Registry.build(strategy, newSelector(strategy), current.all, Backend::isAvailable);
+            publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, failOpen));
             log.info("Strategy set to {}", strategy.name());
         } finally {
             lock.unlock();
@@ -415,7 +451,10 @@ public final class LoadBalancer implements AutoCloseable {
         // that no longer offers it.
         for (int attempt = 0; attempt < 3; attempt++) {
             Registry current = registry;
-            if (current.available.isEmpty()) {
+            if (current.readmitAtNanos != Registry.NO_EJECTION) {
+                current = readmitIfDue(current);
+            }
+            if (current.routable.isEmpty()) {
                 rejected.increment();
                 if (throwIfNone) {
                     throw noAvailableBackend(current);
@@ -427,9 +466,12 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
                         + backend + ", which is not one of the backends offered to it");
             }
-            if (backend.isAvailable()) {
+            if (current.panic ? backend.isInService() : backend.isAvailable()) {
                 backend.recordSelection();
                 requests.increment();
+                if (current.panic) {
+                    panicSelections.increment();
+                }
                 return backend;
             }
         }
@@ -544,10 +586,14 @@ public final class LoadBalancer implements AutoCloseable {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
-        backend.recordCompletion(responseTimeNanos, success, ticker.read());
+        long now = ticker.read();
+        backend.recordCompletion(responseTimeNanos, success, now);
         (success ? successes : failures).increment();
         responseNanos.add(responseTimeNanos);
         histogram.record(responseTimeNanos);
+        if (outliers.isEnabled()) {
+            observeOutcome(backend, success, now);
+        }
         if (ctl == Backend.DRAINING) {
             finishDrain(backend);
         }
@@ -557,6 +603,294 @@ public final class LoadBalancer implements AutoCloseable {
         checkNotNull(backend, "backend");
         if (backend.owner != this) {
             throw new IllegalArgumentException("backend: " + backend + " (expected: a backend of this balancer)");
+        }
+    }
+
+    // ---------------------------------------------------------------- health
+
+    /**
+     * Starts periodic health checking: every interval (with jitter) the configured
+     * {@link HealthCheck} runs for every registered backend, and ejections that are over end. The
+     * first round starts within one jitter of now. Runs on the scheduler given to the builder, or
+     * on a daemon thread named {@code ailb-health-N} that {@link #stopHealthChecker()} and
+     * {@link #close()} stop. Without a configured check nothing is sent over the network: the
+     * rounds only end ejections on time.
+     *
+     * @return {@code true} if this call started it, {@code false} if it was already running
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public boolean startHealthChecker() {
+        checkOpen();
+        return checker.start();
+    }
+
+    /**
+     * Stops periodic health checking and the threads the balancer started for it; a scheduler given
+     * to the builder is left running. Checks under way are abandoned and their results ignored.
+     * Health states stay as they are. The checker may be started again later.
+     *
+     * @return {@code true} if it was running
+     */
+    public boolean stopHealthChecker() {
+        return checker.stop();
+    }
+
+    /**
+     * Whether periodic health checking is running.
+     *
+     * @return {@code true} between {@link #startHealthChecker()} and {@link #stopHealthChecker()}
+     */
+    public boolean isHealthCheckerRunning() {
+        return checker.isRunning();
+    }
+
+    /**
+     * Runs one round of health checks now and returns when it has finished: every registered
+     * backend has been checked (a check still running from a periodic round is waited for instead
+     * of started twice), and its verdict counted toward the thresholds. A check that has not
+     * answered within the timeout counts as failed. Ejections that are over end. Without a
+     * configured check it only does the latter. The checks run on health checker threads, never
+     * on the calling thread.
+     *
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public void performHealthChecks() {
+        checkOpen();
+        checker.runOnce();
+    }
+
+    /** The current view, with ejections that are over ended first if the lock is free. */
+    Registry readmitIfDue(Registry current) {
+        if (current.readmitAtNanos == Registry.NO_EJECTION
+                || ticker.read() - current.readmitAtNanos < 0
+                || !lock.tryLock()) {
+            return current;
+        }
+        List<HealthEvent> events;
+        try {
+            events = readmitDue(ticker.read());
+        } finally {
+            lock.unlock();
+        }
+        fire(events);
+        return registry;
+    }
+
+    /** Ends the ejections that are over, blocking for the lock; used by health rounds. */
+    void readmitDueNow() {
+        List<HealthEvent> events;
+        lock.lock();
+        try {
+            events = readmitDue(ticker.read());
+        } finally {
+            lock.unlock();
+        }
+        fire(events);
+    }
+
+    /** Ends every ejection due by {@code now}; the backend comes back on probation. Holds the lock. */
+    private List<HealthEvent> readmitDue(long now) {
+        List<HealthEvent> events = new ArrayList<>(1);
+        for (Backend b : registry.all) {
+            BackendHealth h = b.health;
+            if (!h.ejected || now - h.ejectedUntilNanos < 0) {
+                continue;
+            }
+            BackendHealth.Saved before = h.save();
+            h.ejected = false;
+            h.probation = true;
+            h.returnedAtNanos = now;
+            h.requestFailures.set(0);
+            HealthEvent event = commitHealth(b, before, "ejection over; back on probation");
+            if (event != null) {
+                events.add(event);
+            }
+        }
+        return events;
+    }
+
+    /** The backends an active round checks: every registered one. */
+    List<Backend> backendsToCheck() {
+        return registry.all;
+    }
+
+    /** Counts one active check's verdict toward the rise and fall thresholds. */
+    void onCheckResult(Backend backend, HealthCheckResult result) {
+        HealthEvent event;
+        lock.lock();
+        try {
+            if (backend.isRemoved() || registry.byId.get(backend.id()) != backend) {
+                return; // removed while its check was under way
+            }
+            BackendHealth h = backend.health;
+            BackendHealth.Saved before = h.save();
+            h.lastCheckNanos = ticker.read();
+            String reason = null;
+            if (result.isHealthy()) {
+                h.checkSuccesses = BackendHealth.increment(h.checkSuccesses);
+                h.checkFailures = 0;
+                if (h.checkDown && (h.awaitingFirstCheck || h.checkSuccesses >= healthyThreshold)) {
+                    h.checkDown = false;
+                    reason = h.awaitingFirstCheck ? "passed its first health check"
+                            : h.checkSuccesses + " health checks passed in a row";
+                }
+            } else {
+                h.checkFailures = BackendHealth.increment(h.checkFailures);
+                h.checkSuccesses = 0;
+                String why = result.reason().orElse("unhealthy");
+                h.lastFailureReason = why;
+                if (!h.checkDown && h.checkFailures >= unhealthyThreshold) {
+                    h.checkDown = true;
+                    reason = h.checkFailures + " health checks failed in a row, the last with: " + why;
+                } else if (h.awaitingFirstCheck) {
+                    reason = why;
+                }
+            }
+            h.awaitingFirstCheck = false;
+            event = reason == null ? null : commitHealth(backend, before, reason);
+        } finally {
+            lock.unlock();
+        }
+        fire(event);
+    }
+
+    /** Passive health: counts a request's outcome toward ejection. */
+    private void observeOutcome(Backend backend, boolean success, long now) {
+        BackendHealth h = backend.health;
+        if (success) {
+            // Reads first: the common case, a healthy backend, then writes nothing shared.
+            if (h.requestFailures.get() != 0) {
+                h.requestFailures.set(0);
+            }
+            if (h.probation) {
+                h.probation = false;
+            }
+            return;
+        }
+        int failed = h.requestFailures.incrementAndGet();
+        // Only the release that reaches the threshold (or fails on probation) takes the lock.
+        if (failed == outliers.consecutiveFailures() || h.probation) {
+            considerEjection(backend, now);
+        }
+    }
+
+    private void considerEjection(Backend backend, long now) {
+        HealthEvent event;
+        lock.lock();
+        try {
+            BackendHealth h = backend.health;
+            int failed = h.requestFailures.get();
+            boolean onProbation = h.probation;
+            if (h.ejected || !backend.isInService() || (!onProbation && failed < outliers.consecutiveFailures())) {
+                return; // already out, leaving anyway, or a success came in between
+            }
+            int inService = 0;
+            int ejected = 0;
+            for (Backend b : registry.all) {
+                if (b.isInService()) {
+                    inService++;
+                    if (b.health.ejected) {
+                        ejected++;
+                    }
+                }
+            }
+            int allowed = Math.max(1, inService * outliers.maxEjectionPercent() / 100);
+            if (ejected >= allowed) {
+                h.requestFailures.set(0);
+                log.debug("Not ejecting backend {} after {} failed requests: {} of {} backends are ejected already "
+                        + "(at most {}%)", backend.id(), failed, ejected, inService, outliers.maxEjectionPercent());
+                return;
+            }
+            BackendHealth.Saved before = h.save();
+            long baseNanos = outliers.baseEjectionTime().toNanos();
+            long maxNanos = outliers.maxEjectionTime().toNanos();
+            if (h.ejectionMultiplier > 0) {
+                // Forgive one past ejection per base time spent back in service since the last one.
+                long forgiven = Math.max(0L, now - h.returnedAtNanos) / baseNanos;
+                h.ejectionMultiplier = (int) Math.max(0L, h.ejectionMultiplier - forgiven);
+            }
+            long cap = (maxNanos + baseNanos - 1) / baseNanos; // beyond this the maximum applies anyway
+            h.ejectionMultiplier = (int) Math.min(cap, h.ejectionMultiplier + 1L);
+            long ejectNanos = Math.min(maxNanos, baseNanos * h.ejectionMultiplier);
+            h.ejected = true;
+            h.ejectedUntilNanos = now + ejectNanos;
+            h.ejections++;
+            h.probation = false;
+            h.requestFailures.set(0);
+            String why = onProbation ? "failed a request on probation" : failed + " failed requests in a row";
+            h.lastFailureReason = why;
+            event = commitHealth(backend, before, why + "; ejected for " + Duration.ofNanos(ejectNanos)
+                    + " (ejection " + h.ejections + ")");
+        } catch (IllegalStateException e) {
+            log.error("Could not eject backend {}", backend.id(), e);
+            return;
+        } finally {
+            lock.unlock();
+        }
+        fire(event);
+    }
+
+    /**
+     * Publishes the view that the backend's health bookkeeping now implies and commits its state,
+     * in the order that keeps a selection from taking it from a view that no longer offers it.
+     * Holds the lock. When the strategy cannot build its picker, puts {@code before} back and
+     * rethrows, so nothing changes.
+     *
+     * @return the event to fire once the lock is released, or null if the state did not change
+     */
+    private HealthEvent commitHealth(Backend backend, BackendHealth.Saved before, String reason) {
+        HealthState previous = backend.healthState();
+        HealthState next = backend.health.target();
+        Registry current = registry;
+        Registry view;
+        try {
+            view = current.withBackends(current.all, Backend::isInService, failOpen);
+        } catch (IllegalStateException e) {
+            backend.health.restore(before);
+            throw e;
+        }
+        if (next == HealthState.HEALTHY) {
+            backend.setState(next); // a selection must never find it in a view while it says unhealthy
+            publish(view);
+        } else {
+            publish(view); // see removeBackend
+            backend.setState(next);
+        }
+        if (previous == next) {
+            return null;
+        }
+        if (next == HealthState.HEALTHY) {
+            log.info("Backend {} is healthy again: {}", backend.id(), reason);
+        } else {
+            log.warn("Backend {} is {}: {}", backend.id(), next == HealthState.EJECTED ? "ejected" : "unhealthy",
+                    reason);
+        }
+        return new HealthEvent(backend, previous, next, reason);
+    }
+
+    /** Publishes a view; holds the lock. Entering and leaving panic routing are logged once each. */
+    private void publish(Registry next) {
+        Registry previous = registry;
+        registry = next;
+        if (next.panic && !previous.panic) {
+            log.warn("All {} backends in service are unhealthy: routing across all of them until one recovers "
+                    + "(fail open)", next.routable.size());
+        } else if (previous.panic && !next.panic) {
+            log.info("Leaving panic routing: {} healthy backends available", next.available.size());
+        }
+    }
+
+    private record HealthEvent(Backend backend, HealthState previous, HealthState current, String reason) {}
+
+    private void fire(HealthEvent event) {
+        if (event != null) {
+            notifyListeners(l -> l.onBackendHealthChanged(event.backend, event.previous, event.current, event.reason));
+        }
+    }
+
+    private void fire(List<HealthEvent> events) {
+        for (HealthEvent event : events) {
+            fire(event);
         }
     }
 
@@ -572,7 +906,9 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public BackendStats getBackendStats(String id) {
         checkId(id, "id");
-        return statsOf(lookup(registry, id));
+        Backend backend = lookup(registry, id);
+        readmitIfDue(registry);
+        return statsOf(backend);
     }
 
     /**
@@ -581,11 +917,12 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the figures as of this call
      */
     public LoadBalancerStats getAllStats() {
-        Registry current = registry;
+        Registry current = readmitIfDue(registry);
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
         long active = 0;
         int healthy = 0;
         int draining = 0;
+        int ejected = 0;
         for (Backend b : current.all) {
             BackendStats s = statsOf(b);
             perBackend.add(s);
@@ -596,6 +933,9 @@ public final class LoadBalancer implements AutoCloseable {
             if (s.draining()) {
                 draining++;
             }
+            if (s.health().state() == HealthState.EJECTED) {
+                ejected++;
+            }
         }
         long ok = successes.sum();
         long failed = failures.sum();
@@ -603,18 +943,21 @@ public final class LoadBalancer implements AutoCloseable {
         LoadBalancerMetrics metrics = new LoadBalancerMetrics(
                 requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
-                Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining);
+                Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
+                ejected, current.panic, panicSelections.sum());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
-    private static BackendStats statsOf(Backend b) {
+    private BackendStats statsOf(Backend b) {
         long ok = b.successes.sum();
         long failed = b.failures.sum();
         LatencyHistogram.Snapshot h = b.histogramSnapshot();
-        return new BackendStats(b.id(), b.host(), b.port(), b.weight(), b.isHealthy(), b.isDraining(),
-                b.activeConnections(), b.selections.sum(), ok, failed, average(b.responseNanos.sum(), ok + failed),
-                Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
-                Duration.ofNanos(h.valueAt(0.99)), b.resources());
+        HealthState state = b.healthState();
+        return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
+                b.isDraining(), b.activeConnections(), b.selections.sum(), ok, failed,
+                average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
+                Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
+                b.health.stats(state, ticker.read()));
     }
 
     private static Duration average(long totalNanos, long count) {
@@ -660,7 +1003,9 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Closes the balancer: selections, acquisitions and new backends are refused from now on,
      * while releases of connections still in flight are accepted and counted, drains still
-     * complete (and backends may still be removed or marked), and stats stay readable. Idempotent.
+     * complete (and backends may still be removed or marked), and stats stay readable. The health
+     * checker stops and the threads the balancer started end; a scheduler given to the builder is
+     * left running. Idempotent.
      */
     @Override
     public void close() {
@@ -673,6 +1018,7 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        checker.stop();
         log.info("Load balancer closed");
     }
 
@@ -750,11 +1096,27 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public static final class Builder {
         static final Duration DEFAULT_DECAY = Duration.ofSeconds(10);
+        static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
+        static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+        static final int DEFAULT_HEALTHY_THRESHOLD = 2;
+        static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
+        private static final Duration SHORTEST = Duration.ofMillis(1);
+        private static final Duration LONGEST = Duration.ofDays(1);
 
         private BalancingStrategy strategy;
         private Ticker ticker;
         private RandomGenerator random;
         private Duration responseTimeDecay;
+        private HealthCheck healthCheck;
+        private Duration healthCheckInterval;
+        private Duration healthCheckTimeout;
+        private Duration healthCheckJitter;
+        private Integer healthyThreshold;
+        private Integer unhealthyThreshold;
+        private ScheduledExecutorService healthCheckScheduler;
+        private Boolean initiallyHealthy;
+        private OutlierDetection outlierDetection;
+        private AllUnhealthyPolicy allUnhealthyPolicy;
 
         private Builder() {}
 
@@ -819,12 +1181,185 @@ public final class LoadBalancer implements AutoCloseable {
         }
 
         /**
+         * The active health check run for every backend by {@link LoadBalancer#startHealthChecker()}
+         * and {@link LoadBalancer#performHealthChecks()}, e.g. {@link HealthCheck#http(String)};
+         * default none, and then nothing is ever sent over the network.
+         *
+         * @param check the check
+         * @return this builder
+         * @throws NullPointerException  if {@code check} is null
+         * @throws IllegalStateException if the check was already set
+         */
+        public Builder healthCheck(HealthCheck check) {
+            requireUnset(this.healthCheck, "healthCheck");
+            this.healthCheck = checkNotNull(check, "healthCheck");
+            return this;
+        }
+
+        /**
+         * The mean time between two rounds of periodic health checks; default 5 seconds.
+         *
+         * @param interval the interval, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if {@code interval} is null
+         * @throws IllegalArgumentException if {@code interval} is out of range
+         * @throws IllegalStateException    if the interval was already set
+         */
+        public Builder healthCheckInterval(Duration interval) {
+            requireUnset(this.healthCheckInterval, "healthCheckInterval");
+            this.healthCheckInterval = checkBetween(interval, SHORTEST, LONGEST, "healthCheckInterval");
+            return this;
+        }
+
+        /**
+         * How long one check may take before it counts as failed; default 2 seconds. It may exceed
+         * the interval: a backend whose check is still running is not checked again until it ends.
+         *
+         * @param timeout the timeout, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if {@code timeout} is null
+         * @throws IllegalArgumentException if {@code timeout} is out of range
+         * @throws IllegalStateException    if the timeout was already set
+         */
+        public Builder healthCheckTimeout(Duration timeout) {
+            requireUnset(this.healthCheckTimeout, "healthCheckTimeout");
+            this.healthCheckTimeout = checkBetween(timeout, SHORTEST, LONGEST, "healthCheckTimeout");
+            return this;
+        }
+
+        /**
+         * How far the time between two rounds may stray from the interval: each wait is drawn
+         * uniformly from {@code interval - jitter} to {@code interval + jitter}, and the first round
+         * starts within {@code jitter} of {@link LoadBalancer#startHealthChecker()}, so that the
+         * checks of many balancers started together do not stay in step. Default a tenth of the
+         * interval.
+         *
+         * @param jitter the jitter, zero or more and less than the interval
+         * @return this builder
+         * @throws NullPointerException     if {@code jitter} is null
+         * @throws IllegalArgumentException if {@code jitter} is negative or at least one day
+         * @throws IllegalStateException    if the jitter was already set; {@link #build()} throws
+         *                                  {@link IllegalArgumentException} if it is not below the
+         *                                  interval
+         */
+        public Builder healthCheckJitter(Duration jitter) {
+            requireUnset(this.healthCheckJitter, "healthCheckJitter");
+            this.healthCheckJitter = checkBetween(jitter, Duration.ZERO, LONGEST, "healthCheckJitter");
+            return this;
+        }
+
+        /**
+         * Passing checks in a row that bring an unhealthy backend back (rise); default 2, as
+         * HAProxy's.
+         *
+         * @param checks the threshold, 1..1000
+         * @return this builder
+         * @throws IllegalArgumentException if {@code checks} is out of range
+         * @throws IllegalStateException    if the threshold was already set
+         */
+        public Builder healthyThreshold(int checks) {
+            requireUnset(this.healthyThreshold, "healthyThreshold");
+            this.healthyThreshold = checkRange(checks, 1, 1000, "healthyThreshold");
+            return this;
+        }
+
+        /**
+         * Failing checks in a row that take a healthy backend down (fall); default 3, as HAProxy's.
+         *
+         * @param checks the threshold, 1..1000
+         * @return this builder
+         * @throws IllegalArgumentException if {@code checks} is out of range
+         * @throws IllegalStateException    if the threshold was already set
+         */
+        public Builder unhealthyThreshold(int checks) {
+            requireUnset(this.unhealthyThreshold, "unhealthyThreshold");
+            this.unhealthyThreshold = checkRange(checks, 1, 1000, "unhealthyThreshold");
+            return this;
+        }
+
+        /**
+         * A scheduler of yours to run the health checker on. The balancer schedules its rounds and
+         * check timeouts on it and never shuts it down; default a daemon thread of the balancer's
+         * own, started by {@link LoadBalancer#startHealthChecker()} and stopped by
+         * {@link LoadBalancer#stopHealthChecker()} or {@link LoadBalancer#close()}.
+         *
+         * @param scheduler the scheduler
+         * @return this builder
+         * @throws NullPointerException  if {@code scheduler} is null
+         * @throws IllegalStateException if the scheduler was already set
+         */
+        public Builder healthCheckScheduler(ScheduledExecutorService scheduler) {
+            requireUnset(this.healthCheckScheduler, "healthCheckScheduler");
+            this.healthCheckScheduler = checkNotNull(scheduler, "healthCheckScheduler");
+            return this;
+        }
+
+        /**
+         * Whether a new backend takes requests at once ({@code true}, the default) or only once a
+         * health check has passed ({@code false}; one passing check suffices then, as in Envoy). With
+         * {@code false} and no health checks running, backends stay unhealthy until marked healthy
+         * by hand.
+         *
+         * @param healthy whether new backends start healthy
+         * @return this builder
+         * @throws IllegalStateException if it was already set
+         */
+        public Builder initiallyHealthy(boolean healthy) {
+            requireUnset(this.initiallyHealthy, "initiallyHealthy");
+            this.initiallyHealthy = healthy;
+            return this;
+        }
+
+        /**
+         * Passive health checking from request outcomes; default {@link OutlierDetection#defaults()},
+         * turned off with {@link OutlierDetection#disabled()}.
+         *
+         * @param settings the outlier detection settings
+         * @return this builder
+         * @throws NullPointerException  if {@code settings} is null
+         * @throws IllegalStateException if it was already set
+         */
+        public Builder outlierDetection(OutlierDetection settings) {
+            requireUnset(this.outlierDetection, "outlierDetection");
+            this.outlierDetection = checkNotNull(settings, "outlierDetection");
+            return this;
+        }
+
+        /**
+         * What selection does when backends are registered but none is healthy; default
+         * {@link AllUnhealthyPolicy#FAIL_OPEN} (see there why).
+         *
+         * @param policy the policy
+         * @return this builder
+         * @throws NullPointerException  if {@code policy} is null
+         * @throws IllegalStateException if it was already set
+         */
+        public Builder allUnhealthyPolicy(AllUnhealthyPolicy policy) {
+            requireUnset(this.allUnhealthyPolicy, "allUnhealthyPolicy");
+            this.allUnhealthyPolicy = checkNotNull(policy, "allUnhealthyPolicy");
+            return this;
+        }
+
+        /**
          * Builds the balancer. The builder may be used again afterwards.
          *
          * @return a new balancer with these settings
+         * @throws IllegalArgumentException if the health check jitter is not below the interval
          */
         public LoadBalancer build() {
+            Duration interval = healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL;
+            if (healthCheckJitter != null && healthCheckJitter.compareTo(interval) >= 0) {
+                throw new IllegalArgumentException("healthCheckJitter: " + healthCheckJitter
+                        + " (expected: < healthCheckInterval " + interval + ")");
+            }
             return new LoadBalancer(this);
+        }
+
+        Duration healthCheckJitter() {
+            if (healthCheckJitter != null) {
+                return healthCheckJitter;
+            }
+            return (healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL).dividedBy(10);
         }
 
         private static void requireUnset(Object current, String name) {

@@ -1,5 +1,7 @@
 package dev.ailb;
 
+import dev.ailb.health.HealthState;
+
 /**
  * Hears about changes of a balancer's backends and strategy; register with
  * {@link LoadBalancer#addListener}. Every method has an empty default, so implement only what you
@@ -34,12 +36,18 @@ public interface LoadBalancerListener {
     default void onBackendRemoved(Backend backend) {}
 
     /**
-     * A backend's health changed.
+     * A backend's health state changed: an active check verdict crossed a threshold, outlier
+     * detection ejected it or its ejection ended, or it was marked by hand. Called on the thread
+     * that made the change: a health checker thread, the thread releasing the request that got it
+     * ejected, or a selecting thread that found its ejection over.
      *
-     * @param backend the backend whose health changed
-     * @param healthy its new state: {@code true} if it is now healthy
+     * @param backend  the backend whose health changed
+     * @param previous its state before
+     * @param current  its state now; {@code backend.healthState()} may have moved on since
+     * @param reason   what caused the change, e.g. {@code "3 health checks failed in a row, the last
+     *                 with: HTTP 503 from GET /health"}
      */
-    default void onBackendHealthChanged(Backend backend, boolean healthy) {}
+    default void onBackendHealthChanged(Backend backend, HealthState previous, HealthState current, String reason) {}
 
     /**
      * The balancer switched to another strategy.

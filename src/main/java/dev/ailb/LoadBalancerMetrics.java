@@ -8,7 +8,7 @@ import java.time.Duration;
  *
  * <p>Immutable and thread-safe.
  *
- * @param totalRequests     requests routed by {@code selectBackend}
+ * @param totalRequests     requests routed by {@code selectBackend}, panic ones included
  * @param rejectedRequests  selections that found no available backend (a
  *                          {@link NoAvailableBackendException} or an empty
  *                          {@code trySelectBackend}); not part of {@code totalRequests}
@@ -23,6 +23,10 @@ import java.time.Duration;
  * @param healthyBackends   backends considered healthy, draining ones included
  * @param availableBackends backends that new requests may go to
  * @param drainingBackends  backends removed and still finishing in-flight requests
+ * @param ejectedBackends   backends ejected by outlier detection at the moment
+ * @param panicMode         whether no backend was healthy and selections were routed across the
+ *                          unhealthy ones (the fail-open policy)
+ * @param panicSelections   requests routed while in panic mode; part of {@code totalRequests}
  */
 public record LoadBalancerMetrics(
         long totalRequests,
@@ -37,7 +41,10 @@ public record LoadBalancerMetrics(
         int totalBackends,
         int healthyBackends,
         int availableBackends,
-        int drainingBackends) {
+        int drainingBackends,
+        int ejectedBackends,
+        boolean panicMode,
+        long panicSelections) {
 
     /**
      * Requests released so far, successful or not.

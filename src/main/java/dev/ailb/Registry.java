@@ -1,5 +1,6 @@
 package dev.ailb;
 
+import dev.ailb.health.HealthState;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -9,10 +10,17 @@ import java.util.function.Predicate;
 
 /**
  * One immutable view of a balancer's backends, published through a volatile field: the registered
- * backends, the available ones, and the picker the strategy built for exactly that set. Readers
- * take one volatile read and never lock; writers build a new view under the balancer's lock.
+ * backends, the available ones, the ones the picker routes across and the picker the strategy
+ * built for exactly that set. Readers take one volatile read and never lock; writers build a new
+ * view under the balancer's lock.
+ *
+ * <p>Normally the picker routes across the available backends. When none is available but some
+ * are in service (registered and not draining) and the balancer fails open, the view is in panic:
+ * the picker routes across the in-service ones, healthy or not.
  */
 final class Registry {
+    static final long NO_EJECTION = Long.MAX_VALUE;
+
     final BalancingStrategy strategy;
     final Selector selector;
     /** Registered backends in registration order, draining ones included. */
@@ -20,76 +28,89 @@ final class Registry {
     final Map<String, Backend> byId;
     /** Backends new requests may go to, in registration order. */
     final List<Backend> available;
+    /** The backends the picker was built over: {@link #available}, or in panic every in-service one. */
+    final List<Backend> routable;
+    final boolean panic;
+    /** The earliest end of an ejection among the backends, or {@link #NO_EJECTION}. */
+    final long readmitAtNanos;
     final Picker picker;
 
-    private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all,
-            Map<String, Backend> byId, List<Backend> available, Picker picker) {
+    private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all, Map<String, Backend> byId,
+            List<Backend> available, List<Backend> routable, boolean panic, long readmitAtNanos, Picker picker) {
         this.strategy = strategy;
         this.selector = selector;
         this.all = all;
         this.byId = byId;
         this.available = available;
+        this.routable = routable;
+        this.panic = panic;
+        this.readmitAtNanos = readmitAtNanos;
         this.picker = picker;
     }
 
     /**
-     * Builds a view. {@code isAvailable} decides membership of the available set, so that a writer
-     * can publish the view a pending change implies before it flips the backend's own flags.
+     * Builds a view. A backend counts as available when {@code inService} accepts it and its health
+     * bookkeeping says healthy, so a writer can publish the view a pending change implies before it
+     * flips the backend's own flags.
      *
      * @throws IllegalStateException if the strategy fails to build a picker; nothing is published
      */
     static Registry build(BalancingStrategy strategy, Selector selector, List<Backend> all,
-            Predicate<Backend> isAvailable) {
-        List<Backend> allCopy = List.copyOf(all);
-        return assemble(strategy, selector, allCopy, availableOf(allCopy, isAvailable), null);
+            Predicate<Backend> inService, boolean failOpen) {
+        return assemble(strategy, selector, List.copyOf(all), inService, failOpen, null);
     }
 
     /**
-     * A view over {@code newAll} with the same strategy. When the available set comes out exactly
-     * as it is now (a draining backend finally leaving, an unavailable one changing state), the
-     * current picker is kept: the strategy's state carries on untouched and the final removal of a
-     * drained backend cannot fail on a strategy that refuses to build.
+     * A view over {@code newAll} with the same strategy. When the picker would route across exactly
+     * the backends it routes across now (a draining backend finally leaving, an unavailable one
+     * changing state), the current picker is kept: the strategy's state carries on untouched and
+     * the final removal of a drained backend cannot fail on a strategy that refuses to build.
      */
-    Registry withBackends(List<Backend> newAll, Predicate<Backend> isAvailable) {
-        List<Backend> allCopy = List.copyOf(newAll);
-        List<Backend> nextAvailable = availableOf(allCopy, isAvailable);
-        return assemble(strategy, selector, allCopy, nextAvailable,
-                sameBackends(nextAvailable, available) ? this : null);
+    Registry withBackends(List<Backend> newAll, Predicate<Backend> inService, boolean failOpen) {
+        return assemble(strategy, selector, List.copyOf(newAll), inService, failOpen, this);
     }
 
-    private static List<Backend> availableOf(List<Backend> all, Predicate<Backend> isAvailable) {
-        List<Backend> available = new ArrayList<>(all.size());
-        for (Backend b : all) {
-            if (isAvailable.test(b)) {
-                available.add(b);
-            }
-        }
-        return Collections.unmodifiableList(available);
-    }
-
-    /** The view of {@code all}; its picker is {@code reuse}'s if given, else built for {@code available}. */
     private static Registry assemble(BalancingStrategy strategy, Selector selector, List<Backend> all,
-            List<Backend> available, Registry reuse) {
+            Predicate<Backend> inService, boolean failOpen, Registry previous) {
+        List<Backend> available = new ArrayList<>(all.size());
+        List<Backend> serving = failOpen ? new ArrayList<>(all.size()) : null;
         Map<String, Backend> byId = new HashMap<>(all.size() * 2);
+        long readmitAt = NO_EJECTION;
         for (Backend b : all) {
             byId.put(b.id(), b);
+            BackendHealth h = b.health;
+            if (h.ejected) {
+                readmitAt = Math.min(readmitAt, h.ejectedUntilNanos);
+            }
+            if (inService.test(b)) {
+                if (serving != null) {
+                    serving.add(b);
+                }
+                if (h.target() == HealthState.HEALTHY) {
+                    available.add(b);
+                }
+            }
         }
-        if (reuse != null) {
-            return new Registry(strategy, selector, all, Collections.unmodifiableMap(byId),
-                    reuse.available, reuse.picker);
+        List<Backend> availableView = Collections.unmodifiableList(available);
+        boolean panic = available.isEmpty() && serving != null && !serving.isEmpty();
+        List<Backend> routable = panic ? Collections.unmodifiableList(serving) : availableView;
+        Map<String, Backend> byIdView = Collections.unmodifiableMap(byId);
+        if (previous != null && previous.panic == panic && sameBackends(routable, previous.routable)) {
+            return new Registry(strategy, selector, all, byIdView, availableView, previous.routable, panic,
+                    readmitAt, previous.picker);
         }
         Picker picker;
         try {
-            picker = selector.newPicker(available);
+            picker = selector.newPicker(routable);
         } catch (RuntimeException e) {
             throw new IllegalStateException(
                     "strategy " + strategy.name() + " failed to build a picker for "
-                            + available.size() + " backends: " + e, e);
+                            + routable.size() + " backends: " + e, e);
         }
         if (picker == null) {
             throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
         }
-        return new Registry(strategy, selector, all, Collections.unmodifiableMap(byId), available, picker);
+        return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, readmitAt, picker);
     }
 
     private static boolean sameBackends(List<Backend> a, List<Backend> b) {

@@ -3,6 +3,7 @@ package dev.ailb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,8 +51,9 @@ class BalancingStrategyContractTest {
 
     @ParameterizedTest
     @MethodSource("strategies")
-    void failsClearlyWhenEveryBackendIsUnhealthy(BalancingStrategy strategy) {
-        try (LoadBalancer lb = balancer(strategy)) {
+    void failsClearlyWhenEveryBackendIsUnhealthyAndThePolicyFailsClosed(BalancingStrategy strategy) {
+        try (LoadBalancer lb = LoadBalancer.builder().strategy(strategy).random(new Random(7))
+                .ticker(new ManualTicker()).allUnhealthyPolicy(AllUnhealthyPolicy.FAIL_CLOSED).build()) {
             lb.addBackend("a", "10.0.0.1", 8001);
             lb.addBackend("b", "10.0.0.2", 8002);
             lb.setBackendHealthy("a", false);
@@ -63,6 +65,39 @@ class BalancingStrategyContractTest {
             assertThat(lb.trySelectBackend(request(2))).isEmpty();
             assertThat(lb.getAllStats().metrics().totalRequests()).isZero();
             assertThat(lb.getAllStats().metrics().rejectedRequests()).isEqualTo(2);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("strategies")
+    void failingOpenRoutesAcrossTheUnhealthyBackendsButNeverADrainingOne(BalancingStrategy strategy) {
+        try (LoadBalancer lb = balancer(strategy)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+            Backend b = lb.addBackend("b", "10.0.0.2", 8002);
+            Backend c = lb.addBackend("c", "10.0.0.3", 8003);
+            lb.acquireConnection(c); // keeps c draining instead of gone
+            lb.removeBackend("c");
+            lb.setBackendHealthy("a", false);
+            lb.setBackendHealthy("b", false);
+
+            Set<Backend> picked = new HashSet<>();
+            for (int i = 0; i < 300; i++) {
+                picked.add(lb.selectBackend(request(i)));
+            }
+
+            assertThat(picked).doesNotContain(c).isNotEmpty().isSubsetOf(a, b);
+            LoadBalancerMetrics metrics = lb.getAllStats().metrics();
+            assertThat(metrics.panicMode()).isTrue();
+            assertThat(metrics.panicSelections()).isEqualTo(300);
+            assertThat(metrics.totalRequests()).isEqualTo(300);
+            assertThat(lb.getAvailableBackends()).isEmpty();
+
+            lb.setBackendHealthy("b", true);
+            for (int i = 0; i < 50; i++) {
+                assertThat(lb.selectBackend(request(i))).isSameAs(b);
+            }
+            assertThat(lb.getAllStats().metrics().panicMode()).isFalse();
+            assertThat(lb.getAllStats().metrics().panicSelections()).isEqualTo(300);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoMoreInteractions;
 
+import dev.ailb.health.HealthState;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.mockito.InOrder;
@@ -30,8 +31,10 @@ class LoadBalancerListenerTest {
 
             InOrder order = inOrder(listener);
             order.verify(listener).onBackendAdded(a);
-            order.verify(listener).onBackendHealthChanged(a, false);
-            order.verify(listener).onBackendHealthChanged(a, true);
+            order.verify(listener).onBackendHealthChanged(a, HealthState.HEALTHY, HealthState.UNHEALTHY,
+                    "marked unhealthy by hand");
+            order.verify(listener).onBackendHealthChanged(a, HealthState.UNHEALTHY, HealthState.HEALTHY,
+                    "marked healthy by hand");
             order.verify(listener).onStrategyChanged(BalancingStrategy.RANDOM);
             order.verify(listener).onBackendDraining(a);
             order.verify(listener).onBackendRemoved(a);
@@ -60,8 +63,9 @@ class LoadBalancerListenerTest {
         try (LoadBalancer lb = new LoadBalancer()) {
             lb.addListener(new LoadBalancerListener() {
                 @Override
-                public void onBackendHealthChanged(Backend backend, boolean healthy) {
-                    if (!healthy) {
+                public void onBackendHealthChanged(Backend backend, HealthState previous, HealthState current,
+                        String reason) {
+                    if (current != HealthState.HEALTHY) {
                         lb.removeBackend(backend.id());
                     }
                 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.Random;
@@ -173,7 +174,7 @@ class LoadBalancerTest {
 
     @Test
     void drainingOnlyBackendsGiveAClearReason() {
-        try (LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN)) {
+        try (LoadBalancer lb = LoadBalancer.builder().allUnhealthyPolicy(AllUnhealthyPolicy.FAIL_CLOSED).build()) {
             Backend b = lb.addBackend("instance-1", "192.168.1.1", 8001);
             lb.addBackend("instance-2", "192.168.1.1", 8002);
             lb.acquireConnection(b);

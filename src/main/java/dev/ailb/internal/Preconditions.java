@@ -67,6 +67,15 @@ public final class Preconditions {
         return value;
     }
 
+    /** Checks {@code min <= value <= max}; the bounds keep nanosecond arithmetic from overflowing. */
+    public static Duration checkBetween(Duration value, Duration min, Duration max, String name) {
+        checkNotNull(value, name);
+        if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: " + min + ".." + max + ")");
+        }
+        return value;
+    }
+
     public static long checkNonNegative(long value, String name) {
         if (value < 0) {
             throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");

@@ -1,0 +1,41 @@
+package dev.ailb.health;
+
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+
+/**
+ * What the balancer lends a {@link HealthCheck} for one check: the time it has, an executor for
+ * blocking work, and a shared HTTP client. The executor's threads and the client belong to the
+ * balancer's health checker and are created only when first asked for; they stop with
+ * {@link dev.ailb.LoadBalancer#stopHealthChecker()} or {@link dev.ailb.LoadBalancer#close()}.
+ *
+ * <p>Thread-safe.
+ */
+public interface HealthCheckContext {
+
+    /**
+     * How long the check may take. The balancer counts a check that has not answered by then as
+     * failed, whatever the check does; honouring the timeout as well frees resources sooner.
+     *
+     * @return the configured health check timeout, positive
+     */
+    Duration timeout();
+
+    /**
+     * An executor for checks that must block (a socket connect, a client library without an
+     * asynchronous API). Its daemon threads are named {@code ailb-health-worker-N}; at most a
+     * bounded number run at once and further work waits its turn.
+     *
+     * @return the executor for blocking work
+     */
+    Executor executor();
+
+    /**
+     * A shared {@link HttpClient} for checks over HTTP: HTTP/1.1, connect timeout equal to
+     * {@link #timeout()}, no redirects followed, running on {@link #executor()}.
+     *
+     * @return the shared HTTP client
+     */
+    HttpClient httpClient();
+}
