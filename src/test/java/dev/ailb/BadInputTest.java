@@ -3,6 +3,9 @@ package dev.ailb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ailb.health.HealthCheck;
+import dev.ailb.health.HealthCheckResult;
+import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.List;
@@ -241,6 +244,86 @@ class BadInputTest {
                 .hasMessageContaining("strategy was already set to RANDOM");
         assertThatThrownBy(() -> new LoadBalancer(null))
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("strategy: null");
+    }
+
+    /** A health setting, with the exception type and message fragments it must produce. */
+    static Stream<Arguments> rejectedHealthSettings() {
+        Duration second = Duration.ofSeconds(1);
+        return Stream.of(
+                setting("healthCheck null", () -> LoadBalancer.builder().healthCheck(null),
+                        NullPointerException.class, "healthCheck: null"),
+                setting("healthCheck twice", () -> LoadBalancer.builder().healthCheck(HealthCheck.tcp())
+                        .healthCheck(HealthCheck.tcp()), IllegalStateException.class, "healthCheck was already set"),
+                setting("interval zero", () -> LoadBalancer.builder().healthCheckInterval(Duration.ZERO),
+                        IllegalArgumentException.class, "healthCheckInterval: PT0S", "PT0.001S..PT24H"),
+                setting("interval negative", () -> LoadBalancer.builder().healthCheckInterval(second.negated()),
+                        IllegalArgumentException.class, "healthCheckInterval: PT-1S"),
+                setting("interval over a day", () -> LoadBalancer.builder().healthCheckInterval(Duration.ofDays(2)),
+                        IllegalArgumentException.class, "healthCheckInterval: PT48H"),
+                setting("interval null", () -> LoadBalancer.builder().healthCheckInterval(null),
+                        NullPointerException.class, "healthCheckInterval: null"),
+                setting("timeout zero", () -> LoadBalancer.builder().healthCheckTimeout(Duration.ZERO),
+                        IllegalArgumentException.class, "healthCheckTimeout: PT0S"),
+                setting("jitter negative", () -> LoadBalancer.builder().healthCheckJitter(second.negated()),
+                        IllegalArgumentException.class, "healthCheckJitter: PT-1S", "PT0S..PT24H"),
+                setting("jitter not below the interval", () -> LoadBalancer.builder().healthCheckInterval(second)
+                        .healthCheckJitter(second).build(), IllegalArgumentException.class,
+                        "healthCheckJitter: PT1S", "< healthCheckInterval PT1S"),
+                setting("jitter above the default interval", () -> LoadBalancer.builder()
+                        .healthCheckJitter(Duration.ofSeconds(6)).build(), IllegalArgumentException.class,
+                        "healthCheckJitter: PT6S", "< healthCheckInterval PT5S"),
+                setting("healthyThreshold zero", () -> LoadBalancer.builder().healthyThreshold(0),
+                        IllegalArgumentException.class, "healthyThreshold: 0", "1..1000"),
+                setting("unhealthyThreshold too large", () -> LoadBalancer.builder().unhealthyThreshold(1001),
+                        IllegalArgumentException.class, "unhealthyThreshold: 1001", "1..1000"),
+                setting("scheduler null", () -> LoadBalancer.builder().healthCheckScheduler(null),
+                        NullPointerException.class, "healthCheckScheduler: null"),
+                setting("initiallyHealthy twice", () -> LoadBalancer.builder().initiallyHealthy(false)
+                        .initiallyHealthy(true), IllegalStateException.class, "initiallyHealthy was already set"),
+                setting("outlierDetection null", () -> LoadBalancer.builder().outlierDetection(null),
+                        NullPointerException.class, "outlierDetection: null"),
+                setting("allUnhealthyPolicy null", () -> LoadBalancer.builder().allUnhealthyPolicy(null),
+                        NullPointerException.class, "allUnhealthyPolicy: null"),
+                setting("consecutiveFailures zero", () -> OutlierDetection.builder().consecutiveFailures(0),
+                        IllegalArgumentException.class, "consecutiveFailures: 0", "1..10000"),
+                setting("baseEjectionTime zero", () -> OutlierDetection.builder().baseEjectionTime(Duration.ZERO),
+                        IllegalArgumentException.class, "baseEjectionTime: PT0S"),
+                setting("baseEjectionTime null", () -> OutlierDetection.builder().baseEjectionTime(null),
+                        NullPointerException.class, "baseEjectionTime: null"),
+                setting("maxEjectionTime below base", () -> OutlierDetection.builder()
+                        .baseEjectionTime(Duration.ofSeconds(30)).maxEjectionTime(second).build(),
+                        IllegalArgumentException.class, "maxEjectionTime: PT1S", ">= baseEjectionTime PT30S"),
+                setting("maxEjectionPercent 101", () -> OutlierDetection.builder().maxEjectionPercent(101),
+                        IllegalArgumentException.class, "maxEjectionPercent: 101", "1..100"),
+                setting("maxEjectionPercent twice", () -> OutlierDetection.builder().maxEjectionPercent(10)
+                        .maxEjectionPercent(20), IllegalStateException.class, "maxEjectionPercent was already set to 10"),
+                setting("http path null", () -> HealthCheck.http(null),
+                        NullPointerException.class, "path: null"),
+                setting("http path without slash", () -> HealthCheck.http("health"),
+                        IllegalArgumentException.class, "path: \"health\"", "starting with /"),
+                setting("http path with a space", () -> HealthCheck.http("/he alth"),
+                        IllegalArgumentException.class, "path: \"/he alth\"", "valid URI path"),
+                setting("http path with a fragment", () -> HealthCheck.http("/health#top"),
+                        IllegalArgumentException.class, "path: \"/health#top\""),
+                setting("blocking check null", () -> HealthCheck.blocking(null),
+                        NullPointerException.class, "check: null"),
+                setting("unhealthy without reason", () -> HealthCheckResult.unhealthy(" "),
+                        IllegalArgumentException.class, "reason: \" \"", "not blank"));
+    }
+
+    private static Arguments setting(String name, Runnable call, Class<? extends Throwable> type, String... fragments) {
+        return Arguments.of(name, call, type, fragments);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rejectedHealthSettings")
+    void rejectsBadHealthSettingsNamingTheValue(String name, Runnable call, Class<? extends Throwable> type,
+            String[] fragments) {
+        assertThatThrownBy(call::run).isInstanceOf(type).satisfies(e -> {
+            for (String fragment : fragments) {
+                assertThat(e.getMessage()).contains(fragment);
+            }
+        });
     }
 
     @Test
