@@ -126,6 +126,10 @@ final class HealthChecker {
      * timeouts.
      */
     void runOnce() {
+        if (check == null) {
+            balancer.readmitDueNow(); // nothing to send anywhere: no thread needed
+            return;
+        }
         Session s;
         synchronized (lock) {
             s = openSession();

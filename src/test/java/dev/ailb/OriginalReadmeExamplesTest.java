@@ -57,6 +57,28 @@ class OriginalReadmeExamplesTest {
         }
     }
 
+    /**
+     * The README's health example on the default balancer, which has no active check configured:
+     * the checker runs and ends ejections on time, but nothing is sent to the (label) addresses.
+     */
+    @Test
+    void healthChecking() {
+        try (LoadBalancer lb = new LoadBalancer()) {
+            lb.addBackend("instance-1", "192.168.1.1", 8001);
+            lb.addBackend("instance-2", "192.168.1.1", 8002);
+
+            lb.startHealthChecker();
+            lb.performHealthChecks();
+            lb.stopHealthChecker();
+            lb.removeBackend("instance-1");
+
+            assertThat(lb.isHealthCheckerRunning()).isFalse();
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("instance-2");
+            assertThat(lb.getBackendStats("instance-2").health().sinceLastCheck()).isEmpty();
+            assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("ailb-health"));
+        }
+    }
+
     @Test
     void monitoring() {
         try (LoadBalancer lb = new LoadBalancer()) {
