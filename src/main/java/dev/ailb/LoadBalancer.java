@@ -61,6 +61,14 @@ import org.slf4j.LoggerFactory;
  * publish it; they never block a selection. Connection counts and metrics are recorded with atomic
  * operations and {@link LongAdder}s.
  *
+ * <h2>Health</h2>
+ * Only healthy backends get new requests. Active checks ({@link Builder#healthCheck}, run by
+ * {@link #startHealthChecker()} or {@link #performHealthChecks()}) take a backend down after a run
+ * of failed checks and bring it back after a run of passed ones; passive outlier detection
+ * ({@link Builder#outlierDetection}) ejects a backend for a while after a run of failed requests.
+ * When no backend is healthy, the {@link dev.ailb.health.AllUnhealthyPolicy} decides whether to
+ * route across them anyway (the default) or to refuse.
+ *
  * <h2>Errors</h2>
  * Every method checks its arguments before it changes anything: a rejected call leaves the
  * balancer exactly as it was and says which parameter was wrong and what it held.
