@@ -146,7 +146,11 @@ final class HealthChecker {
         try {
             done.get(timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            for (Check c : launched.join()) {
+            List<Check> checks = launched.getNow(null);
+            if (checks == null) {
+                return; // never launched: the workers were stopped or are all busy
+            }
+            for (Check c : checks) {
                 c.outcome.complete(timedOut());
             }
             done.join();

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Passive health checking: ejection after failed requests, its growing length, probation, the cap. */
 class OutlierEjectionTest {
@@ -233,13 +235,15 @@ class OutlierEjectionTest {
     }
 
     /**
-     * A "black hole" answers every request at once, with an error. Least connections loves it: it
-     * never holds a connection. Ejection is what keeps it from swallowing the traffic.
+     * A "black hole" answers every request at once, with an error. Least connections loves it (it
+     * never holds a connection) and so does least response time (it answers fastest). Ejection is
+     * what keeps it from swallowing the traffic.
      */
-    @Test
-    void aBlackHoleDoesNotSwallowTheTrafficOfLeastConnections() {
-        Map<String, Long> withDetection = blackHoleRun(OutlierDetection.defaults());
-        Map<String, Long> without = blackHoleRun(OutlierDetection.disabled());
+    @ParameterizedTest
+    @ValueSource(strings = {"LEAST_CONNECTIONS", "LEAST_RESPONSE_TIME"})
+    void aBlackHoleDoesNotSwallowTheTrafficOfStrategiesThatFavourQuickAnswers(String strategy) {
+        Map<String, Long> withDetection = blackHoleRun(OutlierDetection.defaults(), BalancingStrategy.builtIn(strategy));
+        Map<String, Long> without = blackHoleRun(OutlierDetection.disabled(), BalancingStrategy.builtIn(strategy));
 
         assertThat(without.get("b1")).as("without ejection").isGreaterThan(2_000L);
         // Ejected after 5 failures, back after 30 s for one probation request, ejected for 60 s, ...
@@ -247,9 +251,9 @@ class OutlierEjectionTest {
         assertThat(withDetection.get("failed")).isEqualTo(withDetection.get("b1"));
     }
 
-    private Map<String, Long> blackHoleRun(OutlierDetection outliers) {
+    private Map<String, Long> blackHoleRun(OutlierDetection outliers, BalancingStrategy strategy) {
         Map<String, Long> routed = new HashMap<>();
-        try (LoadBalancer lb = balancer(outliers, BalancingStrategy.LEAST_CONNECTIONS, 4)) {
+        try (LoadBalancer lb = balancer(outliers, strategy, 4)) {
             Deque<Backend> inFlight = new ArrayDeque<>();
             long failed = 0;
             // 4,000 requests, one every 25 ms (100 s in all); healthy backends take 100 ms.
