@@ -7,6 +7,7 @@ import dev.ailb.BackendStats;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancerMetrics;
 import dev.ailb.LoadBalancerStats;
+import dev.ailb.health.HealthState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,7 +16,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -30,13 +33,15 @@ class DemoTest {
             Pattern.compile("(?m)^\\s+instance-\\d\\s+\\w+\\s+(\\d+)\\s+\\d+\\s+\\d+\\.\\d\\s");
 
     @Test
-    void runsEveryStrategyOverRealHttpAndLeavesNoThreadBehind() throws Exception {
+    void runsEveryStrategyAndTheHealthScenarioOverRealHttpAndLeavesNoThreadBehind() throws Exception {
+        Set<Thread> healthThreadsBefore = healthThreads();
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        Map<String, LoadBalancerStats> results;
+        Demo.Report report;
         try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-            results = Demo.run(REQUESTS, THREADS, TIME_SCALE, out);
+            report = Demo.run(REQUESTS, THREADS, TIME_SCALE, out);
         }
         String printed = buffer.toString(StandardCharsets.UTF_8);
+        Map<String, LoadBalancerStats> results = report.strategies();
 
         List<String> names = Demo.STRATEGIES.stream().map(BalancingStrategy::name).collect(Collectors.toList());
         assertThat(names).hasSize(7);
@@ -44,7 +49,9 @@ class DemoTest {
         for (String name : names) {
             assertThat(printed).contains("=== " + name + " ===");
         }
+        assertThat(printed).contains("=== health: instance-3 stops and comes back (ROUND_ROBIN) ===");
         assertThat(printed).contains("=== summary ===");
+        assertThat(printed).contains("health checks: GET /health every 150 ms, timeout 100 ms");
 
         for (Map.Entry<String, LoadBalancerStats> entry : results.entrySet()) {
             String name = entry.getKey();
@@ -56,7 +63,13 @@ class DemoTest {
             assertThat(m.completedRequests()).as(name + " completed").isEqualTo(REQUESTS);
             assertThat(m.activeConnections()).as(name + " active").isZero();
             assertThat(m.totalBackends()).as(name + " backends").isEqualTo(6);
-            assertThat(m.availableBackends()).as(name + " available").isEqualTo(6);
+            // Every instance answers its checks, so all six stay available; only on a starved machine
+            // may a check time out three times in a row, and then the demo has printed the change.
+            long healthy = stats.backends().stream().filter(BackendStats::healthy).count();
+            assertThat(m.availableBackends()).as(name + " available").isEqualTo((int) healthy);
+            if (healthy < 6) {
+                assertThat(printed).as(name + " reported a backend going down").contains(" -> UNHEALTHY: ");
+            }
 
             List<BackendStats> backends = stats.backends();
             assertThat(backends).extracting(BackendStats::id)
@@ -67,17 +80,12 @@ class DemoTest {
                 assertThat(b.activeConnections()).isZero();
                 assertThat(b.completedRequests()).isEqualTo(b.totalRequests());
             });
-            assertThat(backends.stream().mapToLong(BackendStats::totalRequests).sum())
-                    .as(name + " sum of requests").isEqualTo(m.totalRequests());
-            assertThat(backends.stream().mapToLong(BackendStats::successes).sum())
-                    .as(name + " sum of successes").isEqualTo(m.successes());
-            assertThat(backends.stream().mapToLong(BackendStats::failures).sum())
-                    .as(name + " sum of failures").isEqualTo(m.failures());
-            assertThat(backends.stream().mapToLong(BackendStats::completedRequests).sum())
-                    .as(name + " sum of completions").isEqualTo(m.completedRequests());
+            assertSumsAgree(name, stats);
         }
 
         assertThat(results.get("WEIGHTED_ROUND_ROBIN").backend("instance-5").orElseThrow().weight()).isEqualTo(2);
+
+        assertHealthScenario(report.health(), printed);
 
         Matcher ports = INSTANCE_PORT.matcher(printed);
         int closedPorts = 0;
@@ -98,6 +106,112 @@ class DemoTest {
                 .filter(n -> n.startsWith(Demo.THREAD_PREFIX))
                 .collect(Collectors.toList());
         assertThat(leftovers).as("demo threads still alive").isEmpty();
+
+        // Other tests in this JVM may have health checkers of their own; only the demo's count here.
+        List<String> healthLeftovers = healthThreads().stream()
+                .filter(t -> !healthThreadsBefore.contains(t))
+                .map(Thread::getName)
+                .collect(Collectors.toList());
+        assertThat(healthLeftovers).as("health checker threads still alive").isEmpty();
+    }
+
+    /**
+     * The stopped instance went down and came back, got no successful request while down and
+     * served again once back, and every request sent is counted exactly once.
+     */
+    private static void assertHealthScenario(Demo.HealthReport health, String printed) {
+        String victim = Demo.HEALTH_VICTIM;
+        assertThat(health.instance()).isEqualTo(victim);
+        assertThat(health.restartedPort()).as("restarted on the same port").isEqualTo(health.port());
+        assertThat(health.phases()).extracting(Demo.Phase::name).containsExactlyElementsOf(Demo.HEALTH_PHASES);
+
+        // UNHEALTHY through failed active checks, then back to HEALTHY through passed ones. Changes
+        // made on different threads (an ejection by a client thread, a check verdict) may reach the
+        // listener in either order, so only the order of down and up is relied upon.
+        List<Demo.HealthEvent> events = health.events().stream()
+                .filter(e -> e.backend().equals(victim))
+                .collect(Collectors.toList());
+        Demo.HealthEvent down = events.stream()
+                .filter(e -> e.current() == HealthState.UNHEALTHY)
+                .findFirst().orElseThrow(() -> new AssertionError(victim + " never marked UNHEALTHY: " + events));
+        assertThat(down.reason()).contains(Demo.UNHEALTHY_THRESHOLD + " health checks failed in a row");
+        Demo.HealthEvent up = events.stream()
+                .filter(e -> e.previous() == HealthState.UNHEALTHY && e.current() == HealthState.HEALTHY)
+                .findFirst().orElseThrow(() -> new AssertionError(victim + " never came back HEALTHY: " + events));
+        assertThat(up.atNanos()).as("up after down").isGreaterThan(down.atNanos());
+        assertThat(up.reason()).contains(Demo.HEALTHY_THRESHOLD + " health checks passed in a row");
+        assertThat(events).as("an ejection, if any, came before it was restarted")
+                .filteredOn(e -> e.current() == HealthState.EJECTED)
+                .allSatisfy(e -> assertThat(e.atNanos()).isLessThan(up.atNanos()));
+        assertThat(printed).containsPattern("\\[health\\] +\\d+\\.\\d\\d s  " + victim
+                + " (HEALTHY|EJECTED) -> UNHEALTHY: 3 health checks failed in a row, the last with: ");
+        assertThat(printed).containsPattern("\\[health\\] +\\d+\\.\\d\\d s  " + victim
+                + " UNHEALTHY -> HEALTHY: 2 health checks passed in a row");
+
+        Demo.Phase before = health.phase("before");
+        Demo.Phase downPhase = health.phase("down");
+        Demo.Phase rising = health.phase("rising");
+        Demo.Phase back = health.phase("back");
+        assertThat(before.succeeded(victim)).as("served before it stopped").isPositive();
+        assertThat(downPhase.succeeded(victim)).as("successes while down").isZero();
+        assertThat(rising.succeeded(victim)).as("successes while restarted but not yet up").isZero();
+        assertThat(back.succeeded(victim)).as("served once back").isPositive();
+        // While it was down the others took the requests; at most one per client thread, picked from
+        // the view just before it went down, may still have been routed to it.
+        assertThat(downPhase.routed() - downPhase.routed(victim)).as("routed to the others while down").isPositive();
+        assertThat(downPhase.routed(victim) + rising.routed(victim)).as("routed to it while down")
+                .isLessThanOrEqualTo(THREADS);
+
+        // Nothing lost: the clients' counts add up and agree with the balancer's.
+        LoadBalancerMetrics m = health.stats().metrics();
+        assertThat(health.sent()).as("sent").isPositive()
+                .isEqualTo(health.succeeded() + health.failed() + health.rejected())
+                .isEqualTo(m.totalRequests() + m.rejectedRequests());
+        assertThat(m.successes()).as("successes").isEqualTo(health.succeeded());
+        assertThat(m.failures()).as("failures").isEqualTo(health.failed());
+        assertThat(m.completedRequests()).as("completed").isEqualTo(m.totalRequests());
+        assertThat(m.activeConnections()).as("active").isZero();
+        assertThat(health.transportErrors()).isLessThanOrEqualTo(health.failed());
+        assertThat(health.phases().stream().mapToLong(Demo.Phase::routed).sum()).as("routed over the phases")
+                .isEqualTo(m.totalRequests());
+        assertThat(health.phases().stream().mapToLong(Demo.Phase::failed).sum()).as("failed over the phases")
+                .isEqualTo(m.failures());
+        assertSumsAgree("health", health.stats());
+        assertThat(printed).contains(String.format(Locale.ROOT,
+                "sent %,d = %,d succeeded + %,d failed + %,d rejected", health.sent(), health.succeeded(),
+                health.failed(), health.rejected())).contains(": none lost");
+
+        // Every instance was checked; the restarted one is up at the end, and so is every other one
+        // unless the demo reported it going down (a check can time out on a starved machine).
+        assertThat(health.stats().backends()).allSatisfy(b -> {
+            assertThat(b.health().sinceLastCheck()).as(b.id() + " checked").isPresent();
+            if (b.id().equals(victim)) {
+                assertThat(b.health().state()).as(b.id()).isEqualTo(HealthState.HEALTHY);
+            } else if (b.health().state() != HealthState.HEALTHY) {
+                assertThat(health.events()).as(b.id() + " reported going down")
+                        .anyMatch(e -> e.backend().equals(b.id()) && e.current() != HealthState.HEALTHY);
+            }
+        });
+    }
+
+    private static void assertSumsAgree(String name, LoadBalancerStats stats) {
+        LoadBalancerMetrics m = stats.metrics();
+        List<BackendStats> backends = stats.backends();
+        assertThat(backends.stream().mapToLong(BackendStats::totalRequests).sum())
+                .as(name + " sum of requests").isEqualTo(m.totalRequests());
+        assertThat(backends.stream().mapToLong(BackendStats::successes).sum())
+                .as(name + " sum of successes").isEqualTo(m.successes());
+        assertThat(backends.stream().mapToLong(BackendStats::failures).sum())
+                .as(name + " sum of failures").isEqualTo(m.failures());
+        assertThat(backends.stream().mapToLong(BackendStats::completedRequests).sum())
+                .as(name + " sum of completions").isEqualTo(m.completedRequests());
+    }
+
+    private static Set<Thread> healthThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(Thread::isAlive)
+                .filter(t -> t.getName().startsWith(Demo.HEALTH_THREAD_PREFIX))
+                .collect(Collectors.toSet());
     }
 
     @Test
