@@ -141,19 +141,25 @@ final class HealthChecker {
         } catch (RejectedExecutionException e) {
             return; // stopped meanwhile
         }
-        CompletableFuture<Void> done = launched.thenCompose(checks -> CompletableFuture.allOf(
-                checks.stream().map(c -> c.applied).toArray(CompletableFuture[]::new)));
+        // Each bound is the timeout plus a little: the launch (which may create the shared HTTP
+        // client), then the verdicts, as the checks' own timers would measure them.
+        long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
+        List<Check> checks;
         try {
-            done.get(timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.NANOSECONDS);
+            checks = launched.get(boundNanos, TimeUnit.NANOSECONDS);
+            CompletableFuture.allOf(checks.stream().map(c -> c.applied).toArray(CompletableFuture[]::new))
+                    .get(boundNanos, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            List<Check> checks = launched.getNow(null);
+            checks = launched.getNow(null);
             if (checks == null) {
-                return; // never launched: the workers were stopped or are all busy
+                return; // not launched yet: the workers are all busy, or were stopped
             }
             for (Check c : checks) {
                 c.outcome.complete(timedOut());
             }
-            done.join();
+            for (Check c : checks) {
+                c.applied.join();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the checks go on and are counted when they end
         } catch (ExecutionException e) {
@@ -220,6 +226,23 @@ final class HealthChecker {
     private static final class Check {
         final CompletableFuture<HealthCheckResult> outcome = new CompletableFuture<>();
         CompletableFuture<Void> applied; // set before the check is visible to other threads
+        private ScheduledFuture<?> timeout; // guarded by this
+        private boolean settled; // guarded by this
+
+        synchronized void setTimeout(ScheduledFuture<?> timer) {
+            if (settled) {
+                timer.cancel(false); // the verdict came first
+            } else {
+                timeout = timer;
+            }
+        }
+
+        synchronized void cancelTimeout() {
+            settled = true;
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
     }
 
     /** Threads this checker started, so that it never waits for its own thread to end. */
@@ -230,13 +253,35 @@ final class HealthChecker {
         }
     }
 
-    private static ThreadFactory threads(String prefix, AtomicInteger counter) {
-        return task -> new CheckerThread(task, prefix + counter.incrementAndGet());
+    /** Names the threads of one pool and remembers them, so that stopping can wait for every one. */
+    private static final class CheckerThreads implements ThreadFactory {
+        private final String prefix;
+        private final AtomicInteger counter;
+        private final List<Thread> started = new ArrayList<>(); // guarded by this
+
+        CheckerThreads(String prefix, AtomicInteger counter) {
+            this.prefix = prefix;
+            this.counter = counter;
+        }
+
+        @Override
+        public synchronized Thread newThread(Runnable task) {
+            started.removeIf(t -> t.getState() == Thread.State.TERMINATED);
+            Thread thread = new CheckerThread(task, prefix + counter.incrementAndGet());
+            started.add(thread);
+            return thread;
+        }
+
+        synchronized List<Thread> started() {
+            return new ArrayList<>(started);
+        }
     }
 
     /** What one run of the checker holds, from its start (or first on-demand round) to its stop. */
     private final class Session implements HealthCheckContext {
         private final ConcurrentHashMap<Backend, Check> inFlight = new ConcurrentHashMap<>();
+        private final CheckerThreads schedulerThreads = new CheckerThreads("ailb-health-", SCHEDULER_THREADS);
+        private final CheckerThreads workerThreads = new CheckerThreads("ailb-health-worker-", WORKER_THREADS);
         private volatile boolean closed;
         private ScheduledThreadPoolExecutor ownScheduler; // guarded by this
         private ThreadPoolExecutor workers; // guarded by this
@@ -248,7 +293,7 @@ final class HealthChecker {
             }
             if (ownScheduler == null) {
                 requireOpen();
-                ownScheduler = new ScheduledThreadPoolExecutor(1, threads("ailb-health-", SCHEDULER_THREADS));
+                ownScheduler = new ScheduledThreadPoolExecutor(1, schedulerThreads);
                 ownScheduler.setRemoveOnCancelPolicy(true); // cancelled timeouts must not pile up
             }
             return ownScheduler;
@@ -273,7 +318,7 @@ final class HealthChecker {
             if (workers == null) {
                 requireOpen();
                 workers = new ThreadPoolExecutor(MAX_WORKERS, MAX_WORKERS, 10, TimeUnit.SECONDS,
-                        new LinkedBlockingQueue<>(), threads("ailb-health-worker-", WORKER_THREADS));
+                        new LinkedBlockingQueue<>(), workerThreads);
                 workers.allowCoreThreadTimeOut(true);
             }
             return workers;
@@ -305,21 +350,8 @@ final class HealthChecker {
                 return running; // still under way from an earlier round: never two at once
             }
             Check c = new Check();
-            ScheduledFuture<?> guard = null;
-            ScheduledExecutorService timeouts = timeoutScheduler();
-            if (timeouts != null) {
-                try {
-                    guard = timeouts.schedule(() -> c.outcome.complete(timedOut()), timeout.toNanos(),
-                            TimeUnit.NANOSECONDS);
-                } catch (RejectedExecutionException e) {
-                    log.debug("Health check scheduler refused a timeout; the round's own bound applies", e);
-                }
-            }
-            ScheduledFuture<?> timer = guard;
             c.applied = c.outcome.thenAccept(result -> {
-                if (timer != null) {
-                    timer.cancel(false);
-                }
+                c.cancelTimeout();
                 inFlight.remove(backend, c);
                 if (!closed) {
                     try {
@@ -331,9 +363,6 @@ final class HealthChecker {
             });
             Check raced = inFlight.putIfAbsent(backend, c);
             if (raced != null) {
-                if (timer != null) {
-                    timer.cancel(false);
-                }
                 return raced;
             }
             CompletionStage<HealthCheckResult> stage;
@@ -346,6 +375,18 @@ final class HealthChecker {
             if (stage == null) {
                 c.outcome.complete(HealthCheckResult.unhealthy("health check returned no result"));
                 return c;
+            }
+            // The timeout starts once check() has returned: the first call may spend a while
+            // creating the shared HTTP client, which is not the backend's time to answer. A check()
+            // that blocks holds this thread, so no timer could fire before it returned anyway.
+            ScheduledExecutorService timeouts = timeoutScheduler();
+            if (timeouts != null && !c.outcome.isDone()) {
+                try {
+                    c.setTimeout(timeouts.schedule(() -> c.outcome.complete(timedOut()), timeout.toNanos(),
+                            TimeUnit.NANOSECONDS));
+                } catch (RejectedExecutionException e) {
+                    log.debug("Health check scheduler refused a timeout; the round's own bound applies", e);
+                }
             }
             stage.whenComplete((result, error) -> c.outcome.complete(error != null
                     ? HealthCheckResult.unhealthy(describe(error))
@@ -378,15 +419,22 @@ final class HealthChecker {
             if (Thread.currentThread() instanceof CheckerThread) {
                 return; // stopped from one of its own threads, which ends when this returns
             }
-            for (ExecutorService executor : ours) {
-                try {
-                    if (!executor.awaitTermination(AWAIT_TERMINATION_SECONDS, TimeUnit.SECONDS)) {
-                        log.warn("Health checker threads did not end within {} s", AWAIT_TERMINATION_SECONDS);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
+            List<Thread> threads = schedulerThreads.started();
+            threads.addAll(workerThreads.started());
+            try {
+                for (ExecutorService executor : ours) {
+                    executor.awaitTermination(AWAIT_TERMINATION_SECONDS, TimeUnit.SECONDS);
                 }
+                // A pool reports itself terminated while its last threads are still on their way
+                // out; joining them is what makes "no thread left behind" hold when stop() returns.
+                for (Thread thread : threads) {
+                    thread.join(TimeUnit.SECONDS.toMillis(1));
+                    if (thread.isAlive()) {
+                        log.warn("Health checker thread {} did not end in time", thread.getName());
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }

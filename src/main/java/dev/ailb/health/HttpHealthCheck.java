@@ -50,7 +50,9 @@ final class HttpHealthCheck implements HealthCheck {
         }
         return context.httpClient()
                 .sendAsync(request, HttpResponse.BodyHandlers.discarding())
-                .handle((response, error) -> {
+                // Async on the checker's executor: the client would otherwise complete dependants on
+                // the common pool, which on a small machine means a new thread per verdict.
+                .handleAsync((response, error) -> {
                     if (error != null) {
                         return HealthCheckResult.unhealthy(describe(error, context));
                     }
@@ -58,7 +60,7 @@ final class HttpHealthCheck implements HealthCheck {
                     return status >= 200 && status < 300
                             ? HealthCheckResult.healthy()
                             : HealthCheckResult.unhealthy("HTTP " + status + " from GET " + path);
-                });
+                }, context.executor());
     }
 
     private URI uriOf(Backend backend) {
