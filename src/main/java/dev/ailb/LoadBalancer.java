@@ -371,7 +371,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the available backends, possibly empty
      */
     public List<Backend> getAvailableBackends() {
-        return registry.available;
+        return readmitIfDue(registry).available;
     }
 
     // ---------------------------------------------------------------- strategy
