@@ -433,7 +433,7 @@ public final class LoadBalancer implements AutoCloseable {
      *                                     backend that was not offered to it
      */
     public Backend selectBackend(Request request) {
-        return pick(request, true);
+        return pick(request, true, false);
     }
 
     /**
@@ -447,11 +447,14 @@ public final class LoadBalancer implements AutoCloseable {
      *                               backend that was not offered to it
      */
     public Optional<Backend> trySelectBackend(Request request) {
-        return Optional.ofNullable(pick(request, false));
+        return Optional.ofNullable(pick(request, false, false));
     }
 
-    /** Picks and counts; when nothing is available, throws or returns null as asked. */
-    private Backend pick(Request request, boolean throwIfNone) {
+    /**
+     * Picks and counts, and acquires a connection on the pick if asked; when nothing is available,
+     * throws or returns null as asked.
+     */
+    private Backend pick(Request request, boolean throwIfNone, boolean acquire) {
         checkNotNull(request, "request");
         checkOpen();
         // A backend can leave between reading the view and picking from it. Writers publish the
@@ -474,7 +477,10 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
                         + backend + ", which is not one of the backends offered to it");
             }
-            if (current.panic ? backend.isInService() : backend.isAvailable()) {
+            // With acquire, a backend removed between the pick and the acquisition is picked again,
+            // and only the pick that acquired is counted.
+            if ((current.panic ? backend.isInService() : backend.isAvailable())
+                    && (!acquire || backend.tryAcquire())) {
                 backend.recordSelection();
                 requests.increment();
                 if (current.panic) {
@@ -512,6 +518,27 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- connections
+
+    /**
+     * Selects a backend for the request and acquires a connection on it in one step. The lease
+     * releases the connection exactly once, timing the request with the balancer's ticker; use it
+     * with try-with-resources so that an exception never leaks a connection.
+     *
+     * @param request the request to route
+     * @return an open lease on an available backend
+     * @throws NullPointerException        if {@code request} is null
+     * @throws NoAvailableBackendException if no backend is available; its reason says why
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     *                                     (see {@link #selectBackend(Request)})
+     */
+    public Lease acquire(Request request) {
+        Backend backend = pick(request, true, true);
+        return new Lease(this, backend, ticker.read());
+    }
+
+    Ticker ticker() {
+        return ticker;
+    }
 
     /**
      * Counts one more active connection on a backend. Allowed on unhealthy and draining backends

@@ -1,0 +1,104 @@
+package dev.ailb;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One request's hold on a backend, from {@link LoadBalancer#acquire(Request)} to its release: the
+ * connection is counted while the lease is open, and released exactly once with the time since
+ * acquisition and the outcome.
+ *
+ * <pre>{@code
+ * try (Lease lease = lb.acquire(request)) {
+ *     Response response = call(lease.backend());
+ *     lease.success();                  // or lease.failure()
+ * }                                     // closed without an outcome: counted as a failure
+ * }</pre>
+ *
+ * <p>The first of {@link #success()}, {@link #failure()} and {@link #close()} releases the
+ * connection; later calls do nothing and return {@code false}, so a lease released twice, or closed
+ * after an exception, never miscounts. A lease closed without an outcome counts as a failure:
+ * a call that threw before it could say how it went is rarely a success, and counting it so lets
+ * outlier detection see a backend that makes its callers throw.
+ *
+ * <p>Thread-safe: the outcome may be reported from another thread than the one that acquired it.
+ */
+public final class Lease implements AutoCloseable {
+    private static final VarHandle RELEASED;
+
+    static {
+        try {
+            RELEASED = MethodHandles.lookup().findVarHandle(Lease.class, "released", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final LoadBalancer balancer;
+    private final Backend backend;
+    private final long startNanos;
+    @SuppressWarnings("unused") // accessed through RELEASED
+    private volatile boolean released;
+
+    Lease(LoadBalancer balancer, Backend backend, long startNanos) {
+        this.balancer = balancer;
+        this.backend = backend;
+        this.startNanos = startNanos;
+    }
+
+    /**
+     * The backend this lease holds a connection on.
+     *
+     * @return the backend, never null
+     */
+    public Backend backend() {
+        return backend;
+    }
+
+    /**
+     * Releases the connection as a success, with the time since acquisition as response time.
+     *
+     * @return {@code true} if this call released it, {@code false} if it was already released
+     */
+    public boolean success() {
+        return release(true);
+    }
+
+    /**
+     * Releases the connection as a failure, with the time since acquisition as response time.
+     *
+     * @return {@code true} if this call released it, {@code false} if it was already released
+     */
+    public boolean failure() {
+        return release(false);
+    }
+
+    /**
+     * Whether the connection is still held.
+     *
+     * @return {@code true} until the first of {@link #success()}, {@link #failure()} and
+     *         {@link #close()}
+     */
+    public boolean isOpen() {
+        return !released;
+    }
+
+    /** Releases the connection as a failure if no outcome was reported; otherwise does nothing. */
+    @Override
+    public void close() {
+        release(false);
+    }
+
+    private boolean release(boolean success) {
+        if (!RELEASED.compareAndSet(this, false, true)) {
+            return false;
+        }
+        balancer.releaseConnection(backend, Math.max(0L, balancer.ticker().read() - startNanos), success);
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "Lease{" + backend.id() + (released ? ", released" : ", open") + '}';
+    }
+}

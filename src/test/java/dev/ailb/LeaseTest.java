@@ -1,0 +1,132 @@
+package dev.ailb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ailb.health.OutlierDetection;
+import dev.ailb.testing.ManualTicker;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** The lease: select and acquire in one step, released exactly once, timed by the ticker. */
+class LeaseTest {
+    private static final Request REQUEST = new Request("req-1", "10.1.1.1", "/v1/chat/completions");
+
+    private final ManualTicker ticker = new ManualTicker();
+    private final LoadBalancer lb = LoadBalancer.builder().ticker(ticker)
+            .outlierDetection(OutlierDetection.disabled()).build();
+
+    @Test
+    void aLeaseHoldsAConnectionUntilItsOutcomeIsReportedAndTimesTheRequest() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+
+        try (Lease lease = lb.acquire(REQUEST)) {
+            assertThat(lease.backend()).isSameAs(a);
+            assertThat(a.activeConnections()).isEqualTo(1);
+            ticker.advance(Duration.ofMillis(250));
+            assertThat(lease.success()).isTrue();
+            assertThat(a.activeConnections()).isZero();
+            assertThat(lease.isOpen()).isFalse();
+        }
+
+        BackendStats stats = lb.getBackendStats("a");
+        assertThat(stats.totalRequests()).isEqualTo(1);
+        assertThat(stats.successes()).isEqualTo(1);
+        assertThat(stats.failures()).isZero();
+        assertThat(stats.avgResponseTime()).isEqualTo(Duration.ofMillis(250));
+    }
+
+    @Test
+    void aLeaseClosedWithoutAnOutcomeCountsAsAFailure() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+
+        try (Lease lease = lb.acquire(REQUEST)) {
+            ticker.advance(Duration.ofMillis(40));
+        }
+
+        assertThat(a.activeConnections()).isZero();
+        assertThat(lb.getBackendStats("a").failures()).isEqualTo(1);
+        assertThat(lb.getBackendStats("a").avgResponseTime()).isEqualTo(Duration.ofMillis(40));
+    }
+
+    @Test
+    void anExceptionInTheCallStillReleasesTheConnectionOnce() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+
+        assertThatThrownBy(() -> {
+            try (Lease lease = lb.acquire(REQUEST)) {
+                throw new IllegalStateException("model crashed " + lease.backend().id());
+            }
+        }).hasMessage("model crashed a");
+
+        assertThat(a.activeConnections()).isZero();
+        assertThat(lb.getAllStats().metrics().failures()).isEqualTo(1);
+    }
+
+    @Test
+    void reportingTwiceOrClosingAfterAnOutcomeNeverCountsAgain() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        Lease lease = lb.acquire(REQUEST);
+
+        assertThat(lease.failure()).isTrue();
+        assertThat(lease.success()).isFalse();
+        assertThat(lease.failure()).isFalse();
+        lease.close();
+        lease.close();
+
+        assertThat(a.activeConnections()).isZero();
+        LoadBalancerMetrics metrics = lb.getAllStats().metrics();
+        assertThat(metrics.completedRequests()).isEqualTo(1);
+        assertThat(metrics.failures()).isEqualTo(1);
+        assertThat(metrics.totalRequests()).isEqualTo(1);
+    }
+
+    @Test
+    void theOutcomeMayBeReportedFromAnotherThread() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        Lease lease = lb.acquire(REQUEST);
+
+        CompletableFuture.runAsync(lease::success).join();
+
+        assertThat(a.activeConnections()).isZero();
+        assertThat(lb.getBackendStats("a").successes()).isEqualTo(1);
+    }
+
+    @Test
+    void acquiringWithNothingAvailableFailsClearlyAndCountsNothing() {
+        assertThatThrownBy(() -> lb.acquire(REQUEST))
+                .isInstanceOf(NoAvailableBackendException.class)
+                .hasMessageContaining("none is registered");
+        assertThat(lb.getAllStats().metrics().totalRequests()).isZero();
+        assertThat(lb.getAllStats().metrics().rejectedRequests()).isEqualTo(1);
+        assertThatThrownBy(() -> lb.acquire(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("request: null");
+    }
+
+    @Test
+    void theLastLeaseOfARemovedBackendFinishesItsDrain() {
+        lb.addBackend("a", "10.0.0.1", 8001);
+        Lease lease = lb.acquire(REQUEST);
+        CompletableFuture<Void> drained = lb.removeBackend("a");
+        assertThat(drained).isNotDone();
+
+        lease.success();
+
+        assertThat(drained).isCompleted();
+        assertThat(lb.getBackends()).isEmpty();
+    }
+
+    @Test
+    void aClosedBalancerRefusesNewLeasesButCountsTheOpenOnes() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        Lease lease = lb.acquire(REQUEST);
+        lb.close();
+
+        assertThatThrownBy(() -> lb.acquire(REQUEST)).isInstanceOf(IllegalStateException.class)
+                .hasMessage("load balancer is closed");
+        assertThat(lease.success()).isTrue();
+        assertThat(a.activeConnections()).isZero();
+        assertThat(lb.getBackendStats("a").successes()).isEqualTo(1);
+    }
+}
