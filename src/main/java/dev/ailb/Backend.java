@@ -20,12 +20,16 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
 public final class Backend {
-    // ctl packs the active connection count (low 30 bits) with two lifecycle flags, so that
+    // ctl packs the active connection count (low 29 bits) with three lifecycle flags, so that
     // "acquire unless removed" and "finish the drain when the last connection goes" are single
     // atomic transitions and a drain can complete exactly once.
-    static final int COUNT_MASK = (1 << 30) - 1;
+    static final int COUNT_MASK = (1 << 29) - 1;
+    static final int MAINTENANCE = 1 << 29;
     static final int DRAINING = 1 << 30;
     static final int REMOVED = 1 << 31;
+    /** What {@link #tryRelease()} returns when there was nothing to release; never a valid ctl,
+     *  since MAINTENANCE is cleared when DRAINING is set. */
+    static final int NO_CONNECTION = -1;
 
     private static final VarHandle CTL;
     private static final VarHandle EWMA_BITS;
@@ -163,12 +167,23 @@ public final class Backend {
      * @return {@code true} if the backend is available
      */
     public boolean isAvailable() {
-        return state == HealthState.HEALTHY && ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
+        return state == HealthState.HEALTHY
+                && ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == 0;
     }
 
-    /** Neither draining nor removed: the backends panic routing may use. */
+    /**
+     * Whether the backend was taken out for maintenance with {@link LoadBalancer#drainBackend}: it
+     * stays registered, takes no new requests, and its in-flight ones go on.
+     *
+     * @return {@code true} from {@code drainBackend} until {@code undrainBackend} or its removal
+     */
+    public boolean isInMaintenance() {
+        return ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == MAINTENANCE;
+    }
+
+    /** Neither in maintenance, draining nor removed: the backends panic routing may use. */
     boolean isInService() {
-        return ((int) CTL.getVolatile(this) & (DRAINING | REMOVED)) == 0;
+        return ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == 0;
     }
 
     /**
@@ -238,14 +253,14 @@ public final class Backend {
     }
 
     /**
-     * Counts one connection less. Returns the new ctl value, or -1 when there was no connection to
-     * release (nothing is changed then).
+     * Counts one connection less. Returns the new ctl value, or {@link #NO_CONNECTION} when there was
+     * no connection to release (nothing is changed then).
      */
     int tryRelease() {
         for (;;) {
             int c = (int) CTL.getVolatile(this);
             if ((c & COUNT_MASK) == 0) {
-                return -1;
+                return NO_CONNECTION;
             }
             if (CTL.compareAndSet(this, c, c - 1)) {
                 return c - 1;
@@ -253,14 +268,17 @@ public final class Backend {
         }
     }
 
-    /** Sets the draining flag; returns false if it was already draining or removed. */
+    /**
+     * Sets the draining flag, ending maintenance (a removal supersedes it); returns false if it was
+     * already draining or removed.
+     */
     boolean markDraining() {
         for (;;) {
             int c = (int) CTL.getVolatile(this);
             if ((c & (DRAINING | REMOVED)) != 0) {
                 return false;
             }
-            if (CTL.compareAndSet(this, c, c | DRAINING)) {
+            if (CTL.compareAndSet(this, c, (c & ~MAINTENANCE) | DRAINING)) {
                 return true;
             }
         }
@@ -269,6 +287,36 @@ public final class Backend {
     /** Moves a draining backend with no connections to removed; true for exactly one caller. */
     boolean tryFinishDrain() {
         return CTL.compareAndSet(this, DRAINING, DRAINING | REMOVED);
+    }
+
+    /**
+     * Moves a draining backend to removed whatever its connections, when its drain timed out; true
+     * for exactly one caller, and false if the drain finished first. The count is kept, so that the
+     * late releases still count down to zero and never below.
+     */
+    boolean tryForceRemoval() {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & DRAINING) == 0 || (c & REMOVED) != 0) {
+                return false;
+            }
+            if (CTL.compareAndSet(this, c, c | REMOVED)) {
+                return true;
+            }
+        }
+    }
+
+    /** Sets or clears the maintenance flag; false if it already had that value or is draining or removed. */
+    boolean setMaintenance(boolean on) {
+        for (;;) {
+            int c = (int) CTL.getVolatile(this);
+            if ((c & (DRAINING | REMOVED)) != 0 || ((c & MAINTENANCE) != 0) == on) {
+                return false;
+            }
+            if (CTL.compareAndSet(this, c, on ? c | MAINTENANCE : c & ~MAINTENANCE)) {
+                return true;
+            }
+        }
     }
 
     void setState(HealthState state) {

@@ -16,6 +16,7 @@ import java.util.Optional;
  * @param weight            its weight
  * @param healthy           whether it was healthy (its health state was {@code HEALTHY})
  * @param draining          whether it was removed and finishing in-flight requests
+ * @param inMaintenance     whether it was taken out with {@code drainBackend} and not yet put back
  * @param activeConnections connections acquired and not yet released
  * @param totalRequests     requests routed to it by {@code selectBackend}
  * @param successes         requests released with {@code success == true}
@@ -34,6 +35,7 @@ public record BackendStats(
         int weight,
         boolean healthy,
         boolean draining,
+        boolean inMaintenance,
         int activeConnections,
         long totalRequests,
         long successes,

@@ -23,7 +23,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -76,6 +81,8 @@ import org.slf4j.LoggerFactory;
 public final class LoadBalancer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LoadBalancer.class);
 
+    private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
+
     /** The largest weight a backend may have. */
     public static final int MAX_WEIGHT = 1_000_000;
 
@@ -94,6 +101,11 @@ public final class LoadBalancer implements AutoCloseable {
     private volatile Registry registry;
     private volatile boolean closed;
     private final Map<Backend, CompletableFuture<Void>> drains = new HashMap<>(); // guarded by lock
+    private final Map<Backend, ScheduledFuture<?>> drainTimers = new HashMap<>(); // guarded by lock
+    private final Map<Backend, CompletableFuture<Void>> maintenance = new HashMap<>(); // guarded by lock
+    private final long drainTimeoutNanos;
+    private final ScheduledExecutorService userScheduler; // null: timers run on ownTimer
+    private ScheduledThreadPoolExecutor ownTimer; // guarded by lock
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
     private final LongAdder requests = new LongAdder();
@@ -125,6 +137,9 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
         this.context = new Context(ticker, random);
+        this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
+                .toNanos();
+        this.userScheduler = builder.healthCheckScheduler;
         this.failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
         this.initiallyHealthy = builder.initiallyHealthy == null || builder.initiallyHealthy;
@@ -221,7 +236,13 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Removes a backend gracefully: it takes no new requests at once, its in-flight requests finish
      * and are counted normally, and it leaves the balancer when its last connection is released.
-     * Removing a backend that is already draining returns the same completion.
+     * Removing a backend that is already draining returns the same completion. A backend in
+     * maintenance may be removed; its maintenance drain then completes with the removal.
+     *
+     * <p>If connections are still active after the {@linkplain Builder#drainTimeout drain timeout},
+     * the backend is removed anyway with one warning; the releases that come later are accepted
+     * and counted. The timeout runs on the scheduler given to the builder, or on a daemon thread
+     * named {@code ailb-timer-N} that ends when no timeout is pending and with {@link #close()}.
      *
      * @param id the backend's id
      * @return a future completed when the backend has left the balancer (at once if it had no
@@ -249,6 +270,19 @@ public final class LoadBalancer implements AutoCloseable {
             backend.markDraining();
             done = new CompletableFuture<>();
             drains.put(backend, done);
+            CompletableFuture<Void> maintained = maintenance.remove(backend);
+            if (maintained != null) {
+                done.thenRun(() -> maintained.complete(null));
+            }
+            if (backend.activeConnections() > 0 && !closed) {
+                try {
+                    drainTimers.put(backend, timers().schedule(() -> forceRemoval(backend), drainTimeoutNanos,
+                            TimeUnit.NANOSECONDS));
+                } catch (RejectedExecutionException e) {
+                    log.warn("Backend {}: the scheduler refused its drain timeout; it leaves when its last "
+                            + "connection is released", id);
+                }
+            }
             log.info("Removing backend {}: draining {} active connections", id, backend.activeConnections());
         } finally {
             lock.unlock();
@@ -272,6 +306,10 @@ public final class LoadBalancer implements AutoCloseable {
             all.remove(backend);
             publish(current.withBackends(all, Backend::isInService, failOpen));
             done = drains.remove(backend);
+            ScheduledFuture<?> timer = drainTimers.remove(backend);
+            if (timer != null) {
+                timer.cancel(false);
+            }
         } finally {
             lock.unlock();
         }
@@ -280,6 +318,156 @@ public final class LoadBalancer implements AutoCloseable {
         if (done != null) {
             done.complete(null);
         }
+    }
+
+    /** The drain timeout of a backend passed: it leaves now, its late releases still count. */
+    private void forceRemoval(Backend backend) {
+        if (!backend.tryForceRemoval()) {
+            return; // drained meanwhile
+        }
+        CompletableFuture<Void> done;
+        lock.lock();
+        try {
+            Registry current = registry;
+            List<Backend> all = new ArrayList<>(current.all);
+            all.remove(backend);
+            publish(current.withBackends(all, Backend::isInService, failOpen));
+            done = drains.remove(backend);
+            drainTimers.remove(backend);
+        } finally {
+            lock.unlock();
+        }
+        log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
+                + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
+                backend.activeConnections());
+        notifyListeners(l -> l.onBackendRemoved(backend));
+        if (done != null) {
+            done.complete(null);
+        }
+    }
+
+    /**
+     * Takes a backend out for maintenance without removing it: it takes no new requests at once
+     * (panic routing included), its in-flight requests finish and are counted normally, and it
+     * stays registered, with its stats and health checks, until {@link #undrainBackend} puts it
+     * back. Draining a backend already in maintenance returns the same completion.
+     *
+     * @param id the backend's id
+     * @return a future completed when the backend first has no active connection (at once if it
+     *         has none), so that the instance can be restarted safely; completed exceptionally with
+     *         a {@link java.util.concurrent.CancellationException} if the backend is put back first
+     * @throws NullPointerException     if {@code id} is null
+     * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the backend is being removed, or the strategy fails to
+     *                                  build its picker for the reduced set (nothing changes then)
+     */
+    public CompletableFuture<Void> drainBackend(String id) {
+        checkId(id, "id");
+        Backend backend;
+        CompletableFuture<Void> done;
+        lock.lock();
+        try {
+            Registry current = registry;
+            backend = lookup(current, id);
+            if (backend.isDraining()) {
+                throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
+            }
+            done = maintenance.get(backend);
+            if (done != null) {
+                return done.copy();
+            }
+            publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
+            backend.setMaintenance(true);
+            done = new CompletableFuture<>();
+            maintenance.put(backend, done);
+            log.info("Backend {} in maintenance: draining {} active connections", id, backend.activeConnections());
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(l -> l.onBackendDraining(backend));
+        if (backend.activeConnections() == 0) {
+            maintenanceDrained(backend);
+        }
+        return done.copy();
+    }
+
+    /**
+     * Puts a backend taken out with {@link #drainBackend} back into service; it takes new requests
+     * again if it is healthy. A maintenance drain still waiting is cancelled.
+     *
+     * @param id the backend's id
+     * @return {@code true} if it was in maintenance, {@code false} if it was in service already
+     * @throws NullPointerException     if {@code id} is null
+     * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the backend is being removed (a removal cannot be undone),
+     *                                  or the strategy fails to build its picker for the larger set
+     *                                  (nothing changes then)
+     */
+    public boolean undrainBackend(String id) {
+        checkId(id, "id");
+        Backend backend;
+        CompletableFuture<Void> pending;
+        lock.lock();
+        try {
+            Registry current = registry;
+            backend = lookup(current, id);
+            if (backend.isDraining()) {
+                throw new IllegalStateException("id: " + quote(id)
+                        + " (expected: a backend not being removed; a removal cannot be undone)");
+            }
+            if (!backend.isInMaintenance()) {
+                return false;
+            }
+            // Build first, then flip, then publish: see commitHealth.
+            Registry next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
+            backend.setMaintenance(false);
+            publish(next);
+            pending = maintenance.remove(backend);
+            log.info("Backend {} back in service after maintenance", id);
+        } finally {
+            lock.unlock();
+        }
+        if (pending != null) {
+            pending.cancel(false);
+        }
+        notifyListeners(l -> l.onBackendUndrained(backend));
+        return true;
+    }
+
+    /** The last connection of a backend in maintenance was released. */
+    private void maintenanceDrained(Backend backend) {
+        CompletableFuture<Void> done;
+        lock.lock();
+        try {
+            if (!backend.isInMaintenance() || backend.activeConnections() != 0) {
+                return;
+            }
+            done = maintenance.get(backend);
+        } finally {
+            lock.unlock();
+        }
+        if (done != null && done.complete(null)) {
+            log.info("Backend {} drained for maintenance", backend.id());
+        }
+    }
+
+    /** Where drain timeouts run: the user's scheduler, or a daemon thread of ours; holds the lock. */
+    private ScheduledExecutorService timers() {
+        if (userScheduler != null) {
+            return userScheduler;
+        }
+        if (ownTimer == null) {
+            AtomicInteger counter = TIMER_THREADS;
+            ownTimer = new ScheduledThreadPoolExecutor(0, task -> {
+                Thread thread = new Thread(task, "ailb-timer-" + counter.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+            // No thread while no timeout is pending; a cancelled timeout leaves the queue at once.
+            ownTimer.setKeepAliveTime(1, TimeUnit.MINUTES);
+            ownTimer.setRemoveOnCancelPolicy(true);
+        }
+        return ownTimer;
     }
 
     /**
@@ -498,7 +686,7 @@ public final class LoadBalancer implements AutoCloseable {
         int unhealthy = 0;
         int draining = 0;
         for (Backend b : current.all) {
-            if (b.isDraining() || b.isRemoved()) { // removed: drained, about to leave the view
+            if (!b.isInService()) { // draining, in maintenance, or drained and about to leave the view
                 draining++;
             } else if (!b.isHealthy()) {
                 unhealthy++;
@@ -549,7 +737,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws NullPointerException     if {@code backend} is null
      * @throws IllegalArgumentException if the backend belongs to another balancer
      * @throws IllegalStateException    if the backend has been removed, the balancer is closed, or
-     *                                  the backend already has 2^30 - 1 active connections
+     *                                  the backend already has 2^29 - 1 active connections
      */
     public void acquireConnection(Backend backend) {
         if (!tryAcquireConnection(backend)) {
@@ -568,7 +756,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws NullPointerException     if {@code backend} is null
      * @throws IllegalArgumentException if the backend belongs to another balancer
      * @throws IllegalStateException    if the balancer is closed, or the backend already has
-     *                                  2^30 - 1 active connections
+     *                                  2^29 - 1 active connections
      */
     public boolean tryAcquireConnection(Backend backend) {
         checkOwned(backend);
@@ -617,7 +805,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkOwned(backend);
         checkNonNegative(responseTimeNanos, "responseTimeNanos");
         int ctl = backend.tryRelease();
-        if (ctl < 0) {
+        if (ctl == Backend.NO_CONNECTION) {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
@@ -631,6 +819,8 @@ public final class LoadBalancer implements AutoCloseable {
         }
         if (ctl == Backend.DRAINING) {
             finishDrain(backend);
+        } else if (ctl == Backend.MAINTENANCE) {
+            maintenanceDrained(backend);
         }
     }
 
@@ -989,7 +1179,7 @@ public final class LoadBalancer implements AutoCloseable {
         LatencyHistogram.Snapshot h = b.histogramSnapshot();
         HealthState state = b.healthState();
         return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
-                b.isDraining(), b.activeConnections(), b.selections.sum(), ok, failed,
+                b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
                 b.health.stats(state, ticker.read()));
@@ -1054,6 +1244,25 @@ public final class LoadBalancer implements AutoCloseable {
             lock.unlock();
         }
         checker.stop();
+        ScheduledThreadPoolExecutor timer;
+        lock.lock();
+        try {
+            timer = ownTimer;
+            for (ScheduledFuture<?> pending : drainTimers.values()) {
+                pending.cancel(false);
+            }
+            drainTimers.clear();
+        } finally {
+            lock.unlock();
+        }
+        if (timer != null) {
+            timer.shutdownNow();
+            try {
+                timer.awaitTermination(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         log.info("Load balancer closed");
     }
 
@@ -1135,6 +1344,7 @@ public final class LoadBalancer implements AutoCloseable {
         static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
         static final int DEFAULT_HEALTHY_THRESHOLD = 2;
         static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
+        static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
         private static final Duration SHORTEST = Duration.ofMillis(1);
         private static final Duration LONGEST = Duration.ofDays(1);
 
@@ -1152,6 +1362,7 @@ public final class LoadBalancer implements AutoCloseable {
         private Boolean initiallyHealthy;
         private OutlierDetection outlierDetection;
         private AllUnhealthyPolicy allUnhealthyPolicy;
+        private Duration drainTimeout;
 
         private Builder() {}
 
@@ -1313,8 +1524,8 @@ public final class LoadBalancer implements AutoCloseable {
         }
 
         /**
-         * A scheduler of yours to run the health checker on. The balancer schedules its rounds and
-         * check timeouts on it and never shuts it down; default a daemon thread of the balancer's
+         * A scheduler of yours to run the health checker and the drain timeouts on. The balancer
+         * schedules its rounds, check timeouts and drain timeouts on it and never shuts it down; default a daemon thread of the balancer's
          * own, started by {@link LoadBalancer#startHealthChecker()} and stopped by
          * {@link LoadBalancer#stopHealthChecker()} or {@link LoadBalancer#close()}.
          *
@@ -1372,6 +1583,23 @@ public final class LoadBalancer implements AutoCloseable {
         public Builder allUnhealthyPolicy(AllUnhealthyPolicy policy) {
             requireUnset(this.allUnhealthyPolicy, "allUnhealthyPolicy");
             this.allUnhealthyPolicy = checkNotNull(policy, "allUnhealthyPolicy");
+            return this;
+        }
+
+        /**
+         * How long a removed backend may take to finish its in-flight requests before it is removed
+         * anyway; default 10 minutes, long enough for slow generations. Its later releases are
+         * still accepted and counted.
+         *
+         * @param timeout the drain timeout, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if {@code timeout} is null
+         * @throws IllegalArgumentException if {@code timeout} is out of range
+         * @throws IllegalStateException    if the timeout was already set
+         */
+        public Builder drainTimeout(Duration timeout) {
+            requireUnset(this.drainTimeout, "drainTimeout");
+            this.drainTimeout = checkBetween(timeout, SHORTEST, LONGEST, "drainTimeout");
             return this;
         }
 

@@ -22,11 +22,19 @@ public interface LoadBalancerListener {
     default void onBackendAdded(Backend backend) {}
 
     /**
-     * A backend was removed and takes no new requests; its in-flight requests go on.
+     * A backend was removed, or taken out for maintenance, and takes no new requests; its in-flight
+     * requests go on.
      *
      * @param backend the backend now draining
      */
     default void onBackendDraining(Backend backend) {}
+
+    /**
+     * A backend taken out for maintenance with {@code drainBackend} was put back into service.
+     *
+     * @param backend the backend back in service
+     */
+    default void onBackendUndrained(Backend backend) {}
 
     /**
      * A backend finished draining and left the balancer.

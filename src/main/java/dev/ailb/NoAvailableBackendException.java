@@ -13,7 +13,7 @@ public final class NoAvailableBackendException extends RuntimeException {
         NO_BACKENDS,
         /** Every registered backend is unhealthy. */
         ALL_UNHEALTHY,
-        /** Every registered backend is draining. */
+        /** Every registered backend is draining (being removed, or in maintenance). */
         ALL_DRAINING,
         /** Every registered backend is unhealthy or draining, some of each. */
         ALL_UNHEALTHY_OR_DRAINING

@@ -1,0 +1,190 @@
+package dev.ailb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ailb.testing.ManualScheduler;
+import dev.ailb.testing.ManualTicker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Drain timeouts and maintenance drains, in virtual time. */
+class DrainTest {
+    private static final Request REQUEST = new Request("r", "10.1.1.1", "/v1/completions");
+    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(2);
+
+    private final ManualTicker ticker = new ManualTicker();
+    private final ManualScheduler scheduler = new ManualScheduler(ticker);
+    private final List<String> events = new ArrayList<>();
+    private final LoadBalancer lb = LoadBalancer.builder().ticker(ticker).healthCheckScheduler(scheduler)
+            .drainTimeout(DRAIN_TIMEOUT).build();
+
+    {
+        lb.addListener(new LoadBalancerListener() {
+            @Override
+            public void onBackendDraining(Backend backend) {
+                events.add("draining " + backend.id());
+            }
+
+            @Override
+            public void onBackendUndrained(Backend backend) {
+                events.add("undrained " + backend.id());
+            }
+
+            @Override
+            public void onBackendRemoved(Backend backend) {
+                events.add("removed " + backend.id());
+            }
+        });
+    }
+
+    @AfterEach
+    void close() {
+        lb.close();
+    }
+
+    @Test
+    void aDrainThatOutlastsItsTimeoutRemovesTheBackendAnywayAndLateReleasesStillCount() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.addBackend("b", "10.0.0.2", 8002);
+        lb.acquireConnection(a);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> removed = lb.removeBackend("a");
+
+        scheduler.advance(DRAIN_TIMEOUT.minusNanos(1));
+        assertThat(removed).isNotDone();
+        scheduler.advance(Duration.ofNanos(1));
+
+        assertThat(removed).isCompleted();
+        assertThat(a.isRemoved()).isTrue();
+        assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("b");
+        assertThat(a.activeConnections()).isEqualTo(2);
+
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+        lb.releaseConnection(a, Duration.ofMillis(5), false);
+        assertThat(a.activeConnections()).isZero();
+        assertThatThrownBy(() -> lb.releaseConnection(a, Duration.ofMillis(5), true))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("no active connection");
+        assertThat(lb.getAllStats().metrics().completedRequests()).isEqualTo(2);
+        assertThat(events).containsExactly("draining a", "removed a");
+    }
+
+    @Test
+    void aDrainThatFinishesInTimeCancelsItsTimeout() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> removed = lb.removeBackend("a");
+        assertThat(scheduler.pendingTasks()).isEqualTo(1);
+
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+
+        assertThat(removed).isCompleted();
+        assertThat(scheduler.pendingTasks()).isZero();
+        scheduler.advance(DRAIN_TIMEOUT);
+        assertThat(events).containsExactly("draining a", "removed a");
+    }
+
+    @Test
+    void aBackendWithoutConnectionsLeavesAtOnceWithoutATimer() {
+        lb.addBackend("a", "10.0.0.1", 8001);
+
+        assertThat(lb.removeBackend("a")).isCompleted();
+        assertThat(scheduler.pendingTasks()).isZero();
+    }
+
+    @Test
+    void maintenanceTakesABackendOutUntilItIsPutBack() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8002);
+        lb.acquireConnection(a);
+
+        CompletableFuture<Void> drained = lb.drainBackend("a");
+
+        assertThat(a.isInMaintenance()).isTrue();
+        assertThat(a.isDraining()).isFalse();
+        assertThat(lb.getAvailableBackends()).containsExactly(b);
+        for (int i = 0; i < 20; i++) {
+            assertThat(lb.selectBackend(REQUEST)).isSameAs(b);
+        }
+        assertThat(drained).isNotDone();
+        assertThat(lb.drainBackend("a")).isNotDone();
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+        assertThat(drained).isCompleted();
+        assertThat(lb.getBackendStats("a").inMaintenance()).isTrue();
+        assertThat(lb.getBackends()).containsExactly(a, b);
+
+        assertThat(lb.undrainBackend("a")).isTrue();
+        assertThat(lb.undrainBackend("a")).isFalse();
+
+        assertThat(a.isInMaintenance()).isFalse();
+        assertThat(lb.getAvailableBackends()).containsExactly(a, b);
+        assertThat(events).containsExactly("draining a", "undrained a");
+    }
+
+    @Test
+    void putBackBeforeItDrainedCancelsTheMaintenanceDrain() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> drained = lb.drainBackend("a");
+
+        lb.undrainBackend("a");
+
+        assertThat(drained).isCompletedExceptionally();
+        assertThatThrownBy(drained::join).hasCauseInstanceOf(CancellationException.class);
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+        assertThat(a.activeConnections()).isZero();
+    }
+
+    @Test
+    void aBackendInMaintenanceMayBeRemovedAndItsMaintenanceDrainCompletesWithTheRemoval() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> drained = lb.drainBackend("a");
+
+        CompletableFuture<Void> removed = lb.removeBackend("a");
+        assertThat(a.isDraining()).isTrue();
+        assertThat(a.isInMaintenance()).isFalse();
+        assertThatThrownBy(() -> lb.undrainBackend("a")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("a removal cannot be undone");
+        assertThatThrownBy(() -> lb.drainBackend("a")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not being removed");
+
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+
+        assertThat(removed).isCompleted();
+        assertThat(drained).isCompleted();
+        assertThat(lb.getBackends()).isEmpty();
+    }
+
+    @Test
+    void whenEveryBackendIsInMaintenanceSelectionSaysAllAreDrainingEvenWhenFailingOpen() {
+        lb.addBackend("a", "10.0.0.1", 8001);
+        lb.addBackend("b", "10.0.0.2", 8002);
+        lb.setBackendHealthy("b", false);
+        lb.drainBackend("a");
+        lb.drainBackend("b");
+
+        assertThatThrownBy(() -> lb.selectBackend(REQUEST))
+                .isInstanceOf(NoAvailableBackendException.class)
+                .extracting(e -> ((NoAvailableBackendException) e).reason())
+                .isEqualTo(NoAvailableBackendException.Reason.ALL_DRAINING);
+    }
+
+    @Test
+    void withoutAGivenSchedulerDrainTimeoutsRunOnTheBalancersOwnTimerThread() {
+        try (LoadBalancer own = LoadBalancer.builder().drainTimeout(Duration.ofHours(1)).build()) {
+            Backend a = own.addBackend("a", "10.0.0.1", 8001);
+            own.acquireConnection(a);
+            own.removeBackend("a");
+            assertThat(Thread.getAllStackTraces().keySet()).anyMatch(t -> t.getName().startsWith("ailb-timer"));
+            own.close();
+            own.releaseConnection(a, Duration.ofMillis(1), true); // the drain still completes after close
+            assertThat(a.isRemoved()).isTrue();
+        }
+    }
+}
