@@ -15,6 +15,7 @@ import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.LatencyHistogram;
+import dev.ailb.internal.RetryBudget;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -97,6 +98,8 @@ public final class LoadBalancer implements AutoCloseable {
     private final int healthyThreshold;
     private final int unhealthyThreshold;
     private final HealthChecker checker;
+    private final RetryPolicy retryPolicy;
+    private final RetryBudget retryBudget;
 
     private volatile Registry registry;
     private volatile boolean closed;
@@ -111,6 +114,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder requests = new LongAdder();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
+    private final LongAdder retries = new LongAdder();
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder responseNanos = new LongAdder();
@@ -140,6 +144,9 @@ public final class LoadBalancer implements AutoCloseable {
         this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
                 .toNanos();
         this.userScheduler = builder.healthCheckScheduler;
+        this.retryPolicy = builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults();
+        this.retryBudget = new RetryBudget(retryPolicy.budgetPercent() / 100.0, retryPolicy.minRetriesPerSecond(),
+                TimeUnit.SECONDS.toNanos(10));
         this.failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
         this.initiallyHealthy = builder.initiallyHealthy == null || builder.initiallyHealthy;
@@ -729,6 +736,112 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
+     * Runs a call on a backend chosen for the request, holding a connection for it, and retries a
+     * failed call on backends not tried yet, as the {@linkplain Builder#retryPolicy retry policy}
+     * allows: retryable failures only, a maximum number of attempts, and a retry budget shared by
+     * all calls of this balancer. Every attempt is counted as a request with its own time and
+     * outcome, so outlier detection sees the failures.
+     *
+     * <p>An {@link Error} thrown by the call ends it at once and is rethrown. An
+     * {@link InterruptedException} is never retried, and the thread's interrupt flag is set again.
+     *
+     * @param <T>     what the call returns
+     * @param request the request to route
+     * @param call    the work to do on a backend
+     * @return the result of the first attempt that succeeded
+     * @throws NullPointerException        if an argument is null
+     * @throws NoAvailableBackendException if no backend is available for the first attempt
+     * @throws CallFailedException         if no attempt succeeded; its cause is the last failure,
+     *                                     the earlier ones are suppressed exceptions
+     * @throws IllegalStateException       if the balancer is closed
+     */
+    public <T> T execute(Request request, BackendCall<T> call) {
+        checkNotNull(call, "call");
+        Backend backend = pick(request, true, true);
+        retryBudget.recordRequest(ticker.read());
+        List<Throwable> failures = new ArrayList<>(1);
+        List<Backend> tried = new ArrayList<>(1);
+        for (int attempt = 1; ; attempt++) {
+            Lease lease = new Lease(this, backend, ticker.read());
+            T result;
+            try {
+                result = call.call(backend);
+            } catch (Exception e) {
+                lease.failure();
+                failures.add(e);
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                    throw new CallFailedException(CallFailedException.Reason.NOT_RETRYABLE, failures);
+                }
+                tried.add(backend);
+                CallFailedException.Reason stop = null;
+                if (!retryPolicy.isRetryable(e)) {
+                    stop = CallFailedException.Reason.NOT_RETRYABLE;
+                } else if (attempt >= retryPolicy.maxAttempts()) {
+                    stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
+                } else if (untried(registry, tried).isEmpty()) {
+                    stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
+                } else if (!retryBudget.tryWithdraw(ticker.read())) {
+                    stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
+                } else {
+                    backend = pickUntried(request, tried);
+                    if (backend == null) {
+                        stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
+                    }
+                }
+                if (stop != null) {
+                    throw new CallFailedException(stop, failures);
+                }
+                continue;
+            } catch (Throwable t) {
+                lease.failure();
+                throw t;
+            }
+            lease.success();
+            return result;
+        }
+    }
+
+    /** The backends a retry may go to: routable now and not tried yet. */
+    private static List<Backend> untried(Registry current, List<Backend> tried) {
+        List<Backend> candidates = new ArrayList<>(current.routable.size());
+        for (Backend b : current.routable) {
+            if (!tried.contains(b) && (current.panic ? b.isInService() : b.isAvailable())) {
+                candidates.add(b);
+            }
+        }
+        return candidates;
+    }
+
+    /**
+     * Picks and acquires a backend not tried yet: the strategy's pick if it is one, else one of the
+     * untried at random (a hash strategy would pick the same backend again). Null if none is left.
+     */
+    private Backend pickUntried(Request request, List<Backend> tried) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Registry current = readmitIfDue(registry);
+            List<Backend> candidates = untried(current, tried);
+            if (candidates.isEmpty()) {
+                return null;
+            }
+            Backend backend = current.picker.pick(request);
+            if (!candidates.contains(backend)) {
+                backend = candidates.get(random.nextInt(candidates.size()));
+            }
+            if (backend.tryAcquire()) {
+                backend.recordSelection();
+                requests.increment();
+                retries.increment();
+                if (current.panic) {
+                    panicSelections.increment();
+                }
+                return backend;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Counts one more active connection on a backend. Allowed on unhealthy and draining backends
      * (the request was routed before the change), not on removed ones.
      *
@@ -1169,7 +1282,7 @@ public final class LoadBalancer implements AutoCloseable {
                 requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
-                ejected, current.panic, panicSelections.sum());
+                ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
@@ -1363,6 +1476,7 @@ public final class LoadBalancer implements AutoCloseable {
         private OutlierDetection outlierDetection;
         private AllUnhealthyPolicy allUnhealthyPolicy;
         private Duration drainTimeout;
+        private RetryPolicy retryPolicy;
 
         private Builder() {}
 
@@ -1600,6 +1714,20 @@ public final class LoadBalancer implements AutoCloseable {
         public Builder drainTimeout(Duration timeout) {
             requireUnset(this.drainTimeout, "drainTimeout");
             this.drainTimeout = checkBetween(timeout, SHORTEST, LONGEST, "drainTimeout");
+            return this;
+        }
+
+        /**
+         * How {@link LoadBalancer#execute} retries; default {@link RetryPolicy#defaults()}.
+         *
+         * @param policy the retry policy
+         * @return this builder
+         * @throws NullPointerException  if {@code policy} is null
+         * @throws IllegalStateException if it was already set
+         */
+        public Builder retryPolicy(RetryPolicy policy) {
+            requireUnset(this.retryPolicy, "retryPolicy");
+            this.retryPolicy = checkNotNull(policy, "retryPolicy");
             return this;
         }
 

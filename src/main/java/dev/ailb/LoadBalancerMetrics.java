@@ -27,6 +27,9 @@ import java.time.Duration;
  * @param panicMode         whether no backend was healthy and selections were routed across the
  *                          unhealthy ones (the fail-open policy)
  * @param panicSelections   requests routed while in panic mode; part of {@code totalRequests}
+ * @param retries           attempts {@code execute} made after a failed one; part of
+ *                          {@code totalRequests}
+ * @param retriesRefused    retries {@code execute} did not make because the retry budget was spent
  */
 public record LoadBalancerMetrics(
         long totalRequests,
@@ -44,7 +47,9 @@ public record LoadBalancerMetrics(
         int drainingBackends,
         int ejectedBackends,
         boolean panicMode,
-        long panicSelections) {
+        long panicSelections,
+        long retries,
+        long retriesRefused) {
 
     /**
      * Requests released so far, successful or not.
