@@ -5,6 +5,7 @@ import dev.ailb.internal.LatencyHistogram;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -67,6 +68,8 @@ public final class Backend {
     private volatile long ewmaBits = UNMEASURED;
     private volatile long ewmaStampNanos;
 
+    /** Sessions bound to this backend in the balancer's session table. */
+    final AtomicInteger sessions = new AtomicInteger();
     final LongAdder selections = new LongAdder();
     final LongAdder successes = new LongAdder();
     final LongAdder failures = new LongAdder();

@@ -27,6 +27,7 @@ import java.util.Optional;
  * @param p99ResponseTime   99th percentile response time (within about 3%), zero if none
  * @param resources         its last resource report, if any
  * @param health            its health: state, check streaks, ejections
+ * @param sessions          sessions bound to it in the session table
  */
 public record BackendStats(
         String id,
@@ -45,7 +46,8 @@ public record BackendStats(
         Duration p95ResponseTime,
         Duration p99ResponseTime,
         Optional<ResourceReport> resources,
-        HealthStats health) {
+        HealthStats health,
+        int sessions) {
 
     /**
      * Requests released so far, successful or not.

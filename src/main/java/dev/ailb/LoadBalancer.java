@@ -16,6 +16,8 @@ import dev.ailb.health.HealthState;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.LatencyHistogram;
 import dev.ailb.internal.RetryBudget;
+import dev.ailb.internal.SessionTable;
+import dev.ailb.strategy.IpHashStrategy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -100,6 +102,10 @@ public final class LoadBalancer implements AutoCloseable {
     private final HealthChecker checker;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
+    private final SessionAffinity affinity;
+    private final SessionTable<Backend> sessions; // null with consistent hashing
+    private final Selector sessionRingSelector; // guarded by itself; null with a table
+    private volatile SessionRing sessionRing;
 
     private volatile Registry registry;
     private volatile boolean closed;
@@ -115,6 +121,9 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
     private final LongAdder retries = new LongAdder();
+    private final LongAdder sessionHits = new LongAdder();
+    private final LongAdder sessionMisses = new LongAdder();
+    private final LongAdder sessionRebinds = new LongAdder();
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder responseNanos = new LongAdder();
@@ -144,6 +153,18 @@ public final class LoadBalancer implements AutoCloseable {
         this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
                 .toNanos();
         this.userScheduler = builder.healthCheckScheduler;
+        this.affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
+        if (affinity == SessionAffinity.TABLE) {
+            this.sessions = new SessionTable<>(
+                    builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
+                    (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
+                            .toNanos(),
+                    (sessionId, backend, cause) -> backend.sessions.decrementAndGet());
+            this.sessionRingSelector = null;
+        } else {
+            this.sessions = null;
+            this.sessionRingSelector = BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random));
+        }
         this.retryPolicy = builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults();
         this.retryBudget = new RetryBudget(retryPolicy.budgetPercent() / 100.0, retryPolicy.minRetriesPerSecond(),
                 TimeUnit.SECONDS.toNanos(10));
@@ -321,9 +342,17 @@ public final class LoadBalancer implements AutoCloseable {
             lock.unlock();
         }
         log.info("Backend {} drained and removed", backend.id());
+        forgetSessions(backend);
         notifyListeners(l -> l.onBackendRemoved(backend));
         if (done != null) {
             done.complete(null);
+        }
+    }
+
+    /** Drops the bindings of a backend that left, so that the table holds only live backends. */
+    private void forgetSessions(Backend backend) {
+        if (sessions != null) {
+            sessions.removeIf(b -> b == backend);
         }
     }
 
@@ -347,6 +376,7 @@ public final class LoadBalancer implements AutoCloseable {
         log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
                 + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
                 backend.activeConnections());
+        forgetSessions(backend);
         notifyListeners(l -> l.onBackendRemoved(backend));
         if (done != null) {
             done.complete(null);
@@ -643,6 +673,113 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Optional<Backend> trySelectBackend(Request request) {
         return Optional.ofNullable(pick(request, false, false));
+    }
+
+    /**
+     * Chooses the backend for a request of a session: the backend the session is bound to while
+     * that backend is available, otherwise one chosen by the strategy, to which the session is then
+     * bound (it does not move back). With {@link SessionAffinity#CONSISTENT_HASH} the session id is
+     * hashed onto the available backends instead. Lock-free; the session table is bounded in size
+     * and idle time (see {@link Builder#maxSessions} and {@link Builder#sessionIdleTimeout}).
+     *
+     * <p>Two requests of a new session arriving at the same moment may be placed on two backends;
+     * the binding made last holds from then on.
+     *
+     * @param request   the request to route
+     * @param sessionId the session, not blank, at most 256 characters
+     * @return an available backend, never null
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws NoAvailableBackendException if no backend is available; its reason says why
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     */
+    public Backend selectBackend(Request request, String sessionId) {
+        return pickSticky(request, sessionId, false);
+    }
+
+    /**
+     * Like {@link #acquire(Request)} for a request of a session: selects as
+     * {@link #selectBackend(Request, String)} does and acquires a connection in one step.
+     *
+     * @param request   the request to route
+     * @param sessionId the session, not blank, at most 256 characters
+     * @return an open lease on an available backend
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws NoAvailableBackendException if no backend is available; its reason says why
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     */
+    public Lease acquire(Request request, String sessionId) {
+        Backend backend = pickSticky(request, sessionId, true);
+        return new Lease(this, backend, ticker.read());
+    }
+
+    private Backend pickSticky(Request request, String sessionId, boolean acquire) {
+        checkNotNull(request, "request");
+        checkId(sessionId, "sessionId");
+        checkOpen();
+        if (sessions == null) {
+            return pickHashed(request, sessionId, acquire);
+        }
+        long now = ticker.read();
+        Backend bound = sessions.get(sessionId, now);
+        if (bound != null) {
+            Registry current = readmitIfDue(registry);
+            if ((current.panic ? bound.isInService() : bound.isAvailable()) && (!acquire || bound.tryAcquire())) {
+                countSelection(bound, current);
+                sessionHits.increment();
+                return bound;
+            }
+        }
+        Backend chosen = pick(request, true, acquire);
+        chosen.sessions.incrementAndGet(); // before the put: the table reports a replaced binding at once
+        sessions.put(sessionId, chosen, now);
+        (bound == null ? sessionMisses : sessionRebinds).increment();
+        return chosen;
+    }
+
+    private Backend pickHashed(Request request, String sessionId, boolean acquire) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Registry current = readmitIfDue(registry);
+            if (current.routable.isEmpty()) {
+                break; // let pick explain
+            }
+            SessionRing ring = sessionRing;
+            if (ring == null || ring.routable != current.routable) {
+                ring = buildSessionRing(current.routable);
+            }
+            Backend backend = IpHashStrategy.backendForKey(ring.picker, sessionId);
+            if ((current.panic ? backend.isInService() : backend.isAvailable())
+                    && (!acquire || backend.tryAcquire())) {
+                countSelection(backend, current);
+                sessionHits.increment();
+                return backend;
+            }
+        }
+        return pick(request, true, acquire);
+    }
+
+    private SessionRing buildSessionRing(List<Backend> routable) {
+        // The ring selector builds incrementally from its last ring, so it is not shared unguarded.
+        synchronized (sessionRingSelector) {
+            SessionRing ring = sessionRing;
+            if (ring == null || ring.routable != routable) {
+                ring = new SessionRing(routable, sessionRingSelector.newPicker(routable));
+                sessionRing = ring;
+            }
+            return ring;
+        }
+    }
+
+    /** A consistent-hash ring over one routable set, for session affinity without a table. */
+    private record SessionRing(List<Backend> routable, Picker picker) {}
+
+    private void countSelection(Backend backend, Registry current) {
+        backend.recordSelection();
+        requests.increment();
+        if (current.panic) {
+            panicSelections.increment();
+        }
     }
 
     /**
@@ -1255,6 +1392,9 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the figures as of this call
      */
     public LoadBalancerStats getAllStats() {
+        if (sessions != null) {
+            sessions.expire(ticker.read()); // so that the session counts are exact as of now
+        }
         Registry current = readmitIfDue(registry);
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
         long active = 0;
@@ -1282,7 +1422,8 @@ public final class LoadBalancer implements AutoCloseable {
                 requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
-                ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused());
+                ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
+                sessions != null ? sessions.size() : 0, sessionHits.sum(), sessionMisses.sum(), sessionRebinds.sum());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
@@ -1295,7 +1436,7 @@ public final class LoadBalancer implements AutoCloseable {
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
-                b.health.stats(state, ticker.read()));
+                b.health.stats(state, ticker.read()), b.sessions.get());
     }
 
     private static Duration average(long totalNanos, long count) {
@@ -1458,6 +1599,8 @@ public final class LoadBalancer implements AutoCloseable {
         static final int DEFAULT_HEALTHY_THRESHOLD = 2;
         static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
         static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
+        static final int DEFAULT_MAX_SESSIONS = 100_000;
+        static final Duration DEFAULT_SESSION_IDLE = Duration.ofMinutes(30);
         private static final Duration SHORTEST = Duration.ofMillis(1);
         private static final Duration LONGEST = Duration.ofDays(1);
 
@@ -1477,6 +1620,9 @@ public final class LoadBalancer implements AutoCloseable {
         private AllUnhealthyPolicy allUnhealthyPolicy;
         private Duration drainTimeout;
         private RetryPolicy retryPolicy;
+        private SessionAffinity sessionAffinity;
+        private Integer maxSessions;
+        private Duration sessionIdleTimeout;
 
         private Builder() {}
 
@@ -1714,6 +1860,51 @@ public final class LoadBalancer implements AutoCloseable {
         public Builder drainTimeout(Duration timeout) {
             requireUnset(this.drainTimeout, "drainTimeout");
             this.drainTimeout = checkBetween(timeout, SHORTEST, LONGEST, "drainTimeout");
+            return this;
+        }
+
+        /**
+         * How sessions stick to backends; default {@link SessionAffinity#TABLE} (see there which to
+         * choose).
+         *
+         * @param affinity the session affinity
+         * @return this builder
+         * @throws NullPointerException  if {@code affinity} is null
+         * @throws IllegalStateException if it was already set
+         */
+        public Builder sessionAffinity(SessionAffinity affinity) {
+            requireUnset(this.sessionAffinity, "sessionAffinity");
+            this.sessionAffinity = checkNotNull(affinity, "sessionAffinity");
+            return this;
+        }
+
+        /**
+         * The most sessions the table remembers; beyond it the least recently used one is
+         * forgotten (its next request is placed afresh). Default 100,000, about 10 MB at most.
+         *
+         * @param max the bound, 1..10,000,000
+         * @return this builder
+         * @throws IllegalArgumentException if {@code max} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder maxSessions(int max) {
+            requireUnset(this.maxSessions, "maxSessions");
+            this.maxSessions = checkRange(max, 1, 10_000_000, "maxSessions");
+            return this;
+        }
+
+        /**
+         * How long a session is remembered after its last request; default 30 minutes.
+         *
+         * @param timeout the idle timeout, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if {@code timeout} is null
+         * @throws IllegalArgumentException if {@code timeout} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder sessionIdleTimeout(Duration timeout) {
+            requireUnset(this.sessionIdleTimeout, "sessionIdleTimeout");
+            this.sessionIdleTimeout = checkBetween(timeout, SHORTEST, LONGEST, "sessionIdleTimeout");
             return this;
         }
 

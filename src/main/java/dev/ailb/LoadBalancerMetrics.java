@@ -30,6 +30,12 @@ import java.time.Duration;
  * @param retries           attempts {@code execute} made after a failed one; part of
  *                          {@code totalRequests}
  * @param retriesRefused    retries {@code execute} did not make because the retry budget was spent
+ * @param sessions          sessions in the session table (zero with consistent-hash affinity)
+ * @param sessionHits       session requests sent to the session's backend (with consistent-hash
+ *                          affinity, every session request placed by its hash)
+ * @param sessionMisses     session requests of a session not known yet, placed by the strategy
+ * @param sessionRebinds    session requests whose backend had stopped taking requests, moved to
+ *                          another one
  */
 public record LoadBalancerMetrics(
         long totalRequests,
@@ -49,7 +55,11 @@ public record LoadBalancerMetrics(
         boolean panicMode,
         long panicSelections,
         long retries,
-        long retriesRefused) {
+        long retriesRefused,
+        int sessions,
+        long sessionHits,
+        long sessionMisses,
+        long sessionRebinds) {
 
     /**
      * Requests released so far, successful or not.

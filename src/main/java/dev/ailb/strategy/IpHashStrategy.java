@@ -53,6 +53,14 @@ public final class IpHashStrategy implements BalancingStrategy {
         return (Ring) new RingSelector().newPicker(available);
     }
 
+    /**
+     * The backend a ring built by this strategy's selector places {@code key} on, hashed as a client
+     * address would be; consistent session affinity uses it with session ids.
+     */
+    public static Backend backendForKey(Picker ring, String key) {
+        return ((Ring) ring).backendFor(keyOf(key));
+    }
+
     static long keyOf(String clientIp) {
         return Hashing.mix(clientIp.hashCode() ^ KEY_SEED) & ~INDEX_MASK;
     }

@@ -1,0 +1,396 @@
+package dev.ailb.internal;
+
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
+import java.util.HashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A bounded map from session id to the value (typically a backend) the session is bound to, with
+ * least-recently-used eviction and idle expiry. It backs sticky sessions, so it is on the path of
+ * every sticky request and must stay small under a flood of distinct session ids: it never holds
+ * more than {@code maxSessions} entries, at any moment and under any interleaving of callers.
+ *
+ * <p>Time is never read here; every timed operation takes a reading {@code nowNanos} of the
+ * caller's ticker. Only differences between readings matter, so readings may be negative or wrap.
+ * A reading that arrives late (another thread read the ticker later but got here first) counts as
+ * the latest reading already seen.
+ * An entry idle for {@code idleTimeoutNanos} or longer is expired: {@link #get} no longer returns
+ * it, and {@link #get}, {@link #put} and {@link #expire} drop it.
+ *
+ * <p>The table is split into up to 16 segments, each with its own lock, LRU order and a share of
+ * {@code maxSessions}; the shares add up to {@code maxSessions}. Eviction is least-recently-used
+ * within a segment, so a new session may evict an entry while other segments still have room.
+ * Tables of fewer than 128 sessions have a single segment and are exactly LRU.
+ *
+ * <p>Every value that leaves the table is reported exactly once to the {@link RemovalListener},
+ * so that a caller can keep exact per-backend session counts from {@code put} and the listener.
+ * Memory is bounded by {@code maxSessions} entries; session ids are held as given, so callers
+ * should bound their length. Thread-safe.
+ *
+ * @param <V> the bound value; compared with {@link Object#equals} by {@link #remove}
+ */
+public final class SessionTable<V> {
+    private static final Logger log = LoggerFactory.getLogger(SessionTable.class);
+
+    private static final int MAX_SEGMENTS = 16;
+    /**
+     * Segmenting makes eviction only approximately LRU: a segment can fill up while the table has
+     * room. Small shares make that skew large relative to the share, and a small table is cheap to
+     * lock as a whole anyway, so each segment gets at least this many sessions.
+     */
+    private static final int MIN_SEGMENT_SHARE = 64;
+
+    private final long idleTimeoutNanos;
+    private final RemovalListener<V> listener;
+    private final Segment<V>[] segments;
+
+    /**
+     * Creates an empty table.
+     *
+     * @param maxSessions the most entries the table ever holds
+     * @param idleTimeoutNanos how long an entry may go without {@link #get} or {@link #put}
+     *     before it expires
+     * @param listener told of every value that leaves the table; see {@link RemovalListener}
+     * @throws IllegalArgumentException if {@code maxSessions < 1} or {@code idleTimeoutNanos <= 0}
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public SessionTable(int maxSessions, long idleTimeoutNanos, RemovalListener<V> listener) {
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException("maxSessions: " + maxSessions + " (expected: >= 1)");
+        }
+        if (idleTimeoutNanos <= 0) {
+            throw new IllegalArgumentException("idleTimeoutNanos: " + idleTimeoutNanos + " (expected: > 0)");
+        }
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        this.listener = checkNotNull(listener, "listener");
+        int count = Math.min(MAX_SEGMENTS, Integer.highestOneBit(Math.max(1, maxSessions / MIN_SEGMENT_SHARE)));
+        @SuppressWarnings("unchecked")
+        Segment<V>[] array = (Segment<V>[]) new Segment<?>[count];
+        for (int i = 0; i < count; i++) {
+            // Spread the remainder over the first segments so that the shares add up exactly.
+            array[i] = new Segment<>(maxSessions / count + (i < maxSessions % count ? 1 : 0));
+        }
+        this.segments = array;
+    }
+
+    /**
+     * Returns the value bound to {@code sessionId} and marks the session as used now, or returns
+     * null if there is none or it has been idle for the idle timeout or longer (such an entry is
+     * removed and reported as {@link Cause#EXPIRED}).
+     *
+     * @param nowNanos a reading of the caller's ticker
+     * @throws NullPointerException if {@code sessionId} is null
+     */
+    public V get(String sessionId, long nowNanos) {
+        checkNotNull(sessionId, "sessionId");
+        Segment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            Node<V> node = s.map.get(sessionId);
+            if (node == null) {
+                return null;
+            }
+            long now = s.advance(nowNanos);
+            if (now - node.lastAccess >= idleTimeoutNanos) {
+                s.remove(node);
+                notify(node, Cause.EXPIRED);
+                return null;
+            }
+            node.lastAccess = now;
+            s.moveToTail(node);
+            return node.value;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Binds {@code sessionId} to {@code value}, marking the session as used now. Rebinding reports
+     * the old value as {@link Cause#REPLACED}, even when it equals the new one. A new session
+     * first drops the segment's expired entries ({@link Cause#EXPIRED}) and only then, if the
+     * segment is still full, evicts its least recently used entry ({@link Cause#EVICTED}).
+     *
+     * @param nowNanos a reading of the caller's ticker
+     * @throws NullPointerException if {@code sessionId} or {@code value} is null
+     */
+    public void put(String sessionId, V value, long nowNanos) {
+        checkNotNull(sessionId, "sessionId");
+        checkNotNull(value, "value");
+        Segment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            long now = s.advance(nowNanos);
+            // Before the lookup, so that an expired binding is reported as expired, not replaced.
+            dropExpired(s, now);
+            Node<V> node = s.map.get(sessionId);
+            if (node != null) {
+                V old = node.value;
+                node.value = value;
+                node.lastAccess = now;
+                s.moveToTail(node);
+                notify(sessionId, old, Cause.REPLACED);
+                return;
+            }
+            if (s.map.size() >= s.capacity) {
+                Node<V> eldest = s.head;
+                s.remove(eldest);
+                notify(eldest, Cause.EVICTED);
+            }
+            s.add(new Node<>(sessionId, value, now));
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Removes the binding of {@code sessionId} if it is bound to a value equal to
+     * {@code expected}, reporting it as {@link Cause#EXPLICIT}. Idle entries not yet dropped
+     * count as bound.
+     *
+     * @return whether a binding was removed
+     * @throws NullPointerException if {@code sessionId} or {@code expected} is null
+     */
+    public boolean remove(String sessionId, V expected) {
+        checkNotNull(sessionId, "sessionId");
+        checkNotNull(expected, "expected");
+        Segment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            Node<V> node = s.map.get(sessionId);
+            if (node == null || !node.value.equals(expected)) {
+                return false;
+            }
+            s.remove(node);
+            notify(node, Cause.EXPLICIT);
+            return true;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Removes every entry whose value matches {@code stale}, such as the sessions of a removed
+     * backend, reporting each as {@link Cause#EXPLICIT}. The predicate is called with a segment
+     * lock held, so, like the listener, it must be quick and must not call back into the table.
+     *
+     * @return how many entries were removed
+     * @throws NullPointerException if {@code stale} is null
+     */
+    public int removeIf(Predicate<? super V> stale) {
+        checkNotNull(stale, "stale");
+        int removed = 0;
+        for (Segment<V> s : segments) {
+            s.lock.lock();
+            try {
+                Node<V> node = s.head;
+                while (node != null) {
+                    Node<V> next = node.next;
+                    if (stale.test(node.value)) {
+                        s.remove(node);
+                        notify(node, Cause.EXPLICIT);
+                        removed++;
+                    }
+                    node = next;
+                }
+            } finally {
+                s.lock.unlock();
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * Removes every entry idle for the idle timeout or longer, reporting each as
+     * {@link Cause#EXPIRED}. Costs time in proportion to the entries removed, not to the size of
+     * the table, so it can be called often (for example from a periodic task).
+     *
+     * @param nowNanos a reading of the caller's ticker
+     * @return how many entries expired
+     */
+    public int expire(long nowNanos) {
+        int expired = 0;
+        for (Segment<V> s : segments) {
+            s.lock.lock();
+            try {
+                expired += dropExpired(s, s.advance(nowNanos));
+            } finally {
+                s.lock.unlock();
+            }
+        }
+        return expired;
+    }
+
+    /**
+     * Returns the number of entries, including idle ones not yet dropped. Does not lock, so under
+     * concurrent updates the result may be slightly stale; it is never more than
+     * {@code maxSessions}.
+     */
+    public int size() {
+        int size = 0;
+        for (Segment<V> s : segments) {
+            size += s.size;
+        }
+        return size;
+    }
+
+    /** The number of segments, a power of two; for tests. */
+    int segmentCount() {
+        return segments.length;
+    }
+
+    /**
+     * Each segment's LRU order is also its order of last access (see {@link Segment#advance}), so
+     * its expired entries form a prefix of that order and dropping them costs O(expired).
+     */
+    private int dropExpired(Segment<V> s, long now) {
+        int dropped = 0;
+        for (Node<V> head = s.head; head != null && now - head.lastAccess >= idleTimeoutNanos; head = s.head) {
+            s.remove(head);
+            notify(head, Cause.EXPIRED);
+            dropped++;
+        }
+        return dropped;
+    }
+
+    private Segment<V> segmentFor(String sessionId) {
+        // The top bits of a Fibonacci product depend on every bit of the hash. The segment's HashMap
+        // picks buckets by the low bits, so choosing the segment by those too would leave most of
+        // every segment's buckets empty.
+        return segments[((sessionId.hashCode() * 0x9E3779B9) >>> 28) & (segments.length - 1)];
+    }
+
+    private void notify(Node<V> node, Cause cause) {
+        notify(node.key, node.value, cause);
+    }
+
+    private void notify(String sessionId, V value, Cause cause) {
+        try {
+            listener.onRemoval(sessionId, value, cause);
+        } catch (RuntimeException e) {
+            // The entry is already gone; a throwing listener must not leave a segment half updated.
+            // The session id stays out of the log: it may be a credential such as a cookie value.
+            log.warn("Session removal listener failed ({}); ignored", cause, e);
+        }
+    }
+
+    /**
+     * Told of each value that leaves a {@link SessionTable}, exactly once per value. Called on the
+     * thread that removed it, possibly with a segment lock held: it must be quick and must not call
+     * back into the table. An exception it throws is logged and ignored. Implementations must be
+     * thread-safe.
+     */
+    @FunctionalInterface
+    public interface RemovalListener<V> {
+        void onRemoval(String sessionId, V value, Cause cause);
+    }
+
+    /** Why a value left the table. */
+    public enum Cause {
+        /** The session was idle for the idle timeout or longer. */
+        EXPIRED,
+        /** The session was the least recently used one in a full segment when another was added. */
+        EVICTED,
+        /** The session was bound to another value (or bound again to the same one). */
+        REPLACED,
+        /** The value was removed by {@link SessionTable#remove} or {@link SessionTable#removeIf}. */
+        EXPLICIT
+    }
+
+    /** An entry, linked into its segment's LRU list so that reordering allocates nothing. */
+    private static final class Node<V> {
+        final String key;
+        V value;
+        long lastAccess;
+        Node<V> prev;
+        Node<V> next;
+
+        Node(String key, V value, long lastAccess) {
+            this.key = key;
+            this.value = value;
+            this.lastAccess = lastAccess;
+        }
+    }
+
+    /**
+     * A share of the table: a hash map for lookup and a doubly linked list from least to most
+     * recently used. All fields but {@code size} are guarded by {@code lock}. A ReentrantLock
+     * rather than {@code synchronized} so that a virtual thread waiting for it does not pin its
+     * carrier thread on JDKs before 24.
+     */
+    private static final class Segment<V> {
+        final ReentrantLock lock = new ReentrantLock();
+        final HashMap<String, Node<V>> map = new HashMap<>();
+        final int capacity;
+        Node<V> head;
+        Node<V> tail;
+        long latest;
+        /** A copy of {@code map.size()} that {@link SessionTable#size()} may read without the lock. */
+        volatile int size;
+
+        Segment(int capacity) {
+            this.capacity = capacity;
+        }
+
+        /**
+         * Returns the time to use for an operation at {@code nowNanos}: the latest reading this
+         * segment has seen. Two threads can read the ticker in one order and take the lock in the
+         * other; without this the later reading could be stored before the earlier one, the list
+         * would no longer be sorted by last access, and an expired entry could hide behind a live one.
+         */
+        long advance(long nowNanos) {
+            if (head == null || nowNanos - latest > 0) {
+                latest = nowNanos;
+            }
+            return latest;
+        }
+
+        void add(Node<V> node) {
+            map.put(node.key, node);
+            linkLast(node);
+            size = map.size();
+        }
+
+        void remove(Node<V> node) {
+            map.remove(node.key);
+            unlink(node);
+            size = map.size();
+        }
+
+        void moveToTail(Node<V> node) {
+            if (node != tail) {
+                unlink(node);
+                linkLast(node);
+            }
+        }
+
+        private void linkLast(Node<V> node) {
+            node.prev = tail;
+            node.next = null;
+            if (tail == null) {
+                head = node;
+            } else {
+                tail.next = node;
+            }
+            tail = node;
+        }
+
+        private void unlink(Node<V> node) {
+            if (node.prev == null) {
+                head = node.next;
+            } else {
+                node.prev.next = node.next;
+            }
+            if (node.next == null) {
+                tail = node.prev;
+            } else {
+                node.next.prev = node.prev;
+            }
+            node.prev = null;
+            node.next = null;
+        }
+    }
+}

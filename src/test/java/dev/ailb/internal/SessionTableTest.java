@@ -1,0 +1,523 @@
+package dev.ailb.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ailb.internal.SessionTable.Cause;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class SessionTableTest {
+    private static final long TIMEOUT = 1_000;
+
+    private final List<Event> events = new ArrayList<>();
+
+    private SessionTable<String> recordingTable(int maxSessions) {
+        return new SessionTable<>(maxSessions, TIMEOUT, (id, value, cause) -> events.add(new Event(id, value, cause)));
+    }
+
+    @Test
+    void getReturnsTheBoundValueAndPutRebindsReportingTheOldValueAsReplaced() {
+        SessionTable<String> table = recordingTable(10);
+
+        table.put("s1", "b1", 0);
+        table.put("s2", "b2", 0);
+        assertThat(table.get("s1", 1)).isEqualTo("b1");
+        assertThat(table.get("unknown", 1)).isNull();
+
+        table.put("s1", "b3", 2);
+        table.put("s2", "b2", 2);
+
+        assertThat(table.get("s1", 3)).isEqualTo("b3");
+        assertThat(table.get("s2", 3)).isEqualTo("b2");
+        assertThat(table.size()).isEqualTo(2);
+        assertThat(events).containsExactly(
+                new Event("s1", "b1", Cause.REPLACED), new Event("s2", "b2", Cause.REPLACED));
+    }
+
+    @Test
+    void getAndPutRefreshTheIdleClock() {
+        SessionTable<String> table = recordingTable(10);
+        table.put("s", "b", 0);
+
+        assertThat(table.get("s", TIMEOUT - 1)).isEqualTo("b");
+        assertThat(table.get("s", 2 * TIMEOUT - 2)).isEqualTo("b");
+        table.put("s", "b", 3 * TIMEOUT - 3);
+        assertThat(table.get("s", 4 * TIMEOUT - 4)).isEqualTo("b");
+
+        assertThat(table.get("s", 5 * TIMEOUT - 4)).isNull();
+        assertThat(events).endsWith(new Event("s", "b", Cause.EXPIRED));
+        assertThat(table.size()).isZero();
+    }
+
+    @Test
+    void aSessionLivesUntilOneNanosecondBeforeTheIdleTimeoutAndIsGoneAtIt() {
+        SessionTable<String> table = recordingTable(10);
+        table.put("early", "b1", 0);
+        table.put("late", "b2", 0);
+
+        assertThat(table.get("early", TIMEOUT - 1)).isEqualTo("b1");
+        assertThat(table.get("late", TIMEOUT)).isNull();
+
+        assertThat(events).containsExactly(new Event("late", "b2", Cause.EXPIRED));
+        assertThat(table.expire(2 * TIMEOUT - 2)).isZero();
+        assertThat(table.expire(2 * TIMEOUT - 1)).isOne();
+        assertThat(table.size()).isZero();
+    }
+
+    @Test
+    void timesAreComparedByDifferenceSoTheTickerMayBeNegativeOrWrap() {
+        SessionTable<String> table = recordingTable(10);
+        long start = Long.MAX_VALUE - 5;
+        table.put("s", "b", start);
+
+        assertThat(table.get("s", start + TIMEOUT - 1)).isEqualTo("b");
+        assertThat(table.expire(start + 2 * TIMEOUT - 2)).isZero();
+        assertThat(table.expire(start + 2 * TIMEOUT - 1)).isOne();
+
+        table.put("n", "b", Long.MIN_VALUE);
+        assertThat(table.get("n", Long.MIN_VALUE + TIMEOUT - 1)).isEqualTo("b");
+    }
+
+    @Test
+    void evictsTheLeastRecentlyUsedSessionAndKeepsTheOnesTouchedSince() {
+        SessionTable<String> table = recordingTable(3);
+        assertThat(table.segmentCount()).isOne();
+        table.put("a", "b1", 0);
+        table.put("b", "b2", 1);
+        table.put("c", "b3", 2);
+        table.get("a", 3);
+
+        table.put("d", "b4", 4);
+        table.put("b", "b2", 5);
+        table.put("e", "b5", 6);
+
+        assertThat(events).containsExactly(
+                new Event("b", "b2", Cause.EVICTED),
+                new Event("c", "b3", Cause.EVICTED),
+                new Event("a", "b1", Cause.EVICTED));
+        assertThat(table.size()).isEqualTo(3);
+        assertThat(table.get("d", 7)).isEqualTo("b4");
+        assertThat(table.get("b", 7)).isEqualTo("b2");
+        assertThat(table.get("e", 7)).isEqualTo("b5");
+    }
+
+    @Test
+    void putDropsExpiredSessionsBeforeEvictingLiveOnes() {
+        SessionTable<String> table = recordingTable(3);
+        table.put("old1", "b1", 0);
+        table.put("old2", "b2", 1);
+        table.put("live", "b3", TIMEOUT);
+
+        table.put("new", "b4", TIMEOUT + 1);
+
+        assertThat(events).containsExactly(
+                new Event("old1", "b1", Cause.EXPIRED), new Event("old2", "b2", Cause.EXPIRED));
+        assertThat(table.size()).isEqualTo(2);
+        assertThat(table.get("live", TIMEOUT + 2)).isEqualTo("b3");
+    }
+
+    @Test
+    void rebindingAnExpiredSessionReportsItAsExpiredNotReplaced() {
+        SessionTable<String> table = recordingTable(3);
+        table.put("s", "b1", 0);
+
+        table.put("s", "b2", TIMEOUT);
+
+        assertThat(events).containsExactly(new Event("s", "b1", Cause.EXPIRED));
+        assertThat(table.get("s", TIMEOUT)).isEqualTo("b2");
+    }
+
+    @Test
+    void aReadingThatArrivesLateCountsAsTheLatestSoExpireNeverLeavesAnExpiredSessionBehind() {
+        SessionTable<String> table = recordingTable(3);
+        table.put("a", "b1", 10);
+        // Another thread read the ticker earlier but took the lock later.
+        table.put("b", "b2", 5);
+
+        assertThat(table.expire(TIMEOUT + 5)).isZero();
+
+        assertThat(table.get("b", TIMEOUT + 5)).isEqualTo("b2");
+        assertThat(table.get("a", TIMEOUT + 5)).isEqualTo("b1");
+        assertThat(events).isEmpty();
+    }
+
+    @Test
+    void expireDropsOnlyIdleSessionsAndCountsThem() {
+        SessionTable<String> table = recordingTable(10_000);
+        for (int i = 0; i < 1_000; i++) {
+            table.put("s" + i, "b", i);
+        }
+
+        // Idle for >= TIMEOUT at 1_500: last used at 0..500.
+        assertThat(table.expire(1_500)).isEqualTo(501);
+
+        assertThat(events).hasSize(501).allMatch(e -> e.cause() == Cause.EXPIRED
+                && Integer.parseInt(e.id().substring(1)) <= 500);
+        assertThat(table.size()).isEqualTo(499);
+        for (int i = 501; i < 1_000; i++) {
+            assertThat(table.get("s" + i, 1_500)).isEqualTo("b");
+        }
+        assertThat(table.expire(1_500)).isZero();
+    }
+
+    @Test
+    void removeTakesASessionAwayOnlyWhenItIsBoundToTheExpectedValue() {
+        SessionTable<String> table = recordingTable(10);
+        table.put("s", "b1", 0);
+
+        assertThat(table.remove("s", "b2")).isFalse();
+        assertThat(table.remove("other", "b1")).isFalse();
+        assertThat(table.get("s", 1)).isEqualTo("b1");
+        assertThat(table.remove("s", new String("b1"))).isTrue();
+
+        assertThat(table.get("s", 2)).isNull();
+        assertThat(events).containsExactly(new Event("s", "b1", Cause.EXPLICIT));
+    }
+
+    @Test
+    void removeIfDropsEverySessionOfAMatchingValueAndCountsThem() {
+        SessionTable<String> table = recordingTable(1_000);
+        for (int i = 0; i < 300; i++) {
+            table.put("s" + i, "b" + (i % 3), i);
+        }
+
+        int removed = table.removeIf("b1"::equals);
+
+        assertThat(removed).isEqualTo(100);
+        assertThat(events).hasSize(100).allMatch(e -> e.value().equals("b1") && e.cause() == Cause.EXPLICIT);
+        assertThat(table.size()).isEqualTo(200);
+        assertThat(table.get("s1", 300)).isNull();
+        assertThat(table.get("s2", 300)).isEqualTo("b2");
+    }
+
+    @Test
+    void theSegmentsSharesAddUpToMaxSessions() {
+        int[][] sizesAndSegments = {
+            {1, 1}, {3, 1}, {127, 1}, {128, 2}, {1_000, 8}, {1_001, 8}, {1_024, 16}, {5_003, 16}
+        };
+        for (int[] row : sizesAndSegments) {
+            int max = row[0];
+            SessionTable<String> table = new SessionTable<>(max, TIMEOUT, (id, value, cause) -> { });
+            for (int i = 0; i < 30 * max + 100; i++) {
+                table.put("s" + i, "b", 0);
+            }
+            assertThat(table.segmentCount()).as("segments for %d", max).isEqualTo(row[1]);
+            assertThat(table.size()).as("size for %d", max).isEqualTo(max);
+        }
+    }
+
+    @Test
+    void aFloodOfDistinctSessionIdsKeepsTheTableAtItsBound() {
+        int[] evicted = new int[1];
+        SessionTable<String> table = new SessionTable<>(10_000, Long.MAX_VALUE, (id, value, cause) -> {
+            if (cause == Cause.EVICTED) {
+                evicted[0]++;
+            }
+        });
+
+        for (int i = 0; i < 1_000_000; i++) {
+            table.put("flood-" + i, "b", i);
+            if (i % 1_000 == 0) {
+                assertThat(table.size()).isLessThanOrEqualTo(10_000);
+            }
+        }
+
+        assertThat(table.size()).isEqualTo(10_000);
+        assertThat(evicted[0]).isEqualTo(1_000_000 - 10_000);
+        // Count what the segments' lists really hold, not just the size counters.
+        int[] retained = new int[1];
+        assertThat(table.removeIf(v -> {
+            retained[0]++;
+            return false;
+        })).isZero();
+        assertThat(retained[0]).isEqualTo(10_000);
+        assertThat(table.get("flood-0", 1_000_000)).isNull();
+        assertThat(table.get("flood-999999", 1_000_000)).isEqualTo("b");
+    }
+
+    @Test
+    void randomOperationsMatchAReferenceModelAndTheListenerAccountsForEveryValue() {
+        int max = 50;
+        Map<String, Integer> counts = new HashMap<>();
+        SessionTable<String> table = new SessionTable<>(max, TIMEOUT, (id, value, cause) -> {
+            events.add(new Event(id, value, cause));
+            counts.merge(value, -1, Integer::sum);
+        });
+        assertThat(table.segmentCount()).isOne();
+        Model model = new Model(max, TIMEOUT);
+        Random random = new Random(42);
+        long now = -5_000;
+
+        for (int op = 0; op < 100_000; op++) {
+            now += random.nextInt(100) == 0 ? TIMEOUT : random.nextInt(20);
+            String id = "s" + random.nextInt(80);
+            String value = "b" + random.nextInt(5);
+            events.clear();
+            model.events.clear();
+            int kind = random.nextInt(100);
+            if (kind < 45) {
+                assertThat(table.get(id, now)).as("get at op %d", op).isEqualTo(model.get(id, now));
+            } else if (kind < 85) {
+                counts.merge(value, 1, Integer::sum);
+                table.put(id, value, now);
+                model.put(id, value, now);
+            } else if (kind < 92) {
+                assertThat(table.remove(id, value)).as("remove at op %d", op).isEqualTo(model.remove(id, value));
+            } else if (kind < 93) {
+                assertThat(table.removeIf(value::equals)).as("removeIf at op %d", op)
+                        .isEqualTo(model.removeIf(value));
+            } else {
+                assertThat(table.expire(now)).as("expire at op %d", op).isEqualTo(model.expire(now));
+            }
+            assertThat(events).as("events at op %d", op).containsExactlyInAnyOrderElementsOf(model.events);
+            assertThat(table.size()).as("size at op %d", op).isEqualTo(model.entries.size());
+            if (op % 10_000 == 0) {
+                assertCountsEqualContents(counts, table, model);
+            }
+        }
+        assertCountsEqualContents(counts, table, model);
+    }
+
+    private static void assertCountsEqualContents(
+            Map<String, Integer> counts, SessionTable<String> table, Model model) {
+        Map<String, Integer> contents = new HashMap<>();
+        table.removeIf(v -> {
+            contents.merge(v, 1, Integer::sum);
+            return false;
+        });
+        Map<String, Integer> nonZeroCounts = new HashMap<>(counts);
+        nonZeroCounts.values().removeIf(c -> c == 0);
+        assertThat(nonZeroCounts).isEqualTo(contents).isEqualTo(model.contents());
+    }
+
+    @Test
+    void concurrentOperationsKeepTheBoundAndReportEveryValueExactlyOnce() throws Exception {
+        int threads = 8;
+        int opsPerThread = 200_000;
+        int max = 1_000;
+        int backends = 8;
+        AtomicIntegerArray counts = new AtomicIntegerArray(backends);
+        AtomicBoolean negativeCount = new AtomicBoolean();
+        AtomicBoolean overBound = new AtomicBoolean();
+        SessionTable<Integer> table = new SessionTable<>(max, 50_000, (id, value, cause) -> {
+            if (counts.decrementAndGet(value) < 0) {
+                negativeCount.set(true);
+            }
+        });
+        assertThat(table.segmentCount()).isEqualTo(8);
+        AtomicLong ticker = new AtomicLong(Long.MAX_VALUE - 500_000);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Random random = new Random(1_000 + t);
+                workers.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < opsPerThread; i++) {
+                        String id = "s" + random.nextInt(4 * max);
+                        int value = random.nextInt(backends);
+                        int kind = random.nextInt(1_000);
+                        if (kind < 500) {
+                            table.get(id, ticker.incrementAndGet());
+                        } else if (kind < 850) {
+                            // Counted before the put, so a concurrent removal can never drive it negative.
+                            counts.incrementAndGet(value);
+                            table.put(id, value, ticker.incrementAndGet());
+                            if (table.size() > max) {
+                                overBound.set(true);
+                            }
+                        } else if (kind < 945) {
+                            table.remove(id, value);
+                        } else if (kind < 995) {
+                            table.expire(ticker.incrementAndGet());
+                        } else {
+                            table.removeIf(v -> v == value);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> worker : workers) {
+                worker.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(negativeCount).isFalse();
+        assertThat(overBound).isFalse();
+        assertThat(table.size()).isBetween(1, max);
+        int[] contents = new int[backends];
+        table.removeIf(v -> {
+            contents[v]++;
+            return false;
+        });
+        int total = 0;
+        for (int b = 0; b < backends; b++) {
+            assertThat(counts.get(b)).as("sessions of backend %d", b).isEqualTo(contents[b]);
+            total += contents[b];
+        }
+        assertThat(total).isEqualTo(table.size());
+        assertThat(table.removeIf(v -> true)).isEqualTo(total);
+        for (int b = 0; b < backends; b++) {
+            assertThat(counts.get(b)).isZero();
+        }
+    }
+
+    @Test
+    void aThrowingListenerLeavesTheTableConsistent() {
+        SessionTable<String> table = new SessionTable<>(2, TIMEOUT, (id, value, cause) -> {
+            throw new IllegalStateException("listener bug");
+        });
+        table.put("a", "b", 0);
+        table.put("b", "b", 1);
+
+        table.put("c", "b", 2);
+
+        assertThat(table.size()).isEqualTo(2);
+        assertThat(table.get("a", 3)).isNull();
+        assertThat(table.get("c", 3)).isEqualTo("b");
+    }
+
+    @Test
+    void rejectsBadArgumentsNamingTheParameterAndLeavesTheTableUntouched() {
+        SessionTable.RemovalListener<String> ignore = (id, value, cause) -> { };
+        assertThatThrownBy(() -> new SessionTable<>(0, TIMEOUT, ignore))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxSessions: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> new SessionTable<>(10, 0, ignore))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("idleTimeoutNanos: 0 (expected: > 0)");
+        assertThatThrownBy(() -> new SessionTable<>(10, -1, ignore))
+                .hasMessage("idleTimeoutNanos: -1 (expected: > 0)");
+        assertThatThrownBy(() -> new SessionTable<String>(10, TIMEOUT, null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessage("listener: null (expected: non-null)");
+
+        SessionTable<String> table = recordingTable(10);
+        table.put("s", "b", 0);
+        assertThatThrownBy(() -> table.put(null, "b", 1)).hasMessage("sessionId: null (expected: non-null)");
+        assertThatThrownBy(() -> table.put("s", null, 1)).hasMessage("value: null (expected: non-null)");
+        assertThatThrownBy(() -> table.get(null, 1)).hasMessage("sessionId: null (expected: non-null)");
+        assertThatThrownBy(() -> table.remove("s", null)).hasMessage("expected: null (expected: non-null)");
+        assertThatThrownBy(() -> table.removeIf(null)).hasMessage("stale: null (expected: non-null)");
+        assertThat(table.get("s", 1)).isEqualTo("b");
+        assertThat(events).isEmpty();
+    }
+
+    private record Event(String id, String value, Cause cause) {}
+
+    /**
+     * The specification written the plain way: a map of entries, each with its last access time
+     * and a use counter; eviction scans for the smallest counter. Single segment only.
+     */
+    private static final class Model {
+        private final int max;
+        private final long timeout;
+        private final Map<String, Entry> entries = new HashMap<>();
+        private final List<Event> events = new ArrayList<>();
+        private long uses;
+
+        Model(int max, long timeout) {
+            this.max = max;
+            this.timeout = timeout;
+        }
+
+        String get(String id, long now) {
+            Entry e = entries.get(id);
+            if (e == null) {
+                return null;
+            }
+            if (now - e.lastAccess >= timeout) {
+                drop(id, Cause.EXPIRED);
+                return null;
+            }
+            e.lastAccess = now;
+            e.lastUse = ++uses;
+            return e.value;
+        }
+
+        void put(String id, String value, long now) {
+            expire(now);
+            Entry e = entries.get(id);
+            if (e != null) {
+                events.add(new Event(id, e.value, Cause.REPLACED));
+            } else if (entries.size() == max) {
+                String eldest = null;
+                for (Map.Entry<String, Entry> candidate : entries.entrySet()) {
+                    if (eldest == null || candidate.getValue().lastUse < entries.get(eldest).lastUse) {
+                        eldest = candidate.getKey();
+                    }
+                }
+                drop(eldest, Cause.EVICTED);
+            }
+            Entry fresh = new Entry();
+            fresh.value = value;
+            fresh.lastAccess = now;
+            fresh.lastUse = ++uses;
+            entries.put(id, fresh);
+        }
+
+        boolean remove(String id, String expected) {
+            Entry e = entries.get(id);
+            if (e == null || !e.value.equals(expected)) {
+                return false;
+            }
+            drop(id, Cause.EXPLICIT);
+            return true;
+        }
+
+        int removeIf(String value) {
+            List<String> ids = new ArrayList<>();
+            entries.forEach((id, e) -> {
+                if (e.value.equals(value)) {
+                    ids.add(id);
+                }
+            });
+            ids.forEach(id -> drop(id, Cause.EXPLICIT));
+            return ids.size();
+        }
+
+        int expire(long now) {
+            List<String> ids = new ArrayList<>();
+            entries.forEach((id, e) -> {
+                if (now - e.lastAccess >= timeout) {
+                    ids.add(id);
+                }
+            });
+            ids.forEach(id -> drop(id, Cause.EXPIRED));
+            return ids.size();
+        }
+
+        Map<String, Integer> contents() {
+            Map<String, Integer> contents = new HashMap<>();
+            entries.values().forEach(e -> contents.merge(e.value, 1, Integer::sum));
+            return contents;
+        }
+
+        private void drop(String id, Cause cause) {
+            events.add(new Event(id, entries.remove(id).value, cause));
+        }
+
+        private static final class Entry {
+            String value;
+            long lastAccess;
+            long lastUse;
+        }
+    }
+}
