@@ -80,6 +80,22 @@ class OriginalReadmeExamplesTest {
     }
 
     @Test
+    void stickySessions() {
+        try (LoadBalancer lb = new LoadBalancer()) {
+            lb.addBackend("instance-1", "192.168.1.1", 8001);
+            lb.addBackend("instance-2", "192.168.1.1", 8002);
+            lb.addBackend("instance-3", "192.168.1.2", 8003);
+
+            Request request = new Request("req-123", "192.168.1.100", "/api/user");
+            Backend backend = lb.selectBackend(request, "user-session-abc");
+            Request request2 = new Request("req-124", "192.168.1.100", "/api/user");
+            Backend backend2 = lb.selectBackend(request2, "user-session-abc");
+
+            assertThat(backend2).isSameAs(backend);
+        }
+    }
+
+    @Test
     void monitoring() {
         try (LoadBalancer lb = new LoadBalancer()) {
             Backend b = lb.addBackend("instance-1", "192.168.1.1", 8001);

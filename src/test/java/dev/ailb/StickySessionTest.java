@@ -26,19 +26,6 @@ class StickySessionTest {
     }
 
     @Test
-    void theOriginalReadmeExample() {
-        try (LoadBalancer lb = balancer(LoadBalancer.builder(), 3)) {
-            Request request = new Request("req-123", "192.168.1.100", "/api/user");
-            Backend backend = lb.selectBackend(request, "user-session-abc");
-
-            Request request2 = new Request("req-124", "192.168.1.100", "/api/user");
-            Backend backend2 = lb.selectBackend(request2, "user-session-abc");
-
-            assertThat(backend2).isSameAs(backend);
-        }
-    }
-
-    @Test
     void tenThousandSessionsEachStayOnTheirBackendAndSpreadAsTheStrategyDoes() {
         try (LoadBalancer lb = balancer(LoadBalancer.builder().strategy(BalancingStrategy.ROUND_ROBIN), 4)) {
             Map<String, Backend> first = new HashMap<>();
