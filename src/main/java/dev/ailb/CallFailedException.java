@@ -22,7 +22,9 @@ public final class CallFailedException extends RuntimeException {
         NO_UNTRIED_BACKEND
     }
 
+    /** Why no further attempt was made. */
     private final Reason reason;
+    /** How many attempts were made. */
     private final int attempts;
 
     CallFailedException(Reason reason, List<Throwable> failures) {
