@@ -85,6 +85,14 @@ class BadInputTest {
                 rejected("updateBackendResources infinite memory",
                         lb -> lb.updateBackendResources("instance-1", 0.1, Double.POSITIVE_INFINITY),
                         IllegalArgumentException.class, "memory: Infinity"),
+                rejected("drainBackend unknown id", lb -> lb.drainBackend("nope"),
+                        IllegalArgumentException.class, "id: \"nope\""),
+                rejected("undrainBackend blank id", lb -> lb.undrainBackend(""),
+                        IllegalArgumentException.class, "id: \"\""),
+                rejected("selectBackend blank session", lb -> lb.selectBackend(new Request("r", "1.2.3.4", "/"), ""),
+                        IllegalArgumentException.class, "sessionId: \"\""),
+                rejected("execute null call", lb -> lb.execute(new Request("r", "1.2.3.4", "/"), null),
+                        NullPointerException.class, "call: null"),
                 rejected("setBackendHealthy unknown id", lb -> lb.setBackendHealthy("nope", false),
                         IllegalArgumentException.class, "id: \"nope\""),
                 rejected("getBackendStats unknown id", lb -> lb.getBackendStats("nope"),
@@ -308,7 +316,23 @@ class BadInputTest {
                 setting("blocking check null", () -> HealthCheck.blocking(null),
                         NullPointerException.class, "check: null"),
                 setting("unhealthy without reason", () -> HealthCheckResult.unhealthy(" "),
-                        IllegalArgumentException.class, "reason: \" \"", "not blank"));
+                        IllegalArgumentException.class, "reason: \" \"", "not blank"),
+                setting("drainTimeout zero", () -> LoadBalancer.builder().drainTimeout(Duration.ZERO),
+                        IllegalArgumentException.class, "drainTimeout: PT0S", "PT0.001S..PT24H"),
+                setting("sessionIdleTimeout null", () -> LoadBalancer.builder().sessionIdleTimeout(null),
+                        NullPointerException.class, "sessionIdleTimeout: null"),
+                setting("maxSessions too large", () -> LoadBalancer.builder().maxSessions(10_000_001),
+                        IllegalArgumentException.class, "maxSessions: 10000001", "1..10000000"),
+                setting("sessionAffinity null", () -> LoadBalancer.builder().sessionAffinity(null),
+                        NullPointerException.class, "sessionAffinity: null"),
+                setting("retryPolicy twice", () -> LoadBalancer.builder().retryPolicy(RetryPolicy.defaults())
+                        .retryPolicy(RetryPolicy.defaults()), IllegalStateException.class, "retryPolicy was already set"),
+                setting("maxAttempts zero", () -> RetryPolicy.builder().maxAttempts(0),
+                        IllegalArgumentException.class, "maxAttempts: 0", "1..10"),
+                setting("budgetPercent 101", () -> RetryPolicy.builder().budgetPercent(101),
+                        IllegalArgumentException.class, "budgetPercent: 101", "0..100"),
+                setting("retryOn null", () -> RetryPolicy.builder().retryOn(null),
+                        NullPointerException.class, "retryOn: null"));
     }
 
     private static Arguments setting(String name, Runnable call, Class<? extends Throwable> type, String... fragments) {
