@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.BackendStats;
 import dev.ailb.BalancingStrategy;
+import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerListener;
 import dev.ailb.LoadBalancerMetrics;
@@ -40,6 +41,8 @@ import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -59,6 +62,9 @@ import java.util.function.ToLongFunction;
  * to them through a {@link LoadBalancer}, once per built-in strategy, then prints what each
  * instance served and how fast. A last run shows health checking: while requests flow, one instance
  * is stopped, marked down and bypassed, then restarted on the same port, marked up and used again.
+ * A short drain run then removes one instance gracefully while requests flow: it takes no new
+ * request from the moment {@link LoadBalancer#removeBackend} returns, its requests in flight finish
+ * and succeed, and it leaves the balancer when the last is released.
  *
  * <pre>
  * mvn -B -q -Pdemo test-compile exec:java
@@ -109,6 +115,15 @@ public final class Demo {
     /** The strategy of the health scenario: with round robin the share that moves is easy to read. */
     static final BalancingStrategy HEALTH_STRATEGY = BalancingStrategy.ROUND_ROBIN;
 
+    /** The instance the drain scenario removes while requests flow to it. */
+    static final String DRAIN_VICTIM = "instance-2";
+
+    /** The strategy of the drain scenario: it spreads the requests in flight over every instance. */
+    static final BalancingStrategy DRAIN_STRATEGY = BalancingStrategy.LEAST_CONNECTIONS;
+
+    /** The phases of the drain scenario, in order. */
+    static final List<String> DRAIN_PHASES = List.of("before", "draining", "after");
+
     /** The phases of the health scenario, in order. */
     static final List<String> HEALTH_PHASES = List.of("before", "failing", "down", "rising", "back");
 
@@ -143,6 +158,8 @@ public final class Demo {
     private static final Duration STATE_WAIT = Duration.ofSeconds(10);
     /** How long the health scenario parks between two looks at the state it waits for. */
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /** The drain scenario removes its instance while one of its requests has at least this to go. */
+    private static final Duration DRAIN_MARGIN = Duration.ofMillis(3);
     /** How long a restarted instance keeps trying to bind its old port. */
     private static final Duration REBIND_TIMEOUT = Duration.ofSeconds(5);
 
@@ -179,8 +196,9 @@ public final class Demo {
      *
      * @param strategies the final stats of each strategy's balancer, by strategy name, in run order
      * @param health     what the health scenario saw
+     * @param drain      what the drain scenario saw
      */
-    public record Report(Map<String, LoadBalancerStats> strategies, HealthReport health) {}
+    public record Report(Map<String, LoadBalancerStats> strategies, HealthReport health, DrainReport drain) {}
 
     /**
      * One health state change, as a balancer's listener heard it.
@@ -266,6 +284,85 @@ public final class Demo {
         }
     }
 
+    /**
+     * What one request of the drain scenario did, as its client thread saw it.
+     *
+     * @param backend     the id of the instance its lease was on
+     * @param acquiringAt when the client asked the balancer for a lease, by {@link System#nanoTime()}
+     * @param releasingAt when the answer was in and the lease about to be released
+     * @param success     whether it was released as a success
+     */
+    record Routed(String backend, long acquiringAt, long releasingAt, boolean success) {}
+
+    /**
+     * One phase of the drain scenario, counted by the clients: each request belongs to the phase
+     * in which its client asked for a lease. The balancer forgets a removed backend's counts, so
+     * the drained instance's own figures can only be counted here.
+     *
+     * @param name      one of {@link #DRAIN_PHASES}
+     * @param wallNanos how long it lasted
+     * @param routedTo  requests routed to each instance, by id
+     * @param failedOn  requests released as failed on each instance, by id
+     */
+    public record DrainPhase(String name, long wallNanos, Map<String, Long> routedTo, Map<String, Long> failedOn) {
+
+        /** Requests routed to the backend during the phase. */
+        public long routed(String id) {
+            return routedTo.getOrDefault(id, 0L);
+        }
+
+        /** Requests of the backend released as failed during the phase. */
+        public long failed(String id) {
+            return failedOn.getOrDefault(id, 0L);
+        }
+
+        /** Requests routed to any backend during the phase. */
+        public long routed() {
+            return routedTo.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** Requests released as failed during the phase. */
+        public long failed() {
+            return failedOn.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * What the drain scenario saw.
+     *
+     * @param instance          the instance removed
+     * @param inFlight          its active connections just before {@code removeBackend} was called
+     * @param finishedDraining  its requests answered after {@code removeBackend} was called: the ones
+     *                          it waited for
+     * @param failedDraining    how many of those were released as failed
+     * @param drained           whether the future {@code removeBackend} returned has completed
+     * @param removed           whether the backend has left the balancer
+     * @param drainNanos        from the return of {@code removeBackend} to the completion of its future
+     * @param phases            the phases, named as in {@link #DRAIN_PHASES}
+     * @param sent              requests the clients started
+     * @param succeeded         requests answered with a 2xx status
+     * @param failed            requests answered with an error status or lost to a transport error
+     * @param rejected          requests for which the balancer found no backend
+     * @param transportErrors   the failed requests that ended in a timeout, a refused or a reset connection
+     * @param stats             the balancer's stats once every request had been released
+     * @param wallNanos         how long the requests flowed
+     */
+    public record DrainReport(String instance, int inFlight, long finishedDraining, long failedDraining,
+                              boolean drained, boolean removed, long drainNanos, List<DrainPhase> phases,
+                              long sent, long succeeded, long failed, long rejected, long transportErrors,
+                              LoadBalancerStats stats, long wallNanos) {
+
+        /** The phase with this name. */
+        public DrainPhase phase(String name) {
+            for (DrainPhase phase : phases) {
+                if (phase.name().equals(name)) {
+                    return phase;
+                }
+            }
+            throw new IllegalArgumentException("no phase " + name);
+        }
+    }
+
     // ---------------------------------------------------------------- entry points
 
     public static void main(String[] args) throws InterruptedException {
@@ -300,18 +397,19 @@ public final class Demo {
 
     /**
      * Starts the fleet, runs every strategy in {@link #STRATEGIES} against it, then the health
-     * scenario, prints one table per run and a summary, and stops everything it started.
+     * scenario and the drain scenario, prints one table per run and a summary, and stops everything
+     * it started.
      *
      * @param requestsPerStrategy requests sent through each strategy's balancer, >= 1; the health
-     *                            scenario's phases last about an eighth of this each
+     *                            and drain scenarios' phases last about an eighth of this each
      * @param threads             client threads sending them concurrently, 1..256
      * @param timeScale           factor applied to every instance's service time and, above 1, to
      *                            the health check interval, in (0, 10]
      * @param out                 where the tables go
-     * @return the final stats of each strategy's balancer and what the health scenario saw
+     * @return the final stats of each strategy's balancer and what the two scenarios saw
      * @throws InterruptedException if the calling thread is interrupted; everything is still stopped
-     * @throws IllegalStateException if the health scenario waited too long for a state (the timeout
-     *                               is generous: 10 s plus 20 check intervals)
+     * @throws IllegalStateException if a scenario waited too long for a state (the timeout is
+     *                               generous: 10 s plus 20 check intervals)
      */
     public static Report run(int requestsPerStrategy, int threads, double timeScale, PrintStream out)
             throws InterruptedException {
@@ -335,6 +433,7 @@ public final class Demo {
         Map<String, LoadBalancerStats> results = new LinkedHashMap<>();
         Map<String, Long> wallNanos = new LinkedHashMap<>();
         HealthReport health;
+        DrainReport drain;
         Set<Thread> healthThreadsBefore = healthThreads();
 
         try (Fleet fleet = Fleet.start(FLEET, threads, timeScale);
@@ -368,12 +467,13 @@ public final class Demo {
                 }
             }
             health = runHealthScenario(out, fleet, clients, requestsPerStrategy, threads, timing, clientAddresses);
+            drain = runDrainScenario(out, clients, fleet, requestsPerStrategy, threads, timing, clientAddresses);
         } finally {
             awaitHealthThreads(healthThreadsBefore);
         }
-        printSummary(out, results, wallNanos, health);
+        printSummary(out, results, wallNanos, health, drain);
         out.flush();
-        return new Report(Collections.unmodifiableMap(results), health);
+        return new Report(Collections.unmodifiableMap(results), health, drain);
     }
 
     /**
@@ -477,7 +577,7 @@ public final class Demo {
                 PhaseRecorder phases = new PhaseRecorder(lb);
                 log.note("requests start");
                 long start = System.nanoTime();
-                Traffic traffic = clients.startTraffic(lb, clientAddresses);
+                Traffic traffic = clients.startTraffic(lb, clientAddresses, false);
                 int restartedPort;
                 try {
                     await("the first " + phaseRequests + " requests", maxWait,
@@ -523,6 +623,130 @@ public final class Demo {
                         phases.phases(), traffic.sent.sum(), traffic.succeeded.sum(), traffic.failed.sum(),
                         traffic.rejected.sum(), traffic.transportErrors.sum(), stats, wall);
                 printHealth(out, report);
+                return report;
+            } finally {
+                lb.stopHealthChecker();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- drain scenario
+
+    /**
+     * Sends requests without a pause through a least-connections balancer, over leases, and removes
+     * {@link #DRAIN_VICTIM} gracefully while some of them are on it:
+     * <ol>
+     *   <li>before: every instance in, for a set number of requests and until the instance has its
+     *       share of the requests in flight, one of them with {@link #DRAIN_MARGIN} still to go by its
+     *       service time; {@code removeBackend} is called then;
+     *   <li>draining: from the return of {@code removeBackend} until its future completes, when the
+     *       last of the instance's requests in flight has been released;
+     *   <li>after: the instance gone, until as many requests again have completed.
+     * </ol>
+     * A request belongs to the phase in which its client asked for its lease; one that asked while
+     * {@code removeBackend} was running counts as before. The requests in flight when the traffic
+     * stops are waited for, so every request sent is counted exactly once.
+     */
+    private static DrainReport runDrainScenario(PrintStream out, Clients clients, Fleet fleet, int requests,
+                                                int threads, HealthTiming timing, String[] clientAddresses)
+            throws InterruptedException {
+        int phaseRequests = Math.max(4 * threads, requests / 8);
+        // Least connections spreads the requests in flight evenly; wait for the victim's fair share,
+        // one of which has, by its service time, at least DRAIN_MARGIN to go: it is still in flight
+        // when removeBackend has returned.
+        int target = (threads + FLEET.size() - 1) / FLEET.size();
+        SimulatedInstance victim = fleet.instance(DRAIN_VICTIM);
+        Duration maxWait = STATE_WAIT.plus(timing.interval().multipliedBy(20));
+        out.println("=== drain: " + DRAIN_VICTIM + " removed while requests flow (" + DRAIN_STRATEGY.name() + ") ===");
+        out.println(String.format(Locale.ROOT,
+                "  requests flow from %d client threads over leases; after %,d of them, %s is removed with",
+                threads, phaseRequests, DRAIN_VICTIM));
+        out.println("  removeBackend while it has requests in flight; they finish, and it leaves with the last one");
+
+        try (LoadBalancer lb = newBalancer(DRAIN_STRATEGY, SEED + STRATEGIES.size() + 2, timing)) {
+            HealthLog log = new HealthLog(out);
+            lb.addListener(log);
+            lb.addListener(new LoadBalancerListener() {
+                @Override
+                public void onBackendDraining(Backend backend) {
+                    log.note(backend.id() + " draining: no new requests, " + backend.activeConnections()
+                            + " in flight go on");
+                }
+
+                @Override
+                public void onBackendRemoved(Backend backend) {
+                    log.note(backend.id() + " removed: its last request in flight was released");
+                }
+            });
+            addFleet(lb, fleet);
+            Backend backend = lb.getBackend(DRAIN_VICTIM).orElseThrow();
+            lb.startHealthChecker();
+            try {
+                log.note("requests start");
+                long start = System.nanoTime();
+                Traffic traffic = clients.startTraffic(lb, clientAddresses, true);
+                AtomicInteger inFlight = new AtomicInteger();
+                AtomicLong drainedAt = new AtomicLong();
+                long calledAt;
+                long removedAt;
+                CompletableFuture<Void> done;
+                try {
+                    await("the first " + phaseRequests + " requests, and " + target + " in flight on "
+                                    + DRAIN_VICTIM, maxWait, () -> traffic.completed() >= phaseRequests
+                                    && traffic.open.entrySet().stream().anyMatch(e -> e.getValue().backend()
+                                            .equals(DRAIN_VICTIM) && e.getValue().acquiringAt()
+                                            + victim.serviceNanos(Clients.request(e.getKey(), "").id())
+                                            - System.nanoTime() > DRAIN_MARGIN.toNanos())
+                                    && inFlight.updateAndGet(n -> backend.activeConnections()) >= target);
+                    calledAt = System.nanoTime();
+                    done = lb.removeBackend(DRAIN_VICTIM);
+                    removedAt = System.nanoTime();
+                    done.thenRun(() -> drainedAt.set(System.nanoTime()));
+                    log.note(String.format(Locale.ROOT, "removeBackend(%s) returned; in flight on it when called: %d",
+                            DRAIN_VICTIM, inFlight.get()));
+                    await(DRAIN_VICTIM + " to drain", maxWait, () -> drainedAt.get() != 0);
+                    log.note(String.format(Locale.ROOT, "%s drain future completed, %.1f ms after removeBackend"
+                            + " returned", DRAIN_VICTIM, Math.max(0L, drainedAt.get() - removedAt) / 1e6));
+                    long afterFrom = traffic.completed();
+                    await(phaseRequests + " requests without " + DRAIN_VICTIM, maxWait,
+                            () -> traffic.completed() >= afterFrom + phaseRequests);
+                } finally {
+                    traffic.stop(); // returns once every request in flight has been released
+                }
+                long end = System.nanoTime();
+                log.note("requests stop; every one sent has been released");
+
+                long[] bounds = {start, removedAt, Math.max(removedAt, drainedAt.get()), end};
+                List<Map<String, Long>> routed = new ArrayList<>();
+                List<Map<String, Long>> failed = new ArrayList<>();
+                for (int i = 0; i < DRAIN_PHASES.size(); i++) {
+                    routed.add(new LinkedHashMap<>());
+                    failed.add(new LinkedHashMap<>());
+                }
+                long finishedDraining = 0;
+                long failedDraining = 0;
+                for (Routed r : traffic.routes) {
+                    int phase = r.acquiringAt() - bounds[1] < 0 ? 0 : r.acquiringAt() - bounds[2] < 0 ? 1 : 2;
+                    routed.get(phase).merge(r.backend(), 1L, Long::sum);
+                    if (!r.success()) {
+                        failed.get(phase).merge(r.backend(), 1L, Long::sum);
+                    }
+                    if (r.backend().equals(DRAIN_VICTIM) && r.releasingAt() - calledAt > 0) {
+                        finishedDraining++;
+                        failedDraining += r.success() ? 0 : 1;
+                    }
+                }
+                List<DrainPhase> phases = new ArrayList<>();
+                for (int i = 0; i < DRAIN_PHASES.size(); i++) {
+                    phases.add(new DrainPhase(DRAIN_PHASES.get(i), bounds[i + 1] - bounds[i],
+                            Collections.unmodifiableMap(routed.get(i)), Collections.unmodifiableMap(failed.get(i))));
+                }
+                DrainReport report = new DrainReport(DRAIN_VICTIM, inFlight.get(), finishedDraining, failedDraining,
+                        done.isDone() && !done.isCompletedExceptionally(), backend.isRemoved(),
+                        bounds[2] - bounds[1], List.copyOf(phases), traffic.sent.sum(), traffic.succeeded.sum(),
+                        traffic.failed.sum(), traffic.rejected.sum(), traffic.transportErrors.sum(),
+                        lb.getAllStats(), end - start);
+                printDrain(out, report);
                 return report;
             } finally {
                 lb.stopHealthChecker();
@@ -866,8 +1090,72 @@ public final class Demo {
         out.println();
     }
 
+    private static void printDrain(PrintStream out, DrainReport report) {
+        String victim = report.instance();
+        out.println();
+        out.println("  requests routed to each instance, by the phase in which they asked for a lease:");
+        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-7s", "instance", "kind"));
+        for (DrainPhase phase : report.phases()) {
+            header.append(String.format(Locale.ROOT, " %9s", phase.name()));
+        }
+        out.println(header);
+        String rule = "  " + "-".repeat(header.length() - 2);
+        out.println(rule);
+        for (InstanceSpec spec : FLEET) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-7s", spec.id(), spec.kind()));
+            for (DrainPhase phase : report.phases()) {
+                row.append(String.format(Locale.ROOT, " %,9d", phase.routed(spec.id())));
+            }
+            out.println(row);
+        }
+        out.println(rule);
+        StringBuilder routed = new StringBuilder(String.format(Locale.ROOT, "  %-20s", "routed"));
+        StringBuilder failed = new StringBuilder(String.format(Locale.ROOT, "  %-20s", "failed"));
+        StringBuilder victimFailed = new StringBuilder(String.format(Locale.ROOT, "  %-20s", victim + " failed"));
+        StringBuilder wall = new StringBuilder(String.format(Locale.ROOT, "  %-20s", "wall s"));
+        long failedOnVictim = 0;
+        for (DrainPhase phase : report.phases()) {
+            routed.append(String.format(Locale.ROOT, " %,9d", phase.routed()));
+            failed.append(String.format(Locale.ROOT, " %,9d", phase.failed()));
+            victimFailed.append(String.format(Locale.ROOT, " %,9d", phase.failed(victim)));
+            wall.append(String.format(Locale.ROOT, " %9.2f", phase.wallNanos() / 1e9));
+            failedOnVictim += phase.failed(victim);
+        }
+        out.println(routed);
+        out.println(failed);
+        out.println(victimFailed);
+        out.println(wall);
+        out.println("  (before: every instance in, until removeBackend returned; draining: until its future");
+        out.println("   completed; after: " + victim + " gone, until the requests stop)");
+        DrainPhase draining = report.phase("draining");
+        DrainPhase after = report.phase("after");
+        out.println(String.format(Locale.ROOT,
+                "  %s: %d in flight when removeBackend was called, %d answered after the call (%d failed);",
+                victim, report.inFlight(), report.finishedDraining(), report.failedDraining()));
+        out.println(String.format(Locale.ROOT,
+                "  %,d routed to it since, %,d failed on it in all; %s %.1f ms after the call returned",
+                draining.routed(victim) + after.routed(victim), failedOnVictim,
+                report.removed() ? "it left the balancer" : "IT IS STILL REGISTERED,", report.drainNanos() / 1e6));
+        LoadBalancerMetrics m = report.stats().metrics();
+        long routedInPhases = report.phases().stream().mapToLong(DrainPhase::routed).sum();
+        boolean addsUp = report.sent() == report.succeeded() + report.failed() + report.rejected()
+                && report.sent() == m.totalRequests() + m.rejectedRequests() && routedInPhases == m.totalRequests()
+                && report.succeeded() == m.successes() && report.failed() == m.failures();
+        out.println(String.format(Locale.ROOT,
+                "  sent %,d = %,d succeeded + %,d failed + %,d rejected;"
+                        + " the balancer counted %,d routed + %,d rejected%s",
+                report.sent(), report.succeeded(), report.failed(), report.rejected(), m.totalRequests(),
+                m.rejectedRequests(), addsUp ? ": none lost" : ": THE COUNTS DO NOT ADD UP"));
+        if (report.transportErrors() > 0) {
+            out.println(String.format(Locale.ROOT,
+                    "  (%,d of the %,d failures were transport errors: refused or reset connections, timeouts)",
+                    report.transportErrors(), report.failed()));
+        }
+        out.println();
+    }
+
     private static void printSummary(PrintStream out, Map<String, LoadBalancerStats> results,
-                                     Map<String, Long> wallNanos, HealthReport health) {
+                                     Map<String, Long> wallNanos, HealthReport health, DrainReport drain) {
         out.println("=== summary ===");
         String header = String.format(Locale.ROOT, "  %-22s %9s %9s %9s %9s %9s %8s",
                 "strategy", "requests", "success", "avg ms", "p99 ms", "slow %", "wall s");
@@ -883,8 +1171,10 @@ public final class Demo {
             printSummaryRow(out, e.getKey(), e.getValue(), slowId, wallNanos.get(e.getKey()));
         }
         printSummaryRow(out, "health: " + HEALTH_STRATEGY.name(), health.stats(), slowId, health.wallNanos());
+        printSummaryRow(out, "drain: " + DRAIN_STRATEGY.name(), drain.stats(), slowId, drain.wallNanos());
         out.println("  (slow %: share of requests sent to the slow instance; health: the run in which "
-                + health.instance() + " stopped)");
+                + health.instance() + " stopped;");
+        out.println("   drain: the run in which " + drain.instance() + " was removed)");
     }
 
     private static void printSummaryRow(PrintStream out, String name, LoadBalancerStats stats, String slowId,
@@ -965,9 +1255,10 @@ public final class Demo {
 
         /**
          * Starts sending requests through {@code lb} from all client threads, each one after the
-         * other, until {@link Traffic#stop()}.
+         * other, until {@link Traffic#stop()}; with {@code leased}, through {@link LoadBalancer#acquire}
+         * leases, each noted in {@link Traffic#routes}.
          */
-        Traffic startTraffic(LoadBalancer lb, String[] clientAddresses) {
+        Traffic startTraffic(LoadBalancer lb, String[] clientAddresses, boolean leased) {
             Traffic traffic = new Traffic();
             AtomicInteger next = new AtomicInteger();
             for (int t = 0; t < threads; t++) {
@@ -975,8 +1266,9 @@ public final class Demo {
                     while (!traffic.stopping) {
                         int i = next.getAndIncrement();
                         traffic.sent.increment();
-                        Outcome outcome = sendOne(lb, i, clientAddresses[i % clientAddresses.length],
-                                traffic.transportErrors);
+                        String clientAddress = clientAddresses[i % clientAddresses.length];
+                        Outcome outcome = leased ? sendLeased(lb, i, clientAddress, traffic)
+                                : sendOne(lb, i, clientAddress, traffic.transportErrors);
                         (outcome == Outcome.SUCCEEDED ? traffic.succeeded
                                 : outcome == Outcome.FAILED ? traffic.failed : traffic.rejected).increment();
                     }
@@ -988,8 +1280,7 @@ public final class Demo {
 
         private Outcome sendOne(LoadBalancer lb, int index, String clientAddress, LongAdder transportErrors)
                 throws InterruptedException {
-            // The same ids in every round: an instance takes the same time for the same request.
-            Request request = new Request(String.format(Locale.ROOT, "req-%06d", index), clientAddress, PATH);
+            Request request = request(index, clientAddress);
             Backend backend;
             try {
                 backend = lb.selectBackend(request);
@@ -1000,6 +1291,45 @@ public final class Demo {
             boolean success = false;
             long start = System.nanoTime();
             try {
+                success = call(backend, request, transportErrors);
+            } finally {
+                lb.releaseConnection(backend, Duration.ofNanos(System.nanoTime() - start), success);
+            }
+            return success ? Outcome.SUCCEEDED : Outcome.FAILED;
+        }
+
+        /**
+         * Sends one request through a {@link Lease}, which selects and acquires in one step and
+         * is released once whatever happens, and notes where it went and when.
+         */
+        private Outcome sendLeased(LoadBalancer lb, int index, String clientAddress, Traffic traffic)
+                throws InterruptedException {
+            Request request = request(index, clientAddress);
+            long acquiring = System.nanoTime();
+            try (Lease lease = lb.acquire(request)) {
+                traffic.open.put(index, new Routed(lease.backend().id(), acquiring, 0L, false));
+                boolean success = call(lease.backend(), request, traffic.transportErrors);
+                traffic.open.remove(index);
+                traffic.routes.add(new Routed(lease.backend().id(), acquiring, System.nanoTime(), success));
+                if (success) {
+                    lease.success();
+                } else {
+                    lease.failure();
+                }
+                return success ? Outcome.SUCCEEDED : Outcome.FAILED;
+            } catch (NoAvailableBackendException e) {
+                return Outcome.REJECTED;
+            }
+        }
+
+        // The same ids in every round: an instance takes the same time for the same request.
+        private static Request request(int index, String clientAddress) {
+            return new Request(String.format(Locale.ROOT, "req-%06d", index), clientAddress, PATH);
+        }
+
+        /** Sends the request to the backend; true if it was answered with a 2xx status. */
+        private boolean call(Backend backend, Request request, LongAdder transportErrors) throws InterruptedException {
+            try {
                 HttpRequest call = HttpRequest.newBuilder(
                                 URI.create("http://" + backend.host() + ":" + backend.port() + request.path()))
                         .timeout(REQUEST_TIMEOUT)
@@ -1009,13 +1339,11 @@ public final class Demo {
                                 "{\"model\":\"sim-1\",\"prompt\":\"Say hello.\",\"max_tokens\":8}"))
                         .build();
                 HttpResponse<String> response = http.send(call, HttpResponse.BodyHandlers.ofString());
-                success = response.statusCode() >= 200 && response.statusCode() < 300;
+                return response.statusCode() >= 200 && response.statusCode() < 300;
             } catch (IOException e) {
                 transportErrors.increment();
-            } finally {
-                lb.releaseConnection(backend, Duration.ofNanos(System.nanoTime() - start), success);
+                return false;
             }
-            return success ? Outcome.SUCCEEDED : Outcome.FAILED;
         }
 
         @Override
@@ -1035,6 +1363,10 @@ public final class Demo {
         final LongAdder failed = new LongAdder();
         final LongAdder rejected = new LongAdder();
         final LongAdder transportErrors = new LongAdder();
+        /** Every leased request, once answered; filled only by leased traffic. */
+        final Queue<Routed> routes = new ConcurrentLinkedQueue<>();
+        /** The leased requests under way, by index, as they began. */
+        final Map<Integer, Routed> open = new ConcurrentHashMap<>();
         final List<Future<Void>> running = new ArrayList<>();
         volatile boolean stopping;
 
@@ -1205,6 +1537,20 @@ public final class Demo {
             return port;
         }
 
+        /** How long this instance takes to answer the request with this id: the same every time. */
+        long serviceNanos(String requestId) {
+            return serviceNanos(random(requestId));
+        }
+
+        private long serviceNanos(SplittableRandom random) {
+            double factor = Math.exp(SERVICE_SIGMA * random.nextGaussian() - SERVICE_SIGMA * SERVICE_SIGMA / 2);
+            return (long) (meanNanos * Math.min(factor, SERVICE_CAP));
+        }
+
+        private SplittableRandom random(String requestId) {
+            return new SplittableRandom(seed ^ (requestId.hashCode() * 0x9E3779B97F4A7C15L));
+        }
+
         private void handleHealth(HttpExchange exchange) throws IOException {
             try (exchange) {
                 if (!exchange.getRequestURI().getPath().equals(HEALTH_PATH)) {
@@ -1245,9 +1591,8 @@ public final class Demo {
                 if (requestId == null) {
                     requestId = "anon-" + unnamedRequests.incrementAndGet();
                 }
-                SplittableRandom random = new SplittableRandom(seed ^ (requestId.hashCode() * 0x9E3779B97F4A7C15L));
-                double factor = Math.exp(SERVICE_SIGMA * random.nextGaussian() - SERVICE_SIGMA * SERVICE_SIGMA / 2);
-                long serviceNanos = (long) (meanNanos * Math.min(factor, SERVICE_CAP));
+                SplittableRandom random = random(requestId);
+                long serviceNanos = serviceNanos(random);
                 boolean fail = random.nextDouble() < spec.failureRate();
                 try {
                     TimeUnit.NANOSECONDS.sleep(serviceNanos);

@@ -86,6 +86,7 @@ class DemoTest {
         assertThat(results.get("WEIGHTED_ROUND_ROBIN").backend("instance-5").orElseThrow().weight()).isEqualTo(2);
 
         assertHealthScenario(report.health(), printed);
+        assertDrainScenario(report.drain(), printed);
 
         Matcher ports = INSTANCE_PORT.matcher(printed);
         int closedPorts = 0;
@@ -192,6 +193,54 @@ class DemoTest {
                         .anyMatch(e -> e.backend().equals(b.id()) && e.current() != HealthState.HEALTHY);
             }
         });
+    }
+
+    /**
+     * The removed instance had requests in flight when removeBackend was called; none failed, none
+     * was routed to it after the call returned, its future completed and it left the balancer, and
+     * every request sent is counted exactly once.
+     */
+    private static void assertDrainScenario(Demo.DrainReport drain, String printed) {
+        String victim = Demo.DRAIN_VICTIM;
+        assertThat(printed).contains("=== drain: " + victim + " removed while requests flow (LEAST_CONNECTIONS) ===");
+        assertThat(drain.instance()).isEqualTo(victim);
+        assertThat(drain.phases()).extracting(Demo.DrainPhase::name).containsExactlyElementsOf(Demo.DRAIN_PHASES);
+
+        // The scenario removes it once it has a request in flight with a few milliseconds to go.
+        assertThat(drain.inFlight()).as("in flight when removed").isPositive();
+        assertThat(drain.finishedDraining()).as("answered after removeBackend was called").isPositive();
+        assertThat(drain.drained()).as("drain future completed").isTrue();
+        assertThat(drain.removed()).as("left the balancer").isTrue();
+        assertThat(printed).contains(victim + " drain future completed");
+        assertThat(drain.failedDraining()).as("failures among its requests in flight").isZero();
+
+        Demo.DrainPhase before = drain.phase("before");
+        Demo.DrainPhase draining = drain.phase("draining");
+        Demo.DrainPhase after = drain.phase("after");
+        assertThat(before.routed(victim)).as("routed to it before").isPositive();
+        assertThat(draining.routed(victim) + after.routed(victim)).as("routed to it after removeBackend returned")
+                .isZero();
+        assertThat(drain.phases())
+                .allSatisfy(p -> assertThat(p.failed(victim)).as(p.name() + " failed on it").isZero());
+        assertThat(after.routed()).as("routed to the others once it was gone").isPositive();
+
+        LoadBalancerMetrics m = drain.stats().metrics();
+        assertThat(drain.stats().backend(victim)).as("in the final stats").isEmpty();
+        assertThat(m.totalBackends()).isEqualTo(5);
+        assertThat(drain.sent()).as("sent").isPositive()
+                .isEqualTo(drain.succeeded() + drain.failed() + drain.rejected())
+                .isEqualTo(m.totalRequests() + m.rejectedRequests());
+        assertThat(m.successes()).as("successes").isEqualTo(drain.succeeded());
+        assertThat(m.failures()).as("failures").isEqualTo(drain.failed());
+        assertThat(m.completedRequests()).as("completed").isEqualTo(m.totalRequests());
+        assertThat(m.activeConnections()).as("active").isZero();
+        assertThat(drain.phases().stream().mapToLong(Demo.DrainPhase::routed).sum()).as("routed over the phases")
+                .isEqualTo(m.totalRequests());
+        assertThat(drain.phases().stream().mapToLong(Demo.DrainPhase::failed).sum()).as("failed over the phases")
+                .isEqualTo(m.failures());
+        assertThat(printed).contains(String.format(Locale.ROOT,
+                "sent %,d = %,d succeeded + %,d failed + %,d rejected", drain.sent(), drain.succeeded(),
+                drain.failed(), drain.rejected())).doesNotContain("THE COUNTS DO NOT ADD UP");
     }
 
     private static void assertSumsAgree(String name, LoadBalancerStats stats) {
