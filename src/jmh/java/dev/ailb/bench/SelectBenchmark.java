@@ -58,6 +58,7 @@ public class SelectBenchmark {
 
     LoadBalancer lb;
     Request[] requests;
+    String[] sessions;
 
     /** Index of the next prepared request, one per benchmark thread. */
     @State(Scope.Thread)
@@ -99,6 +100,12 @@ public class SelectBenchmark {
             String clientIp = "172." + (16 + k % 16) + "." + ((k * 37) % 256) + "." + ((k * 101 + 1) % 256);
             requests[k] = new Request("req-" + k, clientIp, "/v1/completions");
         }
+        // Every session is bound once here, so selectSticky measures the hit path.
+        sessions = new String[REQUESTS];
+        for (int k = 0; k < REQUESTS; k++) {
+            sessions[k] = "session-" + k;
+            lb.selectBackend(requests[k], sessions[k]);
+        }
     }
 
     @TearDown(Level.Trial)
@@ -110,6 +117,13 @@ public class SelectBenchmark {
     @Benchmark
     public Backend select(Cursor cursor) {
         return lb.selectBackend(requests[cursor.next++ & REQUEST_MASK]);
+    }
+
+    /** One selection of a session already bound: the sticky hit path. */
+    @Benchmark
+    public Backend selectSticky(Cursor cursor) {
+        int k = cursor.next++ & REQUEST_MASK;
+        return lb.selectBackend(requests[k], sessions[k]);
     }
 
     /** One selection on each of two threads sharing the balancer. */
