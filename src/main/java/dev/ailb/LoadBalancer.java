@@ -102,7 +102,6 @@ public final class LoadBalancer implements AutoCloseable {
     private final HealthChecker checker;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
-    private final SessionAffinity affinity;
     private final SessionTable<Backend> sessions; // null with consistent hashing
     private final Selector sessionRingSelector; // guarded by itself; null with a table
     private volatile SessionRing sessionRing;
@@ -153,7 +152,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
                 .toNanos();
         this.userScheduler = builder.healthCheckScheduler;
-        this.affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
+        SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
         if (affinity == SessionAffinity.TABLE) {
             this.sessions = new SessionTable<>(
                     builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
@@ -270,7 +269,8 @@ public final class LoadBalancer implements AutoCloseable {
      * <p>If connections are still active after the {@linkplain Builder#drainTimeout drain timeout},
      * the backend is removed anyway with one warning; the releases that come later are accepted
      * and counted. The timeout runs on the scheduler given to the builder, or on a daemon thread
-     * named {@code ailb-timer-N} that ends when no timeout is pending and with {@link #close()}.
+     * named {@code ailb-timer-N} that ends a minute after the last pending timeout, or with
+     * {@link #close()}.
      *
      * @param id the backend's id
      * @return a future completed when the backend has left the balancer (at once if it had no
