@@ -326,6 +326,26 @@ public final class LoadBalancer implements AutoCloseable {
         if (!backend.tryFinishDrain()) {
             return; // a connection arrived, or another thread finished it
         }
+        log.info("Backend {} drained and removed", backend.id());
+        leave(backend);
+    }
+
+    /** The drain timeout of a backend passed: it leaves now, its late releases still count. */
+    private void forceRemoval(Backend backend) {
+        if (!backend.tryForceRemoval()) {
+            return; // drained meanwhile
+        }
+        log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
+                + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
+                backend.activeConnections());
+        leave(backend);
+    }
+
+    /**
+     * Takes a backend just flagged removed out of the view, its session bindings and its drain
+     * bookkeeping, then tells the listeners and completes its removal.
+     */
+    private void leave(Backend backend) {
         CompletableFuture<Void> done;
         lock.lock();
         try {
@@ -336,12 +356,11 @@ public final class LoadBalancer implements AutoCloseable {
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
             if (timer != null) {
-                timer.cancel(false);
+                timer.cancel(false); // a no-op when the timer itself is what removes the backend
             }
         } finally {
             lock.unlock();
         }
-        log.info("Backend {} drained and removed", backend.id());
         forgetSessions(backend);
         notifyListeners(l -> l.onBackendRemoved(backend));
         if (done != null) {
@@ -353,33 +372,6 @@ public final class LoadBalancer implements AutoCloseable {
     private void forgetSessions(Backend backend) {
         if (sessions != null) {
             sessions.removeIf(b -> b == backend);
-        }
-    }
-
-    /** The drain timeout of a backend passed: it leaves now, its late releases still count. */
-    private void forceRemoval(Backend backend) {
-        if (!backend.tryForceRemoval()) {
-            return; // drained meanwhile
-        }
-        CompletableFuture<Void> done;
-        lock.lock();
-        try {
-            Registry current = registry;
-            List<Backend> all = new ArrayList<>(current.all);
-            all.remove(backend);
-            publish(current.withBackends(all, Backend::isInService, failOpen));
-            done = drains.remove(backend);
-            drainTimers.remove(backend);
-        } finally {
-            lock.unlock();
-        }
-        log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
-                + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
-                backend.activeConnections());
-        forgetSessions(backend);
-        notifyListeners(l -> l.onBackendRemoved(backend));
-        if (done != null) {
-            done.complete(null);
         }
     }
 
@@ -725,7 +717,7 @@ public final class LoadBalancer implements AutoCloseable {
         Backend bound = sessions.get(sessionId, now);
         if (bound != null) {
             Registry current = readmitIfDue(registry);
-            if ((current.panic ? bound.isInService() : bound.isAvailable()) && (!acquire || bound.tryAcquire())) {
+            if (current.routes(bound) && (!acquire || bound.tryAcquire())) {
                 countSelection(bound, current);
                 sessionHits.increment();
                 return bound;
@@ -749,8 +741,7 @@ public final class LoadBalancer implements AutoCloseable {
                 ring = buildSessionRing(current.routable);
             }
             Backend backend = IpHashStrategy.backendForKey(ring.picker, sessionId);
-            if ((current.panic ? backend.isInService() : backend.isAvailable())
-                    && (!acquire || backend.tryAcquire())) {
+            if (current.routes(backend) && (!acquire || backend.tryAcquire())) {
                 countSelection(backend, current);
                 sessionHits.increment();
                 return backend;
@@ -811,13 +802,8 @@ public final class LoadBalancer implements AutoCloseable {
             }
             // With acquire, a backend removed between the pick and the acquisition is picked again,
             // and only the pick that acquired is counted.
-            if ((current.panic ? backend.isInService() : backend.isAvailable())
-                    && (!acquire || backend.tryAcquire())) {
-                backend.recordSelection();
-                requests.increment();
-                if (current.panic) {
-                    panicSelections.increment();
-                }
+            if (current.routes(backend) && (!acquire || backend.tryAcquire())) {
+                countSelection(backend, current);
                 return backend;
             }
         }
@@ -943,7 +929,7 @@ public final class LoadBalancer implements AutoCloseable {
     private static List<Backend> untried(Registry current, List<Backend> tried) {
         List<Backend> candidates = new ArrayList<>(current.routable.size());
         for (Backend b : current.routable) {
-            if (!tried.contains(b) && (current.panic ? b.isInService() : b.isAvailable())) {
+            if (!tried.contains(b) && current.routes(b)) {
                 candidates.add(b);
             }
         }
@@ -966,12 +952,8 @@ public final class LoadBalancer implements AutoCloseable {
                 backend = candidates.get(random.nextInt(candidates.size()));
             }
             if (backend.tryAcquire()) {
-                backend.recordSelection();
-                requests.increment();
+                countSelection(backend, current);
                 retries.increment();
-                if (current.panic) {
-                    panicSelections.increment();
-                }
                 return backend;
             }
         }
@@ -1383,7 +1365,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         Backend backend = lookup(registry, id);
         readmitIfDue(registry);
-        return statsOf(backend);
+        return statsOf(backend, ticker.read());
     }
 
     /**
@@ -1392,8 +1374,9 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the figures as of this call
      */
     public LoadBalancerStats getAllStats() {
+        long now = ticker.read();
         if (sessions != null) {
-            sessions.expire(ticker.read()); // so that the session counts are exact as of now
+            sessions.expire(now); // so that the session counts are exact as of now
         }
         Registry current = readmitIfDue(registry);
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
@@ -1402,7 +1385,7 @@ public final class LoadBalancer implements AutoCloseable {
         int draining = 0;
         int ejected = 0;
         for (Backend b : current.all) {
-            BackendStats s = statsOf(b);
+            BackendStats s = statsOf(b, now);
             perBackend.add(s);
             active += s.activeConnections();
             if (s.healthy()) {
@@ -1427,7 +1410,7 @@ public final class LoadBalancer implements AutoCloseable {
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
-    private BackendStats statsOf(Backend b) {
+    private BackendStats statsOf(Backend b, long nowNanos) {
         long ok = b.successes.sum();
         long failed = b.failures.sum();
         LatencyHistogram.Snapshot h = b.histogramSnapshot();
@@ -1436,7 +1419,7 @@ public final class LoadBalancer implements AutoCloseable {
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
-                b.health.stats(state, ticker.read()), b.sessions.get());
+                b.health.stats(state, nowNanos), b.sessions.get());
     }
 
     private static Duration average(long totalNanos, long count) {

@@ -113,6 +113,15 @@ final class Registry {
         return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, readmitAt, picker);
     }
 
+    /**
+     * Whether a pick from this view may go to {@code b} as it stands now: available, or in panic
+     * merely in service. The re-check that keeps a selection from returning a backend that left
+     * after the view was read.
+     */
+    boolean routes(Backend b) {
+        return panic ? b.isInService() : b.isAvailable();
+    }
+
     private static boolean sameBackends(List<Backend> a, List<Backend> b) {
         if (a.size() != b.size()) {
             return false;
