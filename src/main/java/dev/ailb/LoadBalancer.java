@@ -8,6 +8,7 @@ import static dev.ailb.internal.Preconditions.checkPositive;
 import static dev.ailb.internal.Preconditions.checkRange;
 import static dev.ailb.internal.Preconditions.checkUnitInterval;
 import static dev.ailb.internal.Preconditions.quote;
+import static dev.ailb.internal.Preconditions.requireUnset;
 
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
@@ -1925,12 +1926,6 @@ public final class LoadBalancer implements AutoCloseable {
                 return healthCheckJitter;
             }
             return (healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL).dividedBy(10);
-        }
-
-        private static void requireUnset(Object current, String name) {
-            if (current != null) {
-                throw new IllegalStateException(name + " was already set to " + current);
-            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.ailb;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkRange;
+import static dev.ailb.internal.Preconditions.requireUnset;
 
 import java.util.function.Predicate;
 
@@ -172,12 +173,6 @@ public final class RetryPolicy {
                     retryOn != null ? retryOn : failure -> failure instanceof Exception,
                     budgetPercent != null ? budgetPercent : 20,
                     minRetriesPerSecond != null ? minRetriesPerSecond : 10);
-        }
-
-        private static void requireUnset(Object current, String name) {
-            if (current != null) {
-                throw new IllegalStateException(name + " was already set to " + current);
-            }
         }
     }
 }

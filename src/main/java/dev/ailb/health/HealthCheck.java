@@ -1,5 +1,7 @@
 package dev.ailb.health;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import dev.ailb.Backend;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -75,9 +77,7 @@ public interface HealthCheck {
      * @throws NullPointerException if {@code check} is null
      */
     static HealthCheck blocking(Function<Backend, HealthCheckResult> check) {
-        if (check == null) {
-            throw new NullPointerException("check: null (expected: non-null)");
-        }
+        checkNotNull(check, "check");
         return (backend, context) -> CompletableFuture.supplyAsync(() -> check.apply(backend), context.executor());
     }
 }

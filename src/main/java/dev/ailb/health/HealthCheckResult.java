@@ -1,5 +1,7 @@
 package dev.ailb.health;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import java.util.Objects;
 import java.util.Optional;
 
@@ -36,7 +38,7 @@ public final class HealthCheckResult {
      * @throws IllegalArgumentException if {@code reason} is blank
      */
     public static HealthCheckResult unhealthy(String reason) {
-        Objects.requireNonNull(reason, "reason: null (expected: non-null)");
+        checkNotNull(reason, "reason");
         if (reason.isBlank()) {
             throw new IllegalArgumentException("reason: \"" + reason + "\" (expected: not blank)");
         }

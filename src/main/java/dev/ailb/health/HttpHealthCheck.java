@@ -1,5 +1,7 @@
 package dev.ailb.health;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import dev.ailb.Backend;
 import java.net.ConnectException;
 import java.net.URI;
@@ -17,9 +19,7 @@ final class HttpHealthCheck implements HealthCheck {
     private final String path;
 
     HttpHealthCheck(String path) {
-        if (path == null) {
-            throw new NullPointerException("path: null (expected: non-null)");
-        }
+        checkNotNull(path, "path");
         if (!path.startsWith("/")) {
             throw new IllegalArgumentException("path: \"" + path + "\" (expected: starting with /)");
         }

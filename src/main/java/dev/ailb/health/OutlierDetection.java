@@ -1,5 +1,9 @@
 package dev.ailb.health;
 
+import static dev.ailb.internal.Preconditions.checkBetween;
+import static dev.ailb.internal.Preconditions.checkRange;
+import static dev.ailb.internal.Preconditions.requireUnset;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -26,6 +30,7 @@ public final class OutlierDetection {
     static final Duration DEFAULT_BASE_EJECTION_TIME = Duration.ofSeconds(30);
     static final Duration DEFAULT_MAX_EJECTION_TIME = Duration.ofSeconds(300);
     static final int DEFAULT_MAX_EJECTION_PERCENT = 50;
+    private static final Duration SHORTEST = Duration.ofMillis(1);
     private static final Duration LONGEST = Duration.ofDays(1);
 
     private static final OutlierDetection DEFAULTS = builder().build();
@@ -169,10 +174,7 @@ public final class OutlierDetection {
          */
         public Builder consecutiveFailures(int failures) {
             requireUnset(consecutiveFailures, "consecutiveFailures");
-            if (failures < 1 || failures > 10_000) {
-                throw new IllegalArgumentException("consecutiveFailures: " + failures + " (expected: 1..10000)");
-            }
-            this.consecutiveFailures = failures;
+            this.consecutiveFailures = checkRange(failures, 1, 10_000, "consecutiveFailures");
             return this;
         }
 
@@ -187,7 +189,7 @@ public final class OutlierDetection {
          */
         public Builder baseEjectionTime(Duration time) {
             requireUnset(baseEjectionTime, "baseEjectionTime");
-            this.baseEjectionTime = checkTime(time, "baseEjectionTime");
+            this.baseEjectionTime = checkBetween(time, SHORTEST, LONGEST, "baseEjectionTime");
             return this;
         }
 
@@ -203,7 +205,7 @@ public final class OutlierDetection {
          */
         public Builder maxEjectionTime(Duration time) {
             requireUnset(maxEjectionTime, "maxEjectionTime");
-            this.maxEjectionTime = checkTime(time, "maxEjectionTime");
+            this.maxEjectionTime = checkBetween(time, SHORTEST, LONGEST, "maxEjectionTime");
             return this;
         }
 
@@ -218,10 +220,7 @@ public final class OutlierDetection {
          */
         public Builder maxEjectionPercent(int percent) {
             requireUnset(maxEjectionPercent, "maxEjectionPercent");
-            if (percent < 1 || percent > 100) {
-                throw new IllegalArgumentException("maxEjectionPercent: " + percent + " (expected: 1..100)");
-            }
-            this.maxEjectionPercent = percent;
+            this.maxEjectionPercent = checkRange(percent, 1, 100, "maxEjectionPercent");
             return this;
         }
 
@@ -248,20 +247,5 @@ public final class OutlierDetection {
                     base, max, maxEjectionPercent != null ? maxEjectionPercent : DEFAULT_MAX_EJECTION_PERCENT);
         }
 
-        private static Duration checkTime(Duration time, String name) {
-            if (time == null) {
-                throw new NullPointerException(name + ": null (expected: non-null)");
-            }
-            if (time.compareTo(Duration.ofMillis(1)) < 0 || time.compareTo(LONGEST) > 0) {
-                throw new IllegalArgumentException(name + ": " + time + " (expected: PT0.001S.." + LONGEST + ")");
-            }
-            return time;
-        }
-
-        private static void requireUnset(Object current, String name) {
-            if (current != null) {
-                throw new IllegalStateException(name + " was already set to " + current);
-            }
-        }
     }
 }

@@ -89,6 +89,13 @@ public final class Preconditions {
         }
     }
 
+    /** For builders whose settings may be given once: a second call names the value already set. */
+    public static void requireUnset(Object current, String name) {
+        if (current != null) {
+            throw new IllegalStateException(name + " was already set to " + current);
+        }
+    }
+
     public static String quote(String s) {
         return '"' + s + '"';
     }
