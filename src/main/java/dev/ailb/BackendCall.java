@@ -3,6 +3,9 @@ package dev.ailb;
 /**
  * The work {@link LoadBalancer#execute} does on a chosen backend, e.g. one HTTP call to it.
  *
+ * <p>Called on the thread that called {@code execute}, once per attempt and never concurrently
+ * within one {@code execute}; a call object shared by several threads must be thread-safe.
+ *
  * @param <T> what the call returns
  */
 @FunctionalInterface

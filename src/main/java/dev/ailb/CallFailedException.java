@@ -6,6 +6,8 @@ import java.util.List;
  * Thrown by {@link LoadBalancer#execute} when no attempt succeeded. The cause is the last
  * attempt's failure; the earlier attempts' failures are attached as suppressed exceptions, in
  * order. {@link #reason()} says why no further attempt was made.
+ *
+ * <p>Immutable once thrown, like any exception whose suppressed list is no longer added to.
  */
 public final class CallFailedException extends RuntimeException {
     private static final long serialVersionUID = 1L;

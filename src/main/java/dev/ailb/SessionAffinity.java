@@ -14,6 +14,8 @@ package dev.ailb;
  *       a backend joins or leaves, about 1/n of the sessions move. Choose it when several
  *       replicas serve the same sessions, e.g. to keep an LLM's prefix cache warm.
  * </ul>
+ *
+ * <p>Constants of an enum: immutable and thread-safe.
  */
 public enum SessionAffinity {
     /** Remember each session's backend in a bounded table (LRU, idle timeout). */
