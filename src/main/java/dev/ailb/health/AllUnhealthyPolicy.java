@@ -2,7 +2,8 @@ package dev.ailb.health;
 
 /**
  * What {@code selectBackend} does when backends are registered but none of them is healthy.
- * Backends being removed (draining) never get new requests under either policy. *
+ * Backends being removed (draining) never get new requests under either policy.
+ *
  * <p>Constants of an enum: immutable and thread-safe.
  */
 public enum AllUnhealthyPolicy {

@@ -2,7 +2,8 @@ package dev.ailb.health;
 
 /**
  * Where a backend stands as far as health goes. Only {@link #HEALTHY} backends get new requests
- * (unless every backend is unhealthy and the {@link AllUnhealthyPolicy} says to route anyway). *
+ * (unless every backend is unhealthy and the {@link AllUnhealthyPolicy} says to route anyway).
+ *
  * <p>Constants of an enum: immutable and thread-safe.
  */
 public enum HealthState {
