@@ -1226,8 +1226,10 @@ public final class LoadBalancer implements AutoCloseable {
             return;
         }
         int failed = h.requestFailures.incrementAndGet();
-        // Only the release that reaches the threshold (or fails on probation) takes the lock.
-        if (failed == outliers.consecutiveFailures() || h.probation) {
+        // Only a release at or past the threshold (or failing on probation) takes the lock. Past it,
+        // not only at it: a run that reached the threshold while the backend could not be ejected
+        // (in maintenance, say) must still eject it on its next failure once it can be.
+        if ((failed >= outliers.consecutiveFailures() && !h.ejected) || h.probation) {
             considerEjection(backend, now);
         }
     }
