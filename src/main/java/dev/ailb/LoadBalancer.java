@@ -399,7 +399,8 @@ public final class LoadBalancer implements AutoCloseable {
         try {
             Registry current = registry;
             backend = lookup(current, id);
-            if (backend.isDraining()) {
+            // Removed but not yet out of the view counts as being removed: its drain is finishing.
+            if (backend.isDraining() || backend.isRemoved()) {
                 throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
             }
             done = maintenance.get(backend);
@@ -441,7 +442,7 @@ public final class LoadBalancer implements AutoCloseable {
         try {
             Registry current = registry;
             backend = lookup(current, id);
-            if (backend.isDraining()) {
+            if (backend.isDraining() || backend.isRemoved()) {
                 throw new IllegalStateException("id: " + quote(id)
                         + " (expected: a backend not being removed; a removal cannot be undone)");
             }
