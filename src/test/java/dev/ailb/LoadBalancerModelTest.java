@@ -49,8 +49,9 @@ class LoadBalancerModelTest {
     static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(90);
 
     @Property(tries = 1000)
-    void everyStepAgreesWithTheModel(@ForAll("programs") List<Op> program, @ForAll boolean failOpen) {
-        try (Harness h = new Harness(failOpen)) {
+    void everyStepAgreesWithTheModel(@ForAll("programs") List<Op> program, @ForAll boolean failOpen,
+            @ForAll boolean consistentHash) {
+        try (Harness h = new Harness(failOpen, consistentHash)) {
             h.run(program);
         }
     }
@@ -62,7 +63,7 @@ class LoadBalancerModelTest {
      */
     @Example
     void aRunOfFailuresThatReachedTheThresholdInMaintenanceEjectsOnTheNextFailure() {
-        try (Harness h = new Harness(false)) {
+        try (Harness h = new Harness(false, false)) {
             h.run(List.of(new Add(0, 1), new Add(1, 1),
                     new AcquireDirect(0), new AcquireDirect(0), new AcquireDirect(0),
                     new Drain(0),
@@ -183,6 +184,9 @@ class LoadBalancerModelTest {
         }
     }
 
+    /** Where a session was hashed to, and the routable backends it was hashed over. */
+    record Placement(List<Backend> routable, Backend backend) {}
+
     /** A held connection: through a lease, or acquired by hand. */
     record Held(Model backend, Lease lease) {}
 
@@ -192,6 +196,9 @@ class LoadBalancerModelTest {
         final ManualScheduler scheduler = new ManualScheduler(ticker);
         final ScriptedHealthCheck checks = new ScriptedHealthCheck(ticker::read);
         final boolean failOpen;
+        final boolean consistentHash;
+        /** With consistent hashing: where each session went, and over which routable set. */
+        final Map<String, Placement> hashed = new HashMap<>();
         final LoadBalancer lb;
         final Map<Backend, int[]> events = new IdentityHashMap<>(); // added, removed
         final LinkedHashMap<String, Model> present = new LinkedHashMap<>();
@@ -210,8 +217,9 @@ class LoadBalancerModelTest {
         int requestIds;
         final List<Op> done = new ArrayList<>();
 
-        Harness(boolean failOpen) {
+        Harness(boolean failOpen, boolean consistentHash) {
             this.failOpen = failOpen;
+            this.consistentHash = consistentHash;
             lb = LoadBalancer.builder()
                     .strategy(strategy)
                     .ticker(ticker)
@@ -222,6 +230,7 @@ class LoadBalancerModelTest {
                     .unhealthyThreshold(UNHEALTHY_THRESHOLD)
                     .drainTimeout(DRAIN_TIMEOUT)
                     .sessionIdleTimeout(Duration.ofHours(24))
+                    .sessionAffinity(consistentHash ? SessionAffinity.CONSISTENT_HASH : SessionAffinity.TABLE)
                     .allUnhealthyPolicy(failOpen ? AllUnhealthyPolicy.FAIL_OPEN : AllUnhealthyPolicy.FAIL_CLOSED)
                     .outlierDetection(OutlierDetection.builder()
                             .consecutiveFailures(FAILURES_TO_EJECT)
@@ -491,8 +500,11 @@ class LoadBalancerModelTest {
          */
         Model expectSelection(int session, java.util.function.Supplier<Backend> call) {
             String sessionId = session < 0 ? null : "s" + session;
-            Model bound = sessionId == null ? null : sessions.get(sessionId);
             List<Model> routable = routable();
+            if (sessionId != null && consistentHash) {
+                return expectHashed(sessionId, routable, call);
+            }
+            Model bound = sessionId == null ? null : sessions.get(sessionId);
             if (bound != null && routes(bound)) {
                 Backend chosen = call.get();
                 assertThat(chosen).as("session %s stays on %s while it takes requests", sessionId, bound.id)
@@ -517,6 +529,25 @@ class LoadBalancerModelTest {
                     sessionRebinds++;
                 }
             }
+            return counted(m);
+        }
+
+        /** Consistent hashing keeps no table: a session moves only when the routable set changes. */
+        Model expectHashed(String sessionId, List<Model> routable, java.util.function.Supplier<Backend> call) {
+            if (routable.isEmpty()) {
+                assertThatThrownBy(call::get).isInstanceOf(NoAvailableBackendException.class);
+                rejected++;
+                return null;
+            }
+            Model m = modelOf(call.get());
+            assertThat(routable).as("a selection goes to a backend that takes requests").contains(m);
+            List<Backend> over = reals(routable);
+            Placement before = hashed.put(sessionId, new Placement(over, m.real));
+            if (before != null && before.routable().equals(over)) {
+                assertThat(m.real).as("session %s over an unchanged set of backends", sessionId)
+                        .isSameAs(before.backend());
+            }
+            sessionHits++;
             return counted(m);
         }
 
