@@ -115,6 +115,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final long drainTimeoutNanos;
     private final ScheduledExecutorService userScheduler; // null: timers run on ownTimer
     private ScheduledThreadPoolExecutor ownTimer; // guarded by lock
+    private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
     private final LongAdder requests = new LongAdder();
@@ -492,6 +493,10 @@ public final class LoadBalancer implements AutoCloseable {
             ownTimer = new ScheduledThreadPoolExecutor(0, task -> {
                 Thread thread = new Thread(task, "ailb-timer-" + counter.incrementAndGet());
                 thread.setDaemon(true);
+                synchronized (timerThreads) {
+                    timerThreads.removeIf(t -> t.getState() == Thread.State.TERMINATED);
+                    timerThreads.add(thread);
+                }
                 return thread;
             });
             // No thread while no timeout is pending; a cancelled timeout leaves the queue at once.
@@ -1498,8 +1503,19 @@ public final class LoadBalancer implements AutoCloseable {
         }
         if (timer != null) {
             timer.shutdownNow();
+            List<Thread> started;
+            synchronized (timerThreads) {
+                started = new ArrayList<>(timerThreads);
+            }
             try {
                 timer.awaitTermination(1, TimeUnit.SECONDS);
+                // The pool says it has terminated while its last thread is still on its way out;
+                // joining is what makes that thread gone by the time close() returns.
+                for (Thread thread : started) {
+                    if (thread != Thread.currentThread()) {
+                        thread.join(TimeUnit.SECONDS.toMillis(1));
+                    }
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
