@@ -158,7 +158,12 @@ class ConcurrentStressTest {
         assertThat(m.retries()).as("retries").isEqualTo(total.executeAttempts - total.executeCalls);
         assertThat(lb.getAvailableBackends()).containsExactlyElementsOf(
                 registered.stream().filter(Backend::isAvailable).toList());
-        assertThat(total.selections).as("the run did real work").isGreaterThan(THREADS * OPERATIONS_PER_THREAD / 3);
+        System.out.printf("%,d operations: %,d selections, %,d rejected, %,d successes, %,d failures, %,d retries, "
+                + "%,d backends registered in all%n", THREADS * OPERATIONS_PER_THREAD, total.selections, total.rejected,
+                total.successes, total.failures, m.retries(), added.size());
+        // How much is rejected depends on how the threads interleave (every backend may be in
+        // maintenance for a while); a run where nearly nothing was routed would prove little.
+        assertThat(total.selections).as("the run did real work").isGreaterThan(THREADS * OPERATIONS_PER_THREAD / 5);
         lb.close();
     }
 
@@ -185,6 +190,12 @@ class ConcurrentStressTest {
                         release(lb, picked.get(), random, c);
                     }
                 } else if (op < 45) {
+                    // A thread holds a few leases at most: held for long, they would keep removed
+                    // backends draining until every id is taken by one.
+                    if (leases.size() >= 4) {
+                        leases.remove(0).success();
+                        c.successes++;
+                    }
                     long started = clock.get();
                     boolean withSession = random.nextBoolean();
                     Lease lease = withSession ? lb.acquire(request, "s" + random.nextInt(200)) : lb.acquire(request);
@@ -251,7 +262,8 @@ class ConcurrentStressTest {
                         removals.add(lb.removeBackend(id));
                     }
                 } else if (op < 85) {
-                    if (random.nextBoolean()) {
+                    // Undrained twice as often as drained, so the fleet is not all in maintenance.
+                    if (random.nextInt(3) == 0) {
                         maintenanceDrains.add(lb.drainBackend(id));
                     } else {
                         lb.undrainBackend(id);
