@@ -280,6 +280,8 @@ final class HealthChecker {
     /** What one run of the checker holds, from its start (or first on-demand round) to its stop. */
     private final class Session implements HealthCheckContext {
         private final ConcurrentHashMap<Backend, Check> inFlight = new ConcurrentHashMap<>();
+        // Backends whose last check handed work to the workers and has not ended, verdict or not.
+        private final ConcurrentHashMap<Backend, CheckContext> busy = new ConcurrentHashMap<>();
         private final CheckerThreads schedulerThreads = new CheckerThreads("ailb-health-", SCHEDULER_THREADS);
         private final CheckerThreads workerThreads = new CheckerThreads("ailb-health-worker-", WORKER_THREADS);
         private volatile boolean closed;
@@ -365,14 +367,24 @@ final class HealthChecker {
             if (raced != null) {
                 return raced;
             }
+            if (busy.containsKey(backend)) {
+                // Its last check outlived its timeout on a worker thread. Starting another would take
+                // one more worker per round until the pool is stuck on this backend alone.
+                c.outcome.complete(HealthCheckResult.unhealthy(
+                        "previous check still running on a worker thread, past its timeout of " + timeout));
+                return c;
+            }
+            CheckContext context = new CheckContext(backend);
             CompletionStage<HealthCheckResult> stage;
             try {
-                stage = check.check(backend, this);
+                stage = check.check(backend, context);
             } catch (RuntimeException e) {
+                context.ended();
                 c.outcome.complete(HealthCheckResult.unhealthy("health check threw " + e));
                 return c;
             }
             if (stage == null) {
+                context.ended();
                 c.outcome.complete(HealthCheckResult.unhealthy("health check returned no result"));
                 return c;
             }
@@ -388,10 +400,58 @@ final class HealthChecker {
                     log.debug("Health check scheduler refused a timeout; the round's own bound applies", e);
                 }
             }
-            stage.whenComplete((result, error) -> c.outcome.complete(error != null
-                    ? HealthCheckResult.unhealthy(describe(error))
-                    : result != null ? result : HealthCheckResult.unhealthy("health check returned no result")));
+            stage.whenComplete((result, error) -> {
+                context.ended(); // first: once the verdict is counted, the next round may check again
+                c.outcome.complete(error != null
+                        ? HealthCheckResult.unhealthy(describe(error))
+                        : result != null ? result : HealthCheckResult.unhealthy("health check returned no result"));
+            });
             return c;
+        }
+
+        /**
+         * What one check of one backend is lent: the session's timeout and HTTP client, and the
+         * workers through an executor that marks the backend busy until the check's stage ends.
+         */
+        private final class CheckContext implements HealthCheckContext, Executor {
+            private final Backend backend;
+            private volatile boolean ended;
+
+            CheckContext(Backend backend) {
+                this.backend = backend;
+            }
+
+            @Override
+            public Duration timeout() {
+                return timeout;
+            }
+
+            @Override
+            public Executor executor() {
+                return this;
+            }
+
+            @Override
+            public HttpClient httpClient() {
+                return Session.this.httpClient();
+            }
+
+            @Override
+            public void execute(Runnable task) {
+                Executor pool = Session.this.executor();
+                if (!ended) {
+                    busy.put(backend, this);
+                    if (ended) {
+                        busy.remove(backend, this); // ended meanwhile: its removal may have come first
+                    }
+                }
+                pool.execute(task);
+            }
+
+            void ended() {
+                ended = true;
+                busy.remove(backend, this);
+            }
         }
 
         void close() {

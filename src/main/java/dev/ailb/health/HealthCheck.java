@@ -27,8 +27,10 @@ import java.util.function.Function;
  * work that blocks. A stage that has not completed within {@link HealthCheckContext#timeout()}
  * counts as a failure; so do a stage completed exceptionally, a {@code null} stage or result, and
  * an exception thrown by {@code check} itself. A check that hangs never delays another backend's
- * check or the next round. Implementations must be thread-safe: one instance serves every backend,
- * and may serve several balancers.
+ * check or the next round; one that blocks a {@linkplain HealthCheckContext#executor() worker
+ * thread} past its timeout is not started again for that backend until it returns.
+ * Implementations must be thread-safe: one instance serves every backend, and may serve several
+ * balancers.
  */
 @FunctionalInterface
 public interface HealthCheck {

@@ -25,7 +25,10 @@ public interface HealthCheckContext {
     /**
      * An executor for checks that must block (a socket connect, a client library without an
      * asynchronous API). Its daemon threads are named {@code ailb-health-worker-N}; at most a
-     * bounded number run at once and further work waits its turn.
+     * bounded number run at once and further work waits its turn. While work a check handed to it
+     * is still running after the check's timeout, its backend is not checked again: each round
+     * counts a failed check for it instead, so a check that never returns holds one thread, not
+     * one more every round.
      *
      * @return the executor for blocking work
      */
