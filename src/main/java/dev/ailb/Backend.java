@@ -6,6 +6,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -73,7 +74,11 @@ public final class Backend {
     final LongAdder selections = new LongAdder();
     final LongAdder successes = new LongAdder();
     final LongAdder failures = new LongAdder();
-    final LongAdder responseNanos = new LongAdder();
+    // A double sum cannot overflow. A long wraps after 2^63 ns (292 years) of summed response
+    // times: two releases of Long.MAX_VALUE, or a few weeks of thousands of requests in flight,
+    // and the average turns negative. Below 2^53 ns (104 days in all) the double sum is exact, so
+    // the average is what a long sum would give.
+    final DoubleAdder responseNanos = new DoubleAdder();
     // Allocated on the first completed request: an idle backend in a large fleet costs nothing.
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;

@@ -133,11 +133,12 @@ public interface BalancingStrategy {
      * @param cpuWeight    weight of CPU utilisation, finite and >= 0
      * @param memoryWeight weight of memory utilisation, finite and >= 0
      * @param loadWeight   weight of live connections, finite and >= 0
-     * @param maxReportAge age after which a report is no longer trusted, > 0
+     * @param maxReportAge age after which a report is no longer trusted, > 0 and at most
+     *                     {@code Duration.ofNanos(Long.MAX_VALUE)}
      * @return a new strategy with these weights
      * @throws NullPointerException     if {@code maxReportAge} is null
      * @throws IllegalArgumentException if a weight is negative or not finite, all are zero, or the
-     *                                  age is not positive
+     *                                  age is not positive or too long to count in nanoseconds
      */
     static BalancingStrategy resourceBased(
             double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {

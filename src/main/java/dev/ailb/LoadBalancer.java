@@ -4,7 +4,7 @@ import static dev.ailb.internal.Preconditions.checkBetween;
 import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
-import static dev.ailb.internal.Preconditions.checkPositive;
+import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 import static dev.ailb.internal.Preconditions.checkRange;
 import static dev.ailb.internal.Preconditions.checkUnitInterval;
 import static dev.ailb.internal.Preconditions.quote;
@@ -34,6 +34,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -127,7 +128,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder sessionRebinds = new LongAdder();
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
-    private final LongAdder responseNanos = new LongAdder();
+    private final DoubleAdder responseNanos = new DoubleAdder(); // see Backend.responseNanos
     private final LatencyHistogram histogram = new LatencyHistogram();
 
     /** Creates a round-robin balancer with the default settings. */
@@ -1431,8 +1432,9 @@ public final class LoadBalancer implements AutoCloseable {
                 b.health.stats(state, nowNanos), b.sessions.get());
     }
 
-    private static Duration average(long totalNanos, long count) {
-        return count == 0 ? Duration.ZERO : Duration.ofNanos(totalNanos / count);
+    private static Duration average(double totalNanos, long count) {
+        // The cast saturates: an average beyond Long.MAX_VALUE ns reads as that.
+        return count == 0 ? Duration.ZERO : Duration.ofNanos((long) (totalNanos / count));
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1677,15 +1679,16 @@ public final class LoadBalancer implements AutoCloseable {
          * How fast the response-time average forgets: after this long without a slower answer,
          * an old measurement keeps about 37% (1/e) of its weight; default 10 seconds.
          *
-         * @param decay the decay time, > 0
+         * @param decay the decay time, > 0 and at most {@code Duration.ofNanos(Long.MAX_VALUE)}
          * @return this builder
          * @throws NullPointerException     if {@code decay} is null
-         * @throws IllegalArgumentException if {@code decay} is zero or negative
+         * @throws IllegalArgumentException if {@code decay} is zero, negative or too long to count
+         *                                  in nanoseconds
          * @throws IllegalStateException    if the decay was already set
          */
         public Builder responseTimeDecay(Duration decay) {
             requireUnset(this.responseTimeDecay, "responseTimeDecay");
-            this.responseTimeDecay = checkPositive(decay, "responseTimeDecay");
+            this.responseTimeDecay = checkPositiveNanos(decay, "responseTimeDecay");
             return this;
         }
 
@@ -1883,7 +1886,11 @@ public final class LoadBalancer implements AutoCloseable {
 
         /**
          * The most sessions the table remembers; beyond it the least recently used one is
-         * forgotten (its next request is placed afresh). Default 100,000, about 10 MB at most.
+         * forgotten (its next request is placed afresh). Default 100,000. Each session retains
+         * about 126 bytes plus its id's characters (one byte each in Latin-1, two beyond): 100,000
+         * sessions with 36-character ids hold about 16 MB, with ids of the longest allowed length
+         * (256 characters) about 38 MB, or 64 MB beyond Latin-1. Used by
+         * {@link SessionAffinity#TABLE} only; {@link SessionAffinity#CONSISTENT_HASH} keeps no table.
          *
          * @param max the bound, 1..10,000,000
          * @return this builder
@@ -1897,7 +1904,8 @@ public final class LoadBalancer implements AutoCloseable {
         }
 
         /**
-         * How long a session is remembered after its last request; default 30 minutes.
+         * How long a session is remembered after its last request; default 30 minutes. Used by
+         * {@link SessionAffinity#TABLE} only.
          *
          * @param timeout the idle timeout, 1 ms..1 day
          * @return this builder

@@ -105,7 +105,7 @@ final class Registry {
         } catch (RuntimeException e) {
             throw new IllegalStateException(
                     "strategy " + strategy.name() + " failed to build a picker for "
-                            + routable.size() + " backends: " + e, e);
+                            + routable.size() + (routable.size() == 1 ? " backend: " : " backends: ") + e, e);
         }
         if (picker == null) {
             throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");

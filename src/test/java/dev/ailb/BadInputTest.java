@@ -351,6 +351,25 @@ class BadInputTest {
     }
 
     @Test
+    void responseTimesUpToTheLargestNanosecondCountKeepTheAveragesRight() {
+        Backend two = lb.getBackend("instance-2").orElseThrow();
+        for (int i = 0; i < 3; i++) {
+            lb.acquireConnection(two);
+            lb.releaseConnection(two, Long.MAX_VALUE, true);
+        }
+        lb.acquireConnection(two);
+        lb.releaseConnection(two, Duration.ofNanos(Long.MAX_VALUE), false);
+
+        Duration longest = Duration.ofNanos(Long.MAX_VALUE);
+        assertThat(lb.getBackendStats("instance-2").avgResponseTime()).isEqualTo(longest);
+        // With the 40 ms answer of the set-up, five answers in all: their mean, to within a microsecond.
+        Duration mean = longest.dividedBy(5).multipliedBy(4).plusMillis(8);
+        assertThat(lb.getAllStats().metrics().avgResponseTime())
+                .isBetween(mean.minusNanos(1_000), mean.plusNanos(1_000));
+        assertThat(lb.getAllStats().metrics().p99ResponseTime()).isPositive();
+    }
+
+    @Test
     void aCustomPickerThatReturnsAForeignBackendIsReportedNotRouted() {
         try (LoadBalancer other = new LoadBalancer()) {
             Backend foreign = other.addBackend("z", "10.0.0.9", 80);

@@ -7,6 +7,9 @@ import java.time.Duration;
  * rejection names the parameter and the value it got. Not part of the API.
  */
 public final class Preconditions {
+    /** The longest duration a {@code long} count of nanoseconds holds, about 292 years. */
+    public static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
+
     private Preconditions() {}
 
     public static <T> T checkNotNull(T value, String name) {
@@ -63,6 +66,15 @@ public final class Preconditions {
         checkNotNull(value, name);
         if (value.isNegative() || value.isZero()) {
             throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+        }
+        return value;
+    }
+
+    /** Checks {@code 0 < value <= MAX_NANOS}, for durations that are kept as nanoseconds. */
+    public static Duration checkPositiveNanos(Duration value, String name) {
+        checkPositive(value, name);
+        if (value.compareTo(MAX_NANOS) > 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: at most " + MAX_NANOS + ")");
         }
         return value;
     }

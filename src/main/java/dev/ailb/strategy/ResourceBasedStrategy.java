@@ -1,7 +1,7 @@
 package dev.ailb.strategy;
 
 import static dev.ailb.internal.Preconditions.checkNonNegativeFinite;
-import static dev.ailb.internal.Preconditions.checkPositive;
+import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
@@ -45,7 +45,7 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
             throw new IllegalArgumentException(
                     "cpuWeight + memoryWeight + loadWeight: 0.0 (expected: > 0)");
         }
-        this.maxReportAgeNanos = checkPositive(maxReportAge, "maxReportAge").toNanos();
+        this.maxReportAgeNanos = checkPositiveNanos(maxReportAge, "maxReportAge").toNanos();
     }
 
     @Override
