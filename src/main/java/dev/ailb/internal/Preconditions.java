@@ -29,6 +29,13 @@ public final class Preconditions {
                     name + ": " + quote(value.substring(0, 32)) + "... of length " + value.length()
                             + " (expected: at most 256 characters)");
         }
+        for (int i = 0; i < value.length(); i++) {
+            // Ids and hosts end up in log lines: a line break in one could forge a log line.
+            if (Character.isISOControl(value.charAt(i))) {
+                throw new IllegalArgumentException(
+                        name + ": " + quote(value) + " (expected: no control characters)");
+            }
+        }
         return value;
     }
 
@@ -108,7 +115,28 @@ public final class Preconditions {
         }
     }
 
+    /**
+     * The value in double quotes, with control characters written as the escapes of a Java string
+     * literal (a line feed as backslash-n), so that a message quoting untrusted input stays on one
+     * line.
+     */
     public static String quote(String s) {
-        return '"' + s + '"';
+        StringBuilder quoted = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> quoted.append("\\n");
+                case '\r' -> quoted.append("\\r");
+                case '\t' -> quoted.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) {
+                        quoted.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        quoted.append(c);
+                    }
+                }
+            }
+        }
+        return quoted.append('"').toString();
     }
 }
