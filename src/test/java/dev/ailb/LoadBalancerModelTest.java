@@ -48,7 +48,7 @@ class LoadBalancerModelTest {
     static final Duration EJECTION = Duration.ofSeconds(30);
     static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(90);
 
-    @Property(tries = 1000)
+    @Property
     void everyStepAgreesWithTheModel(@ForAll("programs") List<Op> program, @ForAll boolean failOpen,
             @ForAll boolean consistentHash) {
         try (Harness h = new Harness(failOpen, consistentHash)) {
