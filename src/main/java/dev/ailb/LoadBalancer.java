@@ -658,7 +658,7 @@ public final class LoadBalancer implements AutoCloseable {
      *                                     backend that was not offered to it
      */
     public Backend selectBackend(Request request) {
-        return pick(request, true, false);
+        return pick(request, true, false, true);
     }
 
     /**
@@ -672,18 +672,20 @@ public final class LoadBalancer implements AutoCloseable {
      *                               backend that was not offered to it
      */
     public Optional<Backend> trySelectBackend(Request request) {
-        return Optional.ofNullable(pick(request, false, false));
+        return Optional.ofNullable(pick(request, false, false, true));
     }
 
     /**
      * Chooses the backend for a request of a session: the backend the session is bound to while
      * that backend is available, otherwise one chosen by the strategy, to which the session is then
      * bound (it does not move back). With {@link SessionAffinity#CONSISTENT_HASH} the session id is
-     * hashed onto the available backends instead. Lock-free; the session table is bounded in size
-     * and idle time (see {@link Builder#maxSessions} and {@link Builder#sessionIdleTimeout}).
+     * hashed onto the available backends instead. Takes no lock of the balancer; the session table
+     * locks one of its segments for a moment. The table is bounded in size and idle time (see
+     * {@link Builder#maxSessions} and {@link Builder#sessionIdleTimeout}).
      *
-     * <p>Two requests of a new session arriving at the same moment may be placed on two backends;
-     * the binding made last holds from then on.
+     * <p>Requests of a new session arriving at the same moment go to the same backend: the first
+     * binding holds, and a request the strategy had placed elsewhere meanwhile is sent to the bound
+     * backend instead (counted as a session hit).
      *
      * @param request   the request to route
      * @param sessionId the session, not blank, at most 256 characters
@@ -731,11 +733,24 @@ public final class LoadBalancer implements AutoCloseable {
                 return bound;
             }
         }
-        Backend chosen = pick(request, true, acquire);
-        chosen.sessions.incrementAndGet(); // before the put: the table reports a replaced binding at once
-        sessions.put(sessionId, chosen, now);
-        (bound == null ? sessionMisses : sessionRebinds).increment();
-        return chosen;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Backend chosen = pick(request, true, false, false);
+            chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
+            // Another request of the session may have bound it since the lookup above: the first
+            // binding to a backend that takes requests holds, so that both go to the same backend.
+            Backend winner = sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
+            if (winner != chosen) {
+                chosen.sessions.decrementAndGet();
+            }
+            if (acquire && !winner.tryAcquire()) {
+                continue; // removed since the pick: place the request again
+            }
+            countSelection(winner, registry);
+            (winner != chosen ? sessionHits : bound == null ? sessionMisses : sessionRebinds).increment();
+            return winner;
+        }
+        throw new IllegalStateException("strategy " + registry.strategy.name()
+                + " keeps picking backends that are not available");
     }
 
     private Backend pickHashed(Request request, String sessionId, boolean acquire) {
@@ -755,7 +770,7 @@ public final class LoadBalancer implements AutoCloseable {
                 return backend;
             }
         }
-        return pick(request, true, acquire);
+        return pick(request, true, acquire, true);
     }
 
     private SessionRing buildSessionRing(List<Backend> routable) {
@@ -782,10 +797,10 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
-     * Picks and counts, and acquires a connection on the pick if asked; when nothing is available,
-     * throws or returns null as asked.
+     * Picks, and acquires a connection on the pick and counts it as a request if asked; when
+     * nothing is available, counts a rejection and throws or returns null as asked.
      */
-    private Backend pick(Request request, boolean throwIfNone, boolean acquire) {
+    private Backend pick(Request request, boolean throwIfNone, boolean acquire, boolean count) {
         checkNotNull(request, "request");
         checkOpen();
         // A backend can leave between reading the view and picking from it. Writers publish the
@@ -811,7 +826,9 @@ public final class LoadBalancer implements AutoCloseable {
             // With acquire, a backend removed between the pick and the acquisition is picked again,
             // and only the pick that acquired is counted.
             if (current.routes(backend) && (!acquire || backend.tryAcquire())) {
-                countSelection(backend, current);
+                if (count) {
+                    countSelection(backend, current);
+                }
                 return backend;
             }
         }
@@ -858,7 +875,7 @@ public final class LoadBalancer implements AutoCloseable {
      *                                     (see {@link #selectBackend(Request)})
      */
     public Lease acquire(Request request) {
-        Backend backend = pick(request, true, true);
+        Backend backend = pick(request, true, true, true);
         return new Lease(this, backend, ticker.read());
     }
 
@@ -888,7 +905,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public <T> T execute(Request request, BackendCall<T> call) {
         checkNotNull(call, "call");
-        Backend backend = pick(request, true, true);
+        Backend backend = pick(request, true, true, true);
         retryBudget.recordRequest(ticker.read());
         List<Throwable> failures = new ArrayList<>(1);
         List<Backend> tried = new ArrayList<>(1);

@@ -5,10 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Sticky sessions: bound while usable, moved once when not, bounded in time and number. */
@@ -44,6 +50,53 @@ class StickySessionTest {
             assertThat(stats.metrics().sessionMisses()).isEqualTo(10_000);
             assertThat(stats.metrics().sessionHits()).isEqualTo(30_000);
             assertThat(stats.metrics().sessionRebinds()).isZero();
+        }
+    }
+
+    @Test
+    void requestsOfANewSessionArrivingTogetherAllGoToTheFirstBackendItIsBoundTo() throws Exception {
+        int threads = 4;
+        int sessions = 500;
+        try (LoadBalancer lb = balancer(LoadBalancer.builder().strategy(BalancingStrategy.ROUND_ROBIN), 4)) {
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            CyclicBarrier together = new CyclicBarrier(threads);
+            Backend[][] placed = new Backend[sessions][threads];
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < sessions; i++) {
+                        together.await();
+                        // Half the threads lease, half only select: both paths bind the same way.
+                        if (thread % 2 == 0) {
+                            try (Lease lease = lb.acquire(REQUEST, "s" + i)) {
+                                placed[i][thread] = lease.backend();
+                                lease.success();
+                            }
+                        } else {
+                            placed[i][thread] = lb.selectBackend(REQUEST, "s" + i);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(1, TimeUnit.MINUTES);
+            }
+            pool.shutdown();
+
+            for (int i = 0; i < sessions; i++) {
+                Backend bound = lb.selectBackend(REQUEST, "s" + i);
+                assertThat(placed[i]).as("session s%d", i).containsOnly(bound);
+            }
+            LoadBalancerMetrics m = lb.getAllStats().metrics();
+            assertThat(m.sessions()).isEqualTo(sessions);
+            assertThat(m.sessionMisses()).as("one placement per session").isEqualTo(sessions);
+            assertThat(m.sessionHits() + m.sessionMisses() + m.sessionRebinds())
+                    .isEqualTo((long) sessions * (threads + 1));
+            assertThat(lb.getAllStats().backends().stream().mapToInt(BackendStats::sessions).sum())
+                    .isEqualTo(sessions);
+            assertThat(m.totalRequests()).isEqualTo((long) sessions * (threads + 1));
         }
     }
 

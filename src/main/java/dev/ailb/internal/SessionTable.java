@@ -147,6 +147,40 @@ public final class SessionTable<V> {
     }
 
     /**
+     * Binds {@code sessionId} to {@code value} unless it is bound already to a value that
+     * {@code keep} accepts, in one step: of several callers placing the same session at once, the
+     * first binding that {@code keep} accepts holds and the others are told of it. Marks the
+     * session as used now either way; otherwise like {@link #put}.
+     *
+     * @param keep tested, under the segment's lock, on the value bound now (never on an expired
+     *     one); it must be quick and must not call back into this table
+     * @param nowNanos a reading of the caller's ticker
+     * @return {@code value} if it was bound, or the bound value that was kept
+     * @throws NullPointerException if an argument is null
+     */
+    public V bind(String sessionId, V value, Predicate<? super V> keep, long nowNanos) {
+        checkNotNull(sessionId, "sessionId");
+        checkNotNull(value, "value");
+        checkNotNull(keep, "keep");
+        Segment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            long now = s.advance(nowNanos);
+            dropExpired(s, now);
+            Node<V> node = s.map.get(sessionId);
+            if (node != null && keep.test(node.value)) {
+                node.lastAccess = now;
+                s.moveToTail(node);
+                return node.value;
+            }
+            put(sessionId, value, nowNanos); // the segment lock is reentrant: still one step
+            return value;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
      * Removes the binding of {@code sessionId} if it is bound to a value equal to
      * {@code expected}, reporting it as {@link Cause#EXPLICIT}. Idle entries not yet dropped
      * count as bound.
