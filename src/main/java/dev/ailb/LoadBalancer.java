@@ -738,15 +738,20 @@ public final class LoadBalancer implements AutoCloseable {
             chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
             // Another request of the session may have bound it since the lookup above: the first
             // binding to a backend that takes requests holds, so that both go to the same backend.
-            Backend winner = sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
-            if (winner != chosen) {
-                chosen.sessions.decrementAndGet();
+            Backend kept = sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
+            Backend winner = chosen;
+            if (kept != null) {
+                chosen.sessions.decrementAndGet(); // not bound after all, even if kept is chosen
+                winner = kept;
             }
-            if (acquire && !winner.tryAcquire()) {
-                continue; // removed since the pick: place the request again
+            // A backend that left since the pick may have had its bindings dropped before this one
+            // was made: drop it too, and place the request again.
+            if (winner.isRemoved() || (acquire && !winner.tryAcquire())) {
+                sessions.remove(sessionId, winner);
+                continue;
             }
             countSelection(winner, registry);
-            (winner != chosen ? sessionHits : bound == null ? sessionMisses : sessionRebinds).increment();
+            (kept != null ? sessionHits : bound == null ? sessionMisses : sessionRebinds).increment();
             return winner;
         }
         throw new IllegalStateException("strategy " + registry.strategy.name()

@@ -155,7 +155,8 @@ public final class SessionTable<V> {
      * @param keep tested, under the segment's lock, on the value bound now (never on an expired
      *     one); it must be quick and must not call back into this table
      * @param nowNanos a reading of the caller's ticker
-     * @return {@code value} if it was bound, or the bound value that was kept
+     * @return null if {@code value} was bound, or the bound value that was kept (which may equal
+     *     {@code value}: then the caller's binding was not made, so it must not be counted)
      * @throws NullPointerException if an argument is null
      */
     public V bind(String sessionId, V value, Predicate<? super V> keep, long nowNanos) {
@@ -174,7 +175,7 @@ public final class SessionTable<V> {
                 return node.value;
             }
             put(sessionId, value, nowNanos); // the segment lock is reentrant: still one step
-            return value;
+            return null;
         } finally {
             s.lock.unlock();
         }

@@ -51,18 +51,19 @@ class SessionTableTest {
     void bindKeepsABindingTheCallerAcceptsAndReplacesOneItDoesNot() {
         SessionTable<String> table = recordingTable(10);
 
-        assertThat(table.bind("s", "b1", v -> true, 0)).isEqualTo("b1");
+        assertThat(table.bind("s", "b1", v -> true, 0)).as("bound").isNull();
         assertThat(table.bind("s", "b2", v -> true, 1)).as("kept").isEqualTo("b1");
+        assertThat(table.bind("s", "b1", v -> true, 1)).as("kept, though equal to the new value").isEqualTo("b1");
         assertThat(table.get("s", 2)).isEqualTo("b1");
         assertThat(events).isEmpty();
 
-        assertThat(table.bind("s", "b3", "b2"::equals, 3)).as("replaced").isEqualTo("b3");
+        assertThat(table.bind("s", "b3", "b2"::equals, 3)).as("replaced").isNull();
         assertThat(table.get("s", 4)).isEqualTo("b3");
         assertThat(events).containsExactly(new Event("s", "b1", Cause.REPLACED));
 
         table.get("s", 4);
-        assertThat(table.bind("s", "b4", v -> true, 4 + TIMEOUT)).as("an expired binding is never kept")
-                .isEqualTo("b4");
+        assertThat(table.bind("s", "b4", v -> true, 4 + TIMEOUT)).as("an expired binding is never kept").isNull();
+        assertThat(table.get("s", 5 + TIMEOUT)).isEqualTo("b4");
         assertThat(events).endsWith(new Event("s", "b3", Cause.EXPIRED));
         assertThat(table.size()).isEqualTo(1);
     }
