@@ -305,32 +305,50 @@ public final class LoadBalancer implements AutoCloseable {
             if (maintained != null) {
                 done.thenRun(() -> maintained.complete(null));
             }
-            if (backend.activeConnections() > 0 && !closed) {
-                try {
-                    drainTimers.put(backend, timers().schedule(() -> forceRemoval(backend), drainTimeoutNanos,
-                            TimeUnit.NANOSECONDS));
-                } catch (RejectedExecutionException e) {
-                    log.warn("Backend {}: the scheduler refused its drain timeout; it leaves when its last "
-                            + "connection is released", id);
-                }
+            if (backend.activeConnections() > 0) {
+                armDrainTimeout(backend);
             }
             log.info("Removing backend {}: draining {} active connections", id, backend.activeConnections());
         } finally {
             lock.unlock();
         }
         notifyListeners(l -> l.onBackendDraining(backend));
-        if (backend.activeConnections() == 0) {
-            finishDrain(backend);
-        }
+        // Also when connections remained: one may have been released since, or acquired just now.
+        finishDrain(backend);
         return done.copy();
     }
 
     private void finishDrain(Backend backend) {
         if (!backend.tryFinishDrain()) {
-            return; // a connection arrived, or another thread finished it
+            // A connection arrived (acquiring a draining backend is allowed), or another thread
+            // finished the drain. If one arrived after removeBackend saw none, no timeout covers it.
+            lock.lock();
+            try {
+                armDrainTimeout(backend);
+            } finally {
+                lock.unlock();
+            }
+            return;
         }
         log.info("Backend {} drained and removed", backend.id());
         leave(backend);
+    }
+
+    /**
+     * Schedules the drain timeout of a backend being removed, unless it has one, has left, or the
+     * balancer is closed. Holds the lock.
+     */
+    private void armDrainTimeout(Backend backend) {
+        if (closed || !backend.isDraining() || drainTimers.containsKey(backend) || !drains.containsKey(backend)) {
+            return;
+        }
+        try {
+            drainTimers.put(backend, timers().schedule(() -> forceRemoval(backend), drainTimeoutNanos,
+                    TimeUnit.NANOSECONDS));
+        } catch (RejectedExecutionException e) {
+            log.warn("Backend {}: the scheduler refused its drain timeout; it leaves when its last "
+                    + "connection is released", backend.id());
+        }
     }
 
     /** The drain timeout of a backend passed: it leaves now, its late releases still count. */

@@ -9,7 +9,10 @@ import dev.ailb.health.HealthState;
  *
  * <p>Methods are called on the thread that made the change, after the balancer has published it
  * and released its lock, so a listener may call back into the balancer. A drain finishes on the
- * thread that released the last connection. An exception thrown by a listener is logged and does
+ * thread that released the last connection. Events raised on different threads may be heard in
+ * either order: when the last connection of a backend is released on another thread just as
+ * {@code removeBackend} runs, {@code onBackendRemoved} may come before {@code onBackendDraining}.
+ * An exception thrown by a listener is logged and does
  * not affect the balancer or the other listeners. Implementations should be quick and thread-safe.
  */
 public interface LoadBalancerListener {

@@ -100,6 +100,31 @@ class DrainTest {
     }
 
     @Test
+    void aConnectionAcquiredWhileTheRemovalIsUnderWayIsStillCoveredByTheDrainTimeout() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.addBackend("b", "10.0.0.2", 8002);
+        // The draining event is heard after the removal saw no connection in flight and before it
+        // tries to finish the drain: the moment a request routed just before can acquire.
+        lb.addListener(new LoadBalancerListener() {
+            @Override
+            public void onBackendDraining(Backend backend) {
+                lb.acquireConnection(backend);
+            }
+        });
+
+        CompletableFuture<Void> removed = lb.removeBackend("a");
+
+        assertThat(removed).isNotDone();
+        assertThat(a.activeConnections()).isEqualTo(1);
+        assertThat(scheduler.pendingTasks()).as("the drain timeout").isEqualTo(1);
+        scheduler.advance(DRAIN_TIMEOUT);
+        assertThat(removed).isCompleted();
+        assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("b");
+        lb.releaseConnection(a, Duration.ofMillis(5), true);
+        assertThat(a.activeConnections()).isZero();
+    }
+
+    @Test
     void maintenanceTakesABackendOutUntilItIsPutBack() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         Backend b = lb.addBackend("b", "10.0.0.2", 8002);
