@@ -10,13 +10,19 @@ import java.util.random.RandomGenerator;
  * Fewest active connections per unit of weight; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
  * Immutable.
  *
- * <p>Every backend is looked at, and a tie is settled by reservoir sampling (the k-th equal
- * candidate replaces the current choice with probability 1/k), so tied backends share the traffic
- * evenly instead of favouring the first in order or the one after a run of busy backends. Loads are
- * compared by cross multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly and
- * without division.
+ * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at, and a tie is
+ * settled by reservoir sampling (the k-th equal candidate replaces the current choice with
+ * probability 1/k), so tied backends share the traffic evenly instead of favouring the first in
+ * order or the one after a run of busy backends. Beyond that, a pick looks at two backends drawn
+ * uniformly at random (two distinct ones, from one random number) and takes the less loaded, the
+ * first drawn on a tie: the power of two choices (Mitzenmacher), which keeps the maximum load
+ * within a small additive term of the exact minimum's at a cost that does not grow with the fleet.
+ * Loads are compared by cross multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly
+ * and without division.
  */
 public final class LeastConnectionsStrategy implements BalancingStrategy {
+    /** The largest set of available backends that a pick scans whole. */
+    public static final int EXACT_SCAN_MAX = 32;
 
     @Override
     public Selector newSelector(SelectionContext context) {
@@ -24,11 +30,28 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
+            if (n > EXACT_SCAN_MAX) {
+                return request -> {
+                    long r = random.nextLong();
+                    // Two distinct indices from the two halves of one random number, by
+                    // multiply-shift: i in [0, n), j in [0, n - 1) shifted past i.
+                    int i = (int) (((r >>> 32) * n) >>> 32);
+                    int j = (int) (((r & 0xFFFF_FFFFL) * (n - 1)) >>> 32);
+                    if (j >= i) {
+                        j++;
+                    }
+                    Backend a = backends[i];
+                    Backend b = backends[j];
+                    return (long) b.activeConnections() * a.weight() < (long) a.activeConnections() * b.weight()
+                            ? b : a;
+                };
+            }
             return request -> {
                 Backend best = backends[0];
                 long bestActive = best.activeConnections();
                 long bestWeight = best.weight();
                 int ties = 1;
+                long bits = 0; // tie draws: one number from the source, stepped on for each tie
                 for (int i = 1; i < n; i++) {
                     Backend b = backends[i];
                     long active = b.activeConnections();
@@ -39,15 +62,30 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                         bestActive = active;
                         bestWeight = b.weight();
                         ties = 1;
-                    } else if (lhs == rhs && random.nextInt(++ties) == 0) {
-                        best = b;
-                        bestActive = active;
-                        bestWeight = b.weight();
+                    } else if (lhs == rhs) {
+                        if (bits == 0) {
+                            bits = random.nextLong() | 1L; // the first tie of this pick
+                        }
+                        bits = nextBits(bits);
+                        // replace the choice with probability 1 / ties, from the high 32 bits
+                        if (((bits >>> 32) * ++ties) >>> 32 == 0) {
+                            best = b;
+                            bestActive = active;
+                            bestWeight = b.weight();
+                        }
                     }
                 }
                 return best;
             };
         };
+    }
+
+    /**
+     * One step of Knuth's MMIX linear congruential generator. Its high bits are what the ties
+     * use: good enough to spread tied picks, and far cheaper than a draw from the source per tie.
+     */
+    private static long nextBits(long bits) {
+        return bits * 6364136223846793005L + 1442695040888963407L;
     }
 
     @Override

@@ -4,6 +4,7 @@ import static dev.ailb.testing.Traffic.acquire;
 import static dev.ailb.testing.Traffic.chiSquare;
 import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
@@ -200,6 +201,79 @@ class LeastConnectionsStrategyTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    @Test
+    void upToThirtyTwoBackendsThePickIsTheExactMinimum() {
+        LoadBalancer lb = seededBalancer(11);
+        Backend idle = null;
+        for (int i = 0; i < LeastConnectionsStrategy.EXACT_SCAN_MAX; i++) {
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i);
+            if (i == 17) {
+                idle = b;
+            } else {
+                acquire(lb, b, 1);
+            }
+        }
+
+        assertThat(pickMany(lb, 2_000)).containsOnly(Map.entry(idle.id(), 2_000));
+    }
+
+    @Test
+    void beyondThirtyTwoBackendsAPickTakesTheLessLoadedOfTwoDrawnAtRandom() {
+        // given: half the backends carry 3 connections, half none
+        LoadBalancer lb = seededBalancer(5);
+        for (int i = 0; i < 100; i++) {
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i);
+            if (i % 2 == 0) {
+                acquire(lb, b, 3);
+            }
+        }
+
+        // when
+        int draws = 100_000;
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // then: a loaded backend wins only when both draws are loaded, 50/100 * 49/99 of the time
+        long loaded = picks.entrySet().stream()
+                .filter(e -> Integer.parseInt(e.getKey().substring(1)) % 2 == 0)
+                .mapToLong(Map.Entry::getValue).sum();
+        assertThat((double) loaded / draws).isCloseTo(50.0 / 100 * 49 / 99, within(0.01));
+    }
+
+    @Test
+    void beyondThirtyTwoBackendsIdleOnesShareTheTrafficEvenly() {
+        LoadBalancer lb = seededBalancer(9);
+        int n = 1_000;
+        for (int i = 0; i < n; i++) {
+            lb.addBackend("b" + i, "10.0.0.1", 1 + i);
+        }
+
+        int draws = 200_000;
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        assertThat(picks).hasSize(n);
+        // 999 degrees of freedom: mean 999, standard deviation about 45
+        assertThat(chiSquare(picks, n, draws)).isLessThan(1_200);
+    }
+
+    @Test
+    void beyondThirtyTwoBackendsTheComparisonIsRelativeToWeight() {
+        // given: weight-4 backends with 4 connections (1 per unit) and weight-1 ones with 2 (2 per unit)
+        LoadBalancer lb = seededBalancer(13);
+        for (int i = 0; i < 40; i++) {
+            boolean heavy = i < 20;
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i, heavy ? 4 : 1);
+            acquire(lb, b, heavy ? 4 : 2);
+        }
+
+        int draws = 50_000;
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // then: a light backend wins only when both draws are light, 20/40 * 19/39 of the time
+        long light = picks.entrySet().stream().filter(e -> Integer.parseInt(e.getKey().substring(1)) >= 20)
+                .mapToLong(Map.Entry::getValue).sum();
+        assertThat((double) light / draws).isCloseTo(20.0 / 40 * 19 / 39, within(0.01));
+    }
 
     private static LoadBalancer seededBalancer(long seed) {
         return LoadBalancer.builder()
