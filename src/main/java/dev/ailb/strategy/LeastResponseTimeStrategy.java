@@ -21,6 +21,11 @@ import java.util.random.RandomGenerator;
  * backend would be, so a new backend gets one probe at a time rather than every request while its
  * first answer is pending. When nothing has been measured, the cost reduces to the connection
  * count. Ties are settled by reservoir sampling, so equal backends share the traffic evenly.
+ *
+ * <p>Beyond {@link LeastConnectionsStrategy#EXACT_SCAN_MAX} available backends a pick compares two
+ * backends drawn at random instead of scanning them all (power of two choices), with the same
+ * costs: an unmeasured idle one is taken, a busy unmeasured one is costed with the other's
+ * latency (the slowest the pick knows of), and a tie goes to the first drawn.
  */
 public final class LeastResponseTimeStrategy implements BalancingStrategy {
 
@@ -31,6 +36,17 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
+            if (n > LeastConnectionsStrategy.EXACT_SCAN_MAX) {
+                return request -> {
+                    long r = random.nextLong();
+                    int i = (int) (((r >>> 32) * n) >>> 32);
+                    int j = (int) (((r & 0xFFFF_FFFFL) * (n - 1)) >>> 32);
+                    if (j >= i) {
+                        j++;
+                    }
+                    return cheaperOfTwo(backends[i], backends[j], ticker.read());
+                };
+            }
             return request -> {
                 long now = ticker.read();
                 Backend idle = null; // an unmeasured backend with nothing in flight: try it first
@@ -83,6 +99,26 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
                 return best;
             };
         };
+    }
+
+    /** The cheaper of two backends by the costs above; {@code a} on a tie. */
+    private static Backend cheaperOfTwo(Backend a, Backend b, long now) {
+        double ea = a.responseTimeEwmaNanos(now);
+        double eb = b.responseTimeEwmaNanos(now);
+        int activeA = a.activeConnections();
+        int activeB = b.activeConnections();
+        boolean measuredA = !Double.isNaN(ea);
+        boolean measuredB = !Double.isNaN(eb);
+        if (!measuredA && activeA == 0) {
+            return a;
+        }
+        if (!measuredB && activeB == 0) {
+            return b;
+        }
+        // A busy unmeasured backend takes the other's latency; two of them compare by load alone.
+        double latencyA = measuredA ? Math.max(ea, 1.0) : measuredB ? Math.max(eb, 1.0) : 1.0;
+        double latencyB = measuredB ? Math.max(eb, 1.0) : latencyA;
+        return latencyB * (activeB + 1) < latencyA * (activeA + 1) ? b : a;
     }
 
     @Override

@@ -305,6 +305,60 @@ class LeastResponseTimeStrategyTest {
 
     // ---------------------------------------------------------------- helpers
 
+    @Test
+    void beyondThirtyTwoBackendsAPickTakesTheFasterOfTwoDrawnAtRandom() {
+        // given: half the backends answer in 100 ms, half in 10 ms
+        for (int i = 0; i < 100; i++) {
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i);
+            respond(b, Duration.ofMillis(i % 2 == 0 ? 100 : 10));
+        }
+
+        // when
+        int draws = 100_000;
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // then: a slow backend wins only when both draws are slow, 50/100 * 49/99 of the time
+        long slow = picks.entrySet().stream().filter(e -> Integer.parseInt(e.getKey().substring(1)) % 2 == 0)
+                .mapToLong(Map.Entry::getValue).sum();
+        assertThat((double) slow / draws).isCloseTo(50.0 / 100 * 49 / 99, within(0.01));
+    }
+
+    @Test
+    void beyondThirtyTwoBackendsAnUnmeasuredIdleBackendIsTakenWheneverItIsDrawn() {
+        Backend fresh = null;
+        for (int i = 0; i < 50; i++) {
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i);
+            if (i == 25) {
+                fresh = b;
+            } else {
+                respond(b, Duration.ofMillis(1));
+            }
+        }
+
+        int draws = 100_000;
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // drawn first or second: 1 - 49/50 * 48/49 = 2/50 of the picks
+        assertThat((double) picks.get(fresh.id()) / draws).isCloseTo(2.0 / 50, within(0.004));
+    }
+
+    @Test
+    void beyondThirtyTwoBackendsABusyUnmeasuredBackendIsCostedWithTheOtherOnesLatency() {
+        // given: 40 measured backends with one request each; an unmeasured one with three
+        for (int i = 0; i < 40; i++) {
+            Backend b = lb.addBackend("b" + i, "10.0.0.1", 8000 + i);
+            respond(b, Duration.ofMillis(20));
+            lb.acquireConnection(b);
+        }
+        Backend fresh = lb.addBackend("fresh", "10.0.0.2", 9000);
+        for (int i = 0; i < 3; i++) {
+            lb.acquireConnection(fresh);
+        }
+
+        // then: against any measured one it costs 20 ms x 4 > 20 ms x 2, so it is never chosen
+        assertThat(pickMany(lb, 20_000)).doesNotContainKey("fresh");
+    }
+
     private void respond(Backend backend, Duration responseTime) {
         lb.acquireConnection(backend);
         lb.releaseConnection(backend, responseTime, true);
