@@ -32,16 +32,9 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
             int n = backends.length;
             if (n > EXACT_SCAN_MAX) {
                 return request -> {
-                    long r = random.nextLong();
-                    // Two distinct indices from the two halves of one random number, by
-                    // multiply-shift: i in [0, n), j in [0, n - 1) shifted past i.
-                    int i = (int) (((r >>> 32) * n) >>> 32);
-                    int j = (int) (((r & 0xFFFF_FFFFL) * (n - 1)) >>> 32);
-                    if (j >= i) {
-                        j++;
-                    }
-                    Backend a = backends[i];
-                    Backend b = backends[j];
+                    long pair = TwoChoices.draw(random, n);
+                    Backend a = backends[TwoChoices.first(pair)];
+                    Backend b = backends[TwoChoices.second(pair)];
                     return (long) b.activeConnections() * a.weight() < (long) a.activeConnections() * b.weight()
                             ? b : a;
                 };

@@ -38,13 +38,9 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
             int n = backends.length;
             if (n > LeastConnectionsStrategy.EXACT_SCAN_MAX) {
                 return request -> {
-                    long r = random.nextLong();
-                    int i = (int) (((r >>> 32) * n) >>> 32);
-                    int j = (int) (((r & 0xFFFF_FFFFL) * (n - 1)) >>> 32);
-                    if (j >= i) {
-                        j++;
-                    }
-                    return cheaperOfTwo(backends[i], backends[j], ticker.read());
+                    long pair = TwoChoices.draw(random, n);
+                    return cheaperOfTwo(backends[TwoChoices.first(pair)], backends[TwoChoices.second(pair)],
+                            ticker.read());
                 };
             }
             return request -> {

@@ -59,22 +59,12 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
                 if (n == 1) {
                     return backends[0];
                 }
-                int i;
-                int j;
-                if (n == 2) {
-                    // Random order, so that a tie does not always go to the first backend.
-                    i = random.nextInt(2);
-                    j = 1 - i;
-                } else {
-                    i = random.nextInt(n);
-                    j = random.nextInt(n - 1);
-                    if (j >= i) {
-                        j++;
-                    }
-                }
+                // With two backends this is both in random order, so a tie does not always go to
+                // the first.
+                long pair = TwoChoices.draw(random, n);
                 long now = ticker.read();
-                Backend a = backends[i];
-                Backend b = backends[j];
+                Backend a = backends[TwoChoices.first(pair)];
+                Backend b = backends[TwoChoices.second(pair)];
                 return score(b, now) < score(a, now) ? b : a;
             };
         };
