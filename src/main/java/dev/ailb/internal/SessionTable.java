@@ -118,32 +118,7 @@ public final class SessionTable<V> {
      * @throws NullPointerException if {@code sessionId} or {@code value} is null
      */
     public void put(String sessionId, V value, long nowNanos) {
-        checkNotNull(sessionId, "sessionId");
-        checkNotNull(value, "value");
-        Segment<V> s = segmentFor(sessionId);
-        s.lock.lock();
-        try {
-            long now = s.advance(nowNanos);
-            // Before the lookup, so that an expired binding is reported as expired, not replaced.
-            dropExpired(s, now);
-            Node<V> node = s.map.get(sessionId);
-            if (node != null) {
-                V old = node.value;
-                node.value = value;
-                node.lastAccess = now;
-                s.moveToTail(node);
-                notify(sessionId, old, Cause.REPLACED);
-                return;
-            }
-            if (s.map.size() >= s.capacity) {
-                Node<V> eldest = s.head;
-                s.remove(eldest);
-                notify(eldest, Cause.EVICTED);
-            }
-            s.add(new Node<>(sessionId, value, now));
-        } finally {
-            s.lock.unlock();
-        }
+        bind(sessionId, value, bound -> false, nowNanos);
     }
 
     /**
@@ -167,14 +142,26 @@ public final class SessionTable<V> {
         s.lock.lock();
         try {
             long now = s.advance(nowNanos);
+            // Before the lookup, so that an expired binding is reported as expired, not replaced.
             dropExpired(s, now);
             Node<V> node = s.map.get(sessionId);
-            if (node != null && keep.test(node.value)) {
+            if (node != null) {
+                V old = node.value;
                 node.lastAccess = now;
                 s.moveToTail(node);
-                return node.value;
+                if (keep.test(old)) {
+                    return old;
+                }
+                node.value = value;
+                notify(sessionId, old, Cause.REPLACED);
+                return null;
             }
-            put(sessionId, value, nowNanos); // the segment lock is reentrant: still one step
+            if (s.map.size() >= s.capacity) {
+                Node<V> eldest = s.head;
+                s.remove(eldest);
+                notify(eldest, Cause.EVICTED);
+            }
+            s.add(new Node<>(sessionId, value, now));
             return null;
         } finally {
             s.lock.unlock();
