@@ -1,6 +1,7 @@
 package dev.ailb;
 
 import dev.ailb.health.HealthState;
+import dev.ailb.internal.FoldableCounter;
 import dev.ailb.internal.LatencyHistogram;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -71,7 +72,8 @@ public final class Backend {
 
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
-    final LongAdder selections = new LongAdder();
+    /** Requests routed here; folded into the balancer's total when the backend leaves. */
+    final FoldableCounter selections = new FoldableCounter();
     final LongAdder successes = new LongAdder();
     final LongAdder failures = new LongAdder();
     // A double sum cannot overflow. A long wraps after 2^63 ns (292 years) of summed response
@@ -335,8 +337,12 @@ public final class Backend {
         this.resources = report;
     }
 
-    void recordSelection() {
-        selections.increment();
+    /**
+     * Counts one request routed here. Returns false if the backend had already left and its count
+     * was folded into the balancer's total: the caller then counts the request there.
+     */
+    boolean recordSelection() {
+        return selections.increment();
     }
 
     void recordCompletion(long responseTimeNanos, boolean success, long nowNanos) {

@@ -119,7 +119,12 @@ public final class LoadBalancer implements AutoCloseable {
     private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
-    private final LongAdder requests = new LongAdder();
+    // The request total is the sum of the registered backends' counts, the counts of the backends
+    // that left (folded in as they leave) and the selections that raced a departure and came
+    // after the fold. A selection thus makes one atomic increment, on its backend, instead of two.
+    private final LongAdder departedRequests = new LongAdder();
+    /** Odd while a departing backend's count moves from it to departedRequests. Written under lock. */
+    private volatile int departures;
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -373,7 +378,10 @@ public final class LoadBalancer implements AutoCloseable {
             Registry current = registry;
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
+            departures++; // a reader of the total that overlaps this sums again
             publish(current.withBackends(all, Backend::isInService, failOpen));
+            departedRequests.add(backend.selections.fold());
+            departures++;
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
             if (timer != null) {
@@ -812,8 +820,9 @@ public final class LoadBalancer implements AutoCloseable {
     private record SessionRing(List<Backend> routable, Picker picker) {}
 
     private void countSelection(Backend backend, Registry current) {
-        backend.recordSelection();
-        requests.increment();
+        if (!backend.recordSelection()) {
+            departedRequests.increment(); // the backend left and its count was folded meanwhile
+        }
         if (current.panic) {
             panicSelections.increment();
         }
@@ -1452,12 +1461,33 @@ public final class LoadBalancer implements AutoCloseable {
         long failed = failures.sum();
         LatencyHistogram.Snapshot h = histogram.snapshot();
         LoadBalancerMetrics metrics = new LoadBalancerMetrics(
-                requests.sum(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
+                totalRequests(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
                 ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
                 sessions != null ? sessions.size() : 0, sessionHits.sum(), sessionMisses.sum(), sessionRebinds.sum());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
+    }
+
+    /**
+     * Requests counted so far: those of the registered backends plus those of the backends that
+     * left. A departure moves a count from one side to the other; a read that overlaps one is
+     * repeated, so that the total never counts a backend twice or not at all.
+     */
+    private long totalRequests() {
+        for (;;) {
+            int before = departures;
+            if ((before & 1) == 0) {
+                long total = departedRequests.sum();
+                for (Backend b : registry.all) {
+                    total += b.selections.sum();
+                }
+                if (departures == before) {
+                    return total;
+                }
+            }
+            Thread.onSpinWait();
+        }
     }
 
     private BackendStats statsOf(Backend b, long nowNanos) {
