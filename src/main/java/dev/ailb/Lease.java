@@ -93,7 +93,8 @@ public final class Lease implements AutoCloseable {
         if (!RELEASED.compareAndSet(this, false, true)) {
             return false;
         }
-        balancer.releaseConnection(backend, Math.max(0L, balancer.ticker().read() - startNanos), success);
+        long now = balancer.ticker().read();
+        balancer.release(backend, Math.max(0L, now - startNanos), success, now);
         return true;
     }
 

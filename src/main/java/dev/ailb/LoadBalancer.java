@@ -134,7 +134,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final DoubleAdder responseNanos = new DoubleAdder(); // see Backend.responseNanos
-    private final LatencyHistogram histogram = new LatencyHistogram();
+    private final LatencyHistogram histogram = LatencyHistogram.shared();
 
     /** Creates a round-robin balancer with the default settings. */
     public LoadBalancer() {
@@ -1093,12 +1093,19 @@ public final class LoadBalancer implements AutoCloseable {
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
         checkNonNegative(responseTimeNanos, "responseTimeNanos");
+        release(backend, responseTimeNanos, success, ticker.read());
+    }
+
+    /**
+     * Releases a connection whose end the caller has just read from the ticker, as a lease has:
+     * the clock is read once per release, not twice.
+     */
+    void release(Backend backend, long responseTimeNanos, boolean success, long now) {
         int ctl = backend.tryRelease();
         if (ctl == Backend.NO_CONNECTION) {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
-        long now = ticker.read();
         backend.recordCompletion(responseTimeNanos, success, now);
         (success ? successes : failures).increment();
         responseNanos.add(responseTimeNanos);

@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Cost of one selection, and of one selection with its connection acquired and released, for
- * every built-in strategy over fleets of 6, 1,000 and 10,000 backends.
+ * every built-in strategy over fleets of 6, 64, 1,000 and 10,000 backends.
  *
  * <p>Every backend has a few completed requests behind it (so response-time averages exist) and a
  * recent resource report. The backends are labels only: nothing is ever contacted.
@@ -53,10 +53,11 @@ public class SelectBenchmark {
             "LEAST_RESPONSE_TIME", "RANDOM", "RESOURCE_BASED"})
     public String strategy;
 
-    @Param({"6", "1000", "10000"})
+    @Param({"6", "64", "1000", "10000"})
     public int backends;
 
     LoadBalancer lb;
+    Backend[] fleet;
     Request[] requests;
     String[] sessions;
 
@@ -94,6 +95,7 @@ public class SelectBenchmark {
         }
 
         lb.setStrategy(target);
+        fleet = all.toArray(new Backend[0]);
 
         requests = new Request[REQUESTS];
         for (int k = 0; k < REQUESTS; k++) {
@@ -131,6 +133,36 @@ public class SelectBenchmark {
     @Threads(2)
     public Backend selectTwoThreads(Cursor cursor) {
         return lb.selectBackend(requests[cursor.next++ & REQUEST_MASK]);
+    }
+
+    /**
+     * The bookkeeping around one request without its selection: a connection acquired on the
+     * next backend in turn and released as a 1 ms success.
+     */
+    @Benchmark
+    public Backend acquireRelease(Cursor cursor) {
+        Backend backend = fleet[(cursor.next++ & Integer.MAX_VALUE) % fleet.length];
+        lb.acquireConnection(backend);
+        lb.releaseConnection(backend, RESPONSE_NANOS, true);
+        return backend;
+    }
+
+    /** {@link #acquireRelease} on each of two threads sharing the balancer. */
+    @Benchmark
+    @Threads(2)
+    public Backend acquireReleaseTwoThreads(Cursor cursor) {
+        Backend backend = fleet[(cursor.next++ & Integer.MAX_VALUE) % fleet.length];
+        lb.acquireConnection(backend);
+        lb.releaseConnection(backend, RESPONSE_NANOS, true);
+        return backend;
+    }
+
+    /** {@link #selectSticky} on each of two threads sharing the balancer. */
+    @Benchmark
+    @Threads(2)
+    public Backend selectStickyTwoThreads(Cursor cursor) {
+        int k = cursor.next++ & REQUEST_MASK;
+        return lb.selectBackend(requests[k], sessions[k]);
     }
 
     /** One selection, then the connection's acquisition and its release as a 1 ms success. */

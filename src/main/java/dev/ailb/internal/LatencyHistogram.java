@@ -16,10 +16,45 @@ public final class LatencyHistogram {
     private static final int MAX_EXPONENT = 40;
     static final int BUCKETS = (MAX_EXPONENT - SUB_BITS + 2) * SUB_COUNT;
 
-    private final AtomicLongArray counts = new AtomicLongArray(BUCKETS);
+    /** Stripes of a shared histogram: the processors rounded up to a power of two, at most 16. */
+    private static final int SHARED_STRIPES = Math.min(16, Integer.highestOneBit(
+            Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
+
+    private final AtomicLongArray counts;
+    private final int stripeMask;
+
+    /** A histogram with one set of counters, for one backend: about 5 KB. */
+    public LatencyHistogram() {
+        this(1);
+    }
+
+    private LatencyHistogram(int stripes) {
+        this.counts = new AtomicLongArray(stripes * BUCKETS);
+        this.stripeMask = stripes - 1;
+    }
+
+    /**
+     * A histogram every thread records into, such as a balancer's overall one: one set of
+     * counters per processor (up to 16), each thread counting in the set its identity selects.
+     * Responses of similar duration fall in the same bucket, and with one set threads completing
+     * requests at once would take turns on that bucket's cache line.
+     *
+     * @return a new striped histogram
+     */
+    public static LatencyHistogram shared() {
+        return new LatencyHistogram(SHARED_STRIPES);
+    }
 
     public void record(long nanos) {
-        counts.incrementAndGet(bucketOf(nanos));
+        int bucket = bucketOf(nanos);
+        if (stripeMask != 0) {
+            int h = System.identityHashCode(Thread.currentThread());
+            h ^= h >>> 16;
+            h *= 0x45d9f3b;
+            h ^= h >>> 16;
+            bucket += (h & stripeMask) * BUCKETS;
+        }
+        counts.incrementAndGet(bucket);
     }
 
     static int bucketOf(long nanos) {
@@ -48,8 +83,8 @@ public final class LatencyHistogram {
 
     public Snapshot snapshot() {
         long[] copy = new long[BUCKETS];
-        for (int i = 0; i < BUCKETS; i++) {
-            copy[i] = counts.get(i);
+        for (int i = 0; i < counts.length(); i++) {
+            copy[i % BUCKETS] += counts.get(i);
         }
         return new Snapshot(copy);
     }

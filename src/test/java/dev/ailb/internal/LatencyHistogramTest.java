@@ -41,4 +41,34 @@ class LatencyHistogramTest {
         assertThat((double) s.valueAt(0.99)).isCloseTo(990e6, org.assertj.core.data.Percentage.withPercentage(3.2));
         assertThat(LatencyHistogram.Snapshot.empty().valueAt(0.99)).isZero();
     }
+
+    /** Threads record into their own stripes; the snapshot merges them into one set of buckets. */
+    @Test
+    void sharedHistogramMergesItsStripesExactly() throws Exception {
+        LatencyHistogram shared = LatencyHistogram.shared();
+        LatencyHistogram single = new LatencyHistogram();
+        int threads = 6;
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int offset = t;
+            workers[t] = new Thread(() -> {
+                for (int ms = 1; ms <= 1000; ms++) {
+                    shared.record((ms + offset) * 1_000_000L);
+                }
+            });
+            workers[t].start();
+            for (int ms = 1; ms <= 1000; ms++) {
+                single.record((ms + offset) * 1_000_000L);
+            }
+        }
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        LatencyHistogram.Snapshot merged = shared.snapshot();
+        LatencyHistogram.Snapshot expected = single.snapshot();
+        assertThat(merged.count()).isEqualTo(6_000);
+        for (double q : new double[] {0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0}) {
+            assertThat(merged.valueAt(q)).as("p%s", q * 100).isEqualTo(expected.valueAt(q));
+        }
+    }
 }
