@@ -6,6 +6,7 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -65,6 +66,15 @@ public class SelectBenchmark {
     @State(Scope.Thread)
     public static class Cursor {
         int next;
+
+        /**
+         * Threads start at different places, so that two threads walking the fleet in
+         * {@code acquireRelease} are not in step on the same backend for the whole run.
+         */
+        @Setup(Level.Trial)
+        public void start() {
+            next = ThreadLocalRandom.current().nextInt(1 << 20);
+        }
     }
 
     @Setup(Level.Trial)

@@ -1,5 +1,6 @@
 package dev.ailb.internal;
 
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -16,12 +17,14 @@ public final class LatencyHistogram {
     private static final int MAX_EXPONENT = 40;
     static final int BUCKETS = (MAX_EXPONENT - SUB_BITS + 2) * SUB_COUNT;
 
-    /** Stripes of a shared histogram: the processors rounded up to a power of two, at most 16. */
-    private static final int SHARED_STRIPES = Math.min(16, Integer.highestOneBit(
+    /** Stripes of a shared histogram: twice the processors rounded up to a power of two, at most 32. */
+    private static final int SHARED_STRIPES = Math.min(32, 2 * Integer.highestOneBit(
             Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
 
     private final AtomicLongArray counts;
     private final int stripeMask;
+    /** Mixed into a thread's identity hash to choose its stripe; changed when two threads collide. */
+    private volatile int salt;
 
     /** A histogram with one set of counters, for one backend: about 5 KB. */
     public LatencyHistogram() {
@@ -34,10 +37,11 @@ public final class LatencyHistogram {
     }
 
     /**
-     * A histogram every thread records into, such as a balancer's overall one: one set of
-     * counters per processor (up to 16), each thread counting in the set its identity selects.
+     * A histogram every thread records into, such as a balancer's overall one: two sets of
+     * counters per processor (up to 32), each thread counting in the set its identity selects.
      * Responses of similar duration fall in the same bucket, and with one set threads completing
-     * requests at once would take turns on that bucket's cache line.
+     * requests at once would take turns on that bucket's cache line. Two threads that collide in a
+     * set change the salt that maps threads to sets.
      *
      * @return a new striped histogram
      */
@@ -47,14 +51,25 @@ public final class LatencyHistogram {
 
     public void record(long nanos) {
         int bucket = bucketOf(nanos);
-        if (stripeMask != 0) {
-            int h = System.identityHashCode(Thread.currentThread());
-            h ^= h >>> 16;
-            h *= 0x45d9f3b;
-            h ^= h >>> 16;
-            bucket += (h & stripeMask) * BUCKETS;
+        if (stripeMask == 0) {
+            counts.incrementAndGet(bucket);
+            return;
         }
-        counts.incrementAndGet(bucket);
+        int at = bucket + stripe() * BUCKETS;
+        long c = counts.get(at);
+        if (!counts.compareAndSet(at, c, c + 1)) {
+            // Another thread counts in this stripe: move the threads to other stripes.
+            salt = ThreadLocalRandom.current().nextInt();
+            counts.incrementAndGet(bucket + stripe() * BUCKETS);
+        }
+    }
+
+    private int stripe() {
+        int h = System.identityHashCode(Thread.currentThread()) ^ salt;
+        h ^= h >>> 16;
+        h *= 0x45d9f3b;
+        h ^= h >>> 16;
+        return h & stripeMask;
     }
 
     static int bucketOf(long nanos) {
