@@ -38,6 +38,7 @@ public final class Backend {
     private static final VarHandle EWMA_BITS;
     private static final VarHandle HISTOGRAM;
     private static final VarHandle EWMA_STAMP;
+    private static final VarHandle RANK;
 
     static {
         try {
@@ -46,6 +47,7 @@ public final class Backend {
             EWMA_BITS = lookup.findVarHandle(Backend.class, "ewmaBits", long.class);
             HISTOGRAM = lookup.findVarHandle(Backend.class, "histogram", LatencyHistogram.class);
             EWMA_STAMP = lookup.findVarHandle(Backend.class, "ewmaStampNanos", long.class);
+            RANK = lookup.findVarHandle(Backend.class, "rank", double.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -74,6 +76,11 @@ public final class Backend {
     // fence on every release, for a time that only weighs samples and is never compared exactly.
     @SuppressWarnings("unused") // accessed through EWMA_STAMP
     private long ewmaStampNanos;
+    // ln(max(average, 1 ns)) + (stamp - originNanos) / decayNanos, NaN before the first sample;
+    // written after the average, with release semantics as the stamp.
+    @SuppressWarnings("unused") // accessed through RANK
+    private double rank = Double.NaN;
+    private final long originNanos;
 
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
@@ -90,9 +97,10 @@ public final class Backend {
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;
 
-    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos) {
+    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos) {
         this.owner = owner;
         this.decayNanos = decayNanos;
+        this.originNanos = originNanos;
         this.id = id;
         this.host = host;
         this.port = port;
@@ -248,6 +256,25 @@ public final class Backend {
         return ewma * decay(elapsed / decayNanos);
     }
 
+    /**
+     * A clock-free rank of this backend's response-time average among the backends of its
+     * balancer: {@code ln(average) + t / decay}, where {@code t} is when the average was last
+     * updated, counted from the balancer's creation, and the average counts as at least 1 ns. The
+     * averages of one balancer all decay at the same pace, so at any instant the backend with the
+     * lower rank has the lower {@link #responseTimeEwmaNanos(long)} (below 1 ns, the lower
+     * floored one), and a strategy can compare backends without reading the clock. Adding
+     * {@code Math.log(k)} to a rank stands for multiplying the average by {@code k}, so costs such
+     * as average &times; (active + 1) compare as sums.
+     *
+     * <p>A completion racing another on the same backend may leave the rank one sample behind the
+     * average until the next completion.
+     *
+     * @return the rank, or {@code NaN} before the first completed request
+     */
+    public double responseTimeRank() {
+        return (double) RANK.getAcquire(this);
+    }
+
     // ---- state transitions, driven by the owning balancer ----
 
     /** Counts one more connection, unless the backend was removed. */
@@ -388,6 +415,7 @@ public final class Backend {
                     ? sample
                     : current * keep + sample * (1.0 - keep);
             if (EWMA_BITS.compareAndSet(this, bits, Double.doubleToRawLongBits(next))) {
+                RANK.setRelease(this, Math.log(Math.max(next, 1.0)) + (nowNanos - originNanos) / decayNanos);
                 return;
             }
         }

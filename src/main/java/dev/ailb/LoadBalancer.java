@@ -95,6 +95,8 @@ public final class LoadBalancer implements AutoCloseable {
     private final Ticker ticker;
     private final RandomGenerator random;
     private final double decayNanos;
+    /** The ticker at construction: where backends count their response-time ranks from. */
+    private final long originNanos;
     private final SelectionContext context;
     private final boolean failOpen;
     private final boolean initiallyHealthy;
@@ -156,6 +158,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.random = builder.random != null ? builder.random : ThreadLocalRandomSource.INSTANCE;
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
+        this.originNanos = ticker.read();
         this.context = new Context(ticker, random);
         this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
                 .toNanos();
@@ -250,7 +253,7 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
-            backend = new Backend(this, id, host, port, weight, decayNanos);
+            backend = new Backend(this, id, host, port, weight, decayNanos, originNanos);
             if (!initiallyHealthy) {
                 backend.health.checkDown = true;
                 backend.health.awaitingFirstCheck = true;

@@ -10,10 +10,10 @@ import java.util.random.RandomGenerator;
  * Fewest active connections per unit of weight; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
  * Immutable.
  *
- * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at, and a tie is
- * settled by reservoir sampling (the k-th equal candidate replaces the current choice with
- * probability 1/k), so tied backends share the traffic evenly instead of favouring the first in
- * order or the one after a run of busy backends. Beyond that, a pick looks at two backends drawn
+ * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at: a first pass
+ * finds the least load and how many backends share it, and when several do, a second pass takes
+ * one of them uniformly at random, so tied backends share the traffic evenly instead of favouring
+ * the first in order or the one after a run of busy backends. Beyond that, a pick looks at two backends drawn
  * uniformly at random (two distinct ones, from one random number) and takes the less loaded, the
  * first drawn on a tie: the power of two choices (Mitzenmacher), which keeps the maximum load
  * within a small additive term of the exact minimum's at a cost that does not grow with the fleet.
@@ -40,11 +40,11 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                 };
             }
             return request -> {
+                // First pass: the least load per unit of weight, and how many backends share it.
                 Backend best = backends[0];
                 long bestActive = best.activeConnections();
                 long bestWeight = best.weight();
                 int ties = 1;
-                long bits = 0; // tie draws: one number from the source, stepped on for each tie
                 for (int i = 1; i < n; i++) {
                     Backend b = backends[i];
                     long active = b.activeConnections();
@@ -56,29 +56,24 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                         bestWeight = b.weight();
                         ties = 1;
                     } else if (lhs == rhs) {
-                        if (bits == 0) {
-                            bits = random.nextLong() | 1L; // the first tie of this pick
-                        }
-                        bits = nextBits(bits);
-                        // replace the choice with probability 1 / ties, from the high 32 bits
-                        if (((bits >>> 32) * ++ties) >>> 32 == 0) {
-                            best = b;
-                            bestActive = active;
-                            bestWeight = b.weight();
-                        }
+                        ties++;
+                    }
+                }
+                if (ties == 1) {
+                    return best;
+                }
+                // Second pass: the r-th of the tied backends, r uniform. A count that moved since
+                // the first pass can leave fewer ties than drawn; the first pass's choice stands then.
+                int r = (int) (((random.nextLong() >>> 32) * ties) >>> 32);
+                for (int i = 0; i < n; i++) {
+                    Backend b = backends[i];
+                    if ((long) b.activeConnections() * bestWeight == bestActive * b.weight() && r-- == 0) {
+                        return b;
                     }
                 }
                 return best;
             };
         };
-    }
-
-    /**
-     * One step of Knuth's MMIX linear congruential generator. Its high bits are what the ties
-     * use: good enough to spread tied picks, and far cheaper than a draw from the source per tie.
-     */
-    private static long nextBits(long bits) {
-        return bits * 6364136223846793005L + 1442695040888963407L;
     }
 
     @Override

@@ -4,14 +4,13 @@ import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.SelectionContext;
 import dev.ailb.Selector;
-import dev.ailb.Ticker;
 import java.util.random.RandomGenerator;
 
 /**
  * Lowest expected latency; see {@link BalancingStrategy#LEAST_RESPONSE_TIME}. Immutable.
  *
  * <p>The cost of a backend is its peak EWMA response time, decayed to the present (see
- * {@link Backend#responseTimeEwmaNanos(long)}), times {@code activeConnections + 1}, the way
+ * {@link Backend#responseTimeEwmaNanos(long)}, at least 1 ns), times {@code activeConnections + 1}, the way
  * Finagle's peak-EWMA balancer weighs latency by outstanding work: the fastest backend draws
  * traffic only until its queue makes it slower than the next one, so it does not take the whole
  * herd; and a backend left idle after a slow answer sees its average fade until it is tried again.
@@ -21,6 +20,12 @@ import java.util.random.RandomGenerator;
  * backend would be, so a new backend gets one probe at a time rather than every request while its
  * first answer is pending. When nothing has been measured, the cost reduces to the connection
  * count. Ties are settled by reservoir sampling, so equal backends share the traffic evenly.
+ *
+ * <p>A pick reads no clock and computes no exponential: it compares
+ * {@linkplain Backend#responseTimeRank() ranks}, the logarithms of the averages shifted by the
+ * time of their last update, to which the logarithm of {@code activeConnections + 1} is added.
+ * All averages decay at the same pace, so this orders the backends exactly as the decayed costs
+ * would at any instant.
  *
  * <p>Beyond {@link LeastConnectionsStrategy#EXACT_SCAN_MAX} available backends a pick compares two
  * backends drawn at random instead of scanning them all (power of two choices), with the same
@@ -32,33 +37,30 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
     @Override
     public Selector newSelector(SelectionContext context) {
         RandomGenerator random = context.random();
-        Ticker ticker = context.ticker();
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
             if (n > LeastConnectionsStrategy.EXACT_SCAN_MAX) {
                 return request -> {
                     long pair = TwoChoices.draw(random, n);
-                    return cheaperOfTwo(backends[TwoChoices.first(pair)], backends[TwoChoices.second(pair)],
-                            ticker.read());
+                    return cheaperOfTwo(backends[TwoChoices.first(pair)], backends[TwoChoices.second(pair)]);
                 };
             }
             return request -> {
-                long now = ticker.read();
                 Backend idle = null; // an unmeasured backend with nothing in flight: try it first
                 int idleTies = 0;
                 Backend probing = null; // the least busy unmeasured backend with work in flight
                 int probingActive = Integer.MAX_VALUE;
                 int probingTies = 0;
                 Backend best = null;
-                double bestCost = Double.POSITIVE_INFINITY;
+                double bestCost = Double.POSITIVE_INFINITY; // costs are logarithms from here on
                 int bestTies = 0;
-                double slowest = 0.0;
+                double slowest = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i < n; i++) {
                     Backend b = backends[i];
                     int active = b.activeConnections();
-                    double ewma = b.responseTimeEwmaNanos(now);
-                    if (Double.isNaN(ewma)) {
+                    double rank = b.responseTimeRank();
+                    if (Double.isNaN(rank)) {
                         if (active == 0) {
                             if (random.nextInt(++idleTies) == 0) {
                                 idle = b;
@@ -72,9 +74,8 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
                         }
                         continue;
                     }
-                    double latency = Math.max(ewma, 1.0);
-                    slowest = Math.max(slowest, latency);
-                    double cost = latency * (active + 1);
+                    slowest = Math.max(slowest, rank);
+                    double cost = rank + logOnePlus(active);
                     if (cost < bestCost) {
                         best = b;
                         bestCost = cost;
@@ -87,8 +88,7 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
                     return idle;
                 }
                 if (probing != null) {
-                    double probingCost = (slowest > 0.0 ? slowest : 1.0) * (probingActive + 1);
-                    if (best == null || probingCost < bestCost) {
+                    if (best == null || slowest + logOnePlus(probingActive) < bestCost) {
                         return probing;
                     }
                 }
@@ -98,13 +98,13 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
     }
 
     /** The cheaper of two backends by the costs above; {@code a} on a tie. */
-    private static Backend cheaperOfTwo(Backend a, Backend b, long now) {
-        double ea = a.responseTimeEwmaNanos(now);
-        double eb = b.responseTimeEwmaNanos(now);
+    private static Backend cheaperOfTwo(Backend a, Backend b) {
+        double rankA = a.responseTimeRank();
+        double rankB = b.responseTimeRank();
         int activeA = a.activeConnections();
         int activeB = b.activeConnections();
-        boolean measuredA = !Double.isNaN(ea);
-        boolean measuredB = !Double.isNaN(eb);
+        boolean measuredA = !Double.isNaN(rankA);
+        boolean measuredB = !Double.isNaN(rankB);
         if (!measuredA && activeA == 0) {
             return a;
         }
@@ -112,9 +112,22 @@ public final class LeastResponseTimeStrategy implements BalancingStrategy {
             return b;
         }
         // A busy unmeasured backend takes the other's latency; two of them compare by load alone.
-        double latencyA = measuredA ? Math.max(ea, 1.0) : measuredB ? Math.max(eb, 1.0) : 1.0;
-        double latencyB = measuredB ? Math.max(eb, 1.0) : latencyA;
-        return latencyB * (activeB + 1) < latencyA * (activeA + 1) ? b : a;
+        double latencyA = measuredA ? rankA : measuredB ? rankB : 0.0;
+        double latencyB = measuredB ? rankB : latencyA;
+        return latencyB + logOnePlus(activeB) < latencyA + logOnePlus(activeA) ? b : a;
+    }
+
+    private static final double[] LOG_ONE_PLUS = new double[256];
+
+    static {
+        for (int i = 0; i < LOG_ONE_PLUS.length; i++) {
+            LOG_ONE_PLUS[i] = Math.log1p(i);
+        }
+    }
+
+    /** ln(1 + active): adding it to a rank stands for multiplying the latency by active + 1. */
+    static double logOnePlus(int active) {
+        return active < LOG_ONE_PLUS.length ? LOG_ONE_PLUS[active] : Math.log1p(active);
     }
 
     @Override

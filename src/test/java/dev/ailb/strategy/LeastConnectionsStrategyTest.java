@@ -13,6 +13,7 @@ import dev.ailb.Request;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
+import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 class LeastConnectionsStrategyTest {
@@ -124,6 +125,39 @@ class LeastConnectionsStrategyTest {
         assertThat(picks).hasSize(n);
         assertThat(chiSquare(picks, n, draws)).isLessThan(30.0);
         assertThat(picks.get("b0")).isLessThan(draws / 2);
+    }
+
+    /**
+     * The tie is settled in a second pass, after a random draw. If connections arrive in between
+     * and leave fewer tied backends than the draw counted on, the first pass's choice stands.
+     */
+    @Test
+    void countsThatMoveBetweenThePassesLeaveTheFirstPassChoice() {
+        // given: three idle backends, and a random source that, asked to settle their tie, loads
+        // two of them with a connection each, as concurrent requests would
+        Backend[] fleet = new Backend[3];
+        LoadBalancer[] holder = new LoadBalancer[1];
+        RandomGenerator meddling = new RandomGenerator() {
+            @Override
+            public long nextLong() {
+                holder[0].acquireConnection(fleet[1]);
+                holder[0].acquireConnection(fleet[2]);
+                return -1L; // the last of the tied backends, which by now is loaded
+            }
+        };
+        LoadBalancer lb = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS).random(meddling).build();
+        holder[0] = lb;
+        fleet[0] = lb.addBackend("a", "10.0.0.1", 8000);
+        fleet[1] = lb.addBackend("b", "10.0.0.2", 8000);
+        fleet[2] = lb.addBackend("c", "10.0.0.3", 8000);
+
+        // when
+        Backend picked = lb.selectBackend(REQUEST);
+
+        // then: a, the one the first pass kept, and still the least loaded
+        assertThat(picked).isSameAs(fleet[0]);
+        assertThat(fleet[1].activeConnections()).isOne();
+        assertThat(fleet[2].activeConnections()).isOne();
     }
 
     @Test
