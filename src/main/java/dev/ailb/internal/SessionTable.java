@@ -2,7 +2,9 @@ package dev.ailb.internal;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
 
-import java.util.HashMap;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -22,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * it, and {@link #get}, {@link #put} and {@link #expire} drop it.
  *
  * <p>The table is split into up to 16 segments, each with its own lock, LRU order and a share of
- * {@code maxSessions}; the shares add up to {@code maxSessions}. Eviction is least-recently-used
+ * {@code maxSessions}; the shares add up to {@code maxSessions}. A hit (a {@link #get} of a live
+ * entry) takes no lock: it stamps the entry's last access, and the segment moves stamped entries to
+ * their place when it next looks for its least recently used or expired ones, so eviction and
+ * expiry still follow the order of last access exactly. Eviction is least-recently-used
  * within a segment, so a new session may evict an entry while other segments still have room.
  * Tables of fewer than 128 sessions have a single segment and are exactly LRU.
  *
@@ -88,6 +93,26 @@ public final class SessionTable<V> {
     public V get(String sessionId, long nowNanos) {
         checkNotNull(sessionId, "sessionId");
         Segment<V> s = segmentFor(sessionId);
+        // A hit takes no lock: it reads the binding and stamps the access, and the segment's next
+        // walk of its order (an eviction or an expiry) moves the entry to its place then.
+        Node<V> node = s.map.get(sessionId);
+        if (node == null) {
+            return null;
+        }
+        long latest = s.latest;
+        long now = nowNanos - latest > 0 ? nowNanos : latest;
+        long last = node.lastAccess;
+        if (now - last >= idleTimeoutNanos) {
+            return getExpired(s, sessionId, nowNanos);
+        }
+        if (now - last > 0) {
+            node.stamp(now);
+        }
+        return node.value;
+    }
+
+    /** {@link #get} of an entry that looked expired: settled under the lock, where it is removed. */
+    private V getExpired(Segment<V> s, String sessionId, long nowNanos) {
         s.lock.lock();
         try {
             Node<V> node = s.map.get(sessionId);
@@ -100,8 +125,7 @@ public final class SessionTable<V> {
                 notify(node, Cause.EXPIRED);
                 return null;
             }
-            node.lastAccess = now;
-            s.moveToTail(node);
+            s.touch(node, now); // another thread used the session meanwhile
             return node.value;
         } finally {
             s.lock.unlock();
@@ -147,8 +171,7 @@ public final class SessionTable<V> {
             Node<V> node = s.map.get(sessionId);
             if (node != null) {
                 V old = node.value;
-                node.lastAccess = now;
-                s.moveToTail(node);
+                s.touch(node, now);
                 if (keep.test(old)) {
                     return old;
                 }
@@ -157,7 +180,7 @@ public final class SessionTable<V> {
                 return null;
             }
             if (s.map.size() >= s.capacity) {
-                Node<V> eldest = s.head;
+                Node<V> eldest = s.eldest();
                 s.remove(eldest);
                 notify(eldest, Cause.EVICTED);
             }
@@ -265,21 +288,23 @@ public final class SessionTable<V> {
     }
 
     /**
-     * Each segment's LRU order is also its order of last access (see {@link Segment#advance}), so
-     * its expired entries form a prefix of that order and dropping them costs O(expired).
+     * A segment's list is in order of last access once touched entries are moved (see
+     * {@link Segment#eldest}), so its expired entries form a prefix of it and dropping them costs
+     * O(expired + touched).
      */
     private int dropExpired(Segment<V> s, long now) {
         int dropped = 0;
-        for (Node<V> head = s.head; head != null && now - head.lastAccess >= idleTimeoutNanos; head = s.head) {
-            s.remove(head);
-            notify(head, Cause.EXPIRED);
+        for (Node<V> eldest = s.eldest(); eldest != null && now - eldest.lastAccess >= idleTimeoutNanos;
+                eldest = s.eldest()) {
+            s.remove(eldest);
+            notify(eldest, Cause.EXPIRED);
             dropped++;
         }
         return dropped;
     }
 
     private Segment<V> segmentFor(String sessionId) {
-        // The top bits of a Fibonacci product depend on every bit of the hash. The segment's HashMap
+        // The top bits of a Fibonacci product depend on every bit of the hash. The segment's map
         // picks buckets by the low bits, so choosing the segment by those too would leave most of
         // every segment's buckets empty.
         return segments[((sessionId.hashCode() * 0x9E3779B9) >>> 28) & (segments.length - 1)];
@@ -324,16 +349,45 @@ public final class SessionTable<V> {
 
     /** An entry, linked into its segment's LRU list so that reordering allocates nothing. */
     private static final class Node<V> {
+        private static final VarHandle LAST_ACCESS;
+
+        static {
+            try {
+                LAST_ACCESS = MethodHandles.lookup().findVarHandle(Node.class, "lastAccess", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         final String key;
-        V value;
-        long lastAccess;
-        Node<V> prev;
-        Node<V> next;
+        /** Written under the segment's lock, read by hits without it. */
+        volatile V value;
+        /** The latest access; hits stamp it without the lock (see {@link #stamp}). */
+        volatile long lastAccess;
+        /** lastAccess as of the node's place in the list; guarded by the lock. */
+        long linkedAt;
+        Node<V> prev; // guarded by the lock
+        Node<V> next; // guarded by the lock
 
         Node(String key, V value, long lastAccess) {
             this.key = key;
             this.value = value;
             this.lastAccess = lastAccess;
+            this.linkedAt = lastAccess;
+        }
+
+        /**
+         * A hit's stamp, stored with release semantics only: a plain store on x86, where a
+         * volatile store would add a full fence to every hit. A walk under the lock that misses a
+         * stamp made in the same instant treats the hit as coming just after it.
+         */
+        void stamp(long now) {
+            LAST_ACCESS.setRelease(this, now);
+        }
+
+        /** Whether a hit stamped the node since it took its place in the list. */
+        boolean touched() {
+            return lastAccess - linkedAt > 0;
         }
     }
 
@@ -345,11 +399,13 @@ public final class SessionTable<V> {
      */
     private static final class Segment<V> {
         final ReentrantLock lock = new ReentrantLock();
-        final HashMap<String, Node<V>> map = new HashMap<>();
+        // Changed under the lock; read by hits without it.
+        final ConcurrentHashMap<String, Node<V>> map = new ConcurrentHashMap<>();
         final int capacity;
-        Node<V> head;
-        Node<V> tail;
-        long latest;
+        Node<V> head; // guarded by the lock
+        Node<V> tail; // guarded by the lock
+        /** The latest reading seen under the lock; hits read it to place late readings. */
+        volatile long latest;
         /** A copy of {@code map.size()} that {@link SessionTable#size()} may read without the lock. */
         volatile int size;
 
@@ -372,8 +428,33 @@ public final class SessionTable<V> {
 
         void add(Node<V> node) {
             map.put(node.key, node);
-            linkLast(node);
+            link(node);
             size = map.size();
+        }
+
+        /** Marks a node used at {@code now} (never earlier than it was) and moves it to its place. */
+        void touch(Node<V> node, long now) {
+            if (now - node.lastAccess > 0) {
+                node.lastAccess = now;
+            }
+            unlink(node);
+            link(node);
+        }
+
+        /**
+         * The least recently used node, or null if the segment is empty. Nodes that hits stamped
+         * since they took their place are first moved to their new place, so the head that comes
+         * out untouched has the oldest last access of all: every other node's is at least its own
+         * place's, which is at least the head's.
+         */
+        Node<V> eldest() {
+            Node<V> node = head;
+            while (node != null && node.touched()) {
+                unlink(node);
+                link(node);
+                node = head;
+            }
+            return node;
         }
 
         void remove(Node<V> node) {
@@ -382,22 +463,29 @@ public final class SessionTable<V> {
             size = map.size();
         }
 
-        void moveToTail(Node<V> node) {
-            if (node != tail) {
-                unlink(node);
-                linkLast(node);
+        /**
+         * Links a node at its place by last access: at the tail, or before the nodes placed later
+         * than it (a late reading, or a hit stamped long before the walk that moves it).
+         */
+        private void link(Node<V> node) {
+            long at = node.lastAccess;
+            node.linkedAt = at;
+            Node<V> after = tail;
+            while (after != null && after.linkedAt - at > 0) {
+                after = after.prev;
             }
-        }
-
-        private void linkLast(Node<V> node) {
-            node.prev = tail;
-            node.next = null;
-            if (tail == null) {
+            node.prev = after;
+            node.next = after == null ? head : after.next;
+            if (after == null) {
                 head = node;
             } else {
-                tail.next = node;
+                after.next = node;
             }
-            tail = node;
+            if (node.next == null) {
+                tail = node;
+            } else {
+                node.next.prev = node;
+            }
         }
 
         private void unlink(Node<V> node) {

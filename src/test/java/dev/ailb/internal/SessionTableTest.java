@@ -135,6 +135,46 @@ class SessionTableTest {
         assertThat(table.get("e", 7)).isEqualTo("b5");
     }
 
+    /**
+     * Hits take no lock and leave the list as it was; the walk of an eviction or an expiry puts
+     * the touched entries in their place. Evictions and expiries must still follow the order of
+     * last access exactly, late readings included.
+     */
+    @Test
+    void hitsWithoutTheLockStillEvictAndExpireInOrderOfLastAccess() {
+        SessionTable<String> table = recordingTable(5);
+        assertThat(table.segmentCount()).isOne();
+        for (int i = 0; i < 5; i++) {
+            table.put("s" + i, "b" + i, i); // list order s0..s4
+        }
+        assertThat(table.get("s3", 10)).isEqualTo("b3");
+        assertThat(table.get("s0", 11)).isEqualTo("b0");
+        assertThat(table.get("s1", 12)).isEqualTo("b1");
+        assertThat(table.get("s0", 9)).as("a late reading changes nothing").isEqualTo("b0");
+        // order of last access: s2 (2), s4 (4), s3 (10), s0 (11), s1 (12)
+
+        table.put("n1", "x", 13);
+        table.put("n2", "x", 14);
+        table.put("n3", "x", 15);
+        assertThat(events).containsExactly(
+                new Event("s2", "b2", Cause.EVICTED),
+                new Event("s4", "b4", Cause.EVICTED),
+                new Event("s3", "b3", Cause.EVICTED));
+        events.clear();
+
+        // s0 (11) and s1 (12) sit behind n1..n3 (13..15) now; a hit on s0 moves it last again
+        assertThat(table.get("s0", 16)).isEqualTo("b0");
+        // at 12 + TIMEOUT, s1 has been idle for the timeout; nothing else has
+        assertThat(table.expire(12 + TIMEOUT)).isOne();
+        assertThat(events).containsExactly(new Event("s1", "b1", Cause.EXPIRED));
+        events.clear();
+        // n1..n3 expire next, in order, then s0 last
+        assertThat(table.expire(15 + TIMEOUT)).isEqualTo(3);
+        assertThat(events).extracting(Event::id).containsExactly("n1", "n2", "n3");
+        assertThat(table.get("s0", 15 + TIMEOUT)).isEqualTo("b0");
+        assertThat(table.size()).isOne();
+    }
+
     @Test
     void putDropsExpiredSessionsBeforeEvictingLiveOnes() {
         SessionTable<String> table = recordingTable(3);
