@@ -31,15 +31,18 @@ public interface BalancingStrategy {
 
     /**
      * Strict rotation over the available backends: over {@code k * n} consecutive picks from a
-     * stable set of {@code n}, each backend is picked exactly {@code k} times.
+     * stable set of {@code n}, each backend is picked exactly {@code k} times. A pick is one atomic
+     * increment of a cursor that every thread shares and one array index, at any size; that
+     * cursor is what threads contend on.
      */
     BalancingStrategy ROUND_ROBIN = new RoundRobinStrategy();
 
     /**
      * The backend with the fewest active connections relative to its weight; ties are broken
      * uniformly at random, so equal backends share the traffic. Exact over up to 32 available
-     * backends; beyond, the less loaded of two backends drawn at random (power of two choices), so
-     * a pick costs the same at 10,000 backends as at 33.
+     * backends (a pass over them, and a second pass when several tie); beyond, the less loaded of
+     * two backends drawn at random (power of two choices), so a pick costs the same at 10,000
+     * backends as at 33.
      */
     BalancingStrategy LEAST_CONNECTIONS = new LeastConnectionsStrategy();
 
@@ -48,30 +51,39 @@ public interface BalancingStrategy {
      * picks each backend is picked exactly its weight, and the picks are interleaved. The schedule
      * is computed once per set of backends; for weight sets whose nginx schedule would be too
      * costly to compute (over 2^26 steps of simulation), an earliest-deadline-first schedule with
-     * the same exact counts is used, and totals beyond about 2^20 are scaled down first.
+     * the same exact counts is used, and totals beyond about 2^20 are scaled down first. A pick
+     * is one atomic increment of a shared cursor and one index into that schedule, at any size.
      */
     BalancingStrategy WEIGHTED_ROUND_ROBIN = new WeightedRoundRobinStrategy();
 
     /**
      * Consistent hashing of the client address on a ring: the same address goes to the same backend
-     * while the set is unchanged, and a change of the set moves only the addresses it must.
+     * while the set is unchanged, and a change of the set moves only the addresses it must. A pick
+     * hashes the address and searches one slice of an index over the ring (a few points), so it
+     * costs about the same at any size; the ring and its index are built when the set changes.
      */
     BalancingStrategy IP_HASH = new IpHashStrategy();
 
     /**
      * The lowest expected latency: the backend's peak EWMA response time, decayed to the present,
      * times its active connections plus one. Backends not yet measured are tried first. Exact over
-     * up to 32 available backends; beyond, the cheaper of two backends drawn at random.
+     * up to 32 available backends; beyond, the cheaper of two backends drawn at random. A pick
+     * reads no clock: it compares {@linkplain Backend#responseTimeRank() ranks}, which order the
+     * decayed averages without computing them.
      */
     BalancingStrategy LEAST_RESPONSE_TIME = new LeastResponseTimeStrategy();
 
-    /** A uniformly random available backend, drawn from the balancer's random source. */
+    /**
+     * A uniformly random available backend, drawn from the balancer's random source: one draw and
+     * one array index at any size, with no state shared between threads.
+     */
     BalancingStrategy RANDOM = new RandomStrategy();
 
     /**
      * The lower-scored of two randomly drawn backends, where the score combines reported CPU and
      * memory with the live count of active connections per unit of weight. Uses the default
-     * weights of {@link #resourceBased(double, double, double, Duration)}.
+     * weights of {@link #resourceBased(double, double, double, Duration)}. Two backends at any
+     * size; a pick reads the ticker once, to tell fresh reports from stale ones.
      */
     BalancingStrategy RESOURCE_BASED = new ResourceBasedStrategy(
             ResourceBasedStrategy.DEFAULT_CPU_WEIGHT,

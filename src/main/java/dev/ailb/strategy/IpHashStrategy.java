@@ -183,14 +183,44 @@ public final class IpHashStrategy implements BalancingStrategy {
         }
     }
 
-    /** The picker for one set: the sorted ring and its backends. Immutable. */
+    /**
+     * The picker for one set: the sorted ring, its backends, and an index of the ring by the top
+     * bits of a position, so that a lookup searches only the few points of one slice. Immutable.
+     */
     static final class Ring implements Picker {
         private final long[] entries;
         private final Backend[] backends;
+        /**
+         * {@code slices[b]} is the first entry at or after the start of slice {@code b}, the
+         * positions whose top {@code sliceBits} bits (in signed order) are {@code b}; one more
+         * element holds the ring's length.
+         */
+        private final int[] slices;
+        private final int sliceShift;
 
         Ring(long[] entries, Backend[] backends) {
             this.entries = entries;
             this.backends = backends;
+            // About four points per slice: a lookup takes two or three steps of binary search, and
+            // the index adds about two bytes per point to the ring's eight.
+            int sliceBits = Math.max(1, 31 - Integer.numberOfLeadingZeros(Math.max(1, entries.length / 4)));
+            this.sliceShift = 64 - sliceBits;
+            int count = 1 << sliceBits;
+            int[] index = new int[count + 1];
+            int e = 0;
+            for (int b = 0; b < count; b++) {
+                while (e < entries.length && sliceOf(position(entries[e])) < b) {
+                    e++;
+                }
+                index[b] = e;
+            }
+            index[count] = entries.length;
+            this.slices = index;
+        }
+
+        /** The slice of a position: its top bits, taken so that slices follow signed order. */
+        private int sliceOf(long position) {
+            return (int) ((position ^ Long.MIN_VALUE) >>> sliceShift);
         }
 
         @Override
@@ -199,9 +229,11 @@ public final class IpHashStrategy implements BalancingStrategy {
         }
 
         Backend backendFor(long key) {
-            // First entry whose position is >= key; past the last one, wrap to the first.
-            int lo = 0;
-            int hi = entries.length;
+            // First entry whose position is >= key; past the last one, wrap to the first. It lies
+            // in the key's slice, or is the first entry after it.
+            int slice = sliceOf(key);
+            int lo = slices[slice];
+            int hi = slices[slice + 1];
             while (lo < hi) {
                 int mid = (lo + hi) >>> 1;
                 if (position(entries[mid]) < key) {
@@ -215,6 +247,16 @@ public final class IpHashStrategy implements BalancingStrategy {
 
         int size() {
             return entries.length;
+        }
+
+        /** The position of the i-th point in ring order; for tests. */
+        long positionAt(int i) {
+            return position(entries[i]);
+        }
+
+        /** The owner of the i-th point in ring order; for tests. */
+        Backend ownerAt(int i) {
+            return backends[owner(entries[i])];
         }
     }
 

@@ -213,6 +213,55 @@ class IpHashStrategyTest {
         assertThat(ownerOfLargestKey).isSameAs(ownerOfSmallestKey);
     }
 
+    /**
+     * A lookup searches one slice of the ring's index; it must find what a search of the whole
+     * ring finds: the first point at or after the key, or the first point past the last one. Keys
+     * are drawn at random and also placed on, just before and just after every point.
+     */
+    @Test
+    void theSliceIndexFindsWhatASearchOfTheWholeRingFinds() {
+        Random random = new Random(5);
+        for (int backends : new int[] {1, 2, 3, 6, 17, 64, 300}) {
+            LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+            for (int i = 0; i < backends; i++) {
+                lb.addBackend("b" + i, "10.0." + (i / 250) + "." + (i % 250 + 1), 8000, 1 + random.nextInt(3));
+            }
+            IpHashStrategy.Ring ring = IpHashStrategy.ring(lb.getAvailableBackends());
+            long grain = 1L << 20; // keys and positions leave their low 20 bits clear
+            List<Long> keys = new ArrayList<>();
+            for (int i = 0; i < 5_000; i++) {
+                keys.add(random.nextLong() & -grain);
+            }
+            for (int i = 0; i < ring.size(); i++) {
+                long p = ring.positionAt(i);
+                keys.add(p);
+                keys.add(p - grain);
+                keys.add(p + grain);
+            }
+            keys.add(Long.MIN_VALUE);
+            keys.add(Long.MAX_VALUE & -grain);
+            for (long key : keys) {
+                assertThat(ring.backendFor(key)).as("%d backends, key %d", backends, key)
+                        .isSameAs(wholeRingLookup(ring, key));
+            }
+        }
+    }
+
+    /** Binary search over every point of the ring. */
+    private static Backend wholeRingLookup(IpHashStrategy.Ring ring, long key) {
+        int lo = 0;
+        int hi = ring.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ring.positionAt(mid) < key) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return ring.ownerAt(lo == ring.size() ? 0 : lo);
+    }
+
     @Test
     void ringPicksAgreeWithTheBalancerAndDependOnlyOnTheClientAddress() {
         // given
