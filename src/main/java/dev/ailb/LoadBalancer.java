@@ -69,7 +69,7 @@ import org.slf4j.LoggerFactory;
  * backends (published through a volatile field) and asks the picker the strategy built for that
  * snapshot. Changes (adding, removing, health, strategy) take one lock, build a new snapshot and
  * publish it; they never block a selection. Connection counts and metrics are recorded with atomic
- * operations and {@link LongAdder}s.
+ * operations and striped counters: a selection makes one atomic increment, on its backend.
  *
  * <h2>Health</h2>
  * Only healthy backends get new requests. Active checks ({@link Builder#healthCheck}, run by
@@ -708,8 +708,9 @@ public final class LoadBalancer implements AutoCloseable {
      * Chooses the backend for a request of a session: the backend the session is bound to while
      * that backend is available, otherwise one chosen by the strategy, to which the session is then
      * bound (it does not move back). With {@link SessionAffinity#CONSISTENT_HASH} the session id is
-     * hashed onto the available backends instead. Takes no lock of the balancer; the session table
-     * locks one of its segments for a moment. The table is bounded in size and idle time (see
+     * hashed onto the available backends instead. Takes no lock of the balancer, and a session
+     * already bound takes none at all; binding a session locks one segment of the session table
+     * for a moment. The table is bounded in size and idle time (see
      * {@link Builder#maxSessions} and {@link Builder#sessionIdleTimeout}).
      *
      * <p>Requests of a new session arriving at the same moment go to the same backend: the first
