@@ -40,7 +40,7 @@ public interface BalancingStrategy {
     /**
      * The backend with the fewest active connections relative to its weight; ties are broken
      * uniformly at random, so equal backends share the traffic. Exact over up to 32 available
-     * backends (a pass over them, and a second pass when several tie); beyond, the less loaded of
+     * backends (one pass over them, which also marks the tied ones); beyond, the less loaded of
      * two backends drawn at random (power of two choices), so a pick costs the same at 10,000
      * backends as at 33.
      */

@@ -10,18 +10,19 @@ import java.util.random.RandomGenerator;
  * Fewest active connections per unit of weight; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
  * Immutable.
  *
- * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at: a first pass
- * finds the least load and how many backends share it, and when several do, a second pass takes
- * one of them uniformly at random, so tied backends share the traffic evenly instead of favouring
- * the first in order or the one after a run of busy backends. Beyond that, a pick looks at two backends drawn
- * uniformly at random (two distinct ones, from one random number) and takes the less loaded, the
- * first drawn on a tie: the power of two choices (Mitzenmacher), which keeps the maximum load
- * within a small additive term of the exact minimum's at a cost that does not grow with the fleet.
+ * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at once: the pass
+ * finds the least load and marks the backends that share it in a bit set, and when several do,
+ * one of them is taken uniformly at random, so tied backends share the traffic evenly instead of
+ * favouring the first in order or the one after a run of busy backends. Beyond that, a pick looks
+ * at two backends drawn uniformly at random (two distinct ones, from one random number) and takes
+ * the less loaded, the first drawn on a tie: the power of two choices (Mitzenmacher), which keeps
+ * the maximum load within a small additive term of the exact minimum's at a cost that does not
+ * grow with the fleet.
  * Loads are compared by cross multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly
  * and without division.
  */
 public final class LeastConnectionsStrategy implements BalancingStrategy {
-    /** The largest set of available backends that a pick scans whole. */
+    /** The largest set of available backends that a pick scans whole; at most 64 (a bit set). */
     public static final int EXACT_SCAN_MAX = 32;
 
     @Override
@@ -40,11 +41,12 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                 };
             }
             return request -> {
-                // First pass: the least load per unit of weight, and how many backends share it.
+                // One pass: the least load per unit of weight, and which backends share it (bit i
+                // of tied for backends[i]; there are at most EXACT_SCAN_MAX of them).
                 Backend best = backends[0];
                 long bestActive = best.activeConnections();
                 long bestWeight = best.weight();
-                int ties = 1;
+                long tied = 1L;
                 for (int i = 1; i < n; i++) {
                     Backend b = backends[i];
                     long active = b.activeConnections();
@@ -54,24 +56,20 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                         best = b;
                         bestActive = active;
                         bestWeight = b.weight();
-                        ties = 1;
+                        tied = 1L << i;
                     } else if (lhs == rhs) {
-                        ties++;
+                        tied |= 1L << i;
                     }
                 }
+                int ties = Long.bitCount(tied);
                 if (ties == 1) {
                     return best;
                 }
-                // Second pass: the r-th of the tied backends, r uniform. A count that moved since
-                // the first pass can leave fewer ties than drawn; the first pass's choice stands then.
-                int r = (int) (((random.nextLong() >>> 32) * ties) >>> 32);
-                for (int i = 0; i < n; i++) {
-                    Backend b = backends[i];
-                    if ((long) b.activeConnections() * bestWeight == bestActive * b.weight() && r-- == 0) {
-                        return b;
-                    }
+                // The r-th of the tied backends, r uniform: drop the r lowest bits of the set.
+                for (int r = (int) (((random.nextLong() >>> 32) * ties) >>> 32); r > 0; r--) {
+                    tied &= tied - 1;
                 }
-                return best;
+                return backends[Long.numberOfTrailingZeros(tied)];
             };
         };
     }

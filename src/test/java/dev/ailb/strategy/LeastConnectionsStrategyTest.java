@@ -128,13 +128,13 @@ class LeastConnectionsStrategyTest {
     }
 
     /**
-     * The tie is settled in a second pass, after a random draw. If connections arrive in between
-     * and leave fewer tied backends than the draw counted on, the first pass's choice stands.
+     * A pick settles a tie among the backends that were tied when it looked at them, after a
+     * random draw: connections that arrive during the draw do not change that set.
      */
     @Test
-    void countsThatMoveBetweenThePassesLeaveTheFirstPassChoice() {
+    void aTieIsSettledAmongTheBackendsTiedWhenThePickLookedAtThem() {
         // given: three idle backends, and a random source that, asked to settle their tie, loads
-        // two of them with a connection each, as concurrent requests would
+        // two of them with a connection each, as concurrent requests would, and draws the last
         Backend[] fleet = new Backend[3];
         LoadBalancer[] holder = new LoadBalancer[1];
         RandomGenerator meddling = new RandomGenerator() {
@@ -142,7 +142,7 @@ class LeastConnectionsStrategyTest {
             public long nextLong() {
                 holder[0].acquireConnection(fleet[1]);
                 holder[0].acquireConnection(fleet[2]);
-                return -1L; // the last of the tied backends, which by now is loaded
+                return -1L;
             }
         };
         LoadBalancer lb = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS).random(meddling).build();
@@ -154,10 +154,26 @@ class LeastConnectionsStrategyTest {
         // when
         Backend picked = lb.selectBackend(REQUEST);
 
-        // then: a, the one the first pass kept, and still the least loaded
-        assertThat(picked).isSameAs(fleet[0]);
+        // then: c, the last of the three tied when the pick looked, as the draw says
+        assertThat(picked).isSameAs(fleet[2]);
         assertThat(fleet[1].activeConnections()).isOne();
-        assertThat(fleet[2].activeConnections()).isOne();
+    }
+
+    /** Ties among all 32 backends of an exact scan, the bit set's width in use, are spread evenly. */
+    @Test
+    void tiesAcrossAFullExactScanAreSpreadEvenly() {
+        int n = LeastConnectionsStrategy.EXACT_SCAN_MAX;
+        int draws = 64_000;
+        LoadBalancer lb = seededBalancer(9);
+        for (int i = 0; i < n; i++) {
+            lb.addBackend("b" + i, "10.0.0." + (i + 1), 8000);
+        }
+
+        Map<String, Integer> picks = pickMany(lb, draws);
+
+        // chi-square with 31 degrees of freedom: the 0.01% critical value is about 65
+        assertThat(picks).hasSize(n);
+        assertThat(chiSquare(picks, n, draws)).isLessThan(65.0);
     }
 
     @Test
