@@ -161,18 +161,14 @@ public class SelectBenchmark {
     @Benchmark
     @Threads(2)
     public Backend acquireReleaseTwoThreads(Cursor cursor) {
-        Backend backend = fleet[(cursor.next++ & Integer.MAX_VALUE) % fleet.length];
-        lb.acquireConnection(backend);
-        lb.releaseConnection(backend, RESPONSE_NANOS, true);
-        return backend;
+        return acquireRelease(cursor);
     }
 
     /** {@link #selectSticky} on each of two threads sharing the balancer. */
     @Benchmark
     @Threads(2)
     public Backend selectStickyTwoThreads(Cursor cursor) {
-        int k = cursor.next++ & REQUEST_MASK;
-        return lb.selectBackend(requests[k], sessions[k]);
+        return selectSticky(cursor);
     }
 
     /** One selection, then the connection's acquisition and its release as a 1 ms success. */
