@@ -381,8 +381,9 @@ public final class LoadBalancer implements AutoCloseable {
             Registry current = registry;
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
-            departures++; // a reader of the total that overlaps this sums again
-            publish(current.withBackends(all, Backend::isInService, failOpen));
+            Registry next = current.withBackends(all, Backend::isInService, failOpen);
+            departures++; // a reader of the request total that overlaps this reads again
+            publish(next);
             departedRequests.add(backend.selections.fold());
             departures++;
             done = drains.remove(backend);

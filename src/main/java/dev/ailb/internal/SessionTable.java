@@ -464,15 +464,29 @@ public final class SessionTable<V> {
         }
 
         /**
-         * Links a node at its place by last access: at the tail, or before the nodes placed later
-         * than it (a late reading, or a hit stamped long before the walk that moves it).
+         * Links a node at its place by last access, after the last node placed at or before it:
+         * usually the tail, but a late reading, or a hit stamped long before the walk that moves
+         * it, belongs further in. The list is searched from both ends at once, so a place near
+         * either end (a session used just after it was bound, or just now) costs a few steps, and
+         * none costs more than the length of the list.
          */
         private void link(Node<V> node) {
             long at = node.lastAccess;
             node.linkedAt = at;
-            Node<V> after = tail;
-            while (after != null && after.linkedAt - at > 0) {
-                after = after.prev;
+            Node<V> fromTail = tail;
+            Node<V> fromHead = head;
+            Node<V> after;
+            for (;;) {
+                if (fromTail == null || fromTail.linkedAt - at <= 0) {
+                    after = fromTail;
+                    break;
+                }
+                if (fromHead.linkedAt - at > 0) {
+                    after = fromHead.prev;
+                    break;
+                }
+                fromTail = fromTail.prev;
+                fromHead = fromHead.next;
             }
             node.prev = after;
             node.next = after == null ? head : after.next;
