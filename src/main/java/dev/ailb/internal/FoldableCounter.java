@@ -16,9 +16,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * collide there, the counter creates its cells, one per processor (rounded up to a power of two),
  * each alone on its cache lines, and a thread then increments the cell its identity hash selects;
  * a thread that collides on a cell changes the counter's salt, which moves every thread to another
- * cell. The top bit of every word is
- * the fold mark, so the mark and the count change together and an increment learns from the value
- * it replaced whether the fold had happened.
+ * cell. The top bit of every word is the fold mark, so the mark and the count change together and
+ * an increment learns from the value it replaced whether the fold had happened.
  *
  * <p>Thread-safe. {@link #sum()} is exact once increments stop and otherwise includes some of the
  * racing ones, as {@link java.util.concurrent.atomic.LongAdder#sum()} does.

@@ -10,8 +10,9 @@ import java.util.random.RandomGenerator;
  * Lowest expected latency; see {@link BalancingStrategy#LEAST_RESPONSE_TIME}. Immutable.
  *
  * <p>The cost of a backend is its peak EWMA response time, decayed to the present (see
- * {@link Backend#responseTimeEwmaNanos(long)}, at least 1 ns), times {@code activeConnections + 1}, the way
- * Finagle's peak-EWMA balancer weighs latency by outstanding work: the fastest backend draws
+ * {@link Backend#responseTimeEwmaNanos(long)}; counted as at least 1 ns), times
+ * {@code activeConnections + 1}, the way Finagle's peak-EWMA balancer weighs latency by
+ * outstanding work: the fastest backend draws
  * traffic only until its queue makes it slower than the next one, so it does not take the whole
  * herd; and a backend left idle after a slow answer sees its average fade until it is tried again.
  *
