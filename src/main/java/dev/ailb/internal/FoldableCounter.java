@@ -65,7 +65,7 @@ public final class FoldableCounter {
             }
             return incrementContended();
         }
-        int at = (index(CELLS) + 1) * STRIDE;
+        int at = (ThreadStripes.of(salt, CELLS) + 1) * STRIDE;
         long c = (long) CELL.getVolatile(cs, at);
         if (CELL.compareAndSet(cs, at, c, c + 1)) {
             return (c & FOLDED) == 0;
@@ -85,20 +85,12 @@ public final class FoldableCounter {
             } else {
                 salt = ThreadLocalRandom.current().nextInt(); // collided on a cell: move the threads
             }
-            int at = (index(CELLS) + 1) * STRIDE;
+            int at = (ThreadStripes.of(salt, CELLS) + 1) * STRIDE;
             long c = (long) CELL.getVolatile(cs, at);
             if (CELL.compareAndSet(cs, at, c, c + 1)) {
                 return (c & FOLDED) == 0;
             }
         }
-    }
-
-    private int index(int cellCount) {
-        int h = System.identityHashCode(Thread.currentThread()) ^ salt;
-        h ^= h >>> 16;
-        h *= 0x45d9f3b;
-        h ^= h >>> 16;
-        return h & (cellCount - 1);
     }
 
     /** Creates the cells, unless another thread did or the counter is folded (then there are none). */

@@ -22,7 +22,7 @@ public final class LatencyHistogram {
             Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
 
     private final AtomicLongArray counts;
-    private final int stripeMask;
+    private final int stripes;
     /** Mixed into a thread's identity hash to choose its stripe; changed when two threads collide. */
     private volatile int salt;
 
@@ -33,7 +33,7 @@ public final class LatencyHistogram {
 
     private LatencyHistogram(int stripes) {
         this.counts = new AtomicLongArray(stripes * BUCKETS);
-        this.stripeMask = stripes - 1;
+        this.stripes = stripes;
     }
 
     /**
@@ -51,26 +51,19 @@ public final class LatencyHistogram {
 
     public void record(long nanos) {
         int bucket = bucketOf(nanos);
-        if (stripeMask == 0) {
+        if (stripes == 1) {
             counts.incrementAndGet(bucket);
             return;
         }
-        int at = bucket + stripe() * BUCKETS;
+        int at = bucket + ThreadStripes.of(salt, stripes) * BUCKETS;
         long c = counts.get(at);
         if (!counts.compareAndSet(at, c, c + 1)) {
             // Another thread counts in this stripe: move the threads to other stripes.
             salt = ThreadLocalRandom.current().nextInt();
-            counts.incrementAndGet(bucket + stripe() * BUCKETS);
+            counts.incrementAndGet(bucket + ThreadStripes.of(salt, stripes) * BUCKETS);
         }
     }
 
-    private int stripe() {
-        int h = System.identityHashCode(Thread.currentThread()) ^ salt;
-        h ^= h >>> 16;
-        h *= 0x45d9f3b;
-        h ^= h >>> 16;
-        return h & stripeMask;
-    }
 
     static int bucketOf(long nanos) {
         if (nanos < SUB_COUNT) {
