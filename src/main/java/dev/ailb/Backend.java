@@ -2,13 +2,12 @@ package dev.ailb;
 
 import dev.ailb.health.HealthState;
 import dev.ailb.internal.FoldableCounter;
+import dev.ailb.internal.FoldableDoubleAdder;
 import dev.ailb.internal.LatencyHistogram;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.DoubleAdder;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One inference instance registered with a {@link LoadBalancer}: its identity and address, and
@@ -54,6 +53,13 @@ public final class Backend {
     }
 
     private static final long UNMEASURED = Double.doubleToRawLongBits(Double.NaN);
+    /** Stands for the histogram of a backend folded before its first completion; never written. */
+    private static final LatencyHistogram FOLDED_EMPTY = new LatencyHistogram();
+
+    /** Bits of {@link #recordCompletion}'s result: which figures came after the fold. */
+    static final int LATE_COUNT = 1;
+    static final int LATE_TIME = 2;
+    static final int LATE_HISTOGRAM = 4;
 
     final LoadBalancer owner;
     private final String id;
@@ -86,14 +92,17 @@ public final class Backend {
     final AtomicInteger sessions = new AtomicInteger();
     /** Requests routed here; folded into the balancer's total when the backend leaves. */
     final FoldableCounter selections = new FoldableCounter();
-    final LongAdder successes = new LongAdder();
-    final LongAdder failures = new LongAdder();
+    // Completions, folded like the selections when the backend leaves: the balancer's overall
+    // figures are derived from these, so a release updates each figure once, not twice.
+    final FoldableCounter successes = new FoldableCounter();
+    final FoldableCounter failures = new FoldableCounter();
     // A double sum cannot overflow. A long wraps after 2^63 ns (292 years) of summed response
     // times: two releases of Long.MAX_VALUE, or a few weeks of thousands of requests in flight,
     // and the average turns negative. Below 2^53 ns (104 days in all) the double sum is exact, so
     // the average is what a long sum would give.
-    final DoubleAdder responseNanos = new DoubleAdder();
+    final FoldableDoubleAdder responseNanos = new FoldableDoubleAdder();
     // Allocated on the first completed request: an idle backend in a large fleet costs nothing.
+    // FOLDED_EMPTY once the backend has left without one.
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;
 
@@ -377,11 +386,22 @@ public final class Backend {
         return selections.increment();
     }
 
-    void recordCompletion(long responseTimeNanos, boolean success, long nowNanos) {
-        (success ? successes : failures).increment();
-        responseNanos.add(responseTimeNanos);
-        histogram().record(responseTimeNanos);
+    /**
+     * Records a completed request here. Returns which of its figures came after the backend left
+     * and its figures were folded into the balancer's ({@link #LATE_COUNT}, {@link #LATE_TIME},
+     * {@link #LATE_HISTOGRAM}), 0 for none: the caller records those in the balancer instead.
+     */
+    int recordCompletion(long responseTimeNanos, boolean success, long nowNanos) {
+        int late = (success ? successes : failures).increment() ? 0 : LATE_COUNT;
+        if (!responseNanos.add(responseTimeNanos)) {
+            late |= LATE_TIME;
+        }
+        LatencyHistogram h = histogram();
+        if (h == FOLDED_EMPTY || !h.record(responseTimeNanos)) {
+            late |= LATE_HISTOGRAM;
+        }
         updateEwma(responseTimeNanos, nowNanos);
+        return late;
     }
 
     private LatencyHistogram histogram() {
@@ -396,9 +416,22 @@ public final class Backend {
         return h;
     }
 
+    /**
+     * Folds this backend's completion figures, when it leaves its balancer: the counts, time sum
+     * and histogram at this instant. Every completion recorded later reports itself late.
+     */
+    Completions foldCompletions() {
+        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.compareAndExchange(this, null, FOLDED_EMPTY);
+        LatencyHistogram.Snapshot folded = h == null ? LatencyHistogram.Snapshot.empty() : h.fold();
+        return new Completions(successes.fold(), failures.fold(), responseNanos.fold(), folded);
+    }
+
+    /** The completion figures of a backend, or of several together. */
+    record Completions(long successes, long failures, double responseNanos, LatencyHistogram.Snapshot histogram) {}
+
     LatencyHistogram.Snapshot histogramSnapshot() {
         LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
-        return h == null ? LatencyHistogram.Snapshot.empty() : h.snapshot();
+        return h == null || h == FOLDED_EMPTY ? LatencyHistogram.Snapshot.empty() : h.snapshot();
     }
 
     private void updateEwma(long sampleNanos, long nowNanos) {

@@ -121,11 +121,16 @@ public final class LoadBalancer implements AutoCloseable {
     private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
-    // The request total is the sum of the registered backends' counts, the counts of the backends
-    // that left (folded in as they leave) and the selections that raced a departure and came
-    // after the fold. A selection thus makes one atomic increment, on its backend, instead of two.
+    // The overall request, success and failure counts, response time sum and histogram are the
+    // registered backends' plus those of the backends that left: folded in as each leaves, with
+    // the selections and completions that raced a departure and came after its fold. A selection
+    // thus updates one count, on its backend, and a release each figure once, not twice.
     private final LongAdder departedRequests = new LongAdder();
-    /** Odd while a departing backend's count moves from it to departedRequests. Written under lock. */
+    private final LongAdder departedSuccesses = new LongAdder();
+    private final LongAdder departedFailures = new LongAdder();
+    private final DoubleAdder departedResponseNanos = new DoubleAdder(); // see Backend.responseNanos
+    private final LatencyHistogram departedHistogram = new LatencyHistogram();
+    /** Odd while a departing backend's figures move from it to the departed ones. Written under lock. */
     private volatile int departures;
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
@@ -133,10 +138,6 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder sessionHits = new LongAdder();
     private final LongAdder sessionMisses = new LongAdder();
     private final LongAdder sessionRebinds = new LongAdder();
-    private final LongAdder successes = new LongAdder();
-    private final LongAdder failures = new LongAdder();
-    private final DoubleAdder responseNanos = new DoubleAdder(); // see Backend.responseNanos
-    private final LatencyHistogram histogram = LatencyHistogram.shared();
 
     /** Creates a round-robin balancer with the default settings. */
     public LoadBalancer() {
@@ -382,9 +383,14 @@ public final class LoadBalancer implements AutoCloseable {
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
             Registry next = current.withBackends(all, Backend::isInService, failOpen);
-            departures++; // a reader of the request total that overlaps this reads again
+            departures++; // a reader of the overall figures that overlaps this reads again
             publish(next);
             departedRequests.add(backend.selections.fold());
+            Backend.Completions folded = backend.foldCompletions();
+            departedSuccesses.add(folded.successes());
+            departedFailures.add(folded.failures());
+            departedResponseNanos.add(folded.responseNanos());
+            departedHistogram.recordAll(folded.histogram());
             departures++;
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
@@ -1111,10 +1117,10 @@ public final class LoadBalancer implements AutoCloseable {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
-        backend.recordCompletion(responseTimeNanos, success, now);
-        (success ? successes : failures).increment();
-        responseNanos.add(responseTimeNanos);
-        histogram.record(responseTimeNanos);
+        int late = backend.recordCompletion(responseTimeNanos, success, now);
+        if (late != 0) {
+            countLateCompletion(late, responseTimeNanos, success);
+        }
         if (outliers.isEnabled()) {
             observeOutcome(backend, success, now);
         }
@@ -1122,6 +1128,19 @@ public final class LoadBalancer implements AutoCloseable {
             finishDrain(backend);
         } else if (ctl == Backend.MAINTENANCE) {
             maintenanceDrained(backend);
+        }
+    }
+
+    /** Counts in the departed figures what a release recorded after its backend's fold. */
+    private void countLateCompletion(int late, long responseTimeNanos, boolean success) {
+        if ((late & Backend.LATE_COUNT) != 0) {
+            (success ? departedSuccesses : departedFailures).increment();
+        }
+        if ((late & Backend.LATE_TIME) != 0) {
+            departedResponseNanos.add(responseTimeNanos);
+        }
+        if ((late & Backend.LATE_HISTOGRAM) != 0) {
+            departedHistogram.record(responseTimeNanos);
         }
     }
 
@@ -1449,15 +1468,43 @@ public final class LoadBalancer implements AutoCloseable {
         if (sessions != null) {
             sessions.expire(now); // so that the session counts are exact as of now
         }
-        Registry current = readmitIfDue(registry);
+        readmitIfDue(registry);
+        // The overall figures add up those of the registered backends and those of the backends
+        // that left. A departure moves figures from one side to the other; a read that overlaps
+        // one is repeated, so that no backend is counted twice or not at all.
+        for (;;) {
+            int before = departures;
+            if ((before & 1) == 0) {
+                LoadBalancerStats stats = statsAsOf(registry, now);
+                if (departures == before) {
+                    return stats;
+                }
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private LoadBalancerStats statsAsOf(Registry current, long now) {
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
+        List<LatencyHistogram.Snapshot> histograms = new ArrayList<>(current.all.size() + 1);
+        histograms.add(departedHistogram.snapshot());
+        long requests = departedRequests.sum();
+        long ok = departedSuccesses.sum();
+        long failed = departedFailures.sum();
+        double responseNanos = departedResponseNanos.sum();
         long active = 0;
         int healthy = 0;
         int draining = 0;
         int ejected = 0;
         for (Backend b : current.all) {
-            BackendStats s = statsOf(b, now);
+            LatencyHistogram.Snapshot h = b.histogramSnapshot();
+            histograms.add(h);
+            BackendStats s = statsOf(b, h, now);
             perBackend.add(s);
+            requests += s.totalRequests();
+            ok += s.successes();
+            failed += s.failures();
+            responseNanos += b.responseNanos.sum();
             active += s.activeConnections();
             if (s.healthy()) {
                 healthy++;
@@ -1469,11 +1516,9 @@ public final class LoadBalancer implements AutoCloseable {
                 ejected++;
             }
         }
-        long ok = successes.sum();
-        long failed = failures.sum();
-        LatencyHistogram.Snapshot h = histogram.snapshot();
+        LatencyHistogram.Snapshot h = LatencyHistogram.Snapshot.sum(histograms);
         LoadBalancerMetrics metrics = new LoadBalancerMetrics(
-                totalRequests(), rejected.sum(), ok, failed, average(responseNanos.sum(), ok + failed),
+                requests, rejected.sum(), ok, failed, average(responseNanos, ok + failed),
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
                 ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
@@ -1481,31 +1526,13 @@ public final class LoadBalancer implements AutoCloseable {
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
-    /**
-     * Requests counted so far: those of the registered backends plus those of the backends that
-     * left. A departure moves a count from one side to the other; a read that overlaps one is
-     * repeated, so that the total never counts a backend twice or not at all.
-     */
-    private long totalRequests() {
-        for (;;) {
-            int before = departures;
-            if ((before & 1) == 0) {
-                long total = departedRequests.sum();
-                for (Backend b : registry.all) {
-                    total += b.selections.sum();
-                }
-                if (departures == before) {
-                    return total;
-                }
-            }
-            Thread.onSpinWait();
-        }
+    private BackendStats statsOf(Backend b, long nowNanos) {
+        return statsOf(b, b.histogramSnapshot(), nowNanos);
     }
 
-    private BackendStats statsOf(Backend b, long nowNanos) {
+    private BackendStats statsOf(Backend b, LatencyHistogram.Snapshot h, long nowNanos) {
         long ok = b.successes.sum();
         long failed = b.failures.sum();
-        LatencyHistogram.Snapshot h = b.histogramSnapshot();
         HealthState state = b.healthState();
         return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,

@@ -56,6 +56,8 @@ class DrainTest {
         lb.addBackend("b", "10.0.0.2", 8002);
         lb.acquireConnection(a);
         lb.acquireConnection(a);
+        lb.acquireConnection(a);
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
         CompletableFuture<Void> removed = lb.removeBackend("a");
 
         scheduler.advance(DRAIN_TIMEOUT.minusNanos(1));
@@ -68,11 +70,17 @@ class DrainTest {
         assertThat(a.activeConnections()).isEqualTo(2);
 
         lb.releaseConnection(a, Duration.ofMillis(5), true);
-        lb.releaseConnection(a, Duration.ofMillis(5), false);
+        lb.releaseConnection(a, Duration.ofMillis(9), false);
         assertThat(a.activeConnections()).isZero();
         assertThatThrownBy(() -> lb.releaseConnection(a, Duration.ofMillis(5), true))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("no active connection");
-        assertThat(lb.getAllStats().metrics().completedRequests()).isEqualTo(2);
+        // The overall figures keep the completion before the departure and count both after it.
+        LoadBalancerMetrics m = lb.getAllStats().metrics();
+        assertThat(m.successes()).isEqualTo(2);
+        assertThat(m.failures()).isEqualTo(1);
+        assertThat(m.avgResponseTime()).isEqualTo(Duration.ofMillis(5));
+        assertThat(m.p50ResponseTime().toNanos()).isCloseTo(5_000_000L, org.assertj.core.data.Percentage.withPercentage(3.2));
+        assertThat(m.p99ResponseTime().toNanos()).isCloseTo(9_000_000L, org.assertj.core.data.Percentage.withPercentage(3.2));
         assertThat(events).containsExactly("draining a", "removed a");
     }
 

@@ -1,12 +1,12 @@
 package dev.ailb.internal;
 
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * A lock-free log-linear histogram of durations in nanoseconds: 16 linear sub-buckets per power
  * of two, so a reported percentile is within about 3% of the true value. Recording is one atomic
- * increment; reading copies the counts into an immutable {@link Snapshot}.
+ * increment; reading copies the counts into an immutable {@link Snapshot}. A histogram can be
+ * folded once, like a {@link FoldableCounter}.
  *
  * <p>Durations of 2^41 ns (about 36 minutes) or more are counted in the last bucket.
  * Thread-safe.
@@ -17,53 +17,63 @@ public final class LatencyHistogram {
     private static final int MAX_EXPONENT = 40;
     static final int BUCKETS = (MAX_EXPONENT - SUB_BITS + 2) * SUB_COUNT;
 
-    /** Stripes of a shared histogram: twice the processors rounded up to a power of two, at most 32. */
-    private static final int SHARED_STRIPES = Math.min(32, 2 * Integer.highestOneBit(
-            Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
+    /** The fold mark, the top bit of every count of a folded histogram. */
+    private static final long FOLDED = Long.MIN_VALUE;
+    private static final long COUNT = Long.MAX_VALUE;
 
-    private final AtomicLongArray counts;
-    private final int stripes;
-    /** Mixed into a thread's identity hash to choose its stripe; changed when two threads collide. */
-    private volatile int salt;
+    private final AtomicLongArray counts = new AtomicLongArray(BUCKETS);
+    private boolean folded; // guarded by this
 
-    /** A histogram with one set of counters, for one backend: about 5 KB. */
-    public LatencyHistogram() {
-        this(1);
-    }
+    /** An empty histogram: about 5 KB. */
+    public LatencyHistogram() {}
 
-    private LatencyHistogram(int stripes) {
-        this.counts = new AtomicLongArray(stripes * BUCKETS);
-        this.stripes = stripes;
+    /**
+     * Counts one duration.
+     *
+     * @param nanos the duration in nanoseconds; negative values count as 0
+     * @return {@code true} if the count is in the snapshot {@link #fold()} returned or will
+     *         return, {@code false} if this histogram had already been folded (the caller then
+     *         counts the duration elsewhere)
+     */
+    public boolean record(long nanos) {
+        return (counts.getAndIncrement(bucketOf(nanos)) & FOLDED) == 0;
     }
 
     /**
-     * A histogram every thread records into, such as a balancer's overall one: two sets of
-     * counters per processor (up to 32), each thread counting in the set its identity selects.
-     * Responses of similar duration fall in the same bucket, and with one set threads completing
-     * requests at once would take turns on that bucket's cache line. Two threads that collide in a
-     * set change the salt that maps threads to sets.
+     * Marks every bucket folded and returns the counts at that instant, as
+     * {@link FoldableCounter#fold()} does for one count: a later {@link #record(long)} returns
+     * {@code false}, an earlier one is in the result. A backend's histogram is folded when the
+     * backend leaves its balancer, which from then on counts the stragglers in its own.
      *
-     * @return a new striped histogram
+     * @return the counts at the fold
+     * @throws IllegalStateException if folded already
      */
-    public static LatencyHistogram shared() {
-        return new LatencyHistogram(SHARED_STRIPES);
+    public synchronized Snapshot fold() {
+        if (folded) {
+            throw new IllegalStateException("folded already");
+        }
+        folded = true;
+        long[] copy = new long[BUCKETS];
+        for (int i = 0; i < BUCKETS; i++) {
+            copy[i] = counts.getAndAccumulate(i, FOLDED, (c, mark) -> c | mark) & COUNT;
+        }
+        return new Snapshot(copy);
     }
 
-    public void record(long nanos) {
-        int bucket = bucketOf(nanos);
-        if (stripes == 1) {
-            counts.incrementAndGet(bucket);
-            return;
-        }
-        int at = bucket + ThreadStripes.of(salt, stripes) * BUCKETS;
-        long c = counts.get(at);
-        if (!counts.compareAndSet(at, c, c + 1)) {
-            // Another thread counts in this stripe: move the threads to other stripes.
-            salt = ThreadLocalRandom.current().nextInt();
-            counts.incrementAndGet(bucket + ThreadStripes.of(salt, stripes) * BUCKETS);
+    /**
+     * Adds every count of {@code snapshot} to this histogram, as if each duration had been
+     * recorded here.
+     *
+     * @param snapshot the counts to add
+     */
+    public void recordAll(Snapshot snapshot) {
+        for (int i = 0; i < BUCKETS; i++) {
+            long n = snapshot.counts[i];
+            if (n != 0) {
+                counts.getAndAdd(i, n);
+            }
         }
     }
-
 
     static int bucketOf(long nanos) {
         if (nanos < SUB_COUNT) {
@@ -91,8 +101,8 @@ public final class LatencyHistogram {
 
     public Snapshot snapshot() {
         long[] copy = new long[BUCKETS];
-        for (int i = 0; i < counts.length(); i++) {
-            copy[i % BUCKETS] += counts.get(i);
+        for (int i = 0; i < BUCKETS; i++) {
+            copy[i] = counts.get(i) & COUNT;
         }
         return new Snapshot(copy);
     }
@@ -114,6 +124,25 @@ public final class LatencyHistogram {
 
         public static Snapshot empty() {
             return EMPTY;
+        }
+
+        /**
+         * The counts of several histograms together, as if every duration had been recorded in
+         * one.
+         *
+         * @param snapshots the snapshots to add up
+         * @return their sum
+         */
+        public static Snapshot sum(Iterable<Snapshot> snapshots) {
+            long[] total = new long[BUCKETS];
+            for (Snapshot s : snapshots) {
+                if (s.total != 0) {
+                    for (int i = 0; i < BUCKETS; i++) {
+                        total[i] += s.counts[i];
+                    }
+                }
+            }
+            return new Snapshot(total);
         }
 
         public long count() {

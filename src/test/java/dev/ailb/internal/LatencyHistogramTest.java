@@ -1,8 +1,11 @@
 package dev.ailb.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class LatencyHistogramTest {
@@ -42,33 +45,82 @@ class LatencyHistogramTest {
         assertThat(LatencyHistogram.Snapshot.empty().valueAt(0.99)).isZero();
     }
 
-    /** Threads record into their own stripes; the snapshot merges them into one set of buckets. */
+    /** Every recording is either in the folded counts or reports that it came after the fold. */
     @Test
-    void sharedHistogramMergesItsStripesExactly() throws Exception {
-        LatencyHistogram shared = LatencyHistogram.shared();
-        LatencyHistogram single = new LatencyHistogram();
-        int threads = 6;
-        Thread[] workers = new Thread[threads];
-        for (int t = 0; t < threads; t++) {
-            int offset = t;
-            workers[t] = new Thread(() -> {
-                for (int ms = 1; ms <= 1000; ms++) {
-                    shared.record((ms + offset) * 1_000_000L);
+    void aFoldSplitsRacingRecordingsExactly() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            LatencyHistogram h = new LatencyHistogram();
+            int threads = 4;
+            int perThread = 20_000;
+            long[][] late = new long[threads][LatencyHistogram.BUCKETS];
+            CountDownLatch started = new CountDownLatch(threads);
+            Thread[] workers = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                int me = t;
+                workers[t] = new Thread(() -> {
+                    started.countDown();
+                    for (int k = 0; k < perThread; k++) {
+                        long nanos = 1_000L * (1 + (k * 31L + me) % 5_000);
+                        if (!h.record(nanos)) {
+                            late[me][LatencyHistogram.bucketOf(nanos)]++;
+                        }
+                    }
+                });
+                workers[t].start();
+            }
+            started.await();
+            LatencyHistogram.Snapshot folded = h.fold();
+            for (Thread worker : workers) {
+                worker.join();
+            }
+            LatencyHistogram.Snapshot all = h.snapshot();
+            long lateTotal = 0;
+            for (long[] perBucket : late) {
+                for (long n : perBucket) {
+                    lateTotal += n;
                 }
-            });
-            workers[t].start();
-            for (int ms = 1; ms <= 1000; ms++) {
-                single.record((ms + offset) * 1_000_000L);
+            }
+            assertThat(all.count()).isEqualTo((long) threads * perThread);
+            assertThat(folded.count() + lateTotal).isEqualTo(all.count());
+            // Bucket by bucket too: the folded counts plus the late ones are all the counts.
+            LatencyHistogram rebuilt = new LatencyHistogram();
+            rebuilt.recordAll(folded);
+            for (long[] perBucket : late) {
+                for (int b = 0; b < perBucket.length; b++) {
+                    for (long n = 0; n < perBucket[b]; n++) {
+                        rebuilt.record(LatencyHistogram.representativeOf(b));
+                    }
+                }
+            }
+            for (double q : new double[] {0.0, 0.1, 0.5, 0.9, 0.99, 1.0}) {
+                assertThat(rebuilt.snapshot().valueAt(q)).as("p%s", q * 100).isEqualTo(all.valueAt(q));
             }
         }
-        for (Thread worker : workers) {
-            worker.join();
+    }
+
+    @Test
+    void aHistogramFoldsOnceAndKeepsCountingAfterwards() {
+        LatencyHistogram h = new LatencyHistogram();
+        assertThat(h.record(5_000)).isTrue();
+        assertThat(h.fold().count()).isEqualTo(1);
+        assertThat(h.record(5_000)).isFalse();
+        assertThat(h.snapshot().count()).isEqualTo(2);
+        assertThatThrownBy(h::fold).isInstanceOf(IllegalStateException.class).hasMessage("folded already");
+    }
+
+    @Test
+    void snapshotsAddUpBucketByBucket() {
+        LatencyHistogram a = new LatencyHistogram();
+        LatencyHistogram b = new LatencyHistogram();
+        LatencyHistogram both = new LatencyHistogram();
+        for (int ms = 1; ms <= 300; ms++) {
+            (ms % 3 == 0 ? a : b).record(ms * 1_000_000L);
+            both.record(ms * 1_000_000L);
         }
-        LatencyHistogram.Snapshot merged = shared.snapshot();
-        LatencyHistogram.Snapshot expected = single.snapshot();
-        assertThat(merged.count()).isEqualTo(6_000);
-        for (double q : new double[] {0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0}) {
-            assertThat(merged.valueAt(q)).as("p%s", q * 100).isEqualTo(expected.valueAt(q));
+        LatencyHistogram.Snapshot sum = LatencyHistogram.Snapshot.sum(List.of(a.snapshot(), b.snapshot()));
+        assertThat(sum.count()).isEqualTo(300);
+        for (double q : new double[] {0.0, 0.5, 0.95, 0.99, 1.0}) {
+            assertThat(sum.valueAt(q)).isEqualTo(both.snapshot().valueAt(q));
         }
     }
 }
