@@ -69,7 +69,9 @@ import org.slf4j.LoggerFactory;
  * backends (published through a volatile field) and asks the picker the strategy built for that
  * snapshot. Changes (adding, removing, health, strategy) take one lock, build a new snapshot and
  * publish it; they never block a selection. Connection counts and metrics are recorded with atomic
- * operations and striped counters: a selection makes one atomic increment, on its backend.
+ * operations and striped counters: a selection makes one atomic increment, on its backend, and a
+ * release one update of each of its backend's outcome figures; the overall figures are derived
+ * from the backends' when read.
  *
  * <h2>Health</h2>
  * Only healthy backends get new requests. Active checks ({@link Builder#healthCheck}, run by
