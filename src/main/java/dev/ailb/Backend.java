@@ -32,12 +32,18 @@ public final class Backend {
     /** What {@link #tryRelease()} returns when there was nothing to release; never a valid ctl,
      *  since MAINTENANCE is cleared when DRAINING is set. */
     static final int NO_CONNECTION = -1;
+    /**
+     * The most tokens a backend may have in flight: 2^42, so that a count times a weight (at most
+     * 2^20) never overflows in the comparisons of {@link BalancingStrategy#LEAST_CONNECTIONS}.
+     */
+    static final long MAX_TOKENS_IN_FLIGHT = 1L << 42;
 
     private static final VarHandle CTL;
     private static final VarHandle EWMA_BITS;
     private static final VarHandle HISTOGRAM;
     private static final VarHandle EWMA_STAMP;
     private static final VarHandle RANK;
+    private static final VarHandle TOKENS;
 
     static {
         try {
@@ -47,6 +53,7 @@ public final class Backend {
             HISTOGRAM = lookup.findVarHandle(Backend.class, "histogram", LatencyHistogram.class);
             EWMA_STAMP = lookup.findVarHandle(Backend.class, "ewmaStampNanos", long.class);
             RANK = lookup.findVarHandle(Backend.class, "rank", double.class);
+            TOKENS = lookup.findVarHandle(Backend.class, "tokens", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -87,6 +94,10 @@ public final class Backend {
     @SuppressWarnings("unused") // accessed through RANK
     private double rank = Double.NaN;
     private final long originNanos;
+    /** The tokens of a request without an estimate when the balancer counts tokens; 0 when it counts connections. */
+    private final long tokenUnit;
+    @SuppressWarnings("unused") // accessed through TOKENS
+    private volatile long tokens;
 
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
@@ -106,8 +117,10 @@ public final class Backend {
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;
 
-    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos) {
+    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
+            long tokenUnit) {
         this.owner = owner;
+        this.tokenUnit = tokenUnit;
         this.decayNanos = decayNanos;
         this.originNanos = originNanos;
         this.id = id;
@@ -228,6 +241,44 @@ public final class Backend {
     }
 
     /**
+     * The estimated tokens (prompt and expected output) of the requests in flight here, when the
+     * balancer {@linkplain LoadBalancer.Builder#countTokens(long) counts tokens}: each acquired
+     * connection adds its request's {@linkplain Request#estimatedTokens() estimate}, or the
+     * balancer's default for a request without one, and its release takes them off again.
+     *
+     * @return the tokens in flight, {@code >= 0}; always 0 when the balancer counts connections
+     */
+    public long inFlightTokens() {
+        return (long) TOKENS.getVolatile(this);
+    }
+
+    /**
+     * The load the balancer's own traffic puts here, as {@link BalancingStrategy#LEAST_CONNECTIONS}
+     * and {@link BalancingStrategy#RESOURCE_BASED} compare it: the {@linkplain #inFlightTokens()
+     * tokens in flight} when the balancer counts tokens, the {@linkplain #activeConnections()
+     * active connections} otherwise.
+     *
+     * @return the in-flight load, {@code >= 0}
+     */
+    public long inFlightLoad() {
+        return tokenUnit == 0 ? activeConnections() : (long) TOKENS.getVolatile(this);
+    }
+
+    /**
+     * The {@linkplain #inFlightLoad() in-flight load} in requests per unit of weight: active
+     * connections divided by the weight, or tokens in flight divided by the weight and by the
+     * balancer's default token estimate (the tokens of a typical request).
+     *
+     * @return the load per unit of weight, {@code >= 0}
+     */
+    public double loadPerWeight() {
+        if (tokenUnit == 0) {
+            return (double) activeConnections() / weight;
+        }
+        return (double) (long) TOKENS.getVolatile(this) / ((double) tokenUnit * weight);
+    }
+
+    /**
      * The last resource report, if one was ever recorded. Its age decides whether it is still trusted.
      *
      * @return the last report, or empty if none was recorded
@@ -286,8 +337,66 @@ public final class Backend {
 
     // ---- state transitions, driven by the owning balancer ----
 
+    /**
+     * Counts one more connection, and {@code requestTokens} more tokens in flight when the balancer
+     * counts them, unless the backend was removed.
+     */
+    boolean tryAcquire(long requestTokens) {
+        if (tokenUnit == 0) {
+            return tryAcquire();
+        }
+        for (;;) {
+            long t = (long) TOKENS.getVolatile(this);
+            if (t > MAX_TOKENS_IN_FLIGHT - requestTokens) {
+                throw new IllegalStateException("backend " + id + ": too many tokens in flight ("
+                        + t + " + " + requestTokens + ", at most " + MAX_TOKENS_IN_FLIGHT + ")");
+            }
+            if (TOKENS.compareAndSet(this, t, t + requestTokens)) {
+                break;
+            }
+        }
+        boolean acquired = false;
+        try {
+            acquired = tryAcquire();
+        } finally {
+            if (!acquired) {
+                TOKENS.getAndAdd(this, -requestTokens);
+            }
+        }
+        return acquired;
+    }
+
+    /**
+     * Takes {@code requestTokens} off the tokens in flight, when the balancer counts them, before
+     * the connection is released.
+     *
+     * @throws IllegalArgumentException if fewer tokens are in flight (nothing is changed then)
+     */
+    void releaseTokens(long requestTokens) {
+        if (tokenUnit == 0) {
+            return;
+        }
+        for (;;) {
+            long t = (long) TOKENS.getVolatile(this);
+            if (t < requestTokens) {
+                throw new IllegalArgumentException("tokens: " + requestTokens + " (expected: at most the "
+                        + t + " tokens in flight on backend " + id + "; release with the request it was acquired for)");
+            }
+            if (TOKENS.compareAndSet(this, t, t - requestTokens)) {
+                return;
+            }
+        }
+    }
+
+    /** Puts back tokens taken off by {@link #releaseTokens} for a release that then failed. */
+    void restoreTokens(long requestTokens) {
+        if (tokenUnit != 0) {
+            TOKENS.getAndAdd(this, requestTokens);
+        }
+    }
+
     /** Counts one more connection, unless the backend was removed. */
-    boolean tryAcquire() {
+    private boolean tryAcquire() {
         for (;;) {
             int c = (int) CTL.getVolatile(this);
             if ((c & REMOVED) != 0) {

@@ -38,8 +38,9 @@ public interface BalancingStrategy {
     BalancingStrategy ROUND_ROBIN = new RoundRobinStrategy();
 
     /**
-     * The backend with the fewest active connections relative to its weight; ties are broken
-     * uniformly at random, so equal backends share the traffic. Exact over up to 32 available
+     * The backend with the fewest active connections relative to its weight (or the fewest tokens
+     * in flight, when the balancer {@linkplain LoadBalancer.Builder#countTokens(long) counts
+     * tokens}); ties are broken uniformly at random, so equal backends share the traffic. Exact over up to 32 available
      * backends (one pass over them, which also marks the tied ones); beyond, the less loaded of
      * two backends drawn at random (power of two choices), so a pick costs the same at 10,000
      * backends as at 33.
@@ -80,16 +81,14 @@ public interface BalancingStrategy {
     BalancingStrategy RANDOM = new RandomStrategy();
 
     /**
-     * The lower-scored of two randomly drawn backends, where the score combines reported CPU and
-     * memory with the live count of active connections per unit of weight. Uses the default
-     * weights of {@link #resourceBased(double, double, double, Duration)}. Two backends at any
+     * The lower-scored of two randomly drawn backends, where the score combines what the backends
+     * report (CPU, memory, queued requests, KV-cache usage) with the balancer's own live count of
+     * requests in flight per unit of weight; see {@link #resourceBased(ResourceWeights, Duration)}.
+     * Uses {@link ResourceWeights#DEFAULT} and trusts a report for 30 seconds. Two backends at any
      * size; a pick reads the ticker once, to tell fresh reports from stale ones.
      */
     BalancingStrategy RESOURCE_BASED = new ResourceBasedStrategy(
-            ResourceBasedStrategy.DEFAULT_CPU_WEIGHT,
-            ResourceBasedStrategy.DEFAULT_MEMORY_WEIGHT,
-            ResourceBasedStrategy.DEFAULT_LOAD_WEIGHT,
-            ResourceBasedStrategy.DEFAULT_MAX_REPORT_AGE);
+            ResourceWeights.DEFAULT, ResourceBasedStrategy.DEFAULT_MAX_REPORT_AGE);
 
     /**
      * The seven built-in strategies, in the order they are declared here.
@@ -158,5 +157,31 @@ public interface BalancingStrategy {
     static BalancingStrategy resourceBased(
             double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {
         return new ResourceBasedStrategy(cpuWeight, memoryWeight, loadWeight, maxReportAge);
+    }
+
+    /**
+     * A {@link #RESOURCE_BASED} strategy with its own weights for every signal. The score of a
+     * backend, lower is better, is the weighted sum of five signals, each in [0, 1]:
+     * <ul>
+     *   <li>{@code cpu}, {@code memory} and {@code kvCache}: the reported utilisations;</li>
+     *   <li>{@code queue}: {@code x / (1 + x)} of {@code x = waitingRequests / weight}, the
+     *       reported queue (1 waiting request per unit of weight scores 0.5);</li>
+     *   <li>{@code load}: {@code x / (1 + x)} of {@link Backend#loadPerWeight()}, the balancer's
+     *       own count of requests (or tokens) in flight, which is live between two reports.</li>
+     * </ul>
+     * A signal the report lacks, or every signal of a report older than {@code maxReportAge},
+     * scores 0.5. A pick compares two backends drawn at random and takes the lower score, so
+     * balancers acting on the same reports do not all herd onto the same backend.
+     *
+     * @param weights      the weights of the signals
+     * @param maxReportAge age after which a report is no longer trusted, > 0 and at most
+     *                     {@code Duration.ofNanos(Long.MAX_VALUE)}
+     * @return a new strategy with these weights
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if the age is not positive or too long to count in
+     *                                  nanoseconds
+     */
+    static BalancingStrategy resourceBased(ResourceWeights weights, Duration maxReportAge) {
+        return new ResourceBasedStrategy(weights, maxReportAge);
     }
 }

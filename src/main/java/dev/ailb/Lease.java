@@ -36,13 +36,15 @@ public final class Lease implements AutoCloseable {
 
     private final LoadBalancer balancer;
     private final Backend backend;
+    private final long tokens;
     private final long startNanos;
     @SuppressWarnings("unused") // accessed through RELEASED
     private volatile boolean released;
 
-    Lease(LoadBalancer balancer, Backend backend, long startNanos) {
+    Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos) {
         this.balancer = balancer;
         this.backend = backend;
+        this.tokens = tokens;
         this.startNanos = startNanos;
     }
 
@@ -94,7 +96,7 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         long now = balancer.ticker().read();
-        balancer.release(backend, Math.max(0L, now - startNanos), success, now);
+        balancer.release(backend, tokens, Math.max(0L, now - startNanos), success, now);
         return true;
     }
 

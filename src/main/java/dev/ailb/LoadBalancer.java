@@ -99,8 +99,13 @@ public final class LoadBalancer implements AutoCloseable {
     private final double decayNanos;
     /** The ticker at construction: where backends count their response-time ranks from. */
     private final long originNanos;
+    /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
+    private final long tokenUnit;
     private final SelectionContext context;
     private final boolean failOpen;
+    private final int saturationWaiting;
+    private final double saturationKvCache;
+    private final long saturationMaxAgeNanos;
     private final boolean initiallyHealthy;
     private final OutlierDetection outliers;
     private final int healthyThreshold;
@@ -162,6 +167,13 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
         this.originNanos = ticker.read();
+        this.tokenUnit = builder.tokenUnit != null ? builder.tokenUnit : 0L;
+        this.saturationWaiting = builder.saturationWaiting != null
+                ? builder.saturationWaiting : Builder.DEFAULT_SATURATION_WAITING;
+        this.saturationKvCache = builder.saturationWaiting != null
+                ? builder.saturationKvCache : Builder.DEFAULT_SATURATION_KV_CACHE;
+        this.saturationMaxAgeNanos = (builder.saturationWaiting != null
+                ? builder.saturationMaxAge : Builder.DEFAULT_SATURATION_MAX_AGE).toNanos();
         this.context = new Context(ticker, random);
         this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
                 .toNanos();
@@ -256,7 +268,7 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
-            backend = new Backend(this, id, host, port, weight, decayNanos, originNanos);
+            backend = new Backend(this, id, host, port, weight, decayNanos, originNanos, tokenUnit);
             if (!initiallyHealthy) {
                 backend.health.checkDown = true;
                 backend.health.awaitingFirstCheck = true;
@@ -590,8 +602,9 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
-     * Records a backend's resource usage, time-stamped with the balancer's ticker; read by
-     * {@link BalancingStrategy#RESOURCE_BASED}.
+     * Records a backend's CPU and memory utilisation, time-stamped with the balancer's ticker; read
+     * by {@link BalancingStrategy#RESOURCE_BASED}. Replaces the backend's previous report whole,
+     * so signals of an earlier richer report are no longer known.
      *
      * @param id     the backend's id
      * @param cpu    CPU utilisation, 0.0..1.0
@@ -603,8 +616,25 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         checkUnitInterval(cpu, "cpu");
         checkUnitInterval(memory, "memory");
+        updateBackendResources(id, LoadReport.builder().cpu(cpu).memory(memory).build());
+    }
+
+    /**
+     * Records what a backend reports about its load (CPU, memory, queued and running requests,
+     * KV-cache usage; any of them may be missing), time-stamped with the balancer's ticker. Read by
+     * {@link BalancingStrategy#RESOURCE_BASED} and {@link #isSaturated()}. Replaces the backend's
+     * previous report.
+     *
+     * @param id     the backend's id
+     * @param report the report
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if no backend has this id
+     */
+    public void updateBackendResources(String id, LoadReport report) {
+        checkId(id, "id");
+        checkNotNull(report, "report");
         Backend backend = lookup(registry, id);
-        backend.setResources(new ResourceReport(cpu, memory, ticker.read()));
+        backend.setResources(new ResourceReport(report, ticker.read()));
     }
 
     /**
@@ -635,6 +665,54 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public List<Backend> getAvailableBackends() {
         return readmitIfDue(registry).available;
+    }
+
+    /**
+     * Whether the whole pool is saturated: no backend is available, or every available backend
+     * has a fresh report (see {@link Builder#saturation}) of a queue of at least the threshold's
+     * waiting requests or of a KV cache used at least to the threshold. An application can shed
+     * low-priority work while it holds. A backend without a fresh report, or whose report has
+     * neither signal, counts as having room: the balancer cannot tell.
+     *
+     * <p>Stops at the first available backend with room, so it is cheap while the pool has room;
+     * it looks at every available backend when it returns {@code true}. Reads the ticker once.
+     *
+     * @return {@code true} if no available backend has room by its last report
+     */
+    public boolean isSaturated() {
+        List<Backend> available = readmitIfDue(registry).available;
+        long now = ticker.read();
+        for (Backend b : available) {
+            if (!isSaturated(b, now)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a backend is saturated by its last report: a fresh report (see
+     * {@link Builder#saturation}) of a queue of at least the threshold or a KV cache used at least
+     * to the threshold. Reads the ticker once.
+     *
+     * @param backend a backend of this balancer
+     * @return {@code true} if the backend's fresh report says it has no room
+     * @throws NullPointerException     if {@code backend} is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer
+     */
+    public boolean isSaturated(Backend backend) {
+        checkOwned(backend);
+        return isSaturated(backend, ticker.read());
+    }
+
+    private boolean isSaturated(Backend backend, long now) {
+        ResourceReport report = backend.resources().orElse(null);
+        if (report == null || report.ageNanos(now) > saturationMaxAgeNanos) {
+            return false;
+        }
+        LoadReport load = report.load();
+        return (load.hasWaitingRequests() && load.waitingRequests() >= saturationWaiting)
+                || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturationKvCache);
     }
 
     // ---------------------------------------------------------------- strategy
@@ -752,7 +830,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Lease acquire(Request request, String sessionId) {
         Backend backend = pickSticky(request, sessionId, true);
-        return new Lease(this, backend, ticker.read());
+        return new Lease(this, backend, tokensOf(request), ticker.read());
     }
 
     private Backend pickSticky(Request request, String sessionId, boolean acquire) {
@@ -766,7 +844,7 @@ public final class LoadBalancer implements AutoCloseable {
         Backend bound = sessions.get(sessionId, now);
         if (bound != null) {
             Registry current = readmitIfDue(registry);
-            if (current.routes(bound) && (!acquire || bound.tryAcquire())) {
+            if (current.routes(bound) && (!acquire || bound.tryAcquire(tokensOf(request)))) {
                 countSelection(bound, current);
                 sessionHits.increment();
                 return bound;
@@ -785,7 +863,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             // A backend that left since the pick may have had its bindings dropped before this one
             // was made: drop it too, and place the request again.
-            if (winner.isRemoved() || (acquire && !winner.tryAcquire())) {
+            if (winner.isRemoved() || (acquire && !winner.tryAcquire(tokensOf(request)))) {
                 sessions.remove(sessionId, winner);
                 continue;
             }
@@ -808,7 +886,7 @@ public final class LoadBalancer implements AutoCloseable {
                 ring = buildSessionRing(current.routable);
             }
             Backend backend = IpHashStrategy.backendForKey(ring.picker, sessionId);
-            if (current.routes(backend) && (!acquire || backend.tryAcquire())) {
+            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
                 countSelection(backend, current);
                 sessionHits.increment();
                 return backend;
@@ -870,7 +948,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             // With acquire, a backend removed between the pick and the acquisition is picked again,
             // and only the pick that acquired is counted.
-            if (current.routes(backend) && (!acquire || backend.tryAcquire())) {
+            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
                 if (count) {
                     countSelection(backend, current);
                 }
@@ -921,7 +999,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Lease acquire(Request request) {
         Backend backend = pick(request, true, true, true);
-        return new Lease(this, backend, ticker.read());
+        return new Lease(this, backend, tokensOf(request), ticker.read());
     }
 
     Ticker ticker() {
@@ -955,7 +1033,7 @@ public final class LoadBalancer implements AutoCloseable {
         List<Throwable> failures = new ArrayList<>(1);
         List<Backend> tried = new ArrayList<>(1);
         for (int attempt = 1; ; attempt++) {
-            Lease lease = new Lease(this, backend, ticker.read());
+            Lease lease = new Lease(this, backend, tokensOf(request), ticker.read());
             T result;
             try {
                 result = call.call(backend);
@@ -1021,7 +1099,7 @@ public final class LoadBalancer implements AutoCloseable {
             if (!candidates.contains(backend)) {
                 backend = candidates.get(random.nextInt(candidates.size()));
             }
-            if (backend.tryAcquire()) {
+            if (backend.tryAcquire(tokensOf(request))) {
                 countSelection(backend, current);
                 retries.increment();
                 return backend;
@@ -1063,7 +1141,48 @@ public final class LoadBalancer implements AutoCloseable {
     public boolean tryAcquireConnection(Backend backend) {
         checkOwned(backend);
         checkOpen();
-        return backend.tryAcquire();
+        return backend.tryAcquire(tokenUnit);
+    }
+
+    /**
+     * Like {@link #acquireConnection(Backend)} for a given request: when the balancer
+     * {@linkplain Builder#countTokens(long) counts tokens}, the request's estimate (or the default)
+     * is added to the backend's tokens in flight. Release it with
+     * {@link #releaseConnection(Backend, Request, Duration, boolean)} and the same request.
+     *
+     * @param backend a backend of this balancer, usually one just returned by
+     *                {@link #selectBackend}
+     * @param request the request the connection is for
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer
+     * @throws IllegalStateException    if the backend has been removed, the balancer is closed, or
+     *                                  the backend already has 2^29 - 1 active connections
+     */
+    public void acquireConnection(Backend backend, Request request) {
+        if (!tryAcquireConnection(backend, request)) {
+            throw new IllegalStateException("backend: " + backend.id()
+                    + " (expected: a registered backend; it has been removed from this balancer)");
+        }
+    }
+
+    /**
+     * Like {@link #acquireConnection(Backend, Request)}, but returns false instead of throwing when
+     * the backend has already been removed.
+     *
+     * @param backend a backend of this balancer
+     * @param request the request the connection is for
+     * @return {@code true} if the connection was counted, {@code false} if the backend has been
+     *         removed (nothing is counted then)
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer
+     * @throws IllegalStateException    if the balancer is closed, or the backend already has
+     *                                  2^29 - 1 active connections
+     */
+    public boolean tryAcquireConnection(Backend backend, Request request) {
+        checkOwned(backend);
+        checkNotNull(request, "request");
+        checkOpen();
+        return backend.tryAcquire(tokensOf(request));
     }
 
     /**
@@ -1079,15 +1198,17 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public void releaseConnection(Backend backend, Duration responseTime, boolean success) {
         checkNotNull(backend, "backend"); // ownership is checked by the overload below
+        releaseConnection(backend, nanosOf(responseTime), success);
+    }
+
+    private static long nanosOf(Duration responseTime) {
         checkNonNegative(responseTime, "responseTime");
-        long nanos;
         try {
-            nanos = responseTime.toNanos();
+            return responseTime.toNanos();
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("responseTime: " + responseTime
                     + " (expected: at most " + Duration.ofNanos(Long.MAX_VALUE) + ")");
         }
-        releaseConnection(backend, nanos, success);
     }
 
     /**
@@ -1106,16 +1227,70 @@ public final class LoadBalancer implements AutoCloseable {
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
         checkNonNegative(responseTimeNanos, "responseTimeNanos");
-        release(backend, responseTimeNanos, success, ticker.read());
+        release(backend, tokenUnit, responseTimeNanos, success, ticker.read());
+    }
+
+    /**
+     * Like {@link #releaseConnection(Backend, Duration, boolean)} for a connection acquired with
+     * {@link #acquireConnection(Backend, Request)}: when the balancer
+     * {@linkplain Builder#countTokens(long) counts tokens}, the request's tokens come off the
+     * backend's tokens in flight.
+     *
+     * @param backend      the backend a connection was acquired on
+     * @param request      the request it was acquired for
+     * @param responseTime how long the request took, >= 0
+     * @param success      whether it succeeded
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer, the time is
+     *                                  negative or too large to count in nanoseconds, or the
+     *                                  backend has fewer tokens in flight than the request's
+     * @throws IllegalStateException    if the backend has no active connection to release
+     */
+    public void releaseConnection(Backend backend, Request request, Duration responseTime, boolean success) {
+        checkNotNull(backend, "backend");
+        checkNotNull(request, "request");
+        releaseConnection(backend, request, nanosOf(responseTime), success);
+    }
+
+    /**
+     * Like {@link #releaseConnection(Backend, Request, Duration, boolean)} with the response time
+     * in nanoseconds.
+     *
+     * @param backend           the backend a connection was acquired on
+     * @param request           the request it was acquired for
+     * @param responseTimeNanos how long the request took, in nanoseconds, >= 0
+     * @param success           whether it succeeded
+     * @throws NullPointerException     if {@code backend} or {@code request} is null
+     * @throws IllegalArgumentException if the backend belongs to another balancer,
+     *                                  {@code responseTimeNanos} is negative, or the backend has
+     *                                  fewer tokens in flight than the request's
+     * @throws IllegalStateException    if the backend has no active connection to release
+     */
+    public void releaseConnection(Backend backend, Request request, long responseTimeNanos, boolean success) {
+        checkOwned(backend);
+        checkNotNull(request, "request");
+        checkNonNegative(responseTimeNanos, "responseTimeNanos");
+        release(backend, tokensOf(request), responseTimeNanos, success, ticker.read());
+    }
+
+    /**
+     * The tokens a request counts for while in flight: its estimate, or the default for one
+     * without. Meaningless (and ignored by the backends) when the balancer counts connections.
+     */
+    private long tokensOf(Request request) {
+        long estimate = request.estimatedTokens();
+        return estimate > 0 ? estimate : tokenUnit;
     }
 
     /**
      * Releases a connection whose end the caller has just read from the ticker, as a lease has:
      * the clock is read once per release, not twice.
      */
-    void release(Backend backend, long responseTimeNanos, boolean success, long now) {
+    void release(Backend backend, long tokens, long responseTimeNanos, boolean success, long now) {
+        backend.releaseTokens(tokens);
         int ctl = backend.tryRelease();
         if (ctl == Backend.NO_CONNECTION) {
+            backend.restoreTokens(tokens);
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }
@@ -1716,6 +1891,9 @@ public final class LoadBalancer implements AutoCloseable {
         static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
         static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
         static final int DEFAULT_MAX_SESSIONS = 100_000;
+        static final int DEFAULT_SATURATION_WAITING = 5;
+        static final double DEFAULT_SATURATION_KV_CACHE = 0.8;
+        static final Duration DEFAULT_SATURATION_MAX_AGE = Duration.ofSeconds(30);
         static final Duration DEFAULT_SESSION_IDLE = Duration.ofMinutes(30);
         private static final Duration SHORTEST = Duration.ofMillis(1);
         private static final Duration LONGEST = Duration.ofDays(1);
@@ -1739,6 +1917,10 @@ public final class LoadBalancer implements AutoCloseable {
         private SessionAffinity sessionAffinity;
         private Integer maxSessions;
         private Duration sessionIdleTimeout;
+        private Long tokenUnit;
+        private Integer saturationWaiting;
+        private double saturationKvCache;
+        private Duration saturationMaxAge;
 
         private Builder() {}
 
@@ -2027,6 +2209,63 @@ public final class LoadBalancer implements AutoCloseable {
         public Builder sessionIdleTimeout(Duration timeout) {
             requireUnset(this.sessionIdleTimeout, "sessionIdleTimeout");
             this.sessionIdleTimeout = checkBetween(timeout, SHORTEST, LONGEST, "sessionIdleTimeout");
+            return this;
+        }
+
+        /**
+         * Counts the tokens of the requests in flight on each backend instead of their number:
+         * {@link BalancingStrategy#LEAST_CONNECTIONS} then picks the backend with the fewest tokens
+         * in flight per unit of weight, and {@link BalancingStrategy#RESOURCE_BASED} scores the
+         * load in tokens. A request counts its {@linkplain Request#estimatedTokens() estimate}
+         * (prompt and expected output), or {@code defaultTokenEstimate} if it has none; so does a
+         * connection acquired without a request. By default the balancer counts connections, and
+         * estimates are ignored.
+         *
+         * <p>An LLM request may hold its instance for 50 ms or for a minute, depending mostly on
+         * its tokens; counted in tokens, ten short requests no longer weigh as much as ten long
+         * ones. Release each connection with the request it was acquired for (a {@link Lease}
+         * does so by itself), so that the same tokens come off again.
+         *
+         * @param defaultTokenEstimate the tokens of a request without an estimate, also the unit in
+         *                             which the load is scored, 1..{@link Request#MAX_TOKENS}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code defaultTokenEstimate} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder countTokens(long defaultTokenEstimate) {
+            requireUnset(this.tokenUnit, "countTokens");
+            if (defaultTokenEstimate < 1 || defaultTokenEstimate > Request.MAX_TOKENS) {
+                throw new IllegalArgumentException("defaultTokenEstimate: " + defaultTokenEstimate
+                        + " (expected: 1.." + Request.MAX_TOKENS + ")");
+            }
+            this.tokenUnit = defaultTokenEstimate;
+            return this;
+        }
+
+        /**
+         * When {@link LoadBalancer#isSaturated()} calls a backend saturated: its last report is at
+         * most {@code maxReportAge} old and shows at least {@code waitingRequests} requests
+         * queued, or a KV cache used to at least {@code kvCacheUsage}. Defaults: 5 waiting
+         * requests, 0.8, 30 seconds.
+         *
+         * @param waitingRequests the queue length from which a backend is saturated, >= 1
+         * @param kvCacheUsage    the KV-cache usage from which a backend is saturated, in (0, 1]
+         * @param maxReportAge    how long a report is trusted, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if {@code maxReportAge} is null
+         * @throws IllegalArgumentException naming a value out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder saturation(int waitingRequests, double kvCacheUsage, Duration maxReportAge) {
+            requireUnset(this.saturationWaiting, "saturation");
+            checkRange(waitingRequests, 1, Integer.MAX_VALUE, "waitingRequests");
+            if (!(kvCacheUsage > 0.0 && kvCacheUsage <= 1.0)) {
+                throw new IllegalArgumentException("kvCacheUsage: " + kvCacheUsage + " (expected: > 0.0 and <= 1.0)");
+            }
+            Duration age = checkBetween(maxReportAge, SHORTEST, LONGEST, "maxReportAge");
+            this.saturationWaiting = waitingRequests;
+            this.saturationKvCache = kvCacheUsage;
+            this.saturationMaxAge = age;
             return this;
         }
 

@@ -7,7 +7,8 @@ import dev.ailb.Selector;
 import java.util.random.RandomGenerator;
 
 /**
- * Fewest active connections per unit of weight; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
+ * Least {@linkplain Backend#inFlightLoad() in-flight load} per unit of weight: active connections,
+ * or tokens in flight when the balancer counts tokens; see {@link BalancingStrategy#LEAST_CONNECTIONS}.
  * Immutable.
  *
  * <p>Up to {@link #EXACT_SCAN_MAX} available backends, every backend is looked at once: the pass
@@ -36,7 +37,7 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                     long pair = TwoChoices.draw(random, n);
                     Backend a = backends[TwoChoices.first(pair)];
                     Backend b = backends[TwoChoices.second(pair)];
-                    return (long) b.activeConnections() * a.weight() < (long) a.activeConnections() * b.weight()
+                    return b.inFlightLoad() * a.weight() < a.inFlightLoad() * b.weight()
                             ? b : a;
                 };
             }
@@ -44,12 +45,12 @@ public final class LeastConnectionsStrategy implements BalancingStrategy {
                 // One pass: the least load per unit of weight, and which backends share it (bit i
                 // of tied for backends[i]; there are at most EXACT_SCAN_MAX of them).
                 Backend best = backends[0];
-                long bestActive = best.activeConnections();
+                long bestActive = best.inFlightLoad();
                 long bestWeight = best.weight();
                 long tied = 1L;
                 for (int i = 1; i < n; i++) {
                     Backend b = backends[i];
-                    long active = b.activeConnections();
+                    long active = b.inFlightLoad();
                     long lhs = active * bestWeight;
                     long rhs = bestActive * b.weight();
                     if (lhs < rhs) {

@@ -1,11 +1,14 @@
 package dev.ailb.strategy;
 
 import static dev.ailb.internal.Preconditions.checkNonNegativeFinite;
+import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
+import dev.ailb.LoadReport;
 import dev.ailb.ResourceReport;
+import dev.ailb.ResourceWeights;
 import dev.ailb.SelectionContext;
 import dev.ailb.Selector;
 import dev.ailb.Ticker;
@@ -13,8 +16,9 @@ import java.time.Duration;
 import java.util.random.RandomGenerator;
 
 /**
- * Lowest combined score of CPU, memory and live load; see
- * {@link BalancingStrategy#resourceBased(double, double, double, Duration)}. Immutable.
+ * Lowest combined score of reported CPU, memory, queue and KV-cache usage and the balancer's own
+ * count of requests in flight; see {@link BalancingStrategy#resourceBased(ResourceWeights, Duration)}.
+ * Immutable.
  *
  * <p>Reports arrive seconds apart, and sending every request to the backend that looked least
  * loaded at the last report herds traffic onto it until the next one (Mitzenmacher, "How useful is
@@ -25,27 +29,45 @@ import java.util.random.RandomGenerator;
  * is never chosen while there are three or more; with two, the pick is the exact minimum.
  */
 public final class ResourceBasedStrategy implements BalancingStrategy {
-    public static final double DEFAULT_CPU_WEIGHT = 0.4;
-    public static final double DEFAULT_MEMORY_WEIGHT = 0.3;
-    public static final double DEFAULT_LOAD_WEIGHT = 0.3;
+    public static final double DEFAULT_CPU_WEIGHT = ResourceWeights.DEFAULT.cpu();
+    public static final double DEFAULT_MEMORY_WEIGHT = ResourceWeights.DEFAULT.memory();
+    public static final double DEFAULT_LOAD_WEIGHT = ResourceWeights.DEFAULT.load();
     public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofSeconds(30);
-    /** The CPU and memory score of a backend whose report is missing or too old. */
+    /** The score of a signal that is missing, or whose report is too old: a middling load. */
     public static final double UNKNOWN_UTILISATION = 0.5;
 
+    private final ResourceWeights weights;
     private final double cpuWeight;
     private final double memoryWeight;
     private final double loadWeight;
+    private final double queueWeight;
+    private final double kvCacheWeight;
     private final long maxReportAgeNanos;
 
+    /** The strategy of {@code BalancingStrategy.resourceBased(cpu, memory, load, maxReportAge)}. */
     public ResourceBasedStrategy(double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {
-        this.cpuWeight = checkNonNegativeFinite(cpuWeight, "cpuWeight");
-        this.memoryWeight = checkNonNegativeFinite(memoryWeight, "memoryWeight");
-        this.loadWeight = checkNonNegativeFinite(loadWeight, "loadWeight");
+        this(threeWeights(cpuWeight, memoryWeight, loadWeight), maxReportAge);
+    }
+
+    public ResourceBasedStrategy(ResourceWeights weights, Duration maxReportAge) {
+        this.weights = checkNotNull(weights, "weights");
+        this.cpuWeight = weights.cpu();
+        this.memoryWeight = weights.memory();
+        this.loadWeight = weights.load();
+        this.queueWeight = weights.queue();
+        this.kvCacheWeight = weights.kvCache();
+        this.maxReportAgeNanos = checkPositiveNanos(maxReportAge, "maxReportAge").toNanos();
+    }
+
+    private static ResourceWeights threeWeights(double cpuWeight, double memoryWeight, double loadWeight) {
+        checkNonNegativeFinite(cpuWeight, "cpuWeight");
+        checkNonNegativeFinite(memoryWeight, "memoryWeight");
+        checkNonNegativeFinite(loadWeight, "loadWeight");
         if (cpuWeight + memoryWeight + loadWeight == 0.0) {
             throw new IllegalArgumentException(
                     "cpuWeight + memoryWeight + loadWeight: 0.0 (expected: > 0)");
         }
-        this.maxReportAgeNanos = checkPositiveNanos(maxReportAge, "maxReportAge").toNanos();
+        return new ResourceWeights(cpuWeight, memoryWeight, loadWeight, 0.0, 0.0);
     }
 
     @Override
@@ -70,18 +92,48 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
         };
     }
 
-    /** The score of a backend at {@code nowNanos}; lower is better. */
+    /**
+     * The score of a backend at {@code nowNanos}; lower is better. Each signal is in [0, 1]: CPU,
+     * memory and KV-cache usage as reported; the queue as {@code x / (1 + x)} of the waiting
+     * requests per unit of weight; the load as {@code x / (1 + x)} of the balancer's own
+     * {@linkplain Backend#inFlightLoad() in-flight load} per unit of weight. A signal missing from
+     * the report, or of a report older than the maximum age, scores {@link #UNKNOWN_UTILISATION}.
+     */
     public double score(Backend backend, long nowNanos) {
         double cpu = UNKNOWN_UTILISATION;
         double memory = UNKNOWN_UTILISATION;
+        double queue = UNKNOWN_UTILISATION;
+        double kvCache = UNKNOWN_UTILISATION;
         ResourceReport report = backend.resources().orElse(null);
         if (report != null && report.ageNanos(nowNanos) <= maxReportAgeNanos) {
-            cpu = report.cpu();
-            memory = report.memory();
+            LoadReport load = report.load();
+            if (load.hasCpu()) {
+                cpu = load.cpu();
+            }
+            if (load.hasMemory()) {
+                memory = load.memory();
+            }
+            if (load.hasWaitingRequests()) {
+                double perWeight = (double) load.waitingRequests() / backend.weight();
+                queue = perWeight / (1.0 + perWeight);
+            }
+            if (load.hasKvCacheUsage()) {
+                kvCache = load.kvCacheUsage();
+            }
         }
-        double perWeight = (double) backend.activeConnections() / backend.weight();
-        double load = perWeight / (1.0 + perWeight);
-        return cpuWeight * cpu + memoryWeight * memory + loadWeight * load;
+        double perWeight = backend.loadPerWeight();
+        double live = perWeight / (1.0 + perWeight);
+        return cpuWeight * cpu + memoryWeight * memory + loadWeight * live + queueWeight * queue
+                + kvCacheWeight * kvCache;
+    }
+
+    /**
+     * The weights of the signals.
+     *
+     * @return the weights
+     */
+    public ResourceWeights weights() {
+        return weights;
     }
 
     @Override
@@ -92,6 +144,7 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
     @Override
     public String toString() {
         return name() + "{cpu=" + cpuWeight + ", memory=" + memoryWeight + ", load=" + loadWeight
+                + ", queue=" + queueWeight + ", kvCache=" + kvCacheWeight
                 + ", maxReportAge=" + Duration.ofNanos(maxReportAgeNanos) + '}';
     }
 }

@@ -9,7 +9,9 @@ import static org.assertj.core.api.Assertions.within;
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadReport;
 import dev.ailb.Request;
+import dev.ailb.ResourceWeights;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.Map;
@@ -69,8 +71,9 @@ class ResourceBasedStrategyTest {
         // when
         double score = strategy.score(a, ticker.read());
 
-        // then: load is x / (1 + x) with x = 2 connections / weight 2 = 1, so 0.5
-        assertThat(score).isCloseTo(0.4 * 0.5 + 0.3 * 0.25 + 0.3 * 0.5, within(1e-12));
+        // then: load is x / (1 + x) with x = 2 connections / weight 2 = 1, so 0.5; the queue and
+        // the KV cache are not reported and score 0.5 each
+        assertThat(score).isCloseTo(0.4 * 0.5 + 0.3 * 0.25 + 0.3 * 0.5 + 0.3 * 0.5 + 0.3 * 0.5, within(1e-12));
     }
 
     // ---------------------------------------------------------------- live connections
@@ -396,6 +399,97 @@ class ResourceBasedStrategyTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    // ---------------------------------------------------------------- inference signals
+
+    @Test
+    void theScoreWeighsEveryReportedSignal() {
+        // given
+        ResourceWeights weights = new ResourceWeights(0.1, 0.2, 0.3, 0.4, 0.5);
+        ResourceBasedStrategy strategy =
+                (ResourceBasedStrategy) BalancingStrategy.resourceBased(weights, Duration.ofSeconds(5));
+        LoadBalancer lb = balancer(strategy, 30);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 2);
+        lb.updateBackendResources("a", LoadReport.builder().cpu(0.6).memory(0.4).waitingRequests(6)
+                .runningRequests(30).kvCacheUsage(0.9).build());
+        acquire(lb, a, 1);
+
+        // when
+        double score = strategy.score(a, ticker.read());
+
+        // then: the queue is 6 waiting / weight 2 = 3, so 0.75; the load 1 / 2, so 1/3
+        assertThat(score).isCloseTo(0.1 * 0.6 + 0.2 * 0.4 + 0.3 * (1.0 / 3) + 0.4 * 0.75 + 0.5 * 0.9, within(1e-12));
+        assertThat(strategy.weights()).isEqualTo(weights);
+        assertThat(strategy.toString()).isEqualTo(
+                "RESOURCE_BASED{cpu=0.1, memory=0.2, load=0.3, queue=0.4, kvCache=0.5, maxReportAge=PT5S}");
+    }
+
+    @Test
+    void aStaleReportScoresEverySignalAsUnknown() {
+        // given
+        ResourceBasedStrategy strategy = (ResourceBasedStrategy) BalancingStrategy.resourceBased(
+                new ResourceWeights(0, 0, 0, 1, 1), Duration.ofSeconds(5));
+        LoadBalancer lb = balancer(strategy, 31);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        lb.updateBackendResources("a", LoadReport.builder().waitingRequests(0).kvCacheUsage(0.1).build());
+        assertThat(strategy.score(a, ticker.read())).isCloseTo(0.1, within(1e-12));
+
+        // when
+        ticker.advance(Duration.ofSeconds(5).plusNanos(1));
+
+        // then
+        assertThat(strategy.score(a, ticker.read())).isCloseTo(1.0, within(1e-12));
+    }
+
+    @Test
+    void aLongQueueTurnsTrafficAwayUnderTheDefaultWeights() {
+        // given: the same CPU and memory, but b has 12 requests waiting
+        LoadBalancer lb = balancer(BalancingStrategy.RESOURCE_BASED, 32);
+        lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        lb.updateBackendResources("a", LoadReport.builder().cpu(0.5).memory(0.5).waitingRequests(0).build());
+        lb.updateBackendResources("b", LoadReport.builder().cpu(0.5).memory(0.5).waitingRequests(12).build());
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 100);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("a", 100));
+    }
+
+    @Test
+    void aFullKvCacheTurnsTrafficAwayUnderTheDefaultWeights() {
+        // given
+        LoadBalancer lb = balancer(BalancingStrategy.RESOURCE_BASED, 33);
+        lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        lb.updateBackendResources("a", LoadReport.builder().kvCacheUsage(0.97).build());
+        lb.updateBackendResources("b", LoadReport.builder().kvCacheUsage(0.35).build());
+
+        // when
+        Map<String, Integer> picks = pickMany(lb, 100);
+
+        // then
+        assertThat(picks).containsOnly(Map.entry("b", 100));
+    }
+
+    @Test
+    void betweenReportsTheLiveLoadShiftsTrafficOffTheBackendThatLookedBest() {
+        // given: a reports an empty queue and b a short one; then this balancer sends a requests
+        LoadBalancer lb = balancer(BalancingStrategy.resourceBased(
+                new ResourceWeights(0, 0, 1, 1, 0), Duration.ofSeconds(30)), 34);
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        lb.updateBackendResources("a", LoadReport.builder().waitingRequests(0).build());
+        lb.updateBackendResources("b", LoadReport.builder().waitingRequests(1).build());
+        assertThat(lb.selectBackend(REQUEST).id()).isEqualTo("a");
+
+        // when: two requests in flight on a (load 2/3) outweigh b's queue (1/2)
+        acquire(lb, a, 2);
+
+        // then
+        assertThat(pickMany(lb, 50)).containsOnly(Map.entry("b", 50));
+    }
 
     private LoadBalancer balancer(BalancingStrategy strategy, long seed) {
         return LoadBalancer.builder().strategy(strategy).ticker(ticker).random(new Random(seed)).build();

@@ -1,0 +1,191 @@
+package dev.ailb;
+
+import static dev.ailb.internal.Preconditions.checkRange;
+import static dev.ailb.internal.Preconditions.checkUnitInterval;
+
+/**
+ * What a backend says about its own load: CPU and memory utilisation, and the signals an LLM
+ * inference server exposes (vLLM's {@code vllm:num_requests_waiting},
+ * {@code vllm:num_requests_running} and {@code vllm:kv_cache_usage_perc}, or the equivalent of
+ * another engine). Any signal may be missing: a missing utilisation is {@link Double#NaN}, a
+ * missing count is {@link #UNKNOWN_COUNT}. Hand it to
+ * {@link LoadBalancer#updateBackendResources(String, LoadReport)}, which time-stamps it.
+ *
+ * <p>Immutable and thread-safe. Build one with {@link #builder()}.
+ *
+ * @param cpu             CPU utilisation in [0, 1], or NaN if not reported
+ * @param memory          memory utilisation in [0, 1], or NaN if not reported
+ * @param waitingRequests requests queued and not yet running, {@code >= 0}, or
+ *                        {@link #UNKNOWN_COUNT}
+ * @param runningRequests requests in the running batch, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+ * @param kvCacheUsage    share of the KV cache in use in [0, 1], or NaN if not reported
+ */
+public record LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage) {
+
+    /** The value of a request count that was not reported. */
+    public static final int UNKNOWN_COUNT = -1;
+
+    /**
+     * Checks the values.
+     *
+     * @throws IllegalArgumentException naming the first bad value: a utilisation outside [0, 1]
+     *                                  (NaN stands for not reported), a count below -1, or no
+     *                                  signal at all
+     */
+    public LoadReport {
+        checkUtilisation(cpu, "cpu");
+        checkUtilisation(memory, "memory");
+        checkRange(waitingRequests, UNKNOWN_COUNT, Integer.MAX_VALUE, "waitingRequests");
+        checkRange(runningRequests, UNKNOWN_COUNT, Integer.MAX_VALUE, "runningRequests");
+        checkUtilisation(kvCacheUsage, "kvCacheUsage");
+        if (Double.isNaN(cpu) && Double.isNaN(memory) && waitingRequests == UNKNOWN_COUNT
+                && runningRequests == UNKNOWN_COUNT && Double.isNaN(kvCacheUsage)) {
+            throw new IllegalArgumentException("report: no signal (expected: at least one of cpu, memory, "
+                    + "waitingRequests, runningRequests, kvCacheUsage)");
+        }
+    }
+
+    private static void checkUtilisation(double value, String name) {
+        if (!Double.isNaN(value) && !(value >= 0.0 && value <= 1.0)) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: 0.0..1.0, or NaN if not reported)");
+        }
+    }
+
+    /**
+     * A builder with every signal missing.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Whether the report has a CPU utilisation.
+     *
+     * @return {@code true} if {@link #cpu()} is not NaN
+     */
+    public boolean hasCpu() {
+        return !Double.isNaN(cpu);
+    }
+
+    /**
+     * Whether the report has a memory utilisation.
+     *
+     * @return {@code true} if {@link #memory()} is not NaN
+     */
+    public boolean hasMemory() {
+        return !Double.isNaN(memory);
+    }
+
+    /**
+     * Whether the report has a queue length.
+     *
+     * @return {@code true} if {@link #waitingRequests()} is not {@link #UNKNOWN_COUNT}
+     */
+    public boolean hasWaitingRequests() {
+        return waitingRequests != UNKNOWN_COUNT;
+    }
+
+    /**
+     * Whether the report has a running batch size.
+     *
+     * @return {@code true} if {@link #runningRequests()} is not {@link #UNKNOWN_COUNT}
+     */
+    public boolean hasRunningRequests() {
+        return runningRequests != UNKNOWN_COUNT;
+    }
+
+    /**
+     * Whether the report has a KV-cache usage.
+     *
+     * @return {@code true} if {@link #kvCacheUsage()} is not NaN
+     */
+    public boolean hasKvCacheUsage() {
+        return !Double.isNaN(kvCacheUsage);
+    }
+
+    /**
+     * Builds a {@link LoadReport}; a signal not set is not reported. Each setter checks its value
+     * at once, naming it.
+     */
+    public static final class Builder {
+        private double cpu = Double.NaN;
+        private double memory = Double.NaN;
+        private int waitingRequests = UNKNOWN_COUNT;
+        private int runningRequests = UNKNOWN_COUNT;
+        private double kvCacheUsage = Double.NaN;
+
+        private Builder() {}
+
+        /**
+         * Sets the CPU utilisation.
+         *
+         * @param cpu 0.0..1.0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code cpu} is NaN or out of range
+         */
+        public Builder cpu(double cpu) {
+            this.cpu = checkUnitInterval(cpu, "cpu");
+            return this;
+        }
+
+        /**
+         * Sets the memory utilisation.
+         *
+         * @param memory 0.0..1.0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code memory} is NaN or out of range
+         */
+        public Builder memory(double memory) {
+            this.memory = checkUnitInterval(memory, "memory");
+            return this;
+        }
+
+        /**
+         * Sets the number of requests queued and not yet running.
+         *
+         * @param waitingRequests {@code >= 0}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code waitingRequests} is negative
+         */
+        public Builder waitingRequests(int waitingRequests) {
+            this.waitingRequests = checkRange(waitingRequests, 0, Integer.MAX_VALUE, "waitingRequests");
+            return this;
+        }
+
+        /**
+         * Sets the number of requests in the running batch.
+         *
+         * @param runningRequests {@code >= 0}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code runningRequests} is negative
+         */
+        public Builder runningRequests(int runningRequests) {
+            this.runningRequests = checkRange(runningRequests, 0, Integer.MAX_VALUE, "runningRequests");
+            return this;
+        }
+
+        /**
+         * Sets the share of the KV cache in use.
+         *
+         * @param kvCacheUsage 0.0..1.0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code kvCacheUsage} is NaN or out of range
+         */
+        public Builder kvCacheUsage(double kvCacheUsage) {
+            this.kvCacheUsage = checkUnitInterval(kvCacheUsage, "kvCacheUsage");
+            return this;
+        }
+
+        /**
+         * The report.
+         *
+         * @return a new report with the signals set so far
+         * @throws IllegalArgumentException if no signal was set
+         */
+        public LoadReport build() {
+            return new LoadReport(cpu, memory, waitingRequests, runningRequests, kvCacheUsage);
+        }
+    }
+}
