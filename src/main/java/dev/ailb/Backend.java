@@ -82,6 +82,8 @@ public final class Backend {
     private volatile HealthState state = HealthState.HEALTHY;
     final BackendHealth health = new BackendHealth();
     private volatile ResourceReport resources;
+    /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
+    volatile String loadProblem;
 
     @SuppressWarnings("unused") // accessed through EWMA_BITS
     private volatile long ewmaBits = UNMEASURED;

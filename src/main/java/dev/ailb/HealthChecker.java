@@ -3,6 +3,7 @@ package dev.ailb;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckContext;
 import dev.ailb.health.HealthCheckResult;
+import dev.ailb.health.LoadSource;
 import java.lang.reflect.Method;
 import java.net.http.HttpClient;
 import java.time.Duration;
@@ -57,11 +58,17 @@ final class HealthChecker {
     private Session session; // guarded by lock
     private boolean running; // guarded by lock
     private ScheduledFuture<?> nextRound; // guarded by lock
+    private final LoadSource loadSource; // null: no load polling
+    private final long pollIntervalNanos;
+    private ScheduledFuture<?> nextPoll; // guarded by lock
 
     HealthChecker(LoadBalancer balancer, HealthCheck check, Duration interval, Duration timeout, Duration jitter,
-            ScheduledExecutorService userScheduler, RandomGenerator random) {
+            ScheduledExecutorService userScheduler, RandomGenerator random, LoadSource loadSource,
+            Duration pollInterval) {
         this.balancer = balancer;
         this.check = check;
+        this.loadSource = loadSource;
+        this.pollIntervalNanos = pollInterval.toNanos();
         this.intervalNanos = interval.toNanos();
         this.jitterNanos = jitter.toNanos();
         this.timeout = timeout;
@@ -78,10 +85,20 @@ final class HealthChecker {
             long delay = jitterNanos == 0 ? 0 : random.nextLong(0, jitterNanos + 1);
             try {
                 nextRound = s.scheduler().schedule(() -> scheduledRound(s), delay, TimeUnit.NANOSECONDS);
+                if (loadSource != null) {
+                    nextPoll = s.scheduler().schedule(() -> scheduledPoll(s), 0, TimeUnit.NANOSECONDS);
+                }
             } catch (RejectedExecutionException e) {
+                if (nextRound != null) {
+                    nextRound.cancel(false);
+                    nextRound = null;
+                }
                 throw new IllegalStateException("health check scheduler refused the first round: " + e, e);
             }
             running = true;
+        }
+        if (loadSource != null) {
+            log.info("Load polling started: {} every {}", loadSource, Duration.ofNanos(pollIntervalNanos));
         }
         if (check == null) {
             log.info("Health checker started with no active check: its rounds only end ejections on time");
@@ -101,6 +118,10 @@ final class HealthChecker {
             if (nextRound != null) {
                 nextRound.cancel(false);
                 nextRound = null;
+            }
+            if (nextPoll != null) {
+                nextPoll.cancel(false);
+                nextPoll = null;
             }
             s = session;
             session = null;
@@ -134,7 +155,7 @@ final class HealthChecker {
         synchronized (lock) {
             s = openSession();
         }
-        CompletableFuture<List<Check>> launched;
+        CompletableFuture<List<Check<HealthCheckResult>>> launched;
         try {
             // Launched off the calling thread: a check that blocks in check() must not hold it.
             launched = CompletableFuture.supplyAsync(() -> startRound(s), s.executor());
@@ -144,7 +165,7 @@ final class HealthChecker {
         // Each bound is the timeout plus a little: the launch (which may create the shared HTTP
         // client), then the verdicts, as the checks' own timers would measure them.
         long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
-        List<Check> checks;
+        List<Check<HealthCheckResult>> checks;
         try {
             checks = launched.get(boundNanos, TimeUnit.NANOSECONDS);
             CompletableFuture.allOf(checks.stream().map(c -> c.applied).toArray(CompletableFuture[]::new))
@@ -154,10 +175,10 @@ final class HealthChecker {
             if (checks == null) {
                 return; // not launched yet: the workers are all busy, or were stopped
             }
-            for (Check c : checks) {
+            for (Check<HealthCheckResult> c : checks) {
                 c.outcome.complete(timedOut());
             }
-            for (Check c : checks) {
+            for (Check<HealthCheckResult> c : checks) {
                 c.applied.join();
             }
         } catch (InterruptedException e) {
@@ -165,6 +186,81 @@ final class HealthChecker {
         } catch (ExecutionException e) {
             throw new IllegalStateException("health check round failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    /**
+     * One poll of every registered backend's load on demand; returns once every poll has ended or
+     * the timeout (plus a little) has passed, the late ones then counting as timed out.
+     */
+    void pollOnce() {
+        if (loadSource == null) {
+            throw new IllegalStateException("no load source (expected: LoadBalancer.Builder.loadSource)");
+        }
+        Session s;
+        synchronized (lock) {
+            s = openSession();
+        }
+        CompletableFuture<List<Check<LoadReport>>> launched;
+        try {
+            launched = CompletableFuture.supplyAsync(() -> startPolls(s), s.executor());
+        } catch (RejectedExecutionException e) {
+            return; // stopped meanwhile
+        }
+        long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
+        List<Check<LoadReport>> polls;
+        try {
+            polls = launched.get(boundNanos, TimeUnit.NANOSECONDS);
+            CompletableFuture.allOf(polls.stream().map(p -> p.applied).toArray(CompletableFuture[]::new))
+                    .get(boundNanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            polls = launched.getNow(null);
+            if (polls == null) {
+                return;
+            }
+            for (Check<LoadReport> p : polls) {
+                p.outcome.completeExceptionally(new TimeoutException("no report within " + timeout));
+            }
+            for (Check<LoadReport> p : polls) {
+                p.applied.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("load poll failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private void scheduledPoll(Session s) {
+        synchronized (lock) {
+            if (!running || session != s) {
+                return;
+            }
+        }
+        try {
+            startPolls(s);
+        } catch (RuntimeException e) {
+            log.error("Load poll failed", e);
+        }
+        synchronized (lock) {
+            if (!running || session != s) {
+                return;
+            }
+            try {
+                nextPoll = s.scheduler().schedule(() -> scheduledPoll(s), pollIntervalNanos, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                log.error("Load polling stopped: its scheduler refused the next poll", e);
+            }
+        }
+    }
+
+    private List<Check<LoadReport>> startPolls(Session s) {
+        List<Check<LoadReport>> polls = new ArrayList<>();
+        for (Backend b : balancer.getBackends()) {
+            if (!b.isRemoved()) {
+                polls.add(s.pollOnce(b));
+            }
+        }
+        return polls;
     }
 
     private Session openSession() {
@@ -199,12 +295,12 @@ final class HealthChecker {
         }
     }
 
-    private List<Check> startRound(Session s) {
+    private List<Check<HealthCheckResult>> startRound(Session s) {
         balancer.readmitDueNow();
         if (check == null) {
             return List.of();
         }
-        List<Check> checks = new ArrayList<>();
+        List<Check<HealthCheckResult>> checks = new ArrayList<>();
         for (Backend b : balancer.backendsToCheck()) {
             if (!b.isRemoved()) {
                 checks.add(s.checkOnce(b));
@@ -222,9 +318,12 @@ final class HealthChecker {
         return "health check failed with " + cause;
     }
 
-    /** One check of one backend: its verdict, and the moment that verdict has been counted. */
-    private static final class Check {
-        final CompletableFuture<HealthCheckResult> outcome = new CompletableFuture<>();
+    /**
+     * One check or load poll of one backend: its outcome, and the moment that outcome has been
+     * applied.
+     */
+    private static final class Check<T> {
+        final CompletableFuture<T> outcome = new CompletableFuture<>();
         CompletableFuture<Void> applied; // set before the check is visible to other threads
         private ScheduledFuture<?> timeout; // guarded by this
         private boolean settled; // guarded by this
@@ -279,7 +378,8 @@ final class HealthChecker {
 
     /** What one run of the checker holds, from its start (or first on-demand round) to its stop. */
     private final class Session implements HealthCheckContext {
-        private final ConcurrentHashMap<Backend, Check> inFlight = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Backend, Check<HealthCheckResult>> inFlight = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Backend, Check<LoadReport>> polling = new ConcurrentHashMap<>();
         // Backends whose last check handed work to the workers and has not ended, verdict or not.
         private final ConcurrentHashMap<Backend, CheckContext> busy = new ConcurrentHashMap<>();
         private final CheckerThreads schedulerThreads = new CheckerThreads("ailb-health-", SCHEDULER_THREADS);
@@ -346,12 +446,12 @@ final class HealthChecker {
             }
         }
 
-        Check checkOnce(Backend backend) {
-            Check running = inFlight.get(backend);
+        Check<HealthCheckResult> checkOnce(Backend backend) {
+            Check<HealthCheckResult> running = inFlight.get(backend);
             if (running != null) {
                 return running; // still under way from an earlier round: never two at once
             }
-            Check c = new Check();
+            Check<HealthCheckResult> c = new Check<>();
             c.applied = c.outcome.thenAccept(result -> {
                 c.cancelTimeout();
                 inFlight.remove(backend, c);
@@ -363,7 +463,7 @@ final class HealthChecker {
                     }
                 }
             });
-            Check raced = inFlight.putIfAbsent(backend, c);
+            Check<HealthCheckResult> raced = inFlight.putIfAbsent(backend, c);
             if (raced != null) {
                 return raced;
             }
@@ -407,6 +507,60 @@ final class HealthChecker {
                         : result != null ? result : HealthCheckResult.unhealthy("health check returned no result"));
             });
             return c;
+        }
+
+        Check<LoadReport> pollOnce(Backend backend) {
+            Check<LoadReport> running = polling.get(backend);
+            if (running != null) {
+                return running; // never two polls of one backend at once
+            }
+            Check<LoadReport> p = new Check<>();
+            p.applied = p.outcome.handle((report, error) -> {
+                p.cancelTimeout();
+                polling.remove(backend, p);
+                if (!closed) {
+                    try {
+                        balancer.onLoadPoll(backend, report, error);
+                    } catch (RuntimeException e) {
+                        log.error("Could not apply the load report of backend {}", backend.id(), e);
+                    }
+                }
+                return null;
+            });
+            Check<LoadReport> raced = polling.putIfAbsent(backend, p);
+            if (raced != null) {
+                return raced;
+            }
+            CompletionStage<LoadReport> stage;
+            try {
+                stage = loadSource.fetch(backend, this);
+            } catch (RuntimeException e) {
+                p.outcome.completeExceptionally(e);
+                return p;
+            }
+            if (stage == null) {
+                p.outcome.completeExceptionally(new IllegalStateException("load source returned no stage"));
+                return p;
+            }
+            ScheduledExecutorService timeouts = timeoutScheduler();
+            if (timeouts != null && !p.outcome.isDone()) {
+                try {
+                    p.setTimeout(timeouts.schedule(() -> p.outcome.completeExceptionally(
+                            new TimeoutException("no report within " + timeout)), timeout.toNanos(), TimeUnit.NANOSECONDS));
+                } catch (RejectedExecutionException e) {
+                    log.debug("Health check scheduler refused a poll timeout", e);
+                }
+            }
+            stage.whenComplete((report, error) -> {
+                if (error != null) {
+                    p.outcome.completeExceptionally(error);
+                } else if (report == null) {
+                    p.outcome.completeExceptionally(new IllegalStateException("load source returned no report"));
+                } else {
+                    p.outcome.complete(report);
+                }
+            });
+            return p;
         }
 
         /**
@@ -467,8 +621,11 @@ final class HealthChecker {
                 }
                 client = httpClient;
             }
-            for (Check c : inFlight.values()) {
+            for (Check<HealthCheckResult> c : inFlight.values()) {
                 c.outcome.complete(HealthCheckResult.unhealthy("health checker stopped"));
+            }
+            for (Check<LoadReport> p : polling.values()) {
+                p.outcome.completeExceptionally(new IllegalStateException("health checker stopped"));
             }
             if (client != null) {
                 shutdownNow(client);

@@ -14,6 +14,7 @@ import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
+import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.LatencyHistogram;
 import dev.ailb.internal.RetryBudget;
@@ -200,7 +201,8 @@ public final class LoadBalancer implements AutoCloseable {
         this.checker = new HealthChecker(this, builder.healthCheck,
                 builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
                 builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
-                builder.healthCheckJitter(), builder.healthCheckScheduler, random);
+                builder.healthCheckJitter(), builder.healthCheckScheduler, random, builder.loadSource,
+                builder.loadPollInterval);
         this.healthyThreshold = builder.healthyThreshold != null
                 ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD;
         this.unhealthyThreshold = builder.unhealthyThreshold != null
@@ -1381,6 +1383,48 @@ public final class LoadBalancer implements AutoCloseable {
         checker.runOnce();
     }
 
+    /**
+     * Polls the {@linkplain Builder#loadSource load source} for every registered backend now and
+     * returns once each poll has ended: its report recorded as by
+     * {@link #updateBackendResources(String, LoadReport)}, or its rejection logged. A poll with no
+     * answer within the health check timeout counts as rejected. Polls run on health checker
+     * threads, never on the calling thread; a poll of a backend still under way is waited for,
+     * not started twice.
+     *
+     * @throws IllegalStateException if the balancer is closed or has no load source
+     */
+    public void pollLoadReports() {
+        checkOpen();
+        checker.pollOnce();
+    }
+
+    /**
+     * Applies the end of a load poll: records the report, or logs why there is none (at WARN when a
+     * backend's polls start failing, at DEBUG while they go on failing, at INFO when they work again).
+     */
+    void onLoadPoll(Backend backend, LoadReport report, Throwable error) {
+        if (error == null) {
+            if (!backend.isRemoved()) {
+                backend.setResources(new ResourceReport(report, ticker.read()));
+            }
+            if (backend.loadProblem != null) {
+                backend.loadProblem = null;
+                log.info("Backend {}: load reports are read again", backend.id());
+            }
+            return;
+        }
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        String reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+        if (backend.loadProblem == null) {
+            log.warn("Backend {}: load report rejected: {}; its last good report is used until it is too old",
+                    backend.id(), reason);
+        } else {
+            log.debug("Backend {}: load report rejected again: {}", backend.id(), reason);
+        }
+        backend.loadProblem = reason;
+    }
+
     /** The current view, with ejections that are over ended first if the lock is free. */
     Registry readmitIfDue(Registry current) {
         if (current.readmitAtNanos == Registry.NO_EJECTION
@@ -1892,6 +1936,7 @@ public final class LoadBalancer implements AutoCloseable {
         static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
         static final int DEFAULT_MAX_SESSIONS = 100_000;
         static final int DEFAULT_SATURATION_WAITING = 5;
+        static final Duration DEFAULT_LOAD_POLL_INTERVAL = Duration.ofSeconds(1);
         static final double DEFAULT_SATURATION_KV_CACHE = 0.8;
         static final Duration DEFAULT_SATURATION_MAX_AGE = Duration.ofSeconds(30);
         static final Duration DEFAULT_SESSION_IDLE = Duration.ofMinutes(30);
@@ -1918,6 +1963,8 @@ public final class LoadBalancer implements AutoCloseable {
         private Integer maxSessions;
         private Duration sessionIdleTimeout;
         private Long tokenUnit;
+        private LoadSource loadSource;
+        private Duration loadPollInterval = DEFAULT_LOAD_POLL_INTERVAL;
         private Integer saturationWaiting;
         private double saturationKvCache;
         private Duration saturationMaxAge;
@@ -2266,6 +2313,30 @@ public final class LoadBalancer implements AutoCloseable {
             this.saturationWaiting = waitingRequests;
             this.saturationKvCache = kvCacheUsage;
             this.saturationMaxAge = age;
+            return this;
+        }
+
+        /**
+         * Where to read the backends' load reports, and how often: while the health checker runs
+         * ({@link LoadBalancer#startHealthChecker()}), every registered backend is polled every
+         * {@code pollInterval} on the health checker's scheduler and threads, with its timeout,
+         * and a good report is recorded as by
+         * {@link LoadBalancer#updateBackendResources(String, LoadReport)}. A rejected poll is
+         * logged and leaves the last good report to age out. {@link LoadBalancer#pollLoadReports()}
+         * polls on demand. By default there is none.
+         *
+         * @param source       the source, for instance {@code PrometheusLoadSource.vllm()}
+         * @param pollInterval time between two polls of a backend, 1 ms..1 day
+         * @return this builder
+         * @throws NullPointerException     if an argument is null
+         * @throws IllegalArgumentException if {@code pollInterval} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder loadSource(LoadSource source, Duration pollInterval) {
+            requireUnset(this.loadSource, "loadSource");
+            checkNotNull(source, "source");
+            this.loadPollInterval = checkBetween(pollInterval, SHORTEST, LONGEST, "pollInterval");
+            this.loadSource = source;
             return this;
         }
 

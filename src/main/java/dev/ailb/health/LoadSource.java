@@ -1,0 +1,39 @@
+package dev.ailb.health;
+
+import dev.ailb.Backend;
+import dev.ailb.LoadReport;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Where a balancer gets the load reports of its backends, polled while its health checker runs
+ * (see {@code LoadBalancer.Builder#loadSource}) or on demand ({@code LoadBalancer#pollLoadReports}).
+ * {@link #prometheus()} reads an inference server's {@code /metrics} page.
+ *
+ * <p>{@link #fetch} runs on a health checker thread and must not block: do blocking work on the
+ * context's executor. A stage that fails, or does not complete within the context's timeout,
+ * rejects the poll: the reason is logged and the backend's last good report stays until it ages
+ * out. Implementations must be thread-safe.
+ */
+@FunctionalInterface
+public interface LoadSource {
+
+    /**
+     * Starts fetching one backend's load report.
+     *
+     * @param backend the backend to ask
+     * @param context the poller's timeout, executor and shared HTTP client
+     * @return the report, or a stage failed with the reason it could not be had
+     */
+    CompletionStage<LoadReport> fetch(Backend backend, HealthCheckContext context);
+
+    /**
+     * A builder of a source that reads a Prometheus text page over HTTP, such as the
+     * {@code /metrics} page of vLLM, TGI or SGLang. See {@link PrometheusLoadSource#vllm()} for
+     * vLLM's metric names.
+     *
+     * @return a new builder, serving {@code GET /metrics} and reading no metric yet
+     */
+    static PrometheusLoadSource.Builder prometheus() {
+        return PrometheusLoadSource.builder();
+    }
+}

@@ -1,0 +1,410 @@
+package dev.ailb.health;
+
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
+import dev.ailb.Backend;
+import dev.ailb.LoadReport;
+import dev.ailb.internal.PrometheusText;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+
+/**
+ * A {@link LoadSource} that reads a backend's Prometheus text page ({@code GET /metrics} by
+ * default) and makes a {@link LoadReport} of the metrics it is told to read. Engines and their
+ * versions name their metrics differently, so each signal takes a list of names, of which the
+ * first one on the page is used: {@link #vllm()} knows vLLM's.
+ *
+ * <p>A metric may have several series (one per model, for example): the request counts are
+ * summed over them, the utilisations take the highest. A poll is rejected, with the reason, when
+ * the answer is not a 2xx, the page is larger than {@value #MAX_PAGE_BYTES} bytes or breaks the
+ * text format anywhere (see {@link PrometheusText}), a count is negative, fractional beyond
+ * rounding or not finite, a utilisation lies outside [0, 1], or none of the metrics is on the
+ * page. A signal whose metrics are all missing is not reported.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class PrometheusLoadSource implements LoadSource {
+    /** The largest page read; a longer one is rejected without being read to its end. */
+    public static final int MAX_PAGE_BYTES = 4 << 20;
+
+    private final String path;
+    private final List<String> waiting;
+    private final List<String> running;
+    private final List<String> kvCache;
+    private final List<String> cpu;
+    private final List<String> memory;
+    private final Set<String> wanted;
+
+    private PrometheusLoadSource(Builder b) {
+        this.path = b.path;
+        this.waiting = List.copyOf(b.waiting);
+        this.running = List.copyOf(b.running);
+        this.kvCache = List.copyOf(b.kvCache);
+        this.cpu = List.copyOf(b.cpu);
+        this.memory = List.copyOf(b.memory);
+        Set<String> all = new HashSet<>();
+        all.addAll(waiting);
+        all.addAll(running);
+        all.addAll(kvCache);
+        all.addAll(cpu);
+        all.addAll(memory);
+        this.wanted = Set.copyOf(all);
+    }
+
+    /**
+     * vLLM's page: {@code GET /metrics}, waiting requests from {@code vllm:num_requests_waiting},
+     * running ones from {@code vllm:num_requests_running}, and the KV-cache usage (a fraction,
+     * despite its name) from {@code vllm:kv_cache_usage_perc}, or from
+     * {@code vllm:gpu_cache_usage_perc} as older versions call it.
+     *
+     * @return the source
+     */
+    public static PrometheusLoadSource vllm() {
+        return builder()
+                .waitingRequests("vllm:num_requests_waiting")
+                .runningRequests("vllm:num_requests_running")
+                .kvCacheUsage("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
+                .build();
+    }
+
+    /**
+     * A builder serving {@code GET /metrics} and reading no metric yet.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public CompletionStage<LoadReport> fetch(Backend backend, HealthCheckContext context) {
+        HttpRequest request = HttpRequest.newBuilder(uriOf(backend))
+                .GET()
+                .timeout(context.timeout())
+                .header("Accept", "text/plain")
+                .header("User-Agent", "ailb-load-poller")
+                .build();
+        CompletableFuture<HttpResponse<byte[]>> sent =
+                context.httpClient().sendAsync(request, info -> new LimitedBody(MAX_PAGE_BYTES));
+        return sent.handleAsync((response, error) -> {
+            if (error != null) {
+                throw new CompletionException(new IOException(describe(error, context), error));
+            }
+            int status = response.statusCode();
+            if (status < 200 || status >= 300) {
+                throw new IllegalStateException("HTTP " + status + " from GET " + path);
+            }
+            return reportOf(new String(response.body(), StandardCharsets.UTF_8));
+        }, context.executor());
+    }
+
+    /**
+     * The report a page makes.
+     *
+     * @param page the text of the page
+     * @return the report
+     * @throws IllegalArgumentException if the page is malformed, a value is out of range, or none
+     *                                  of the metrics is on it
+     */
+    public LoadReport reportOf(String page) {
+        Map<String, List<Double>> found = PrometheusText.samples(page, wanted);
+        LoadReport.Builder report = LoadReport.builder();
+        boolean any = false;
+        String name = firstPresent(waiting, found);
+        if (name != null) {
+            report.waitingRequests(count(name, found.get(name)));
+            any = true;
+        }
+        name = firstPresent(running, found);
+        if (name != null) {
+            report.runningRequests(count(name, found.get(name)));
+            any = true;
+        }
+        name = firstPresent(kvCache, found);
+        if (name != null) {
+            report.kvCacheUsage(utilisation(name, found.get(name)));
+            any = true;
+        }
+        name = firstPresent(cpu, found);
+        if (name != null) {
+            report.cpu(utilisation(name, found.get(name)));
+            any = true;
+        }
+        name = firstPresent(memory, found);
+        if (name != null) {
+            report.memory(utilisation(name, found.get(name)));
+            any = true;
+        }
+        if (!any) {
+            throw new IllegalArgumentException("none of the metrics " + new ArrayList<>(wantedInOrder())
+                    + " is on the page");
+        }
+        return report.build();
+    }
+
+    private List<String> wantedInOrder() {
+        List<String> names = new ArrayList<>();
+        for (List<String> signal : List.of(waiting, running, kvCache, cpu, memory)) {
+            names.addAll(signal);
+        }
+        return names;
+    }
+
+    private static String firstPresent(List<String> names, Map<String, List<Double>> found) {
+        for (String name : names) {
+            if (found.containsKey(name)) {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /** A request count: the sum of the series, each a finite count >= 0 (gauges are floats). */
+    private static int count(String name, List<Double> values) {
+        double sum = 0;
+        for (double v : values) {
+            if (!(v >= 0) || Double.isInfinite(v) || Math.abs(v - Math.rint(v)) > 1e-6) {
+                throw new IllegalArgumentException(name + ": " + v + " (expected: a whole count >= 0)");
+            }
+            sum += v;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Math.rint(sum));
+    }
+
+    /** A utilisation: the highest of the series, each in [0, 1]. */
+    private static double utilisation(String name, List<Double> values) {
+        double max = 0;
+        for (double v : values) {
+            if (!(v >= 0.0 && v <= 1.0)) {
+                throw new IllegalArgumentException(name + ": " + v + " (expected: 0.0..1.0)");
+            }
+            max = Math.max(max, v);
+        }
+        return max;
+    }
+
+    private URI uriOf(Backend backend) {
+        String host = backend.host();
+        if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
+            host = '[' + host + ']'; // an IPv6 literal
+        }
+        return URI.create("http://" + host + ':' + backend.port() + path);
+    }
+
+    private String describe(Throwable error, HealthCheckContext context) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof HttpConnectTimeoutException) {
+            return "GET " + path + ": no connection within " + context.timeout();
+        }
+        if (cause instanceof HttpTimeoutException) {
+            return "GET " + path + ": no answer within " + context.timeout();
+        }
+        if (cause instanceof ConnectException) {
+            return "GET " + path + ": connection refused";
+        }
+        return "GET " + path + ": " + cause.getMessage();
+    }
+
+    @Override
+    public String toString() {
+        return "PrometheusLoadSource{GET " + path + ", waiting=" + waiting + ", running=" + running
+                + ", kvCache=" + kvCache + ", cpu=" + cpu + ", memory=" + memory + '}';
+    }
+
+    /** Collects a body of at most {@code limit} bytes, and fails as soon as it is longer. */
+    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final int limit;
+        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        LimitedBody(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (body.isDone()) {
+                return;
+            }
+            for (ByteBuffer b : items) {
+                if (out.size() + b.remaining() > limit) {
+                    subscription.cancel();
+                    body.completeExceptionally(new IOException("page larger than " + limit + " bytes"));
+                    return;
+                }
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                out.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            body.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            body.complete(out.toByteArray());
+        }
+    }
+
+    /** Builds a {@link PrometheusLoadSource}. Not thread-safe. */
+    public static final class Builder {
+        private String path = "/metrics";
+        private final List<String> waiting = new ArrayList<>();
+        private final List<String> running = new ArrayList<>();
+        private final List<String> kvCache = new ArrayList<>();
+        private final List<String> cpu = new ArrayList<>();
+        private final List<String> memory = new ArrayList<>();
+
+        private Builder() {}
+
+        /**
+         * The path of the page; default {@code /metrics}.
+         *
+         * @param path a URI path starting with {@code /}
+         * @return this builder
+         * @throws NullPointerException     if {@code path} is null
+         * @throws IllegalArgumentException if it is not a valid URI path
+         */
+        public Builder path(String path) {
+            checkNotNull(path, "path");
+            if (!path.startsWith("/")) {
+                throw new IllegalArgumentException("path: \"" + path + "\" (expected: starting with /)");
+            }
+            try {
+                URI probe = new URI("http://localhost" + path);
+                if (probe.getRawFragment() != null) {
+                    throw new URISyntaxException(path, "a fragment is never sent to a server");
+                }
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("path: \"" + path + "\" (expected: a valid URI path: "
+                        + e.getMessage() + ")", e);
+            }
+            this.path = path;
+            return this;
+        }
+
+        /**
+         * The metrics of the number of requests queued, the first on the page being used.
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder waitingRequests(String... names) {
+            return names(waiting, "waitingRequests", names);
+        }
+
+        /**
+         * The metrics of the number of requests in the running batch.
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder runningRequests(String... names) {
+            return names(running, "runningRequests", names);
+        }
+
+        /**
+         * The metrics of the share of the KV cache in use, a fraction in [0, 1].
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder kvCacheUsage(String... names) {
+            return names(kvCache, "kvCacheUsage", names);
+        }
+
+        /**
+         * The metrics of the CPU utilisation, a fraction in [0, 1].
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder cpu(String... names) {
+            return names(cpu, "cpu", names);
+        }
+
+        /**
+         * The metrics of the memory utilisation, a fraction in [0, 1].
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder memory(String... names) {
+            return names(memory, "memory", names);
+        }
+
+        private Builder names(List<String> signal, String what, String... names) {
+            checkNotNull(names, what);
+            if (names.length == 0) {
+                throw new IllegalArgumentException(what + ": no metric name (expected: at least one)");
+            }
+            for (String name : names) {
+                checkNotNull(name, what);
+                if (!name.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")) {
+                    throw new IllegalArgumentException(what + ": \"" + name
+                            + "\" (expected: a metric name, [a-zA-Z_:][a-zA-Z0-9_:]*)");
+                }
+            }
+            signal.clear();
+            signal.addAll(List.of(names));
+            return this;
+        }
+
+        /**
+         * The source.
+         *
+         * @return a new source with these settings
+         * @throws IllegalStateException if no metric was named
+         */
+        public PrometheusLoadSource build() {
+            if (waiting.isEmpty() && running.isEmpty() && kvCache.isEmpty() && cpu.isEmpty() && memory.isEmpty()) {
+                throw new IllegalStateException("no metric to read (expected: at least one of waitingRequests, "
+                        + "runningRequests, kvCacheUsage, cpu, memory)");
+            }
+            return new PrometheusLoadSource(this);
+        }
+    }
+}

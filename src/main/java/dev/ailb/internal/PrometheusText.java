@@ -1,0 +1,269 @@
+package dev.ailb.internal;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A reader of the Prometheus text exposition format (version 0.0.4), the page an inference
+ * server serves at {@code /metrics}. It checks every line and keeps the samples of the metrics
+ * asked for, whatever their labels.
+ *
+ * <p>A line is blank, a comment (starting with {@code #}, which covers {@code HELP} and
+ * {@code TYPE}), or a sample: a metric name, optionally a set of labels in braces with values in
+ * double quotes (escapes {@code \\}, {@code \"} and {@code \n}), a value ({@code NaN},
+ * {@code +Inf}, {@code -Inf} or a decimal number) and optionally an integer time stamp, separated
+ * by spaces or tabs. Anything else makes the whole page malformed: a page that breaks the format
+ * in one place cannot be trusted in another.
+ */
+public final class PrometheusText {
+    private PrometheusText() {}
+
+    /**
+     * The values of every sample of the wanted metrics on a page, by metric name; a wanted metric
+     * without a sample has no entry.
+     *
+     * @param page   the page
+     * @param wanted the metric names to keep
+     * @return the values found, in the order of the page
+     * @throws IllegalArgumentException if the page is malformed; the message names the line and
+     *                                  what was wrong with it
+     */
+    public static Map<String, List<Double>> samples(String page, Set<String> wanted) {
+        Map<String, List<Double>> found = new HashMap<>();
+        int line = 0;
+        int pos = 0;
+        int n = page.length();
+        while (pos < n) {
+            int end = page.indexOf('\n', pos);
+            if (end < 0) {
+                end = n;
+            }
+            line++;
+            new Line(page, pos, end > pos && page.charAt(end - 1) == '\r' ? end - 1 : end, line).read(wanted, found);
+            pos = end + 1;
+        }
+        return found;
+    }
+
+    /** One line being read: {@code text[at, end)}. */
+    private static final class Line {
+        private final String text;
+        private final int end;
+        private final int number;
+        private int at;
+
+        Line(String text, int start, int end, int number) {
+            this.text = text;
+            this.at = start;
+            this.end = end;
+            this.number = number;
+        }
+
+        void read(Set<String> wanted, Map<String, List<Double>> found) {
+            skipBlanks();
+            if (at == end || text.charAt(at) == '#') {
+                return;
+            }
+            String name = metricName();
+            if (at < end && text.charAt(at) == '{') {
+                at++;
+                labels();
+            }
+            if (at < end && !isBlank(text.charAt(at))) {
+                throw malformed("expected a space before the value");
+            }
+            skipBlanks();
+            double value = value();
+            skipBlanks();
+            if (at < end) {
+                timestamp();
+                skipBlanks();
+                if (at < end) {
+                    throw malformed("unexpected text after the time stamp");
+                }
+            }
+            if (wanted.contains(name)) {
+                found.computeIfAbsent(name, k -> new ArrayList<>(1)).add(value);
+            }
+        }
+
+        private String metricName() {
+            int start = at;
+            if (!isNameStart(text.charAt(at), true)) {
+                throw malformed("expected a metric name");
+            }
+            at++;
+            while (at < end && isNamePart(text.charAt(at), true)) {
+                at++;
+            }
+            return text.substring(start, at);
+        }
+
+        /** The labels after an opening brace, up to and including the closing one. */
+        private void labels() {
+            for (;;) {
+                skipBlanks();
+                if (at == end) {
+                    throw malformed("unterminated label set");
+                }
+                if (text.charAt(at) == '}') {
+                    at++;
+                    return;
+                }
+                if (!isNameStart(text.charAt(at), false)) {
+                    throw malformed("expected a label name");
+                }
+                while (at < end && isNamePart(text.charAt(at), false)) {
+                    at++;
+                }
+                skipBlanks();
+                expect('=', "expected = after a label name");
+                skipBlanks();
+                expect('"', "expected a quoted label value");
+                labelValue();
+                skipBlanks();
+                if (at < end && text.charAt(at) == ',') {
+                    at++;
+                } else if (at < end && text.charAt(at) == '}') {
+                    at++;
+                    return;
+                } else {
+                    throw malformed("expected , or } after a label value");
+                }
+            }
+        }
+
+        /** A label value after its opening quote, up to and including the closing one. */
+        private void labelValue() {
+            while (at < end) {
+                char c = text.charAt(at++);
+                if (c == '"') {
+                    return;
+                }
+                if (c == '\\') {
+                    if (at == end) {
+                        break;
+                    }
+                    char escaped = text.charAt(at++);
+                    if (escaped != '\\' && escaped != '"' && escaped != 'n') {
+                        throw malformed("unknown escape \\" + escaped + " in a label value");
+                    }
+                }
+            }
+            throw malformed("unterminated label value");
+        }
+
+        private double value() {
+            int start = at;
+            while (at < end && !isBlank(text.charAt(at))) {
+                at++;
+            }
+            String token = text.substring(start, at);
+            switch (token) {
+                case "NaN":
+                    return Double.NaN;
+                case "+Inf":
+                case "Inf":
+                    return Double.POSITIVE_INFINITY;
+                case "-Inf":
+                    return Double.NEGATIVE_INFINITY;
+                default:
+                    if (!isDecimal(token)) {
+                        throw malformed(token.isEmpty() ? "expected a value" : "not a number: " + token);
+                    }
+                    return Double.parseDouble(token);
+            }
+        }
+
+        private void timestamp() {
+            int start = at;
+            if (at < end && text.charAt(at) == '-') {
+                at++;
+            }
+            int digits = at;
+            while (at < end && text.charAt(at) >= '0' && text.charAt(at) <= '9') {
+                at++;
+            }
+            if (at == digits || (at < end && !isBlank(text.charAt(at)))) {
+                while (at < end && !isBlank(text.charAt(at))) {
+                    at++;
+                }
+                throw malformed("not a time stamp: " + text.substring(start, at));
+            }
+        }
+
+        private void expect(char c, String problem) {
+            if (at == end || text.charAt(at) != c) {
+                throw malformed(problem);
+            }
+            at++;
+        }
+
+        private void skipBlanks() {
+            while (at < end && isBlank(text.charAt(at))) {
+                at++;
+            }
+        }
+
+        private IllegalArgumentException malformed(String problem) {
+            return new IllegalArgumentException("line " + number + ": " + problem);
+        }
+    }
+
+    private static boolean isBlank(char c) {
+        return c == ' ' || c == '\t';
+    }
+
+    private static boolean isNameStart(char c, boolean colon) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
+    }
+
+    private static boolean isNamePart(char c, boolean colon) {
+        return isNameStart(c, colon) || (c >= '0' && c <= '9');
+    }
+
+    /**
+     * {@code [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?}: the decimal forms, and not
+     * the hexadecimal or suffixed ones that {@link Double#parseDouble} would also take.
+     */
+    static boolean isDecimal(String s) {
+        int i = 0;
+        int n = s.length();
+        if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+            i++;
+        }
+        int mantissa = 0;
+        while (i < n && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+            i++;
+            mantissa++;
+        }
+        if (i < n && s.charAt(i) == '.') {
+            i++;
+            while (i < n && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                i++;
+                mantissa++;
+            }
+        }
+        if (mantissa == 0) {
+            return false;
+        }
+        if (i < n && (s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
+            i++;
+            if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+                i++;
+            }
+            int exponent = 0;
+            while (i < n && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                i++;
+                exponent++;
+            }
+            if (exponent == 0) {
+                return false;
+            }
+        }
+        return i == n;
+    }
+}
