@@ -1,0 +1,187 @@
+package dev.ailb.sim;
+
+import dev.ailb.BalancingStrategy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs every scenario with every strategy and the oracle, and writes the tables
+ * ({@code report.md}) and a chart of p99 latency per strategy per scenario ({@code p99.svg}) to a
+ * folder, {@code target/simulation} unless given another as the first argument.
+ *
+ * <pre>
+ * mvn -B -q -Psim test-compile exec:java
+ * </pre>
+ */
+public final class SimulationReport {
+    static final long SEED = 42;
+
+    private SimulationReport() {}
+
+    static List<Simulation.Policy> policies() {
+        List<Simulation.Policy> policies = new ArrayList<>();
+        for (BalancingStrategy s : BalancingStrategy.builtIns()) {
+            policies.add(Simulation.Policy.of(s));
+        }
+        policies.add(new Simulation.Policy("LEAST_CONNECTIONS (tokens)", BalancingStrategy.LEAST_CONNECTIONS, true));
+        policies.add(new Simulation.Policy("RESOURCE_BASED (tokens)", BalancingStrategy.RESOURCE_BASED, true));
+        policies.add(new Simulation.Policy("JSQ_ORACLE", Oracle.MARKER, false));
+        return policies;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path folder = Path.of(args.length > 0 ? args[0] : "target/simulation");
+        Files.createDirectories(folder);
+        Map<Scenario, List<Simulation.Result>> all = new LinkedHashMap<>();
+        for (Scenario scenario : Scenario.all()) {
+            long start = System.nanoTime();
+            all.put(scenario, Simulation.runAll(scenario, policies(), SEED));
+            System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", scenario.name(), (System.nanoTime() - start) / 1e9);
+        }
+        String report = validation() + markdown(all);
+        Files.writeString(folder.resolve("report.md"), report, StandardCharsets.UTF_8);
+        Files.writeString(folder.resolve("p99.svg"), svg(all), StandardCharsets.UTF_8);
+        System.out.println(report);
+        System.out.println("Written to " + folder.toAbsolutePath());
+    }
+
+    /** The checks against queueing theory that {@code QueueingTheoryTest} makes, with their figures. */
+    static String validation() {
+        Simulation.Result mm1 = Simulation.run(Scenario.queueingModel(10, 0.7, 200_000),
+                Simulation.Policy.of(BalancingStrategy.RANDOM), 1);
+        Simulation.Result p2c = Simulation.run(Scenario.queueingModel(100, 0.9, 300_000),
+                Simulation.Policy.of(BalancingStrategy.LEAST_CONNECTIONS), 2);
+        double mm1Theory = 1 / (1 - 0.7);
+        double p2cTheory = QueueingTheoryTest.supermarket(0.9);
+        return "# Simulated fleets\n\n## Checked against queueing theory\n\n"
+                + "| model | simulated mean | theory | difference |\n|---|---|---|---|\n"
+                + String.format(Locale.ROOT, "| RANDOM, 10 single-slot servers, exponential service, load 0.7 (M/M/1) "
+                        + "| %.3f | %.3f | %+.1f%% |%n", mm1.mean(), mm1Theory, (mm1.mean() / mm1Theory - 1) * 100)
+                + String.format(Locale.ROOT, "| LEAST_CONNECTIONS (two choices), 100 servers, load 0.9 (supermarket, "
+                        + "d = 2) | %.3f | %.3f | %+.1f%% |%n%n", p2c.mean(), p2cTheory, (p2c.mean() / p2cTheory - 1) * 100);
+    }
+
+    static String markdown(Map<Scenario, List<Simulation.Result>> all) {
+        StringBuilder out = new StringBuilder();
+        out.append("## Scenarios\n\n");
+        out.append("Seed ").append(SEED).append(", ").append(Scenario.REQUESTS)
+                .append(" requests per run, the first tenth not measured. Latency in seconds from arrival to the end of")
+                .append(" the answer; ratio = p99 / the oracle's p99.\n\n");
+        for (Map.Entry<Scenario, List<Simulation.Result>> e : all.entrySet()) {
+            Scenario s = e.getKey();
+            double oracle = oracleP99(e.getValue());
+            out.append(String.format(Locale.ROOT, "### %s (load %.0f%%, %.2f requests/s)%n%n", s.name(), s.load() * 100,
+                    s.workload().arrivalRate()));
+            out.append("| strategy | p50 | p99 | p99.9 | p99 / oracle | errors | traffic share per instance | stable |\n");
+            out.append("|---|---|---|---|---|---|---|---|\n");
+            for (Simulation.Result r : e.getValue()) {
+                StringBuilder share = new StringBuilder();
+                r.share().forEach((id, v) -> share.append(share.length() == 0 ? "" : " ").append(
+                        String.format(Locale.ROOT, "%.0f", v * 100)));
+                out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.2f | %.2f%% | %s | %s |%n",
+                        r.policy(), r.p50(), r.p99(), r.p999(), r.p99() / oracle, r.errorRate() * 100, share,
+                        r.unstable() ? "**no**" : "yes"));
+            }
+            Simulation.Result rr = e.getValue().get(0);
+            if (!Double.isNaN(rr.failingShareAfterEjection())) {
+                out.append("\nShare of requests sent to the failing instance after its first ejection: ");
+                List<String> parts = new ArrayList<>();
+                for (Simulation.Result r : e.getValue()) {
+                    parts.add(String.format(Locale.ROOT, "%s %.2f%%", r.policy(), r.failingShareAfterEjection() * 100));
+                }
+                out.append(String.join(", ", parts)).append(".\n");
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    static double oracleP99(List<Simulation.Result> results) {
+        for (Simulation.Result r : results) {
+            if (r.policy().equals("JSQ_ORACLE")) {
+                return r.p99();
+            }
+        }
+        throw new IllegalStateException("no oracle run");
+    }
+
+    /**
+     * A grouped bar chart: one group per scenario, one bar per strategy, the bar's height its p99
+     * over the oracle's on a linear scale from 0.5x to 3x. A bar beyond 3x is cut there and
+     * labelled with its ratio.
+     */
+    static String svg(Map<Scenario, List<Simulation.Result>> all) {
+        List<Simulation.Policy> policies = policies();
+        String[] colours = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+            "#9c755f", "#222222"};
+        int groups = all.size();
+        int bars = policies.size();
+        int barWidth = 11;
+        int groupWidth = bars * barWidth + 24;
+        int left = 60;
+        int top = 40;
+        int height = 320;
+        int width = left + groups * groupWidth + 230;
+        double low = 0.5;
+        double high = 3.0;
+        StringBuilder svg = new StringBuilder();
+        svg.append(String.format(Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
+                        + "font-size=\"11\">%n", width, top + height + 50));
+        svg.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"20\" font-size=\"13\">p99 latency divided by the "
+                + "oracle's p99, per scenario (lower is better; bars cut at 3x are labelled)</text>%n", left));
+        for (double tick : new double[] {0.5, 0.75, 1, 1.15, 1.3, 1.5, 2, 2.5, 3}) {
+            double y = top + height - (tick - low) / (high - low) * height;
+            svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>%n",
+                    left, y, left + groups * groupWidth, y, tick == 1 ? "#000" : tick == 1.15 || tick == 1.3 ? "#f99" : "#ddd"));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%sx</text>%n",
+                    left - 4, y + 4, tick == Math.rint(tick) ? String.valueOf((int) tick) : String.valueOf(tick)));
+        }
+        double base = top + height - (1 - low) / (high - low) * height;
+        int g = 0;
+        for (Map.Entry<Scenario, List<Simulation.Result>> e : all.entrySet()) {
+            double oracle = oracleP99(e.getValue());
+            int x0 = left + g * groupWidth + 12;
+            int b = 0;
+            for (Simulation.Result r : e.getValue()) {
+                double ratio = r.p99() / oracle;
+                double shown = Math.max(low, Math.min(high, ratio));
+                double y = top + height - (shown - low) / (high - low) * height;
+                double barTop = Math.min(y, base);
+                double barHeight = Math.max(0.8, Math.abs(base - y));
+                int x = x0 + b * barWidth;
+                svg.append(String.format(Locale.ROOT,
+                        "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\"><title>%s, %s: %.2fx "
+                                + "(p99 %.1f s)</title></rect>%n",
+                        x, barTop, barWidth - 1, barHeight, colours[b % colours.length], e.getKey().name(), r.policy(),
+                        ratio, r.p99()));
+                if (ratio > high) {
+                    svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"9\" "
+                            + "transform=\"rotate(-90 %d %.1f)\">%.0fx</text>%n", x + 8, y - 3, x + 8, y - 3, ratio));
+                }
+                b++;
+            }
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
+                    x0 + bars * barWidth / 2, top + height + 16, e.getKey().name()));
+            g++;
+        }
+        int legendX = left + groups * groupWidth + 20;
+        for (int i = 0; i < bars; i++) {
+            int y = top + 10 + i * 16;
+            svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>%n",
+                    legendX, y, colours[i % colours.length]));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", legendX + 14, y + 9,
+                    policies.get(i).name()));
+        }
+        svg.append("</svg>\n");
+        return svg.toString();
+    }
+}
