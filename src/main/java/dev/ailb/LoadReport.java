@@ -28,6 +28,11 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
     /**
      * Checks the values.
      *
+     * @param cpu             CPU utilisation in [0, 1], or NaN
+     * @param memory          memory utilisation in [0, 1], or NaN
+     * @param waitingRequests queued requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param runningRequests running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param kvCacheUsage    KV-cache usage in [0, 1], or NaN
      * @throws IllegalArgumentException naming the first bad value: a utilisation outside [0, 1]
      *                                  (NaN stands for not reported), a count below -1, or no
      *                                  signal at all

@@ -15,6 +15,8 @@ public record ResourceReport(LoadReport load, long reportedAtNanos) {
     /**
      * Checks the report.
      *
+     * @param load            the report
+     * @param reportedAtNanos the ticker reading when it was recorded
      * @throws NullPointerException if {@code load} is null
      */
     public ResourceReport {

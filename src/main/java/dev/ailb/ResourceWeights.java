@@ -25,6 +25,11 @@ public record ResourceWeights(double cpu, double memory, double load, double que
     /**
      * Checks the weights.
      *
+     * @param cpu     weight of the CPU utilisation
+     * @param memory  weight of the memory utilisation
+     * @param load    weight of the in-flight load
+     * @param queue   weight of the queue
+     * @param kvCache weight of the KV-cache usage
      * @throws IllegalArgumentException naming a weight that is negative, NaN or infinite, or all of
      *                                  them if they are all 0
      */
