@@ -1,11 +1,14 @@
 /**
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
- * {@code dev.ailb} and {@code dev.ailb.health}; everything else is internal.
+ * {@code dev.ailb} and {@code dev.ailb.health}, and {@code dev.ailb.micrometer} for applications
+ * that have Micrometer; everything else is internal.
  */
 module dev.ailb {
     requires org.slf4j;
     requires transitive java.net.http;
+    requires static micrometer.core;
 
     exports dev.ailb;
     exports dev.ailb.health;
+    exports dev.ailb.micrometer;
 }

@@ -1,11 +1,14 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkUnitInterval;
+
 import dev.ailb.health.HealthState;
 import dev.ailb.internal.FoldableCounter;
 import dev.ailb.internal.FoldableDoubleAdder;
 import dev.ailb.internal.LatencyHistogram;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -240,6 +243,74 @@ public final class Backend {
      */
     public int activeConnections() {
         return (int) CTL.getVolatile(this) & COUNT_MASK;
+    }
+
+    /**
+     * Requests routed here so far (selections, sticky ones included).
+     *
+     * @return the count, {@code >= 0}
+     */
+    public long totalRequests() {
+        return selections.sum();
+    }
+
+    /**
+     * Connections released here as successes.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public long successes() {
+        return successes.sum();
+    }
+
+    /**
+     * Connections released here as failures.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public long failures() {
+        return failures.sum();
+    }
+
+    /**
+     * The sum of the response times of the connections released here.
+     *
+     * @return the sum in nanoseconds, {@code >= 0}; a double, so it never overflows
+     */
+    public double totalResponseNanos() {
+        return responseNanos.sum();
+    }
+
+    /**
+     * The response time below or at which {@code quantile} of the completed requests lie, from
+     * the backend's latency histogram (within about 3%). Copies the histogram (about 5 KB): meant
+     * for a metrics scrape, not for every request.
+     *
+     * @param quantile 0.0..1.0
+     * @return the response time, or zero before the first completion
+     * @throws IllegalArgumentException if {@code quantile} is NaN or out of range
+     */
+    public Duration responseTimeAt(double quantile) {
+        checkUnitInterval(quantile, "quantile");
+        return Duration.ofNanos(histogramSnapshot().valueAt(quantile));
+    }
+
+    /**
+     * Sessions bound to this backend in the balancer's session table.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public int boundSessions() {
+        return sessions.get();
+    }
+
+    /**
+     * How many times outlier detection has ejected this backend.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public long ejections() {
+        return health.ejections;
     }
 
     /**

@@ -1,0 +1,198 @@
+package dev.ailb.micrometer;
+
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
+import dev.ailb.Backend;
+import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerListener;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Exposes a {@link LoadBalancer}'s figures as Micrometer meters, read when the registry is
+ * scraped: nothing is added to the request path. Every meter of a backend carries the tag
+ * {@code backend=<id>} beside the common tags given here; the meters of a backend are added when
+ * it is added and removed when it leaves the balancer.
+ *
+ * <p>Per backend:
+ * <ul>
+ *   <li>gauges {@code ailb.backend.active.connections}, {@code ailb.backend.inflight.tokens},
+ *       {@code ailb.backend.healthy} and {@code ailb.backend.available} (1 or 0),
+ *       {@code ailb.backend.weight}, {@code ailb.backend.sessions};</li>
+ *   <li>counters {@code ailb.backend.requests}, {@code ailb.backend.successes},
+ *       {@code ailb.backend.failures}, {@code ailb.backend.ejections};</li>
+ *   <li>a timer {@code ailb.backend.response.time} (count and total of the completed requests) and
+ *       the time gauge {@code ailb.backend.response.time.percentile} for the quantiles 0.5, 0.95
+ *       and 0.99 (tag {@code quantile}), from the backend's latency histogram.</li>
+ * </ul>
+ * For the balancer: gauges {@code ailb.backends} (registered), {@code ailb.backends.available}
+ * and {@code ailb.saturated} (1 or 0, see {@link LoadBalancer#isSaturated()}).
+ *
+ * <p>Micrometer is an optional dependency of ailb: this package is the only one that uses it, and
+ * an application without Micrometer never loads it. Thread-safe; one binder may be bound to
+ * several registries.
+ *
+ * <pre>{@code
+ * new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+ * }</pre>
+ */
+public final class LoadBalancerMeterBinder implements MeterBinder {
+    private static final double[] QUANTILES = {0.5, 0.95, 0.99};
+
+    private final LoadBalancer balancer;
+    private final Tags tags;
+    private final Object lock = new Object();
+    /** The meters of each backend, per registry bound. Guarded by lock. */
+    private final Map<MeterRegistry, Map<Backend, List<Meter>>> bound = new LinkedHashMap<>();
+    private boolean listening; // guarded by lock
+
+    /**
+     * A binder for a balancer, with no common tag.
+     *
+     * @param balancer the balancer
+     * @throws NullPointerException if {@code balancer} is null
+     */
+    public LoadBalancerMeterBinder(LoadBalancer balancer) {
+        this(balancer, Tags.empty());
+    }
+
+    /**
+     * A binder for a balancer, with tags added to every meter (to tell balancers apart, say).
+     *
+     * @param balancer the balancer
+     * @param tags     the common tags
+     * @throws NullPointerException if an argument is null
+     */
+    public LoadBalancerMeterBinder(LoadBalancer balancer, Iterable<Tag> tags) {
+        this.balancer = checkNotNull(balancer, "balancer");
+        this.tags = Tags.of(checkNotNull(tags, "tags"));
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        checkNotNull(registry, "registry");
+        synchronized (lock) {
+            if (bound.containsKey(registry)) {
+                return;
+            }
+            bound.put(registry, new HashMap<>());
+            if (!listening) {
+                // Listen before looking at the backends, so that none added meanwhile is missed;
+                // adding a backend's meters twice is a no-op.
+                balancer.addListener(new Listener());
+                listening = true;
+            }
+            Gauge.builder("ailb.backends", balancer, lb -> lb.getBackends().size())
+                    .tags(tags).description("Backends registered, draining ones included").register(registry);
+            Gauge.builder("ailb.backends.available", balancer, lb -> lb.getAvailableBackends().size())
+                    .tags(tags).description("Backends that new requests may go to").register(registry);
+            Gauge.builder("ailb.saturated", balancer, lb -> lb.isSaturated() ? 1 : 0)
+                    .tags(tags).description("1 while every available backend reports no room").register(registry);
+        }
+        for (Backend b : balancer.getBackends()) {
+            added(b);
+        }
+    }
+
+    /** The meters bound for a backend in a registry: empty once it has left. For tests. */
+    List<Meter> metersOf(MeterRegistry registry, Backend backend) {
+        synchronized (lock) {
+            Map<Backend, List<Meter>> perBackend = bound.get(registry);
+            List<Meter> meters = perBackend == null ? null : perBackend.get(backend);
+            return meters == null ? List.of() : List.copyOf(meters);
+        }
+    }
+
+    private void added(Backend backend) {
+        synchronized (lock) {
+            if (backend.isRemoved()) {
+                return;
+            }
+            for (Map.Entry<MeterRegistry, Map<Backend, List<Meter>>> e : bound.entrySet()) {
+                if (!e.getValue().containsKey(backend)) {
+                    e.getValue().put(backend, register(e.getKey(), backend));
+                }
+            }
+        }
+    }
+
+    private void removed(Backend backend) {
+        synchronized (lock) {
+            for (Map.Entry<MeterRegistry, Map<Backend, List<Meter>>> e : bound.entrySet()) {
+                List<Meter> meters = e.getValue().remove(backend);
+                if (meters != null) {
+                    for (Meter m : meters) {
+                        e.getKey().remove(m);
+                    }
+                }
+            }
+        }
+    }
+
+    private List<Meter> register(MeterRegistry registry, Backend b) {
+        Tags t = tags.and("backend", b.id());
+        List<Meter> meters = new ArrayList<>();
+        meters.add(Gauge.builder("ailb.backend.active.connections", b, Backend::activeConnections)
+                .tags(t).description("Connections acquired and not yet released").register(registry));
+        meters.add(Gauge.builder("ailb.backend.inflight.tokens", b, Backend::inFlightTokens)
+                .tags(t).description("Estimated tokens of the requests in flight, when the balancer counts tokens")
+                .register(registry));
+        meters.add(Gauge.builder("ailb.backend.healthy", b, x -> x.isHealthy() ? 1 : 0)
+                .tags(t).description("1 while the backend is healthy").register(registry));
+        meters.add(Gauge.builder("ailb.backend.available", b, x -> x.isAvailable() ? 1 : 0)
+                .tags(t).description("1 while new requests may go to the backend").register(registry));
+        meters.add(Gauge.builder("ailb.backend.weight", b, Backend::weight)
+                .tags(t).description("The backend's weight").register(registry));
+        meters.add(Gauge.builder("ailb.backend.sessions", b, Backend::boundSessions)
+                .tags(t).description("Sessions bound to the backend").register(registry));
+        meters.add(FunctionCounter.builder("ailb.backend.requests", b, Backend::totalRequests)
+                .tags(t).description("Requests routed to the backend").register(registry));
+        meters.add(FunctionCounter.builder("ailb.backend.successes", b, Backend::successes)
+                .tags(t).description("Requests released as successes").register(registry));
+        meters.add(FunctionCounter.builder("ailb.backend.failures", b, Backend::failures)
+                .tags(t).description("Requests released as failures").register(registry));
+        meters.add(FunctionCounter.builder("ailb.backend.ejections", b, Backend::ejections)
+                .tags(t).description("Ejections by outlier detection").register(registry));
+        meters.add(FunctionTimer.builder("ailb.backend.response.time", b, x -> x.successes() + x.failures(),
+                        Backend::totalResponseNanos, TimeUnit.NANOSECONDS)
+                .tags(t).description("Response times of the completed requests").register(registry));
+        for (double q : QUANTILES) {
+            meters.add(TimeGauge.builder("ailb.backend.response.time.percentile", b, TimeUnit.NANOSECONDS,
+                            x -> x.responseTimeAt(q).toNanos())
+                    .tags(t.and("quantile", Double.toString(q)))
+                    .description("Response time below which this quantile of the completed requests lie")
+                    .register(registry));
+        }
+        return meters;
+    }
+
+    private final class Listener implements LoadBalancerListener {
+        @Override
+        public void onBackendAdded(Backend backend) {
+            added(backend);
+        }
+
+        @Override
+        public void onBackendRemoved(Backend backend) {
+            removed(backend);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LoadBalancerMeterBinder{" + tags + '}';
+    }
+}

@@ -1,0 +1,160 @@
+package dev.ailb.micrometer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.ailb.Backend;
+import dev.ailb.LoadBalancer;
+import dev.ailb.LoadReport;
+import dev.ailb.Request;
+import dev.ailb.health.OutlierDetection;
+import dev.ailb.testing.ManualTicker;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class LoadBalancerMeterBinderTest {
+    private static final Request REQUEST = new Request("r", "10.1.1.1", "/v1/chat/completions");
+
+    private final ManualTicker ticker = new ManualTicker();
+    private final LoadBalancer lb = LoadBalancer.builder().ticker(ticker)
+            .outlierDetection(OutlierDetection.builder().consecutiveFailures(2).build()).build();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @AfterEach
+    void close() {
+        lb.close();
+        registry.close();
+    }
+
+    private double gauge(String name, String backend) {
+        return registry.get(name).tags("pool", "chat", "backend", backend).gauge().value();
+    }
+
+    private double counter(String name, String backend) {
+        return registry.get(name).tags("pool", "chat", "backend", backend).functionCounter().count();
+    }
+
+    @Test
+    void everyBackendHasItsMetersTaggedWithItsId() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 3);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+
+        lb.acquireConnection(a);
+        lb.acquireConnection(a);
+        lb.releaseConnection(a, Duration.ofMillis(10), true);
+        lb.acquireConnection(a);
+        lb.releaseConnection(a, Duration.ofMillis(30), false);
+        lb.selectBackend(REQUEST, "session-1");
+
+        assertThat(gauge("ailb.backend.active.connections", "a")).isEqualTo(1);
+        assertThat(gauge("ailb.backend.weight", "a")).isEqualTo(3);
+        assertThat(gauge("ailb.backend.healthy", "a")).isEqualTo(1);
+        assertThat(gauge("ailb.backend.available", "a")).isEqualTo(1);
+        assertThat(gauge("ailb.backend.sessions", "a") + gauge("ailb.backend.sessions", "b")).isEqualTo(1);
+        assertThat(counter("ailb.backend.requests", "a") + counter("ailb.backend.requests", "b")).isEqualTo(1);
+        assertThat(counter("ailb.backend.successes", "a")).isEqualTo(1);
+        assertThat(counter("ailb.backend.failures", "a")).isEqualTo(1);
+        FunctionTimer timer = registry.get("ailb.backend.response.time").tags("backend", "a").functionTimer();
+        assertThat(timer.count()).isEqualTo(2);
+        assertThat(timer.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(40.0);
+        assertThat(registry.get("ailb.backend.response.time.percentile").tags("backend", "a", "quantile", "0.99")
+                .timeGauge().value(TimeUnit.MILLISECONDS)).isCloseTo(30, within(1.0));
+        assertThat(registry.get("ailb.backend.response.time.percentile").tags("backend", "a", "quantile", "0.5")
+                .timeGauge().value(TimeUnit.MILLISECONDS)).isCloseTo(10, within(0.4));
+        assertThat(registry.get("ailb.backends").tags("pool", "chat").gauge().value()).isEqualTo(2);
+        assertThat(registry.get("ailb.backends.available").gauge().value()).isEqualTo(2);
+    }
+
+    @Test
+    void ejectionsAndHealthAreCounted() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        lb.addBackend("c", "10.0.0.3", 8000);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+
+        for (int i = 0; i < 2; i++) {
+            lb.acquireConnection(a);
+            lb.releaseConnection(a, Duration.ofMillis(1), false);
+        }
+
+        assertThat(counter("ailb.backend.ejections", "a")).isEqualTo(1);
+        assertThat(gauge("ailb.backend.healthy", "a")).isZero();
+        assertThat(gauge("ailb.backend.available", "a")).isZero();
+        assertThat(registry.get("ailb.backends.available").gauge().value()).isEqualTo(2);
+    }
+
+    @Test
+    void metersFollowBackendsThatComeAndGo() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        LoadBalancerMeterBinder binder = new LoadBalancerMeterBinder(lb);
+        binder.bindTo(registry);
+        int perBackend = binder.metersOf(registry, a).size();
+        assertThat(perBackend).isEqualTo(14);
+
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        assertThat(registry.find("ailb.backend.requests").tags("backend", "b").functionCounter()).isNotNull();
+
+        lb.acquireConnection(a);
+        lb.removeBackend("a");
+        assertThat(registry.find("ailb.backend.requests").tags("backend", "a").functionCounter())
+                .as("a draining backend keeps its meters").isNotNull();
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+
+        assertThat(registry.find("ailb.backend.requests").tags("backend", "a").functionCounter()).isNull();
+        assertThat(binder.metersOf(registry, a)).isEmpty();
+        List<Meter> left = registry.getMeters().stream()
+                .filter(m -> "a".equals(m.getId().getTag("backend"))).toList();
+        assertThat(left).isEmpty();
+        assertThat(binder.metersOf(registry, b)).hasSize(perBackend);
+    }
+
+    @Test
+    void oneBinderServesSeveralRegistries() {
+        lb.addBackend("a", "10.0.0.1", 8000);
+        LoadBalancerMeterBinder binder = new LoadBalancerMeterBinder(lb);
+        MeterRegistry second = new SimpleMeterRegistry();
+        binder.bindTo(registry);
+        binder.bindTo(second);
+        binder.bindTo(second); // a second bind to the same registry changes nothing
+
+        lb.addBackend("b", "10.0.0.2", 8000);
+        lb.removeBackend("a");
+
+        for (MeterRegistry r : List.of(registry, second)) {
+            assertThat(r.find("ailb.backend.weight").tags("backend", "b").gauge()).isNotNull();
+            assertThat(r.find("ailb.backend.weight").tags("backend", "a").gauge()).isNull();
+        }
+        assertThat(second.getMeters()).hasSize(registry.getMeters().size());
+    }
+
+    @Test
+    void saturationIsAGauge() {
+        lb.addBackend("a", "10.0.0.1", 8000);
+        new LoadBalancerMeterBinder(lb).bindTo(registry);
+        assertThat(registry.get("ailb.saturated").gauge().value()).isZero();
+
+        lb.updateBackendResources("a", LoadReport.builder().waitingRequests(12).build());
+
+        assertThat(registry.get("ailb.saturated").gauge().value()).isOne();
+    }
+
+    @Test
+    void badArgumentsAreRejectedNamingThem() {
+        assertThatThrownBy(() -> new LoadBalancerMeterBinder(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("balancer");
+        assertThatThrownBy(() -> new LoadBalancerMeterBinder(lb, null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("tags");
+        assertThatThrownBy(() -> new LoadBalancerMeterBinder(lb).bindTo(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("registry");
+    }
+}
