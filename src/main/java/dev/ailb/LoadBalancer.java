@@ -220,6 +220,42 @@ public final class LoadBalancer implements AutoCloseable {
         return new Builder();
     }
 
+    /**
+     * Builds a balancer, with its backends, from flat string properties such as a framework binds
+     * from its configuration. Only the keys starting with {@code prefix} are read, the prefix cut
+     * off; every one of them must be known, so a misspelt setting is refused rather than ignored.
+     *
+     * <pre>
+     * ailb.strategy=LEAST_CONNECTIONS
+     * ailb.backends.instance-1.host=192.168.1.1
+     * ailb.backends.instance-1.port=8001
+     * ailb.backends.instance-1.weight=2
+     * ailb.health-check.path=/health          # or health-check.type=tcp
+     * ailb.health-check.interval=10s          # 500ms, 10s, 5m, 1h, 2d or ISO-8601 (PT10S)
+     * </pre>
+     *
+     * <p>The other keys: {@code health-check.timeout}, {@code health-check.jitter},
+     * {@code healthy-threshold}, {@code unhealthy-threshold}, {@code initially-healthy},
+     * {@code outlier-detection.enabled}, {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
+     * {@code drain-timeout}, {@code session-affinity} (TABLE, CONSISTENT_HASH),
+     * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
+     * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
+     * {@code load-poll-interval}, and {@code saturation.waiting-requests},
+     * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}. Each value is checked as
+     * the builder checks it, and refused with the builder's message after the property's name.
+     * Entries whose key or value is not a string are skipped. Backends are added in the sorted
+     * order of their keys.
+     *
+     * @param properties the properties, for instance a {@link java.util.Properties}
+     * @param prefix     the prefix of the keys to read, such as {@code "ailb."}; may be empty
+     * @return a new balancer with these settings and backends
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException naming the first property that is unknown, missing or bad
+     */
+    public static LoadBalancer fromProperties(Map<?, ?> properties, String prefix) {
+        return PropertiesConfig.build(PropertiesConfig.parse(properties, prefix), prefix);
+    }
+
     // ---------------------------------------------------------------- backends
 
     /**

@@ -1,0 +1,258 @@
+package dev.ailb;
+
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
+import dev.ailb.health.AllUnhealthyPolicy;
+import dev.ailb.health.HealthCheck;
+import dev.ailb.health.OutlierDetection;
+import dev.ailb.health.PrometheusLoadSource;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a balancer's settings from flat string properties, for {@link LoadBalancer#fromProperties}.
+ * Every value goes through the builder, so a bad one is refused with the builder's own message,
+ * prefixed with the property's name.
+ */
+final class PropertiesConfig {
+    private static final Pattern SIMPLE_DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+    private static final Pattern BACKEND_KEY = Pattern.compile("backends\\.(.+)\\.(host|port|weight)");
+
+    private final String prefix;
+    private final Map<String, String> values = new TreeMap<>();
+
+    private PropertiesConfig(Map<?, ?> properties, String prefix) {
+        this.prefix = prefix;
+        for (Map.Entry<?, ?> e : properties.entrySet()) {
+            if (!(e.getKey() instanceof String) || !(e.getValue() instanceof String)) {
+                continue; // Properties may hold other objects; only strings are settings
+            }
+            String key = (String) e.getKey();
+            if (key.startsWith(prefix)) {
+                values.put(key.substring(prefix.length()), ((String) e.getValue()).trim());
+            }
+        }
+    }
+
+    /** A backend named in the properties. */
+    record BackendSpec(String id, String host, int port, int weight) {}
+
+    /** The builder with every setting applied, and the backends to add. */
+    record Parsed(LoadBalancer.Builder builder, List<BackendSpec> backends) {}
+
+    static Parsed parse(Map<?, ?> properties, String prefix) {
+        checkNotNull(properties, "properties");
+        checkNotNull(prefix, "prefix");
+        return new PropertiesConfig(properties, prefix).parse();
+    }
+
+    private Parsed parse() {
+        LoadBalancer.Builder b = LoadBalancer.builder();
+        Map<String, Map<String, String>> backendParts = new LinkedHashMap<>();
+        String healthType = null;
+        String healthPath = null;
+        String loadSource = null;
+        Duration loadPoll = null;
+        String[] saturation = new String[3];
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            String key = e.getKey();
+            String value = e.getValue();
+            Matcher backend = BACKEND_KEY.matcher(key);
+            if (backend.matches()) {
+                backendParts.computeIfAbsent(backend.group(1), id -> new LinkedHashMap<>()).put(backend.group(2), value);
+                continue;
+            }
+            switch (key) {
+                case "strategy" -> apply(key, () -> b.strategy(BalancingStrategy.builtIn(value.toUpperCase(Locale.ROOT))));
+                case "response-time-decay" -> apply(key, () -> b.responseTimeDecay(duration(key, value)));
+                case "health-check.type" -> healthType = value.toLowerCase(Locale.ROOT);
+                case "health-check.path" -> healthPath = value;
+                case "health-check.interval" -> apply(key, () -> b.healthCheckInterval(duration(key, value)));
+                case "health-check.timeout" -> apply(key, () -> b.healthCheckTimeout(duration(key, value)));
+                case "health-check.jitter" -> apply(key, () -> b.healthCheckJitter(duration(key, value)));
+                case "healthy-threshold" -> apply(key, () -> b.healthyThreshold(integer(key, value)));
+                case "unhealthy-threshold" -> apply(key, () -> b.unhealthyThreshold(integer(key, value)));
+                case "initially-healthy" -> apply(key, () -> b.initiallyHealthy(bool(key, value)));
+                case "outlier-detection.enabled" -> apply(key, () -> b.outlierDetection(
+                        bool(key, value) ? OutlierDetection.defaults() : OutlierDetection.disabled()));
+                case "all-unhealthy-policy" -> apply(key, () -> b.allUnhealthyPolicy(
+                        constant(AllUnhealthyPolicy.class, key, value)));
+                case "drain-timeout" -> apply(key, () -> b.drainTimeout(duration(key, value)));
+                case "session-affinity" -> apply(key, () -> b.sessionAffinity(constant(SessionAffinity.class, key, value)));
+                case "max-sessions" -> apply(key, () -> b.maxSessions(integer(key, value)));
+                case "session-idle-timeout" -> apply(key, () -> b.sessionIdleTimeout(duration(key, value)));
+                case "count-tokens" -> apply(key, () -> b.countTokens(integer(key, value)));
+                case "load-source" -> loadSource = value.toLowerCase(Locale.ROOT);
+                case "load-poll-interval" -> loadPoll = duration(key, value);
+                case "saturation.waiting-requests" -> saturation[0] = value;
+                case "saturation.kv-cache-usage" -> saturation[1] = value;
+                case "saturation.max-report-age" -> saturation[2] = value;
+                default -> throw new IllegalArgumentException(prefix + key + ": unknown setting (expected one of: "
+                        + "strategy, backends.<id>.host|port|weight, health-check.type|path|interval|timeout|jitter, "
+                        + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
+                        + "all-unhealthy-policy, drain-timeout, session-affinity, max-sessions, session-idle-timeout, "
+                        + "response-time-decay, count-tokens, load-source, load-poll-interval, "
+                        + "saturation.waiting-requests|kv-cache-usage|max-report-age)");
+            }
+        }
+        healthCheck(b, healthType, healthPath);
+        if (loadSource != null) {
+            if (!loadSource.equals("vllm")) {
+                throw new IllegalArgumentException(prefix + "load-source: \"" + loadSource + "\" (expected: vllm)");
+            }
+            Duration interval = loadPoll != null ? loadPoll : LoadBalancer.Builder.DEFAULT_LOAD_POLL_INTERVAL;
+            apply("load-source", () -> b.loadSource(PrometheusLoadSource.vllm(), interval));
+        } else if (loadPoll != null) {
+            throw new IllegalArgumentException(prefix + "load-poll-interval: set without load-source");
+        }
+        if (saturation[0] != null || saturation[1] != null || saturation[2] != null) {
+            int waiting = saturation[0] != null ? integer("saturation.waiting-requests", saturation[0])
+                    : LoadBalancer.Builder.DEFAULT_SATURATION_WAITING;
+            double kv = saturation[1] != null ? decimal("saturation.kv-cache-usage", saturation[1])
+                    : LoadBalancer.Builder.DEFAULT_SATURATION_KV_CACHE;
+            Duration age = saturation[2] != null ? duration("saturation.max-report-age", saturation[2])
+                    : LoadBalancer.Builder.DEFAULT_SATURATION_MAX_AGE;
+            apply("saturation", () -> b.saturation(waiting, kv, age));
+        }
+        List<BackendSpec> backends = new ArrayList<>();
+        backendParts.forEach((id, parts) -> backends.add(backend(id, parts)));
+        return new Parsed(b, backends);
+    }
+
+    private void healthCheck(LoadBalancer.Builder b, String type, String path) {
+        if (type == null && path == null) {
+            return;
+        }
+        String kind = type != null ? type : "http";
+        switch (kind) {
+            case "http" -> apply("health-check.path", () -> b.healthCheck(HealthCheck.http(path != null ? path : "/health")));
+            case "tcp" -> {
+                if (path != null) {
+                    throw new IllegalArgumentException(prefix + "health-check.path: set for a tcp check, which has no path");
+                }
+                b.healthCheck(HealthCheck.tcp());
+            }
+            default -> throw new IllegalArgumentException(prefix + "health-check.type: \"" + type
+                    + "\" (expected: http or tcp)");
+        }
+    }
+
+    private BackendSpec backend(String id, Map<String, String> parts) {
+        String base = "backends." + id + ".";
+        String host = parts.get("host");
+        if (host == null) {
+            throw new IllegalArgumentException(prefix + base + "host: missing (expected: the backend's host)");
+        }
+        if (!parts.containsKey("port")) {
+            throw new IllegalArgumentException(prefix + base + "port: missing (expected: 1..65535)");
+        }
+        int port = integer(base + "port", parts.get("port"));
+        int weight = parts.containsKey("weight") ? integer(base + "weight", parts.get("weight")) : 1;
+        return new BackendSpec(id, host, port, weight);
+    }
+
+    /** Applies a setting, prefixing a refusal with the property's name. */
+    private void apply(String key, Runnable setting) {
+        try {
+            setting.run();
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage();
+            throw new IllegalArgumentException(message != null && message.startsWith(prefix + key)
+                    ? message : prefix + key + ": " + message, e);
+        }
+    }
+
+    private int integer(String key, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(prefix + key + ": \"" + value + "\" (expected: an integer)");
+        }
+    }
+
+    private double decimal(String key, String value) {
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(prefix + key + ": \"" + value + "\" (expected: a number)");
+        }
+    }
+
+    private boolean bool(String key, String value) {
+        if (value.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException(prefix + key + ": \"" + value + "\" (expected: true or false)");
+    }
+
+    private <E extends Enum<E>> E constant(Class<E> type, String key, String value) {
+        try {
+            return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            List<String> names = new ArrayList<>();
+            for (E c : type.getEnumConstants()) {
+                names.add(c.name());
+            }
+            throw new IllegalArgumentException(prefix + key + ": \"" + value + "\" (expected one of " + names + ")");
+        }
+    }
+
+    /** {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 2d}, or ISO-8601 such as {@code PT10S}. */
+    private Duration duration(String key, String value) {
+        Matcher m = SIMPLE_DURATION.matcher(value);
+        if (m.matches()) {
+            long n;
+            try {
+                n = Long.parseLong(m.group(1));
+            } catch (NumberFormatException e) {
+                throw badDuration(key, value);
+            }
+            return switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        }
+        try {
+            return Duration.parse(value);
+        } catch (DateTimeParseException e) {
+            throw badDuration(key, value);
+        }
+    }
+
+    private IllegalArgumentException badDuration(String key, String value) {
+        return new IllegalArgumentException(prefix + key + ": \"" + value
+                + "\" (expected: a duration such as 500ms, 10s, 5m, 1h, 2d or PT10S)");
+    }
+
+    /** Adds the backends to a balancer just built, closing it if one is refused. */
+    static LoadBalancer build(Parsed parsed, String prefix) {
+        LoadBalancer lb = parsed.builder().build();
+        try {
+            for (BackendSpec spec : parsed.backends()) {
+                try {
+                    lb.addBackend(spec.id(), spec.host(), spec.port(), spec.weight());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(prefix + "backends." + spec.id() + ": " + e.getMessage(), e);
+                }
+            }
+        } catch (RuntimeException e) {
+            lb.close();
+            throw e;
+        }
+        return lb;
+    }
+}

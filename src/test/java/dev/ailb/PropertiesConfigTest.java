@@ -1,0 +1,130 @@
+package dev.ailb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class PropertiesConfigTest {
+
+    private static Properties properties(String... keyValues) {
+        Properties p = new Properties();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            p.setProperty(keyValues[i], keyValues[i + 1]);
+        }
+        return p;
+    }
+
+    @Test
+    void aFullConfigurationBuildsTheBalancerAndItsBackends() {
+        Properties p = properties(
+                "ailb.strategy", "least_connections",
+                "ailb.backends.instance-1.host", "192.168.1.1",
+                "ailb.backends.instance-1.port", "8001",
+                "ailb.backends.instance-1.weight", "2",
+                "ailb.backends.instance-2.host", "192.168.1.2",
+                "ailb.backends.instance-2.port", "8002",
+                "ailb.health-check.path", "/health",
+                "ailb.health-check.interval", "5s",
+                "ailb.health-check.timeout", "PT0.5S",
+                "ailb.healthy-threshold", "2",
+                "ailb.unhealthy-threshold", "4",
+                "ailb.all-unhealthy-policy", "fail-closed",
+                "ailb.drain-timeout", "2m",
+                "ailb.max-sessions", "500",
+                "ailb.session-idle-timeout", "10m",
+                "ailb.count-tokens", "800",
+                "ailb.load-source", "vllm",
+                "ailb.load-poll-interval", "250ms",
+                "ailb.saturation.waiting-requests", "8",
+                "other.setting", "ignored: another prefix");
+        p.put(42, "not a string key: skipped");
+
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.")) {
+            assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("instance-1", "instance-2");
+            Backend first = lb.getBackends().get(0);
+            assertThat(first.host()).isEqualTo("192.168.1.1");
+            assertThat(first.port()).isEqualTo(8001);
+            assertThat(first.weight()).isEqualTo(2);
+            assertThat(lb.getBackends().get(1).weight()).isEqualTo(1);
+            // token counting is on: a connection without a request counts the default estimate
+            lb.acquireConnection(first);
+            assertThat(first.inFlightTokens()).isEqualTo(800);
+            lb.releaseConnection(first, 1L, true);
+        }
+    }
+
+    @Test
+    void aPlainMapWithoutPrefixWorksToo() {
+        Map<String, String> map = new HashMap<>();
+        map.put("backends.a.host", "10.0.0.1");
+        map.put("backends.a.port", "80");
+        try (LoadBalancer lb = LoadBalancer.fromProperties(map, "")) {
+            assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.ROUND_ROBIN);
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("a");
+        }
+    }
+
+    @Test
+    void anUnknownSettingIsRefusedNamingIt() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.strategyy", "RANDOM"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.strategyy: unknown setting (expected one of: strategy, ");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.hots", "x"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.backends.a.hots: unknown setting");
+    }
+
+    @Test
+    void badValuesAreRefusedWithTheBuildersMessageAfterThePropertysName() {
+        assertRefused("ailb.max-sessions: maxSessions: 0 (expected: 1..10000000)", "ailb.max-sessions", "0");
+        assertRefused("ailb.max-sessions: \"many\" (expected: an integer)", "ailb.max-sessions", "many");
+        assertRefused("ailb.strategy: ", "ailb.strategy", "FASTEST");
+        assertRefused("ailb.drain-timeout: \"soon\" (expected: a duration such as 500ms, 10s, 5m, 1h, 2d or PT10S)",
+                "ailb.drain-timeout", "soon");
+        assertRefused("ailb.drain-timeout: drainTimeout: PT0S", "ailb.drain-timeout", "0s");
+        assertRefused("ailb.initially-healthy: \"yes\" (expected: true or false)", "ailb.initially-healthy", "yes");
+        assertRefused("ailb.session-affinity: \"sticky\" (expected one of [TABLE, CONSISTENT_HASH])",
+                "ailb.session-affinity", "sticky");
+        assertRefused("ailb.health-check.type: \"grpc\" (expected: http or tcp)", "ailb.health-check.type", "grpc");
+        assertRefused("ailb.load-source: \"tgi\" (expected: vllm)", "ailb.load-source", "tgi");
+        assertRefused("ailb.saturation: kvCacheUsage: 1.5", "ailb.saturation.kv-cache-usage", "1.5");
+        assertRefused("ailb.count-tokens: defaultTokenEstimate: 0", "ailb.count-tokens", "0");
+    }
+
+    private static void assertRefused(String messageStart, String key, String value) {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties(key, value), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(messageStart);
+    }
+
+    @Test
+    void anIncompleteOrBadBackendIsRefusedNamingIt() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.port", "80"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ailb.backends.a.host: missing (expected: the backend's host)");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.host", "h"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ailb.backends.a.port: missing (expected: 1..65535)");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(
+                properties("ailb.backends.a.host", "h", "ailb.backends.a.port", "70000"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.backends.a: port: 70000");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.host", "h",
+                "ailb.backends.a.port", "80", "ailb.backends.a.weight", "0"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.backends.a: weight: 0");
+    }
+
+    @Test
+    void nullArgumentsAreRefusedNamingThem() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(null, "ailb."))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("properties");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(new Properties(), null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("prefix");
+    }
+}
