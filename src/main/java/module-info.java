@@ -10,5 +10,6 @@ module dev.ailb {
 
     exports dev.ailb;
     exports dev.ailb.health;
+    exports dev.ailb.http;
     exports dev.ailb.micrometer;
 }

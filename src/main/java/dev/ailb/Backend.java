@@ -121,6 +121,8 @@ public final class Backend {
     // FOLDED_EMPTY once the backend has left without one.
     @SuppressWarnings("unused") // accessed through HISTOGRAM
     private volatile LatencyHistogram histogram;
+    /** Times to first byte of streamed responses; allocated on the first one. */
+    private volatile LatencyHistogram firstBytes;
 
     Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
             long tokenUnit) {
@@ -293,6 +295,44 @@ public final class Backend {
     public Duration responseTimeAt(double quantile) {
         checkUnitInterval(quantile, "quantile");
         return Duration.ofNanos(histogramSnapshot().valueAt(quantile));
+    }
+
+    /**
+     * The time to first byte below or at which {@code quantile} of the streamed responses lie, as
+     * recorded by {@link Lease#firstByte()} (within about 3%).
+     *
+     * @param quantile 0.0..1.0
+     * @return the time to first byte, or zero before the first one was recorded
+     * @throws IllegalArgumentException if {@code quantile} is NaN or out of range
+     */
+    public Duration timeToFirstByteAt(double quantile) {
+        checkUnitInterval(quantile, "quantile");
+        LatencyHistogram h = firstBytes;
+        return h == null ? Duration.ZERO : Duration.ofNanos(h.snapshot().valueAt(quantile));
+    }
+
+    /**
+     * How many times to first byte were recorded here.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public long firstByteCount() {
+        LatencyHistogram h = firstBytes;
+        return h == null ? 0 : h.snapshot().count();
+    }
+
+    void recordFirstByte(long nanos) {
+        LatencyHistogram h = firstBytes;
+        if (h == null) {
+            synchronized (this) {
+                h = firstBytes;
+                if (h == null) {
+                    h = new LatencyHistogram();
+                    firstBytes = h;
+                }
+            }
+        }
+        h.record(nanos);
     }
 
     /**

@@ -25,10 +25,12 @@ import java.lang.invoke.VarHandle;
  */
 public final class Lease implements AutoCloseable {
     private static final VarHandle RELEASED;
+    private static final VarHandle FIRST_BYTE;
 
     static {
         try {
             RELEASED = MethodHandles.lookup().findVarHandle(Lease.class, "released", boolean.class);
+            FIRST_BYTE = MethodHandles.lookup().findVarHandle(Lease.class, "firstByteSeen", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -40,6 +42,8 @@ public final class Lease implements AutoCloseable {
     private final long startNanos;
     @SuppressWarnings("unused") // accessed through RELEASED
     private volatile boolean released;
+    @SuppressWarnings("unused") // accessed through FIRST_BYTE
+    private volatile boolean firstByteSeen;
 
     Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos) {
         this.balancer = balancer;
@@ -89,6 +93,21 @@ public final class Lease implements AutoCloseable {
     @Override
     public void close() {
         release(false);
+    }
+
+    /**
+     * Records the time from this lease's start to now as the backend's time to first byte, for a
+     * response that streams: call it when the first byte of the answer arrives. Counted once per
+     * lease, and only while it is open; see {@link Backend#timeToFirstByteAt(double)}.
+     *
+     * @return {@code true} if this call recorded it
+     */
+    public boolean firstByte() {
+        if (released || !FIRST_BYTE.compareAndSet(this, false, true)) {
+            return false;
+        }
+        backend.recordFirstByte(Math.max(0L, balancer.ticker().read() - startNanos));
+        return true;
     }
 
     private boolean release(boolean success) {

@@ -1066,6 +1066,34 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public <T> T execute(Request request, BackendCall<T> call) {
         checkNotNull(call, "call");
+        return run(request, null, call);
+    }
+
+    /**
+     * Like {@link #execute}, for a call whose connection outlives it, such as a streamed response:
+     * the call is given the attempt's open lease, and once it returns normally the lease is the
+     * caller's to end ({@link Lease#success()}, {@link Lease#failure()} or {@link Lease#close()}),
+     * when the work on the backend is really over. An attempt that throws is ended as a failure
+     * (unless the call ended its lease itself) and retried as {@link #execute} retries it.
+     *
+     * @param <T>     what the call returns
+     * @param request the request to route
+     * @param call    the work to start on a backend, given its open lease
+     * @return the result of the first attempt that succeeded; its lease is still open unless the
+     *         call ended it
+     * @throws NullPointerException        if an argument is null
+     * @throws NoAvailableBackendException if no backend is available for the first attempt
+     * @throws CallFailedException         if no attempt succeeded; its cause is the last failure,
+     *                                     the earlier ones are suppressed exceptions
+     * @throws IllegalStateException       if the balancer is closed
+     */
+    public <T> T executeLeased(Request request, LeasedCall<T> call) {
+        checkNotNull(call, "call");
+        return run(request, call, null);
+    }
+
+    /** The attempts of {@link #execute} (a plain call) or {@link #executeLeased} (a leased one). */
+    private <T> T run(Request request, LeasedCall<T> leased, BackendCall<T> plain) {
         Backend backend = pick(request, true, true, true);
         retryBudget.recordRequest(ticker.read());
         List<Throwable> failures = new ArrayList<>(1);
@@ -1074,7 +1102,7 @@ public final class LoadBalancer implements AutoCloseable {
             Lease lease = new Lease(this, backend, tokensOf(request), ticker.read());
             T result;
             try {
-                result = call.call(backend);
+                result = leased != null ? leased.call(lease) : plain.call(backend);
             } catch (Exception e) {
                 lease.failure();
                 failures.add(e);
@@ -1106,7 +1134,9 @@ public final class LoadBalancer implements AutoCloseable {
                 lease.failure();
                 throw t;
             }
-            lease.success();
+            if (leased == null) {
+                lease.success();
+            }
             return result;
         }
     }

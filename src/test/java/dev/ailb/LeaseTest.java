@@ -129,4 +129,36 @@ class LeaseTest {
         assertThat(a.activeConnections()).isZero();
         assertThat(lb.getBackendStats("a").successes()).isEqualTo(1);
     }
+
+    @Test
+    void executeLeasedHandsTheOpenLeaseOverAndRetriesAFailedStart() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        java.util.List<Backend> tried = new java.util.ArrayList<>();
+
+        Lease held = lb.executeLeased(new Request("r", "10.9.9.9", "/v1/completions"), lease -> {
+            tried.add(lease.backend());
+            if (tried.size() == 1) {
+                throw new java.io.IOException("refused");
+            }
+            return lease;
+        });
+
+        assertThat(tried).containsExactlyInAnyOrder(a, b);
+        assertThat(held.isOpen()).as("the caller ends it").isTrue();
+        assertThat(held.backend().activeConnections()).isOne();
+        assertThat(tried.get(0).failures()).isOne();
+        ticker.advance(Duration.ofMillis(40));
+        assertThat(held.firstByte()).isTrue();
+        assertThat(held.firstByte()).as("once per lease").isFalse();
+        ticker.advance(Duration.ofMillis(60));
+        held.success();
+
+        assertThat(held.backend().activeConnections()).isZero();
+        assertThat(held.backend().successes()).isOne();
+        assertThat(held.backend().timeToFirstByteAt(0.5).toMillis()).isBetween(39L, 41L);
+        assertThat(held.backend().responseTimeAt(0.5).toMillis()).isBetween(97L, 103L);
+        assertThat(held.backend().firstByteCount()).isOne();
+        assertThat(held.firstByte()).as("not after the lease ended").isFalse();
+    }
 }

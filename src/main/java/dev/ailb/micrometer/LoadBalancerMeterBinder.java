@@ -36,7 +36,9 @@ import java.util.concurrent.TimeUnit;
  *       {@code ailb.backend.failures}, {@code ailb.backend.ejections};</li>
  *   <li>a timer {@code ailb.backend.response.time} (count and total of the completed requests) and
  *       the time gauge {@code ailb.backend.response.time.percentile} for the quantiles 0.5, 0.95
- *       and 0.99 (tag {@code quantile}), from the backend's latency histogram.</li>
+ *       and 0.99 (tag {@code quantile}), from the backend's latency histogram, and
+ *       {@code ailb.backend.time.to.first.byte.percentile} for streamed answers (see
+ *       {@link dev.ailb.Lease#firstByte()}).</li>
  * </ul>
  * For the balancer: gauges {@code ailb.backends} (registered), {@code ailb.backends.available}
  * and {@code ailb.saturated} (1 or 0, see {@link LoadBalancer#isSaturated()}).
@@ -174,6 +176,11 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
                             x -> x.responseTimeAt(q).toNanos())
                     .tags(t.and("quantile", Double.toString(q)))
                     .description("Response time below which this quantile of the completed requests lie")
+                    .register(registry));
+            meters.add(TimeGauge.builder("ailb.backend.time.to.first.byte.percentile", b, TimeUnit.NANOSECONDS,
+                            x -> x.timeToFirstByteAt(q).toNanos())
+                    .tags(t.and("quantile", Double.toString(q)))
+                    .description("Time to the first byte of streamed answers below which this quantile lie")
                     .register(registry));
         }
         return meters;

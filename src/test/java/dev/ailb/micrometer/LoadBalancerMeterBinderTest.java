@@ -99,7 +99,7 @@ class LoadBalancerMeterBinderTest {
         LoadBalancerMeterBinder binder = new LoadBalancerMeterBinder(lb);
         binder.bindTo(registry);
         int perBackend = binder.metersOf(registry, a).size();
-        assertThat(perBackend).isEqualTo(14);
+        assertThat(perBackend).isEqualTo(17);
 
         Backend b = lb.addBackend("b", "10.0.0.2", 8000);
         assertThat(registry.find("ailb.backend.requests").tags("backend", "b").functionCounter()).isNotNull();
