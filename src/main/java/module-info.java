@@ -1,7 +1,7 @@
 /**
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
- * {@code dev.ailb} and {@code dev.ailb.health}, and {@code dev.ailb.micrometer} for applications
- * that have Micrometer; everything else is internal.
+ * {@code dev.ailb}, {@code dev.ailb.health} and {@code dev.ailb.http}, and {@code dev.ailb.micrometer}
+ * for applications that have Micrometer; everything else is internal.
  */
 module dev.ailb {
     requires org.slf4j;

@@ -1,0 +1,34 @@
+/**
+ * The load balancer: {@link dev.ailb.LoadBalancer}, the {@link dev.ailb.BalancingStrategy} it
+ * picks with, the {@link dev.ailb.Backend}s it spreads {@link dev.ailb.Request}s over, and what it
+ * reports about them.
+ *
+ * <h2>Use</h2>
+ * Build a balancer ({@code new LoadBalancer()}, {@link dev.ailb.LoadBalancer#builder()} or
+ * {@link dev.ailb.LoadBalancer#fromProperties}), add backends, then for each request either
+ * select a backend and bracket the call with {@code acquireConnection} and
+ * {@code releaseConnection}, or take a {@link dev.ailb.Lease} with {@code acquire}, or let
+ * {@code execute} run the call with retries.
+ *
+ * <h2>Threading</h2>
+ * Every public type is thread-safe. Selection takes no lock: the registered backends, the
+ * available ones and the picker the strategy built for them live in one immutable snapshot behind
+ * a volatile field, and a selection reads it once. Changes (backends added or removed, health,
+ * strategy) take one lock, build the next snapshot and publish it; they never block a selection.
+ * A selection counts its request with one atomic increment on its backend, and a release updates
+ * each of its backend's figures once; the balancer's overall figures are derived from the
+ * backends' when read. Listeners are called after the lock is released. Health checks and load
+ * polls run on the health checker's threads, never on a caller's.
+ *
+ * <h2>Choosing a strategy</h2>
+ * For LLM inference, where a request may take 50 ms or a minute, use
+ * {@link dev.ailb.BalancingStrategy#LEAST_CONNECTIONS} (optionally counting tokens with
+ * {@link dev.ailb.LoadBalancer.Builder#countTokens}): on simulated fleets it stays within a few
+ * percent of an oracle that sees the true queues, whether an instance is slower, degrades or fails.
+ * {@link dev.ailb.BalancingStrategy#RESOURCE_BASED} adds what the instances report (queue, KV
+ * cache), which matters when other clients share the fleet. Round robin and random keep sending a
+ * slow instance its fixed share, more than it can serve; use them only for equal instances and
+ * uniform requests. {@link dev.ailb.BalancingStrategy#IP_HASH} and sticky sessions keep a client or
+ * a conversation on one instance, for its caches.
+ */
+package dev.ailb;
