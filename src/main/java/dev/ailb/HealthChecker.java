@@ -26,6 +26,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -155,17 +157,25 @@ final class HealthChecker {
         synchronized (lock) {
             s = openSession();
         }
-        CompletableFuture<List<Check<HealthCheckResult>>> launched;
+        launchAndWait(s, this::startRound, c -> c.outcome.complete(timedOut()), "health check round");
+    }
+
+    /**
+     * Starts a round off the calling thread (a check or poll that blocks must not hold it) and
+     * waits for every outcome to be applied, bounded by the timeout plus a little: the launch
+     * (which may create the shared HTTP client), then the outcomes, as their own timers would
+     * measure them. Outcomes still missing then are expired.
+     */
+    private <R> void launchAndWait(Session s, Function<Session, List<Check<R>>> start, Consumer<Check<R>> expire,
+            String what) {
+        CompletableFuture<List<Check<R>>> launched;
         try {
-            // Launched off the calling thread: a check that blocks in check() must not hold it.
-            launched = CompletableFuture.supplyAsync(() -> startRound(s), s.executor());
+            launched = CompletableFuture.supplyAsync(() -> start.apply(s), s.executor());
         } catch (RejectedExecutionException e) {
             return; // stopped meanwhile
         }
-        // Each bound is the timeout plus a little: the launch (which may create the shared HTTP
-        // client), then the verdicts, as the checks' own timers would measure them.
         long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
-        List<Check<HealthCheckResult>> checks;
+        List<Check<R>> checks;
         try {
             checks = launched.get(boundNanos, TimeUnit.NANOSECONDS);
             CompletableFuture.allOf(checks.stream().map(c -> c.applied).toArray(CompletableFuture[]::new))
@@ -175,16 +185,16 @@ final class HealthChecker {
             if (checks == null) {
                 return; // not launched yet: the workers are all busy, or were stopped
             }
-            for (Check<HealthCheckResult> c : checks) {
-                c.outcome.complete(timedOut());
+            for (Check<R> c : checks) {
+                expire.accept(c);
             }
-            for (Check<HealthCheckResult> c : checks) {
+            for (Check<R> c : checks) {
                 c.applied.join();
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // the checks go on and are counted when they end
+            Thread.currentThread().interrupt(); // the work goes on and is applied when it ends
         } catch (ExecutionException e) {
-            throw new IllegalStateException("health check round failed: " + e.getCause(), e.getCause());
+            throw new IllegalStateException(what + " failed: " + e.getCause(), e.getCause());
         }
     }
 
@@ -200,34 +210,8 @@ final class HealthChecker {
         synchronized (lock) {
             s = openSession();
         }
-        CompletableFuture<List<Check<LoadReport>>> launched;
-        try {
-            launched = CompletableFuture.supplyAsync(() -> startPolls(s), s.executor());
-        } catch (RejectedExecutionException e) {
-            return; // stopped meanwhile
-        }
-        long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
-        List<Check<LoadReport>> polls;
-        try {
-            polls = launched.get(boundNanos, TimeUnit.NANOSECONDS);
-            CompletableFuture.allOf(polls.stream().map(p -> p.applied).toArray(CompletableFuture[]::new))
-                    .get(boundNanos, TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            polls = launched.getNow(null);
-            if (polls == null) {
-                return;
-            }
-            for (Check<LoadReport> p : polls) {
-                p.outcome.completeExceptionally(new TimeoutException("no report within " + timeout));
-            }
-            for (Check<LoadReport> p : polls) {
-                p.applied.join();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("load poll failed: " + e.getCause(), e.getCause());
-        }
+        launchAndWait(s, this::startPolls, p -> p.outcome.completeExceptionally(
+                new TimeoutException("no report within " + timeout)), "load poll");
     }
 
     private void scheduledPoll(Session s) {

@@ -964,10 +964,12 @@ public final class LoadBalancer implements AutoCloseable {
     private Backend pick(Request request, boolean throwIfNone, boolean acquire, boolean count) {
         checkNotNull(request, "request");
         checkOpen();
-        // A backend can leave between reading the view and picking from it. Writers publish the
-        // view without it before flagging it, so a second read after seeing the flag finds a view
-        // that no longer offers it.
-        for (int attempt = 0; attempt < 3; attempt++) {
+        // A backend can leave or go down between reading the view and picking from it. Writers
+        // publish the view without it before flagging it, so a read after seeing the flag finds a
+        // view that no longer offers it. Only failures on an unchanged view count against the
+        // strategy: under a burst of health changes every attempt may meet a newer view, which is
+        // a race to lose again, not a strategy that misbehaves.
+        for (int misses = 0; misses < 3; ) {
             Registry current = registry;
             if (current.readmitAtNanos != Registry.NO_EJECTION) {
                 current = readmitIfDue(current);
@@ -991,6 +993,9 @@ public final class LoadBalancer implements AutoCloseable {
                     countSelection(backend, current);
                 }
                 return backend;
+            }
+            if (registry == current) {
+                misses++;
             }
         }
         throw new IllegalStateException("strategy " + registry.strategy.name()

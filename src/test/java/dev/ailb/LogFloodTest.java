@@ -6,9 +6,7 @@ import dev.ailb.health.HealthState;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
 import dev.ailb.testing.ScriptedHealthCheck;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.ailb.testing.StandardErrorCapture;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -27,19 +25,17 @@ class LogFloodTest {
 
     private final ManualTicker ticker = new ManualTicker();
     private final ManualScheduler scheduler = new ManualScheduler(ticker);
-    private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    private StandardErrorCapture captured;
     private final List<String> downs = new CopyOnWriteArrayList<>();
-    private PrintStream originalErr;
 
     @BeforeEach
     void captureStandardError() {
-        originalErr = System.err;
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        captured = StandardErrorCapture.start();
     }
 
     @AfterEach
     void restoreStandardError() {
-        System.setErr(originalErr);
+        captured.close();
     }
 
     /** Records every change into a state other than healthy, which is what must log one WARN. */
@@ -57,7 +53,7 @@ class LogFloodTest {
     }
 
     private long warnLinesAbout(String id) {
-        return captured.toString(StandardCharsets.UTF_8).lines()
+        return captured.text().lines()
                 .filter(line -> line.contains(" WARN ") && line.contains(id))
                 .count();
     }
@@ -147,7 +143,7 @@ class LogFloodTest {
                 assertThat(warnLinesAbout("log-flood-fleet-" + i)).isEqualTo(downsOf("log-flood-fleet-" + i))
                         .isEqualTo(1);
             }
-            assertThat(captured.toString(StandardCharsets.UTF_8).lines()
+            assertThat(captured.text().lines()
                     .filter(line -> line.contains(" WARN ") && line.contains("All 7 backends in service are unhealthy"))
                     .count()).isEqualTo(1);
         }

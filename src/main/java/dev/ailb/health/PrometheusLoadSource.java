@@ -7,13 +7,9 @@ import dev.ailb.LoadReport;
 import dev.ailb.internal.PrometheusText;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,6 +21,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.function.DoubleConsumer;
+import java.util.function.IntConsumer;
 
 /**
  * A {@link LoadSource} that reads a backend's Prometheus text page ({@code GET /metrics} by
@@ -96,7 +94,7 @@ public final class PrometheusLoadSource implements LoadSource {
 
     @Override
     public CompletionStage<LoadReport> fetch(Backend backend, HealthCheckContext context) {
-        HttpRequest request = HttpRequest.newBuilder(uriOf(backend))
+        HttpRequest request = HttpRequest.newBuilder(HttpProbe.uriOf(backend, path))
                 .GET()
                 .timeout(context.timeout())
                 .header("Accept", "text/plain")
@@ -106,7 +104,7 @@ public final class PrometheusLoadSource implements LoadSource {
                 context.httpClient().sendAsync(request, info -> new LimitedBody(MAX_PAGE_BYTES));
         return sent.handleAsync((response, error) -> {
             if (error != null) {
-                throw new CompletionException(new IOException(describe(error, context), error));
+                throw new CompletionException(new IOException(HttpProbe.describe(error, path, context.timeout()), error));
             }
             int status = response.statusCode();
             if (status < 200 || status >= 300) {
@@ -127,32 +125,11 @@ public final class PrometheusLoadSource implements LoadSource {
     public LoadReport reportOf(String page) {
         Map<String, List<Double>> found = PrometheusText.samples(page, wanted);
         LoadReport.Builder report = LoadReport.builder();
-        boolean any = false;
-        String name = firstPresent(waiting, found);
-        if (name != null) {
-            report.waitingRequests(count(name, found.get(name)));
-            any = true;
-        }
-        name = firstPresent(running, found);
-        if (name != null) {
-            report.runningRequests(count(name, found.get(name)));
-            any = true;
-        }
-        name = firstPresent(kvCache, found);
-        if (name != null) {
-            report.kvCacheUsage(utilisation(name, found.get(name)));
-            any = true;
-        }
-        name = firstPresent(cpu, found);
-        if (name != null) {
-            report.cpu(utilisation(name, found.get(name)));
-            any = true;
-        }
-        name = firstPresent(memory, found);
-        if (name != null) {
-            report.memory(utilisation(name, found.get(name)));
-            any = true;
-        }
+        boolean any = readCount(waiting, found, report::waitingRequests);
+        any |= readCount(running, found, report::runningRequests);
+        any |= readUtilisation(kvCache, found, report::kvCacheUsage);
+        any |= readUtilisation(cpu, found, report::cpu);
+        any |= readUtilisation(memory, found, report::memory);
         if (!any) {
             throw new IllegalArgumentException("none of the metrics " + new ArrayList<>(wantedInOrder())
                     + " is on the page");
@@ -166,6 +143,24 @@ public final class PrometheusLoadSource implements LoadSource {
             names.addAll(signal);
         }
         return names;
+    }
+
+    /** Sets a count from the first of its metrics on the page; false if none is there. */
+    private static boolean readCount(List<String> names, Map<String, List<Double>> found, IntConsumer set) {
+        String name = firstPresent(names, found);
+        if (name != null) {
+            set.accept(count(name, found.get(name)));
+        }
+        return name != null;
+    }
+
+    /** Sets a utilisation from the first of its metrics on the page; false if none is there. */
+    private static boolean readUtilisation(List<String> names, Map<String, List<Double>> found, DoubleConsumer set) {
+        String name = firstPresent(names, found);
+        if (name != null) {
+            set.accept(utilisation(name, found.get(name)));
+        }
+        return name != null;
     }
 
     private static String firstPresent(List<String> names, Map<String, List<Double>> found) {
@@ -199,28 +194,6 @@ public final class PrometheusLoadSource implements LoadSource {
             max = Math.max(max, v);
         }
         return max;
-    }
-
-    private URI uriOf(Backend backend) {
-        String host = backend.host();
-        if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
-            host = '[' + host + ']'; // an IPv6 literal
-        }
-        return URI.create("http://" + host + ':' + backend.port() + path);
-    }
-
-    private String describe(Throwable error, HealthCheckContext context) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        if (cause instanceof HttpConnectTimeoutException) {
-            return "GET " + path + ": no connection within " + context.timeout();
-        }
-        if (cause instanceof HttpTimeoutException) {
-            return "GET " + path + ": no answer within " + context.timeout();
-        }
-        if (cause instanceof ConnectException) {
-            return "GET " + path + ": connection refused";
-        }
-        return "GET " + path + ": " + cause.getMessage();
     }
 
     @Override
@@ -299,20 +272,7 @@ public final class PrometheusLoadSource implements LoadSource {
          * @throws IllegalArgumentException if it is not a valid URI path
          */
         public Builder path(String path) {
-            checkNotNull(path, "path");
-            if (!path.startsWith("/")) {
-                throw new IllegalArgumentException("path: \"" + path + "\" (expected: starting with /)");
-            }
-            try {
-                URI probe = new URI("http://localhost" + path);
-                if (probe.getRawFragment() != null) {
-                    throw new URISyntaxException(path, "a fragment is never sent to a server");
-                }
-            } catch (URISyntaxException e) {
-                throw new IllegalArgumentException("path: \"" + path + "\" (expected: a valid URI path: "
-                        + e.getMessage() + ")", e);
-            }
-            this.path = path;
+            this.path = HttpProbe.checkPath(path);
             return this;
         }
 

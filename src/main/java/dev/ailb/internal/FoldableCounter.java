@@ -25,11 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class FoldableCounter {
     private static final long FOLDED = Long.MIN_VALUE;
     private static final long COUNT = Long.MAX_VALUE;
-    /** Each cell takes this many longs so that two cells never share a 128-byte prefetch pair. */
-    private static final int STRIDE = 16;
-    /** The number of cells: the processors rounded up to a power of two, at least two. */
-    private static final int CELLS = Math.max(2, Integer.highestOneBit(
-            Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
+    private static final int STRIDE = ThreadStripes.STRIDE;
+    private static final int CELLS = ThreadStripes.CELLS;
 
     private static final VarHandle BASE;
     private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);

@@ -21,9 +21,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class FoldableDoubleAdder {
     private static final long FOLDED = Long.MIN_VALUE;
     private static final long MAGNITUDE = Long.MAX_VALUE;
-    private static final int STRIDE = 16;
-    private static final int CELLS = Math.max(2, Integer.highestOneBit(
-            Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
+    private static final int STRIDE = ThreadStripes.STRIDE;
+    private static final int CELLS = ThreadStripes.CELLS;
 
     private static final VarHandle BASE;
     private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);

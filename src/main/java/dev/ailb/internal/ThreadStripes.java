@@ -5,6 +5,12 @@ package dev.ailb.internal;
  * structure whose threads collide can move them all by changing the salt.
  */
 final class ThreadStripes {
+    /** Each cell of a striped word takes this many longs, so that two cells never share a 128-byte prefetch pair. */
+    static final int STRIDE = 16;
+    /** The cells of a striped word: the processors rounded up to a power of two, at least two. */
+    static final int CELLS = Math.max(2, Integer.highestOneBit(
+            Math.max(1, Runtime.getRuntime().availableProcessors()) * 2 - 1));
+
     private ThreadStripes() {}
 
     /**

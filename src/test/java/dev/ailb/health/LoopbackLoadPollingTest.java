@@ -10,10 +10,9 @@ import dev.ailb.LoadReport;
 import dev.ailb.ResourceReport;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
-import java.io.ByteArrayOutputStream;
+import dev.ailb.testing.StandardErrorCapture;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -57,18 +56,16 @@ class LoopbackLoadPollingTest {
     private final ManualTicker ticker = new ManualTicker();
     private final List<Page> pages = new ArrayList<>();
     private final List<LoadBalancer> balancers = new ArrayList<>();
-    private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    private PrintStream originalErr;
+    private StandardErrorCapture captured;
 
     @BeforeEach
     void captureStandardError() {
-        originalErr = System.err;
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        captured = StandardErrorCapture.start();
     }
 
     @AfterEach
     void cleanUp() {
-        System.setErr(originalErr);
+        captured.close();
         balancers.forEach(LoadBalancer::close);
         pages.forEach(Page::stop);
     }
@@ -128,7 +125,7 @@ class LoopbackLoadPollingTest {
     }
 
     private long warnLinesAbout(String backendId) {
-        return captured.toString(StandardCharsets.UTF_8).lines()
+        return captured.text().lines()
                 .filter(line -> line.contains("WARN") && line.contains("Backend " + backendId + ":"))
                 .count();
     }
@@ -186,7 +183,7 @@ class LoopbackLoadPollingTest {
 
         assertThat(a.resources()).contains(good);
         assertThat(warnLinesAbout("poll-c")).as("one WARN while the polls keep failing").isOne();
-        assertThat(captured.toString(StandardCharsets.UTF_8))
+        assertThat(captured.text())
                 .contains("Backend poll-c: load report rejected: line 1: expected , or } after a label value");
 
         // the report is still the last good one, and once it is too old it saturates nothing
@@ -222,7 +219,7 @@ class LoopbackLoadPollingTest {
         lb.removeBackend("poll-f");
         lb.pollLoadReports();
 
-        String log = captured.toString(StandardCharsets.UTF_8);
+        String log = captured.text();
         assertThat(log).contains("Backend poll-d: load report rejected: HTTP 503 from GET /metrics");
         assertThat(log).contains("Backend poll-e: load report rejected: none of the metrics [vllm:num_requests_waiting, "
                 + "vllm:num_requests_running, vllm:kv_cache_usage_perc, vllm:gpu_cache_usage_perc] is on the page");
@@ -246,7 +243,7 @@ class LoopbackLoadPollingTest {
         lb.pollLoadReports();
 
         assertThat(a.resources()).isEmpty();
-        assertThat(captured.toString(StandardCharsets.UTF_8))
+        assertThat(captured.text())
                 .contains("Backend poll-h: load report rejected: GET /metrics: page larger than 4194304 bytes");
     }
 
@@ -262,7 +259,7 @@ class LoopbackLoadPollingTest {
         lb.pollLoadReports();
 
         assertThat(a.resources()).isEmpty();
-        assertThat(captured.toString(StandardCharsets.UTF_8))
+        assertThat(captured.text())
                 .contains("Backend poll-i: load report rejected: GET /metrics: connection refused");
     }
 
