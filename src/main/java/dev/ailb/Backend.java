@@ -648,7 +648,7 @@ public final class Backend {
         return new Completions(successes.fold(), failures.fold(), responseNanos.fold(), folded);
     }
 
-    /** The completion figures of a backend, or of several together. */
+    /** A backend's completion figures at the instant they were folded. */
     record Completions(long successes, long failures, double responseNanos, LatencyHistogram.Snapshot histogram) {}
 
     LatencyHistogram.Snapshot histogramSnapshot() {

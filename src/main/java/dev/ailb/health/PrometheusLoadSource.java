@@ -131,7 +131,7 @@ public final class PrometheusLoadSource implements LoadSource {
         any |= readUtilisation(cpu, found, report::cpu);
         any |= readUtilisation(memory, found, report::memory);
         if (!any) {
-            throw new IllegalArgumentException("none of the metrics " + new ArrayList<>(wantedInOrder())
+            throw new IllegalArgumentException("none of the metrics " + wantedInOrder()
                     + " is on the page");
         }
         return report.build();

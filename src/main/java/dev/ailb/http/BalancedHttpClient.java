@@ -99,7 +99,7 @@ public final class BalancedHttpClient {
      * @param <T>        the type of the body
      * @param request    what the balancer routes by (client address, token estimate)
      * @param requestFor builds the HTTP request from the chosen backend's base URI; called once per
-     *                   attempt
+     *                   attempt, and an exception it throws counts as a failed attempt
      * @param handler    reads the body
      * @return the first answer below 500, or the last 5xx answer when no attempt is left
      * @throws CallFailedException         if the last attempt failed without an answer (a refused
