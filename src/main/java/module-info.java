@@ -6,6 +6,9 @@
 module dev.ailb {
     requires org.slf4j;
     requires transitive java.net.http;
+    // Static: only dev.ailb.micrometer uses it, and an application without Micrometer never loads
+    // that package. Not transitive: that would make Micrometer a compile-time need of every user;
+    // an application that binds the meters requires Micrometer itself.
     requires static micrometer.core;
 
     exports dev.ailb;

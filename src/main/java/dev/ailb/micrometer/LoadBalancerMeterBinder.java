@@ -51,6 +51,7 @@ import java.util.concurrent.TimeUnit;
  * new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
  * }</pre>
  */
+@SuppressWarnings("exports") // Micrometer's types in this API: its users require Micrometer themselves
 public final class LoadBalancerMeterBinder implements MeterBinder {
     private static final double[] QUANTILES = {0.5, 0.95, 0.99};
 
