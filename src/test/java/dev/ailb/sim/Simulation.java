@@ -60,10 +60,13 @@ final class Simulation {
     private final Map<String, Integer> outstandingEarly = new HashMap<>();
     private boolean unstable;
 
-    /** A strategy to simulate, and how the balancer counts its in-flight load. */
-    record Policy(String name, BalancingStrategy strategy, boolean countTokens) {
+    /**
+     * A strategy to simulate, how the balancer counts its in-flight load, and its response-time
+     * decay (null for the default).
+     */
+    record Policy(String name, BalancingStrategy strategy, boolean countTokens, Duration decay) {
         static Policy of(BalancingStrategy strategy) {
-            return new Policy(strategy.name(), strategy, false);
+            return new Policy(strategy.name(), strategy, false, null);
         }
     }
 
@@ -109,6 +112,9 @@ final class Simulation {
                 .ticker(ticker)
                 .random(new Random(seed * 31 + 7))
                 .maxSessions(100_000);
+        if (policy.decay() != null) {
+            builder.responseTimeDecay(policy.decay());
+        }
         if (policy.countTokens()) {
             builder.countTokens(scenario.workload().meanTokens());
         }

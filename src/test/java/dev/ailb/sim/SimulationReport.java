@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,9 +31,13 @@ public final class SimulationReport {
         for (BalancingStrategy s : BalancingStrategy.builtIns()) {
             policies.add(Simulation.Policy.of(s));
         }
-        policies.add(new Simulation.Policy("LEAST_CONNECTIONS (tokens)", BalancingStrategy.LEAST_CONNECTIONS, true));
-        policies.add(new Simulation.Policy("RESOURCE_BASED (tokens)", BalancingStrategy.RESOURCE_BASED, true));
-        policies.add(new Simulation.Policy("JSQ_ORACLE", Oracle.MARKER, false));
+        policies.add(new Simulation.Policy("LEAST_CONNECTIONS (tokens)", BalancingStrategy.LEAST_CONNECTIONS, true, null));
+        policies.add(new Simulation.Policy("RESOURCE_BASED (tokens)", BalancingStrategy.RESOURCE_BASED, true, null));
+        // The default decay (10 s) is shorter than these requests (5 s at batch size 1, far more
+        // on a degraded instance): the average of a slow instance fades before its next answer.
+        policies.add(new Simulation.Policy("LEAST_RESPONSE_TIME (decay 60 s)", BalancingStrategy.LEAST_RESPONSE_TIME,
+                false, Duration.ofSeconds(60)));
+        policies.add(new Simulation.Policy("JSQ_ORACLE", Oracle.MARKER, false, null));
         return policies;
     }
 
@@ -120,7 +125,7 @@ public final class SimulationReport {
     static String svg(Map<Scenario, List<Simulation.Result>> all) {
         List<Simulation.Policy> policies = policies();
         String[] colours = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-            "#9c755f", "#222222"};
+            "#9c755f", "#86bcb6", "#222222"};
         int groups = all.size();
         int bars = policies.size();
         int barWidth = 11;

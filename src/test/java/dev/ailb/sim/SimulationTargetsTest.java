@@ -48,6 +48,17 @@ class SimulationTargetsTest {
                 assertThat(ratio(runs, RECOMMENDED)).as(scenario).isLessThanOrEqualTo(1.15));
     }
 
+    /** With the default decay (10 s, shorter than the requests) it trails where an instance degrades. */
+    @Test
+    void leastResponseTimeWithADecayLongerThanTheRequestsStaysCloseToTheOracleToo() {
+        String longDecay = "LEAST_RESPONSE_TIME (decay 60 s)";
+        RUNS.forEach((scenario, runs) ->
+                assertThat(ratio(runs, longDecay)).as(scenario).isLessThanOrEqualTo(1.15));
+        Map<String, Simulation.Result> degrading = RUNS.get("degrading");
+        assertThat(ratio(degrading, "LEAST_RESPONSE_TIME")).isGreaterThan(1.3);
+        assertThat(ratio(degrading, longDecay)).isLessThan(ratio(degrading, "LEAST_RESPONSE_TIME"));
+    }
+
     @Test
     void theBlackHoleGetsNoMoreThanItsShareAfterEjectionAndNoStrategyErrsMoreThanRoundRobin() {
         Map<String, Simulation.Result> runs = RUNS.get("black hole");
