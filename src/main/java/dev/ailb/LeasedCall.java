@@ -3,7 +3,7 @@ package dev.ailb;
 /**
  * Work started on a backend by {@link LoadBalancer#executeLeased}, given the open lease of its
  * attempt: when it returns normally the lease is its caller's to end, once the work on the
- * backend is over.
+ * backend is over. Called on the thread that called {@code executeLeased}, once per attempt.
  *
  * @param <T> what the call returns
  */

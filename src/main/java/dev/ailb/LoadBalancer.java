@@ -6,7 +6,6 @@ import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 import static dev.ailb.internal.Preconditions.checkRange;
-import static dev.ailb.internal.Preconditions.checkUnitInterval;
 import static dev.ailb.internal.Preconditions.quote;
 import static dev.ailb.internal.Preconditions.requireUnset;
 
@@ -653,9 +652,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public void updateBackendResources(String id, double cpu, double memory) {
         checkId(id, "id");
-        checkUnitInterval(cpu, "cpu");
-        checkUnitInterval(memory, "memory");
-        updateBackendResources(id, LoadReport.builder().cpu(cpu).memory(memory).build());
+        updateBackendResources(id, LoadReport.builder().cpu(cpu).memory(memory).build()); // checks both values
     }
 
     /**

@@ -112,7 +112,7 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
 
     /**
      * Builds a {@link LoadReport}; a signal not set is not reported. Each setter checks its value
-     * at once, naming it.
+     * at once, naming it. Not thread-safe.
      */
     public static final class Builder {
         private double cpu = Double.NaN;

@@ -42,17 +42,18 @@ class ModulePathConsumerTest {
         return javac.run(null, null, errors, args.toArray(new String[0]));
     }
 
-    private static void write(Path root, String relative, String text) throws IOException {
-        Path file = root.resolve(relative);
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, text);
+    /** The sources of module {@code consumer}, which requires {@code dev.ailb}: its class {@code consumer.Main}. */
+    private Path consumerSources(String... mainLines) throws IOException {
+        Path sources = work.resolve("src");
+        Files.createDirectories(sources.resolve("consumer"));
+        Files.writeString(sources.resolve("module-info.java"), "module consumer { requires dev.ailb; }");
+        Files.writeString(sources.resolve("consumer/Main.java"), String.join("\n", mainLines));
+        return sources;
     }
 
     @Test
     void anApplicationModuleCompilesAndRunsAgainstTheExportedPackages() throws Exception {
-        Path sources = work.resolve("src");
-        write(sources, "module-info.java", "module consumer { requires dev.ailb; }");
-        write(sources, "consumer/Main.java", String.join("\n",
+        Path sources = consumerSources(
                 "package consumer;",
                 "import dev.ailb.*;",
                 "import dev.ailb.health.HealthCheck;",
@@ -69,7 +70,7 @@ class ModulePathConsumerTest {
                 "          + lb.getAllStats().metrics().successes());",
                 "    }",
                 "  }",
-                "}"));
+                "}");
         Path out = work.resolve("out");
         ByteArrayOutputStream errors = new ByteArrayOutputStream();
         assertThat(compile(sources, out, errors)).as(errors.toString(StandardCharsets.UTF_8)).isZero();
@@ -85,13 +86,11 @@ class ModulePathConsumerTest {
 
     @Test
     void theInternalPackagesAreNotExported() throws Exception {
-        Path sources = work.resolve("src");
-        write(sources, "module-info.java", "module consumer { requires dev.ailb; }");
-        write(sources, "consumer/Main.java", String.join("\n",
+        Path sources = consumerSources(
                 "package consumer;",
                 "public class Main {",
                 "  Object counter = new dev.ailb.internal.FoldableCounter();",
-                "}"));
+                "}");
         ByteArrayOutputStream errors = new ByteArrayOutputStream();
 
         assertThat(compile(sources, work.resolve("out"), errors)).isNotZero();

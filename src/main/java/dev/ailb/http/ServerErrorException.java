@@ -6,7 +6,7 @@ import java.net.http.HttpResponse;
 /**
  * A backend answered with a 5xx status: the attempt failed, and {@link BalancedHttpClient} may
  * retry it on another backend. When no attempt is left, the client returns the last such answer
- * instead of throwing; a retry policy sees this exception when it decides.
+ * instead of throwing; a retry policy sees this exception when it decides. Immutable once built.
  */
 public final class ServerErrorException extends IOException {
     private static final long serialVersionUID = 1L;

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Exposes a {@link LoadBalancer}'s figures as Micrometer meters, read when the registry is
@@ -148,43 +149,54 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
     private List<Meter> register(MeterRegistry registry, Backend b) {
         Tags t = tags.and("backend", b.id());
         List<Meter> meters = new ArrayList<>();
-        meters.add(Gauge.builder("ailb.backend.active.connections", b, Backend::activeConnections)
-                .tags(t).description("Connections acquired and not yet released").register(registry));
-        meters.add(Gauge.builder("ailb.backend.inflight.tokens", b, Backend::inFlightTokens)
-                .tags(t).description("Estimated tokens of the requests in flight, when the balancer counts tokens")
-                .register(registry));
-        meters.add(Gauge.builder("ailb.backend.healthy", b, x -> x.isHealthy() ? 1 : 0)
-                .tags(t).description("1 while the backend is healthy").register(registry));
-        meters.add(Gauge.builder("ailb.backend.available", b, x -> x.isAvailable() ? 1 : 0)
-                .tags(t).description("1 while new requests may go to the backend").register(registry));
-        meters.add(Gauge.builder("ailb.backend.weight", b, Backend::weight)
-                .tags(t).description("The backend's weight").register(registry));
-        meters.add(Gauge.builder("ailb.backend.sessions", b, Backend::boundSessions)
-                .tags(t).description("Sessions bound to the backend").register(registry));
-        meters.add(FunctionCounter.builder("ailb.backend.requests", b, Backend::totalRequests)
-                .tags(t).description("Requests routed to the backend").register(registry));
-        meters.add(FunctionCounter.builder("ailb.backend.successes", b, Backend::successes)
-                .tags(t).description("Requests released as successes").register(registry));
-        meters.add(FunctionCounter.builder("ailb.backend.failures", b, Backend::failures)
-                .tags(t).description("Requests released as failures").register(registry));
-        meters.add(FunctionCounter.builder("ailb.backend.ejections", b, Backend::ejections)
-                .tags(t).description("Ejections by outlier detection").register(registry));
+        meters.add(gauge(registry, t, b, "ailb.backend.active.connections", Backend::activeConnections,
+                "Connections acquired and not yet released"));
+        meters.add(gauge(registry, t, b, "ailb.backend.inflight.tokens", Backend::inFlightTokens,
+                "Estimated tokens of the requests in flight, when the balancer counts tokens"));
+        meters.add(gauge(registry, t, b, "ailb.backend.healthy", x -> x.isHealthy() ? 1 : 0,
+                "1 while the backend is healthy"));
+        meters.add(gauge(registry, t, b, "ailb.backend.available", x -> x.isAvailable() ? 1 : 0,
+                "1 while new requests may go to the backend"));
+        meters.add(gauge(registry, t, b, "ailb.backend.weight", Backend::weight, "The backend's weight"));
+        meters.add(gauge(registry, t, b, "ailb.backend.sessions", Backend::boundSessions,
+                "Sessions bound to the backend"));
+        meters.add(counter(registry, t, b, "ailb.backend.requests", Backend::totalRequests,
+                "Requests routed to the backend"));
+        meters.add(counter(registry, t, b, "ailb.backend.successes", Backend::successes,
+                "Requests released as successes"));
+        meters.add(counter(registry, t, b, "ailb.backend.failures", Backend::failures,
+                "Requests released as failures"));
+        meters.add(counter(registry, t, b, "ailb.backend.ejections", Backend::ejections,
+                "Ejections by outlier detection"));
         meters.add(FunctionTimer.builder("ailb.backend.response.time", b, x -> x.successes() + x.failures(),
                         Backend::totalResponseNanos, TimeUnit.NANOSECONDS)
                 .tags(t).description("Response times of the completed requests").register(registry));
         for (double q : QUANTILES) {
-            meters.add(TimeGauge.builder("ailb.backend.response.time.percentile", b, TimeUnit.NANOSECONDS,
-                            x -> x.responseTimeAt(q).toNanos())
-                    .tags(t.and("quantile", Double.toString(q)))
-                    .description("Response time below which this quantile of the completed requests lie")
-                    .register(registry));
-            meters.add(TimeGauge.builder("ailb.backend.time.to.first.byte.percentile", b, TimeUnit.NANOSECONDS,
-                            x -> x.timeToFirstByteAt(q).toNanos())
-                    .tags(t.and("quantile", Double.toString(q)))
-                    .description("Time to the first byte of streamed answers below which this quantile lie")
-                    .register(registry));
+            Tags quantile = t.and("quantile", Double.toString(q));
+            meters.add(timeGauge(registry, quantile, b, "ailb.backend.response.time.percentile",
+                    x -> x.responseTimeAt(q).toNanos(),
+                    "Response time below which this quantile of the completed requests lie"));
+            meters.add(timeGauge(registry, quantile, b, "ailb.backend.time.to.first.byte.percentile",
+                    x -> x.timeToFirstByteAt(q).toNanos(),
+                    "Time to the first byte of streamed answers below which this quantile lie"));
         }
         return meters;
+    }
+
+    private static Meter gauge(MeterRegistry registry, Tags tags, Backend b, String name,
+            ToDoubleFunction<Backend> value, String description) {
+        return Gauge.builder(name, b, value).tags(tags).description(description).register(registry);
+    }
+
+    private static Meter counter(MeterRegistry registry, Tags tags, Backend b, String name,
+            ToDoubleFunction<Backend> count, String description) {
+        return FunctionCounter.builder(name, b, count).tags(tags).description(description).register(registry);
+    }
+
+    private static Meter timeGauge(MeterRegistry registry, Tags tags, Backend b, String name,
+            ToDoubleFunction<Backend> nanos, String description) {
+        return TimeGauge.builder(name, b, TimeUnit.NANOSECONDS, nanos).tags(tags).description(description)
+                .register(registry);
     }
 
     private final class Listener implements LoadBalancerListener {
