@@ -20,7 +20,7 @@ final class BackendHealth {
 
     /** Failed the fall threshold of active checks in a row, or was marked unhealthy by hand. */
     volatile boolean checkDown;
-    /** Started unhealthy and not checked yet: one passing check brings it up. */
+    /** Started unhealthy and has never passed a check: its first passing check brings it up. */
     volatile boolean awaitingFirstCheck;
     volatile int checkFailures;
     volatile int checkSuccesses;

@@ -21,7 +21,9 @@ public final class CallFailedException extends RuntimeException {
         /** The retry budget refused another attempt (too many retries lately). */
         BUDGET_EXHAUSTED,
         /** Every available backend had been tried already. */
-        NO_UNTRIED_BACKEND
+        NO_UNTRIED_BACKEND,
+        /** The balancer was closed while the attempt ran, and a closed balancer selects nothing. */
+        BALANCER_CLOSED
     }
 
     /** Why no further attempt was made. */
@@ -47,6 +49,8 @@ public final class CallFailedException extends RuntimeException {
                 return what + "; no attempts left: " + failures.get(failures.size() - 1);
             case BUDGET_EXHAUSTED:
                 return what + "; the retry budget allows no more retries now: " + failures.get(failures.size() - 1);
+            case BALANCER_CLOSED:
+                return what + "; the load balancer was closed meanwhile: " + failures.get(failures.size() - 1);
             default:
                 return what + "; every available backend was tried: " + failures.get(failures.size() - 1);
         }

@@ -13,40 +13,66 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a balancer's active health checks: rounds on a scheduler with jitter, one check per backend
- * at a time, a timeout on every check whatever the check does, and the threads and HTTP client the
- * checks borrow. Verdicts go to {@link LoadBalancer#onCheckResult}, which applies the thresholds.
+ * Runs a balancer's active health checks and load polls: rounds on a scheduler with jitter, and
+ * for every backend at most one check and one poll under way, each bounded by the timeout whatever
+ * it does. Verdicts go to {@link LoadBalancer#onCheckResult}, which applies the thresholds, and
+ * reports to {@link LoadBalancer#onLoadPoll}.
  *
- * <p>The resources live in a {@link Session}, opened by the first start or on-demand round and
- * closed by {@link #stop()}; a result that arrives after its session closed is dropped.
+ * <h2>One probe per backend</h2>
+ * A check and a poll are both <em>probes</em> and share one mechanism ({@link Probes}). A probe of
+ * a backend is under way from the call that starts it until its work has ended: the stage it
+ * returned has completed and every task it handed to the {@linkplain HealthCheckContext#executor()
+ * executor} has returned. Its outcome may come first, forced by the timeout or by a stop; the
+ * checker then cancels the stage ({@code toCompletableFuture().cancel(true)}), which ends the
+ * built-in HTTP exchanges and closes their connections. A round that finds a backend's probe
+ * waiting for its outcome waits for it too; one that finds its work still running past the
+ * outcome counts a failure for it without starting anything. So a backend that never answers, or
+ * answers with a body that never ends, holds one connection or one thread, never one more per
+ * round.
+ *
+ * <h2>Threads</h2>
+ * Blocking work runs on the workers, a pool without a queue: a task gets a thread at once, so work
+ * that hangs on one backend never holds up another backend's check, and the work hanging holds one
+ * thread per backend at most. Idle workers end after ten seconds. The resources live in a
+ * {@link Session}, opened by the first start or on-demand round and closed by {@link #stop()};
+ * an outcome that arrives after its session closed is dropped. Once {@link #close()}d, the checker
+ * opens no session again.
  */
 final class HealthChecker {
     private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
     private static final AtomicInteger SCHEDULER_THREADS = new AtomicInteger();
     private static final AtomicInteger WORKER_THREADS = new AtomicInteger();
-    /** Blocking checks (TCP connects) run at most this many at a time; the rest wait their turn. */
-    static final int MAX_WORKERS = 16;
     private static final long AWAIT_TERMINATION_SECONDS = 5;
+    private static final long IDLE_WORKER_SECONDS = 10;
+    /** What an on-demand round waits beyond a probe's timeout, for an outcome its own timer forced. */
+    private static final long GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /**
+     * How long an on-demand round waits for one call that starts a probe, unless the timeout is
+     * longer. Such a call must return promptly, but the first ones in a JVM load the HTTP client's
+     * classes and create it, which takes far longer than a short timeout and is not the backend's
+     * time; a call still running after this is stuck, and the round goes on without it.
+     */
+    private static final long CALL_PATIENCE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final LoadBalancer balancer;
     private final HealthCheck check; // null: no active check, the rounds only end ejections
@@ -55,13 +81,14 @@ final class HealthChecker {
     private final Duration timeout;
     private final ScheduledExecutorService userScheduler; // null: the session starts its own
     private final RandomGenerator random;
+    private final LoadSource loadSource; // null: no load polling
+    private final long pollIntervalNanos;
 
     private final Object lock = new Object();
     private Session session; // guarded by lock
     private boolean running; // guarded by lock
+    private boolean closed; // guarded by lock
     private ScheduledFuture<?> nextRound; // guarded by lock
-    private final LoadSource loadSource; // null: no load polling
-    private final long pollIntervalNanos;
     private ScheduledFuture<?> nextPoll; // guarded by lock
 
     HealthChecker(LoadBalancer balancer, HealthCheck check, Duration interval, Duration timeout, Duration jitter,
@@ -78,6 +105,12 @@ final class HealthChecker {
         this.random = random;
     }
 
+    /**
+     * Starts the periodic rounds (and polls).
+     *
+     * @return false if they were running already
+     * @throws IllegalStateException if the checker was closed, or the scheduler refused the first round
+     */
     boolean start() {
         synchronized (lock) {
             if (running) {
@@ -137,6 +170,17 @@ final class HealthChecker {
         return wasRunning;
     }
 
+    /**
+     * Stops the checker for good: a start or on-demand round that comes later, or races this call,
+     * is refused, so nothing the checker runs outlives the balancer's close.
+     */
+    void close() {
+        synchronized (lock) {
+            closed = true;
+        }
+        stop();
+    }
+
     boolean isRunning() {
         synchronized (lock) {
             return running;
@@ -145,11 +189,16 @@ final class HealthChecker {
 
     /**
      * One round on demand; returns once every check has a verdict. The caller is blocked in real
-     * time, so the wait is bounded by the timeout whether or not a scheduler fires the checks' own
-     * timeouts.
+     * time, so each check's wait is bounded by the timeout, counted from the moment its check was
+     * started, whether or not a scheduler fires the checks' own timeouts.
+     *
+     * @throws IllegalStateException if the checker was closed
      */
     void runOnce() {
         if (check == null) {
+            synchronized (lock) {
+                requireNotClosed();
+            }
             balancer.readmitDueNow(); // nothing to send anywhere: no thread needed
             return;
         }
@@ -157,50 +206,14 @@ final class HealthChecker {
         synchronized (lock) {
             s = openSession();
         }
-        launchAndWait(s, this::startRound, c -> c.outcome.complete(timedOut()), "health check round");
-    }
-
-    /**
-     * Starts a round off the calling thread (a check or poll that blocks must not hold it) and
-     * waits for every outcome to be applied, bounded by the timeout plus a little: the launch
-     * (which may create the shared HTTP client), then the outcomes, as their own timers would
-     * measure them. Outcomes still missing then are expired.
-     */
-    private <R> void launchAndWait(Session s, Function<Session, List<Check<R>>> start, Consumer<Check<R>> expire,
-            String what) {
-        CompletableFuture<List<Check<R>>> launched;
-        try {
-            launched = CompletableFuture.supplyAsync(() -> start.apply(s), s.executor());
-        } catch (RejectedExecutionException e) {
-            return; // stopped meanwhile
-        }
-        long boundNanos = timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(50);
-        List<Check<R>> checks;
-        try {
-            checks = launched.get(boundNanos, TimeUnit.NANOSECONDS);
-            CompletableFuture.allOf(checks.stream().map(c -> c.applied).toArray(CompletableFuture[]::new))
-                    .get(boundNanos, TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            checks = launched.getNow(null);
-            if (checks == null) {
-                return; // not launched yet: the workers are all busy, or were stopped
-            }
-            for (Check<R> c : checks) {
-                expire.accept(c);
-            }
-            for (Check<R> c : checks) {
-                c.applied.join();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // the work goes on and is applied when it ends
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(what + " failed: " + e.getCause(), e.getCause());
-        }
+        launchAndWait(s, round -> startRound(s, round), "health check round");
     }
 
     /**
      * One poll of every registered backend's load on demand; returns once every poll has ended or
-     * the timeout (plus a little) has passed, the late ones then counting as timed out.
+     * its timeout has passed, the late ones then counting as timed out.
+     *
+     * @throws IllegalStateException if there is no load source, or the checker was closed
      */
     void pollOnce() {
         if (loadSource == null) {
@@ -210,20 +223,81 @@ final class HealthChecker {
         synchronized (lock) {
             s = openSession();
         }
-        launchAndWait(s, this::startPolls, p -> p.outcome.completeExceptionally(
-                new TimeoutException("no report within " + timeout)), "load poll");
+        launchAndWait(s, round -> startPolls(s, round), "load poll");
+    }
+
+    /**
+     * Starts a round off the calling thread (a probe that blocks must not hold it) and waits for
+     * every outcome to be applied. The launch calls each backend's check in turn, and the time
+     * those calls take (the first ones create the shared HTTP client) is not held against the
+     * backends. Each probe's outcome is then awaited until its own timeout has passed since its
+     * call returned, as its own timer would measure it, and expired if still missing.
+     */
+    private void launchAndWait(Session s, Consumer<Round> start, String what) {
+        Round round = new Round();
+        CompletableFuture<Void> launched;
+        try {
+            launched = CompletableFuture.runAsync(() -> start.accept(round), s.workers());
+        } catch (RejectedExecutionException e) {
+            return; // stopped meanwhile: a stop drops every outcome
+        }
+        try {
+            awaitLaunch(round, launched, what);
+            for (Probe<?> p : round.probes) {
+                long armed = p.armedAtNanos;
+                if (armed == Probe.NOT_ARMED) {
+                    // Its check has not returned, or never will: it is past its time already.
+                    p.expire(p.timedOut);
+                } else {
+                    long wait = armed + timeout.toNanos() + GRACE_NANOS - System.nanoTime();
+                    try {
+                        p.applied.get(Math.max(0, wait), TimeUnit.NANOSECONDS);
+                    } catch (TimeoutException e) {
+                        p.expire(p.timedOut);
+                    }
+                }
+                p.applied.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the work goes on and is applied when it ends
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(what + " failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * Waits for the launch while it makes progress: at most {@link #CALL_PATIENCE_NANOS} (or the
+     * timeout, if longer) from the start of the call under way. A call that does not return by then
+     * breaks its contract; the round goes on without the backends after it.
+     */
+    private void awaitLaunch(Round round, CompletableFuture<Void> launched, String what)
+            throws InterruptedException, ExecutionException {
+        long patience = Math.max(timeout.toNanos(), CALL_PATIENCE_NANOS);
+        for (;;) {
+            long wait = round.progressNanos + patience - System.nanoTime();
+            if (wait <= 0 && !launched.isDone()) {
+                log.warn("{}: a call to {} has not returned within {}; it must start its work and return "
+                        + "promptly. The backends after it are not probed this time", what,
+                        check != null ? check : loadSource, Duration.ofNanos(patience));
+                return;
+            }
+            try {
+                launched.get(Math.max(0, wait), TimeUnit.NANOSECONDS);
+                return;
+            } catch (TimeoutException e) {
+                // progress may have been made meanwhile: measure again
+            }
+        }
     }
 
     private void scheduledPoll(Session s) {
-        synchronized (lock) {
-            if (!running || session != s) {
-                return;
-            }
+        if (!isCurrent(s)) {
+            return;
         }
         try {
-            startPolls(s);
-        } catch (RuntimeException e) {
-            log.error("Load poll failed", e);
+            startPolls(s, null);
+        } catch (Throwable t) { // the polls must go on whatever one of them does
+            log.error("Load poll failed", t);
         }
         synchronized (lock) {
             if (!running || session != s) {
@@ -237,33 +311,14 @@ final class HealthChecker {
         }
     }
 
-    private List<Check<LoadReport>> startPolls(Session s) {
-        List<Check<LoadReport>> polls = new ArrayList<>();
-        for (Backend b : balancer.getBackends()) {
-            if (!b.isRemoved()) {
-                polls.add(s.pollOnce(b));
-            }
-        }
-        return polls;
-    }
-
-    private Session openSession() {
-        if (session == null) {
-            session = new Session();
-        }
-        return session;
-    }
-
     private void scheduledRound(Session s) {
-        synchronized (lock) {
-            if (!running || session != s) {
-                return;
-            }
+        if (!isCurrent(s)) {
+            return;
         }
         try {
-            startRound(s);
-        } catch (RuntimeException e) {
-            log.error("Health check round failed", e);
+            startRound(s, null);
+        } catch (Throwable t) { // the rounds must go on whatever one of them does
+            log.error("Health check round failed", t);
         }
         synchronized (lock) {
             if (!running || session != s) {
@@ -279,51 +334,139 @@ final class HealthChecker {
         }
     }
 
-    private List<Check<HealthCheckResult>> startRound(Session s) {
+    private boolean isCurrent(Session s) {
+        synchronized (lock) {
+            return running && session == s;
+        }
+    }
+
+    private void startRound(Session s, Round round) {
         balancer.readmitDueNow();
         if (check == null) {
-            return List.of();
+            return;
         }
-        List<Check<HealthCheckResult>> checks = new ArrayList<>();
         for (Backend b : balancer.backendsToCheck()) {
             if (!b.isRemoved()) {
-                checks.add(s.checkOnce(b));
+                s.checks.probe(b, round);
             }
         }
-        return checks;
     }
 
-    private HealthCheckResult timedOut() {
-        return HealthCheckResult.unhealthy("no verdict within " + timeout);
+    private void startPolls(Session s, Round round) {
+        for (Backend b : balancer.getBackends()) {
+            if (!b.isRemoved()) {
+                s.polls.probe(b, round);
+            }
+        }
     }
 
-    private static String describe(Throwable error) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        return "health check failed with " + cause;
+    /** Holds the lock. */
+    private Session openSession() {
+        requireNotClosed();
+        if (session == null) {
+            session = new Session();
+        }
+        return session;
+    }
+
+    /** Holds the lock. */
+    private void requireNotClosed() {
+        if (closed) {
+            throw new IllegalStateException("load balancer is closed");
+        }
+    }
+
+    /** The probes one on-demand round started or joined, and when its launch last moved on. */
+    private static final class Round {
+        final List<Probe<?>> probes = new CopyOnWriteArrayList<>();
+        volatile long progressNanos = System.nanoTime();
+
+        void add(Probe<?> probe) {
+            progressNanos = System.nanoTime();
+            probes.add(probe);
+        }
+    }
+
+    /** Why a probe has the outcome the checker gave it, rather than one its work gave. */
+    private static final class ForcedOutcome extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ForcedOutcome(String reason) {
+            super(reason, null, false, false);
+        }
     }
 
     /**
-     * One check or load poll of one backend: its outcome, and the moment that outcome has been
-     * applied.
+     * One check or load poll of one backend: its outcome, the moment that outcome has been applied,
+     * and the stage its work returned, to cancel when the outcome is forced.
      */
-    private static final class Check<T> {
+    private static final class Probe<T> {
+        static final long NOT_ARMED = Long.MIN_VALUE;
+
         final CompletableFuture<T> outcome = new CompletableFuture<>();
-        CompletableFuture<Void> applied; // set before the check is visible to other threads
-        private ScheduledFuture<?> timeout; // guarded by this
+        /** The reason of an outcome forced by the timeout. */
+        final String timedOut;
+        CompletableFuture<Void> applied; // set before the probe is visible to other threads
+        /** {@link System#nanoTime()} when its timeout started, for on-demand rounds to wait on. */
+        volatile long armedAtNanos = NOT_ARMED;
+        private volatile CompletionStage<T> stage;
+        /** Given the cancellation when the outcome is forced: cancels, and marks work still running. */
+        private volatile Consumer<Runnable> whenForced;
+        private ScheduledFuture<?> timer; // guarded by this
         private boolean settled; // guarded by this
 
-        synchronized void setTimeout(ScheduledFuture<?> timer) {
+        Probe(String timedOut) {
+            this.timedOut = timedOut;
+        }
+
+        /** Gives the probe its outcome unless it has one, and cancels its work if it had none. */
+        void expire(String reason) {
+            if (outcome.completeExceptionally(new ForcedOutcome(reason))) {
+                Consumer<Runnable> hook = whenForced;
+                CompletionStage<T> work = stage;
+                if (hook != null) {
+                    hook.accept(() -> cancel(work));
+                } else {
+                    cancel(work);
+                }
+            }
+        }
+
+        /**
+         * Records the work's stage and what to do if the outcome is forced; does it at once if the
+         * outcome was forced meanwhile.
+         */
+        void started(CompletionStage<T> work, Consumer<Runnable> forced) {
+            stage = work;
+            whenForced = forced;
+            if (outcome.isCompletedExceptionally()) {
+                forced.accept(() -> cancel(work));
+            }
+        }
+
+        private static void cancel(CompletionStage<?> work) {
+            if (work == null) {
+                return;
+            }
+            try {
+                work.toCompletableFuture().cancel(true);
+            } catch (UnsupportedOperationException e) {
+                // a stage that cannot be converted cannot be cancelled: its work ends when it ends
+            }
+        }
+
+        synchronized void setTimeout(ScheduledFuture<?> timeout) {
             if (settled) {
-                timer.cancel(false); // the verdict came first
+                timeout.cancel(false); // the outcome came first
             } else {
-                timeout = timer;
+                timer = timeout;
             }
         }
 
         synchronized void cancelTimeout() {
             settled = true;
-            if (timeout != null) {
-                timeout.cancel(false);
+            if (timer != null) {
+                timer.cancel(false);
             }
         }
     }
@@ -361,11 +504,51 @@ final class HealthChecker {
     }
 
     /** What one run of the checker holds, from its start (or first on-demand round) to its stop. */
-    private final class Session implements HealthCheckContext {
-        private final ConcurrentHashMap<Backend, Check<HealthCheckResult>> inFlight = new ConcurrentHashMap<>();
-        private final ConcurrentHashMap<Backend, Check<LoadReport>> polling = new ConcurrentHashMap<>();
-        // Backends whose last check handed work to the workers and has not ended, verdict or not.
-        private final ConcurrentHashMap<Backend, CheckContext> busy = new ConcurrentHashMap<>();
+    private final class Session {
+        final Probes<HealthCheckResult> checks = new Probes<>() {
+            @Override
+            CompletionStage<HealthCheckResult> begin(Backend backend, Work work) {
+                return check.check(backend, work);
+            }
+
+            @Override
+            void apply(Backend backend, HealthCheckResult result, Throwable error) {
+                balancer.onCheckResult(backend, error == null ? result : HealthCheckResult.unhealthy(reasonOf(error)));
+            }
+
+            @Override
+            String what() {
+                return "health check";
+            }
+
+            @Override
+            String timedOut() {
+                return "no verdict within " + timeout;
+            }
+        };
+
+        final Probes<LoadReport> polls = new Probes<>() {
+            @Override
+            CompletionStage<LoadReport> begin(Backend backend, Work work) {
+                return loadSource.fetch(backend, work);
+            }
+
+            @Override
+            void apply(Backend backend, LoadReport report, Throwable error) {
+                balancer.onLoadPoll(backend, report, error);
+            }
+
+            @Override
+            String what() {
+                return "load source";
+            }
+
+            @Override
+            String timedOut() {
+                return "no report within " + timeout;
+            }
+        };
+
         private final CheckerThreads schedulerThreads = new CheckerThreads("ailb-health-", SCHEDULER_THREADS);
         private final CheckerThreads workerThreads = new CheckerThreads("ailb-health-worker-", WORKER_THREADS);
         private volatile boolean closed;
@@ -385,33 +568,23 @@ final class HealthChecker {
             return ownScheduler;
         }
 
-        /** Where check timeouts fire: a scheduler already there; never one started just for them. */
+        /** Where probe timeouts fire: a scheduler already there; never one started just for them. */
         private synchronized ScheduledExecutorService timeoutScheduler() {
             return userScheduler != null ? userScheduler : ownScheduler;
         }
 
-        @Override
-        public Duration timeout() {
-            return timeout;
-        }
-
-        @Override
-        public synchronized Executor executor() {
-            return workers();
-        }
-
-        private ThreadPoolExecutor workers() {
+        synchronized ExecutorService workers() {
             if (workers == null) {
                 requireOpen();
-                workers = new ThreadPoolExecutor(MAX_WORKERS, MAX_WORKERS, 10, TimeUnit.SECONDS,
-                        new LinkedBlockingQueue<>(), workerThreads);
-                workers.allowCoreThreadTimeOut(true);
+                // No queue: a task that would wait behind work hanging on other backends gets a
+                // thread of its own. The probes bound the threads: one probe under way per backend.
+                workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, IDLE_WORKER_SECONDS, TimeUnit.SECONDS,
+                        new SynchronousQueue<>(), workerThreads);
             }
             return workers;
         }
 
-        @Override
-        public synchronized HttpClient httpClient() {
+        synchronized HttpClient httpClient() {
             if (httpClient == null) {
                 requireOpen();
                 httpClient = HttpClient.newBuilder()
@@ -430,133 +603,132 @@ final class HealthChecker {
             }
         }
 
-        Check<HealthCheckResult> checkOnce(Backend backend) {
-            Check<HealthCheckResult> running = inFlight.get(backend);
-            if (running != null) {
-                return running; // still under way from an earlier round: never two at once
-            }
-            Check<HealthCheckResult> c = new Check<>();
-            c.applied = c.outcome.thenAccept(result -> {
-                c.cancelTimeout();
-                inFlight.remove(backend, c);
-                if (!closed) {
-                    try {
-                        balancer.onCheckResult(backend, result);
-                    } catch (RuntimeException e) {
-                        log.error("Could not apply the health check result of backend {}", backend.id(), e);
-                    }
-                }
-            });
-            Check<HealthCheckResult> raced = inFlight.putIfAbsent(backend, c);
-            if (raced != null) {
-                return raced;
-            }
-            if (busy.containsKey(backend)) {
-                // Its last check outlived its timeout on a worker thread. Starting another would take
-                // one more worker per round until the pool is stuck on this backend alone.
-                c.outcome.complete(HealthCheckResult.unhealthy(
-                        "previous check still running on a worker thread, past its timeout of " + timeout));
-                return c;
-            }
-            CheckContext context = new CheckContext(backend);
-            CompletionStage<HealthCheckResult> stage;
-            try {
-                stage = check.check(backend, context);
-            } catch (RuntimeException e) {
-                context.ended();
-                c.outcome.complete(HealthCheckResult.unhealthy("health check threw " + e));
-                return c;
-            }
-            if (stage == null) {
-                context.ended();
-                c.outcome.complete(HealthCheckResult.unhealthy("health check returned no result"));
-                return c;
-            }
-            // The timeout starts once check() has returned: the first call may spend a while
-            // creating the shared HTTP client, which is not the backend's time to answer. A check()
-            // that blocks holds this thread, so no timer could fire before it returned anyway.
-            ScheduledExecutorService timeouts = timeoutScheduler();
-            if (timeouts != null && !c.outcome.isDone()) {
-                try {
-                    c.setTimeout(timeouts.schedule(() -> c.outcome.complete(timedOut()), timeout.toNanos(),
-                            TimeUnit.NANOSECONDS));
-                } catch (RejectedExecutionException e) {
-                    log.debug("Health check scheduler refused a timeout; the round's own bound applies", e);
-                }
-            }
-            stage.whenComplete((result, error) -> {
-                context.ended(); // first: once the verdict is counted, the next round may check again
-                c.outcome.complete(error != null
-                        ? HealthCheckResult.unhealthy(describe(error))
-                        : result != null ? result : HealthCheckResult.unhealthy("health check returned no result"));
-            });
-            return c;
-        }
+        /**
+         * The probes of one kind in this session: the ones awaiting their outcome, and the backends
+         * whose last probe's work is still under way. See the class comment.
+         */
+        private abstract class Probes<T> {
+            final ConcurrentHashMap<Backend, Probe<T>> pending = new ConcurrentHashMap<>();
+            final ConcurrentHashMap<Backend, Work> busy = new ConcurrentHashMap<>();
 
-        Check<LoadReport> pollOnce(Backend backend) {
-            Check<LoadReport> running = polling.get(backend);
-            if (running != null) {
-                return running; // never two polls of one backend at once
-            }
-            Check<LoadReport> p = new Check<>();
-            p.applied = p.outcome.handle((report, error) -> {
-                p.cancelTimeout();
-                polling.remove(backend, p);
-                if (!closed) {
+            /** Starts the work of one probe. */
+            abstract CompletionStage<T> begin(Backend backend, Work work);
+
+            /** Applies an outcome: a value, or the error that stands for the failure. */
+            abstract void apply(Backend backend, T value, Throwable error);
+
+            /** Who did the work, for the reasons: "health check", "load source". */
+            abstract String what();
+
+            /** The reason of an outcome forced by the timeout. */
+            abstract String timedOut();
+
+            /** Starts a probe of the backend, or returns the one awaiting its outcome. */
+            Probe<T> probe(Backend backend, Round round) {
+                Probe<T> running = pending.get(backend);
+                if (running != null) {
+                    if (round != null) {
+                        round.add(running);
+                    }
+                    return running; // still under way from an earlier round: never two at once
+                }
+                Probe<T> p = new Probe<>(timedOut());
+                p.applied = p.outcome.handle((value, error) -> {
+                    p.cancelTimeout();
+                    pending.remove(backend, p);
+                    if (!closed) {
+                        try {
+                            apply(backend, value, error);
+                        } catch (Throwable t) { // a listener's error must not end the rounds
+                            log.error("Could not apply the outcome of the {} of backend {}", what(), backend.id(), t);
+                        }
+                    }
+                    return null;
+                });
+                Probe<T> raced = pending.putIfAbsent(backend, p);
+                if (raced != null) {
+                    if (round != null) {
+                        round.add(raced);
+                    }
+                    return raced;
+                }
+                if (round != null) {
+                    round.add(p);
+                }
+                if (busy.containsKey(backend)) {
+                    // Its last probe outlived its outcome and is still running. Starting another
+                    // would hold one more connection or thread per round on this backend alone.
+                    p.expire("previous " + what() + " still under way, past its timeout of " + timeout);
+                    return p;
+                }
+                Work work = new Work(backend, this);
+                CompletionStage<T> stage;
+                try {
+                    stage = begin(backend, work);
+                } catch (Throwable t) { // an Error too: one bad call must not end the rounds
+                    work.stageEnded();
+                    p.expire(what() + " threw " + t);
+                    return p;
+                }
+                if (stage == null) {
+                    work.stageEnded();
+                    p.expire(what() + " returned no result");
+                    return p;
+                }
+                p.started(stage, work::forced);
+                // The timeout starts once the call has returned: the first call may spend a while
+                // creating the shared HTTP client, which is not the backend's time to answer.
+                p.armedAtNanos = System.nanoTime();
+                ScheduledExecutorService timeouts = timeoutScheduler();
+                if (timeouts != null && !p.outcome.isDone()) {
                     try {
-                        balancer.onLoadPoll(backend, report, error);
-                    } catch (RuntimeException e) {
-                        log.error("Could not apply the load report of backend {}", backend.id(), e);
+                        p.setTimeout(timeouts.schedule(() -> p.expire(p.timedOut), timeout.toNanos(),
+                                TimeUnit.NANOSECONDS));
+                    } catch (RejectedExecutionException e) {
+                        log.debug("Health check scheduler refused a timeout; the round's own bound applies", e);
                     }
                 }
-                return null;
-            });
-            Check<LoadReport> raced = polling.putIfAbsent(backend, p);
-            if (raced != null) {
-                return raced;
-            }
-            CompletionStage<LoadReport> stage;
-            try {
-                stage = loadSource.fetch(backend, this);
-            } catch (RuntimeException e) {
-                p.outcome.completeExceptionally(e);
+                stage.whenComplete((value, error) -> {
+                    work.stageEnded(); // first: once the outcome is applied, the next round may probe again
+                    if (error != null) {
+                        p.outcome.completeExceptionally(error);
+                    } else if (value == null) {
+                        p.expire(what() + " returned no result");
+                    } else {
+                        p.outcome.complete(value);
+                    }
+                });
                 return p;
             }
-            if (stage == null) {
-                p.outcome.completeExceptionally(new IllegalStateException("load source returned no stage"));
-                return p;
-            }
-            ScheduledExecutorService timeouts = timeoutScheduler();
-            if (timeouts != null && !p.outcome.isDone()) {
-                try {
-                    p.setTimeout(timeouts.schedule(() -> p.outcome.completeExceptionally(
-                            new TimeoutException("no report within " + timeout)), timeout.toNanos(), TimeUnit.NANOSECONDS));
-                } catch (RejectedExecutionException e) {
-                    log.debug("Health check scheduler refused a poll timeout", e);
+
+            String reasonOf(Throwable error) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                if (cause instanceof ForcedOutcome) {
+                    return cause.getMessage();
                 }
+                return what() + " failed with " + cause;
             }
-            stage.whenComplete((report, error) -> {
-                if (error != null) {
-                    p.outcome.completeExceptionally(error);
-                } else if (report == null) {
-                    p.outcome.completeExceptionally(new IllegalStateException("load source returned no report"));
-                } else {
-                    p.outcome.complete(report);
-                }
-            });
-            return p;
         }
 
         /**
-         * What one check of one backend is lent: the session's timeout and HTTP client, and the
-         * workers through an executor that marks the backend busy until the check's stage ends.
+         * What one probe of one backend is lent: the session's timeout and HTTP client, and the
+         * workers through an executor that counts the tasks handed to it, so that the probe's
+         * work is known to have ended once its stage has ended and every one of them has returned.
          */
-        private final class CheckContext implements HealthCheckContext, Executor {
-            private final Backend backend;
-            private volatile boolean ended;
+        private final class Work implements HealthCheckContext, Executor {
+            /** The work whose task the current thread is running, if any. */
+            private static final ThreadLocal<Work> RUNNING = new ThreadLocal<>();
 
-            CheckContext(Backend backend) {
+            private final Backend backend;
+            private final Probes<?> owner;
+            private int running; // tasks started and not returned; guarded by this
+            private boolean stageEnded; // guarded by this
+            private boolean overdue; // guarded by this
+
+            Work(Backend backend, Probes<?> owner) {
                 this.backend = backend;
+                this.owner = owner;
             }
 
             @Override
@@ -576,19 +748,69 @@ final class HealthChecker {
 
             @Override
             public void execute(Runnable task) {
-                Executor pool = Session.this.executor();
-                if (!ended) {
-                    busy.put(backend, this);
-                    if (ended) {
-                        busy.remove(backend, this); // ended meanwhile: its removal may have come first
+                workers().execute(() -> {
+                    synchronized (this) {
+                        running++;
                     }
-                }
-                pool.execute(task);
+                    RUNNING.set(this);
+                    try {
+                        task.run();
+                    } finally {
+                        RUNNING.remove();
+                        boolean idle;
+                        synchronized (this) {
+                            running--;
+                            idle = overdue && isIdle();
+                        }
+                        if (idle) {
+                            owner.busy.remove(backend, this);
+                        }
+                    }
+                });
             }
 
-            void ended() {
-                ended = true;
-                busy.remove(backend, this);
+            void stageEnded() {
+                boolean idle;
+                synchronized (this) {
+                    stageEnded = true;
+                    idle = overdue && isIdle();
+                }
+                if (idle) {
+                    owner.busy.remove(backend, this);
+                }
+            }
+
+            /**
+             * The probe's outcome was forced: cancels its stage, and if its work still runs, its
+             * backend is busy until that work ends. Only then: work that ended in time never
+             * touches the busy map, so a round never races the last moments of a task that
+             * delivered its outcome. The tasks that count are those running before the cancel:
+             * a cancelled HTTP exchange hands its dependants to the executor, and those find the
+             * stage complete and return at once.
+             */
+            void forced(Runnable cancel) {
+                boolean wasRunning;
+                synchronized (this) {
+                    wasRunning = othersRunning() > 0;
+                }
+                cancel.run();
+                synchronized (this) {
+                    if ((wasRunning && othersRunning() > 0) || !stageEnded) {
+                        overdue = true;
+                        // Put under this lock, so that the end of the work, which removes under it, comes after.
+                        owner.busy.put(backend, this);
+                    }
+                }
+            }
+
+            /** Holds this lock. A task that ends the stage is on its way out: not work left running. */
+            private boolean isIdle() {
+                return stageEnded && othersRunning() == 0;
+            }
+
+            /** Holds this lock. The tasks running, the calling thread's own excepted. */
+            private int othersRunning() {
+                return running - (RUNNING.get() == this ? 1 : 0);
             }
         }
 
@@ -604,12 +826,14 @@ final class HealthChecker {
                     ours.add(workers);
                 }
                 client = httpClient;
+                httpClient = null; // on JDK 17 to 20 its selector thread ends once the client is collected
             }
-            for (Check<HealthCheckResult> c : inFlight.values()) {
-                c.outcome.complete(HealthCheckResult.unhealthy("health checker stopped"));
+            // Forcing the outcomes cancels the probes' work: HTTP exchanges end, their connections close.
+            for (Probe<?> p : checks.pending.values()) {
+                p.expire("health checker stopped");
             }
-            for (Check<LoadReport> p : polling.values()) {
-                p.outcome.completeExceptionally(new IllegalStateException("health checker stopped"));
+            for (Probe<?> p : polls.pending.values()) {
+                p.expire("health checker stopped");
             }
             if (client != null) {
                 shutdownNow(client);
@@ -642,7 +866,7 @@ final class HealthChecker {
 
     /**
      * Stops an HTTP client's own threads where the JDK allows it (21 and later); on 17 its selector
-     * thread ends once the client is no longer referenced.
+     * thread ends once the client is no longer referenced and has been collected.
      */
     private static void shutdownNow(HttpClient client) {
         try {

@@ -1056,6 +1056,8 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * <p>An {@link Error} thrown by the call ends it at once and is rethrown. An
      * {@link InterruptedException} is never retried, and the thread's interrupt flag is set again.
+     * Nor is an attempt that fails once the balancer has been {@linkplain #close() closed}: a
+     * closed balancer selects nothing ({@link CallFailedException.Reason#BALANCER_CLOSED}).
      *
      * @param <T>     what the call returns
      * @param request the request to route
@@ -1117,6 +1119,8 @@ public final class LoadBalancer implements AutoCloseable {
                 CallFailedException.Reason stop = null;
                 if (!retryPolicy.isRetryable(e)) {
                     stop = CallFailedException.Reason.NOT_RETRYABLE;
+                } else if (closed) {
+                    stop = CallFailedException.Reason.BALANCER_CLOSED;
                 } else if (attempt >= retryPolicy.maxAttempts()) {
                     stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
                 } else if (untried(registry, tried).isEmpty()) {
@@ -1126,7 +1130,8 @@ public final class LoadBalancer implements AutoCloseable {
                 } else {
                     backend = pickUntried(request, tried);
                     if (backend == null) {
-                        stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
+                        stop = closed ? CallFailedException.Reason.BALANCER_CLOSED
+                                : CallFailedException.Reason.NO_UNTRIED_BACKEND;
                     }
                 }
                 if (stop != null) {
@@ -1160,7 +1165,7 @@ public final class LoadBalancer implements AutoCloseable {
      * untried at random (a hash strategy would pick the same backend again). Null if none is left.
      */
     private Backend pickUntried(Request request, List<Backend> tried) {
-        for (int attempt = 0; attempt < 3; attempt++) {
+        for (int attempt = 0; attempt < 3 && !closed; attempt++) {
             Registry current = readmitIfDue(registry);
             List<Backend> candidates = untried(current, tried);
             if (candidates.isEmpty()) {
@@ -1419,7 +1424,8 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Stops periodic health checking and the threads the balancer started for it; a scheduler given
-     * to the builder is left running. Checks under way are abandoned and their results ignored.
+     * to the builder is left running. Checks and polls under way are cancelled (their HTTP
+     * connections closed) and their results ignored.
      * Health states stay as they are. The checker may be started again later.
      *
      * @return {@code true} if it was running
@@ -1443,7 +1449,9 @@ public final class LoadBalancer implements AutoCloseable {
      * of started twice), and its verdict counted toward the thresholds. A check that has not
      * answered within the timeout counts as failed. Ejections that are over end. Without a
      * configured check it only does the latter. The checks run on health checker threads, never
-     * on the calling thread.
+     * on the calling thread. Each check's timeout runs from the moment its call returned, so the
+     * time the first calls in a JVM take to create the shared HTTP client is not held against the
+     * backends.
      *
      * @throws IllegalStateException if the balancer is closed
      */
@@ -1566,9 +1574,10 @@ public final class LoadBalancer implements AutoCloseable {
                 h.checkFailures = 0;
                 if (h.checkDown && (h.awaitingFirstCheck || h.checkSuccesses >= healthyThreshold)) {
                     h.checkDown = false;
-                    reason = h.awaitingFirstCheck ? "passed its first health check"
+                    reason = h.awaitingFirstCheck ? "passed a health check for the first time"
                             : h.checkSuccesses + " health checks passed in a row";
                 }
+                h.awaitingFirstCheck = false;
             } else {
                 h.checkFailures = BackendHealth.increment(h.checkFailures);
                 h.checkSuccesses = 0;
@@ -1577,11 +1586,10 @@ public final class LoadBalancer implements AutoCloseable {
                 if (!h.checkDown && h.checkFailures >= unhealthyThreshold) {
                     h.checkDown = true;
                     reason = h.checkFailures + " health checks failed in a row, the last with: " + why;
-                } else if (h.awaitingFirstCheck) {
-                    reason = why;
                 }
+                // A backend that has never passed a check stays awaiting its first pass: an instance
+                // still loading its model fails until it is ready, and has no flapping to guard against.
             }
-            h.awaitingFirstCheck = false;
             event = reason == null ? null : commitHealth(backend, before, reason);
         } finally {
             lock.unlock();
@@ -1860,12 +1868,18 @@ public final class LoadBalancer implements AutoCloseable {
         return listeners.remove(checkNotNull(listener, "listener"));
     }
 
+    /**
+     * Tells every listener of an event, outside the lock. A listener's exception, or error, is
+     * logged and goes no further: the change it was told of is made already, and what the balancer
+     * still has to do after it (complete a removal, finish a release) must happen whatever a
+     * listener does.
+     */
     private void notifyListeners(Consumer<LoadBalancerListener> event) {
         for (LoadBalancerListener listener : listeners) {
             try {
                 event.accept(listener);
-            } catch (RuntimeException e) {
-                log.warn("Listener {} failed", listener, e);
+            } catch (Throwable t) {
+                log.error("Listener {} failed", listener, t);
             }
         }
     }
@@ -1890,7 +1904,7 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        checker.stop();
+        checker.close();
         ScheduledThreadPoolExecutor timer;
         lock.lock();
         try {
@@ -2224,9 +2238,12 @@ public final class LoadBalancer implements AutoCloseable {
 
         /**
          * Whether a new backend takes requests at once ({@code true}, the default) or only once a
-         * health check has passed ({@code false}; one passing check suffices then, as in Envoy). With
-         * {@code false} and no health checks running, backends stay unhealthy until marked healthy
-         * by hand.
+         * health check has passed ({@code false}). With {@code false}, its first passing check
+         * brings it up, however many it failed before: an instance still loading its model fails
+         * its checks until it is ready, and has no flapping to guard against yet. (Envoy asks for
+         * the full healthy threshold once a new host's first check has failed.) Once up, it goes
+         * down and comes back by the thresholds. With {@code false} and no health checks running,
+         * backends stay unhealthy until marked healthy by hand.
          *
          * @param healthy whether new backends start healthy
          * @return this builder

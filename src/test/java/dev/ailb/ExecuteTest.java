@@ -160,4 +160,44 @@ class ExecuteTest {
                     .hasMessageContaining("call: null");
         }
     }
+
+    @Test
+    void anAttemptThatFailsOnceTheBalancerIsClosedIsNotRetried() {
+        LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN, RetryPolicy.defaults(), 3);
+        List<String> calls = new ArrayList<>();
+
+        assertThatThrownBy(() -> lb.execute(REQUEST, backend -> {
+            calls.add(backend.id());
+            lb.close();
+            throw new IOException("connection reset by " + backend.id());
+        })).isInstanceOfSatisfying(CallFailedException.class, e -> {
+            assertThat(e.reason()).isEqualTo(CallFailedException.Reason.BALANCER_CLOSED);
+            assertThat(e.attempts()).isEqualTo(1);
+            assertThat(e).hasCauseInstanceOf(IOException.class).hasMessageContaining("closed");
+        });
+
+        assertThat(calls).hasSize(1);
+        LoadBalancerMetrics metrics = lb.getAllStats().metrics();
+        assertThat(metrics.totalRequests()).isEqualTo(1);
+        assertThat(metrics.failures()).isEqualTo(1);
+        assertThat(metrics.retries()).isZero();
+        assertThat(metrics.activeConnections()).isZero();
+    }
+
+    @Test
+    void aLeasedAttemptThatFailsOnceTheBalancerIsClosedIsNotRetried() {
+        LoadBalancer lb = balancer(BalancingStrategy.LEAST_CONNECTIONS, RetryPolicy.defaults(), 3);
+        List<String> calls = new ArrayList<>();
+
+        assertThatThrownBy(() -> lb.executeLeased(REQUEST, lease -> {
+            calls.add(lease.backend().id());
+            lb.close();
+            throw new IOException("stream broken on " + lease.backend().id());
+        })).isInstanceOfSatisfying(CallFailedException.class,
+                e -> assertThat(e.reason()).isEqualTo(CallFailedException.Reason.BALANCER_CLOSED));
+
+        assertThat(calls).hasSize(1);
+        assertThat(lb.getAllStats().metrics().totalRequests()).isEqualTo(1);
+        assertThat(lb.getAllStats().metrics().activeConnections()).isZero();
+    }
 }

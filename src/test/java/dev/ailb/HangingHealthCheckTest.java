@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Health checks that never answer, over a thousand rounds in virtual time: each backend has at most
- * one check under way, the blocking ones hold at most one worker thread per backend and never more
- * than the pool's 16, and the backends whose checks do answer are still checked every round.
+ * one check under way, the blocking ones hold one worker thread per backend and no more, and the
+ * backends whose checks do answer are still checked every round, however many others hang.
  */
 class HangingHealthCheckTest {
     private static final Duration INTERVAL = Duration.ofSeconds(5);
@@ -62,7 +62,7 @@ class HangingHealthCheckTest {
     }
 
     @Test
-    void blockingChecksThatNeverReturnStartOncePerBackendAndTakeAtMostTheSixteenWorkers() {
+    void blockingChecksThatNeverReturnStartOncePerBackendAndHoldOneWorkerEach() {
         BlockingUnlessHealthy check = new BlockingUnlessHealthy(never, "ok-1", "ok-2");
         lb = builder(check).build();
         for (int i = 1; i <= 20; i++) {
@@ -74,6 +74,7 @@ class HangingHealthCheckTest {
 
         lb.startHealthChecker();
         scheduler.runDueTasks();
+        assertThat(check.blocked()).as("every hung check started its work").isEqualTo(20);
         runRounds(ROUNDS);
 
         for (int i = 1; i <= 20; i++) {
@@ -82,10 +83,10 @@ class HangingHealthCheckTest {
             assertThat(lb.getBackend(id).orElseThrow().healthState()).isEqualTo(HealthState.UNHEALTHY);
             assertThat(lb.getBackendStats(id).health().consecutiveCheckFailures()).isEqualTo(ROUNDS + 1);
         }
-        assertThat(check.blocked()).as("blocking calls running").isEqualTo(HealthChecker.MAX_WORKERS);
+        assertThat(check.blocked()).as("blocking calls running").isEqualTo(20);
         Set<Thread> started = workerThreads();
         started.removeAll(workersBefore);
-        assertThat(started).hasSize(HealthChecker.MAX_WORKERS);
+        assertThat(started).hasSize(20);
         for (String id : new String[] {"ok-1", "ok-2"}) {
             assertThat(check.calls(id)).isEqualTo(ROUNDS + 1);
             assertThat(lb.getBackendStats(id).health().consecutiveCheckSuccesses()).isEqualTo(ROUNDS + 1);
@@ -106,6 +107,7 @@ class HangingHealthCheckTest {
 
         lb.startHealthChecker();
         scheduler.runDueTasks();
+        assertThat(check.blocked()).as("every hung check started its work").isEqualTo(3);
         for (int round = 1; round <= ROUNDS; round++) {
             int passed = round;
             assertThat(spinUntil(() -> successes("ok-1") == passed && successes("ok-2") == passed))
@@ -122,6 +124,54 @@ class HangingHealthCheckTest {
     }
 
     @Test
+    void sixteenHungBlockingChecksDoNotHoldUpAHealthyBackendsBlockingCheckEvenInTheFirstRound() {
+        BlockingUnlessHealthy check = new BlockingUnlessHealthy(never, "ok").answeringOnAWorker();
+        lb = builder(check).unhealthyThreshold(1).build();
+        for (int i = 1; i <= 16; i++) {
+            lb.addBackend("hung-" + i, "10.0.1." + i, 8000);
+        }
+        lb.addBackend("ok", "10.0.2.1", 8000);
+
+        lb.startHealthChecker();
+        scheduler.runDueTasks();
+        assertThat(check.blocked()).as("every hung check started its work").isEqualTo(16);
+        for (int round = 1; round <= 100; round++) {
+            int passed = round;
+            assertThat(spinUntil(() -> successes("ok") == passed)).as("ok answered round %d", round).isTrue();
+            scheduler.advance(INTERVAL);
+        }
+
+        assertThat(check.blocked()).isEqualTo(16);
+        assertThat(lb.getBackendStats("ok").health().consecutiveCheckFailures()).isZero();
+        assertThat(lb.getBackend("ok").orElseThrow().isAvailable()).isTrue();
+        for (int i = 1; i <= 16; i++) {
+            assertThat(lb.getBackend("hung-" + i).orElseThrow().healthState()).isEqualTo(HealthState.UNHEALTHY);
+        }
+    }
+
+    @Test
+    void onDemandRoundsCountOneVerdictPerBackendEachWhileSixteenBlockingChecksHang() {
+        BlockingUnlessHealthy check = new BlockingUnlessHealthy(never, "ok");
+        lb = LoadBalancer.builder().healthCheck(check).healthCheckTimeout(Duration.ofMillis(100))
+                .unhealthyThreshold(5).build();
+        for (int i = 1; i <= 16; i++) {
+            lb.addBackend("hung-" + i, "10.0.1." + i, 8000);
+        }
+        lb.addBackend("ok", "10.0.2.1", 8000);
+
+        for (int round = 1; round <= 3; round++) {
+            lb.performHealthChecks();
+        }
+
+        for (int i = 1; i <= 16; i++) {
+            assertThat(lb.getBackendStats("hung-" + i).health().consecutiveCheckFailures())
+                    .as("hung-%d", i).isEqualTo(3);
+        }
+        assertThat(check.calls("hung-1")).isEqualTo(1);
+        assertThat(successes("ok")).isEqualTo(3);
+    }
+
+    @Test
     void aBlockingCheckThatEndsLateFreesItsBackendForTheNextRound() {
         CountDownLatch slow = new CountDownLatch(1);
         BlockingUnlessHealthy check = new BlockingUnlessHealthy(slow);
@@ -130,6 +180,7 @@ class HangingHealthCheckTest {
 
         lb.startHealthChecker();
         scheduler.runDueTasks(); // the round at 0 s: the check blocks
+        assertThat(check.blocked()).isEqualTo(1); // a check cancelled before its work began holds nothing
         scheduler.advance(TIMEOUT);
         assertThat(lb.getBackendStats("slow").health().lastFailureReason()).contains("no verdict within PT2S");
 
@@ -138,7 +189,7 @@ class HangingHealthCheckTest {
         assertThat(check.calls("slow")).isEqualTo(1);
         assertThat(lb.getBackendStats("slow").health().consecutiveCheckFailures()).isEqualTo(4);
         assertThat(lb.getBackendStats("slow").health().lastFailureReason().orElseThrow())
-                .isEqualTo("previous check still running on a worker thread, past its timeout of PT2S");
+                .isEqualTo("previous health check still under way, past its timeout of PT2S");
 
         slow.countDown();
         // The next round that finds the first check ended starts a second one, which passes at once;
@@ -243,7 +294,7 @@ class HangingHealthCheckTest {
 
         /** How many calls are inside the blocking wait now; waits until every started call got there. */
         int blocked() {
-            return spinUntil(() -> blocked.get() >= Math.min(running.get(), HealthChecker.MAX_WORKERS))
+            return spinUntil(() -> blocked.get() >= running.get())
                     ? blocked.get() : -1;
         }
     }

@@ -8,6 +8,7 @@ import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
 import dev.ailb.health.HealthStats;
+import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
@@ -16,7 +17,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -285,7 +290,7 @@ class HealthCheckerTest {
     }
 
     @Test
-    void backendsStartingUnhealthyNeedOnePassingCheckToComeUp() {
+    void backendsStartingUnhealthyComeUpOnTheirFirstPassingCheckHoweverManyFailedBefore() {
         start(builder().initiallyHealthy(false).healthyThreshold(3), "a", "b");
         check.fail("b", "HTTP 500 from GET /health");
         assertThat(lb.getAvailableBackends()).isEmpty();
@@ -294,7 +299,20 @@ class HealthCheckerTest {
         assertThat(lb.getBackend("b").orElseThrow().healthState()).isEqualTo(HealthState.UNHEALTHY);
         assertThat(lb.getBackendStats("b").health().lastFailureReason()).contains("HTTP 500 from GET /health");
 
-        check.pass("b"); // b failed its first check: from now on it needs the full rise
+        // b still loads its model: it fails a few more checks, then passes one and is up at once.
+        assertThat(round("b")).isEqualTo(HealthState.UNHEALTHY);
+        assertThat(round("b")).isEqualTo(HealthState.UNHEALTHY);
+        check.pass("b");
+        assertThat(round("b")).isEqualTo(HealthState.HEALTHY);
+        assertThat(events).containsExactly("a UNHEALTHY->HEALTHY: passed a health check for the first time",
+                "b UNHEALTHY->HEALTHY: passed a health check for the first time");
+
+        // Once up, a backend that goes down needs the full rise to come back.
+        check.fail("b", "HTTP 503 from GET /health");
+        for (int i = 0; i < 3; i++) {
+            round("b");
+        }
+        check.pass("b");
         assertThat(round("b")).isEqualTo(HealthState.UNHEALTHY);
         assertThat(round("b")).isEqualTo(HealthState.UNHEALTHY);
         assertThat(round("b")).isEqualTo(HealthState.HEALTHY);
@@ -338,5 +356,106 @@ class HealthCheckerTest {
         assertThat(lb.getBackend("a").orElseThrow().healthState()).isEqualTo(HealthState.UNHEALTHY);
         assertThat(lb.getBackendStats("a").health().lastFailureReason()).contains("model not loaded");
         assertThat(lb.getBackendStats("b").health().consecutiveCheckSuccesses()).isEqualTo(2);
+    }
+
+    @Test
+    void aCheckThatThrowsAnErrorCountsAsFailedAndTheRoundsGoOn() {
+        AtomicInteger calls = new AtomicInteger();
+        HealthCheck brokenOnce = (backend, context) -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new AssertionError("probe bug");
+            }
+            return check.check(backend, context);
+        };
+        start(builder(brokenOnce, TIMEOUT, Duration.ZERO).unhealthyThreshold(1), "a");
+
+        assertThat(round("a")).isEqualTo(HealthState.UNHEALTHY);
+        assertThat(lb.getBackendStats("a").health().lastFailureReason())
+                .hasValue("health check threw java.lang.AssertionError: probe bug");
+        assertThat(round("a")).isEqualTo(HealthState.UNHEALTHY);
+        assertThat(round("a")).isEqualTo(HealthState.HEALTHY);
+
+        assertThat(calls).hasValue(3);
+        assertThat(lb.isHealthCheckerRunning()).isTrue();
+        assertThat(scheduler.pendingTasks()).as("the next round").isEqualTo(1);
+    }
+
+    @Test
+    void aLoadSourceThatThrowsAnErrorRejectsThatPollAndThePollsGoOn() {
+        AtomicInteger calls = new AtomicInteger();
+        LoadSource brokenOnce = (backend, context) -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new AssertionError("parser bug");
+            }
+            return CompletableFuture.completedFuture(LoadReport.builder().waitingRequests(calls.get()).build());
+        };
+        lb = LoadBalancer.builder().ticker(ticker).healthCheckScheduler(scheduler)
+                .loadSource(brokenOnce, Duration.ofSeconds(1)).build();
+        lb.addBackend("a", "10.0.0.1", 8000);
+        lb.startHealthChecker();
+
+        scheduler.runDueTasks();
+        assertThat(lb.getBackendStats("a").resources()).isEmpty();
+        scheduler.advance(Duration.ofSeconds(1));
+        scheduler.advance(Duration.ofSeconds(1));
+
+        assertThat(calls).hasValue(3);
+        assertThat(lb.getBackendStats("a").resources().orElseThrow().load().waitingRequests()).isEqualTo(3);
+        assertThat(scheduler.pendingTasks()).as("the next round and the next poll").isEqualTo(2);
+    }
+
+    @Test
+    void startingTheCheckerOrARoundRacingCloseLeavesNothingRunningAfterClose() throws InterruptedException {
+        HealthCheck instant = (backend, context) -> CompletableFuture.completedFuture(HealthCheckResult.healthy());
+        Set<Thread> before = checkerThreads();
+        for (int i = 0; i < 300; i++) {
+            LoadBalancer racing = LoadBalancer.builder().healthCheck(instant).healthCheckInterval(Duration.ofHours(1))
+                    .build();
+            racing.addBackend("a", "10.0.0.1", 8000);
+            CountDownLatch gate = new CountDownLatch(1);
+            Thread starter = new Thread(() -> {
+                await(gate);
+                try {
+                    racing.startHealthChecker();
+                } catch (IllegalStateException closed) {
+                    // refused: closed first
+                }
+            });
+            Thread prober = new Thread(() -> {
+                await(gate);
+                try {
+                    racing.performHealthChecks();
+                } catch (IllegalStateException closed) {
+                    // refused: closed first
+                }
+            });
+            starter.start();
+            prober.start();
+            gate.countDown();
+            racing.close();
+            starter.join();
+            prober.join();
+
+            assertThat(racing.isHealthCheckerRunning()).as("running after close, try %d", i).isFalse();
+            Set<Thread> left = checkerThreads();
+            left.removeAll(before);
+            assertThat(left).as("threads left after close, try %d", i).isEmpty();
+            assertThatThrownBy(racing::startHealthChecker).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(racing::performHealthChecks).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    private static void await(CountDownLatch gate) {
+        try {
+            gate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Set<Thread> checkerThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("ailb-health-") && t.isAlive())
+                .collect(Collectors.toSet());
     }
 }

@@ -9,6 +9,7 @@ import static org.mockito.Mockito.verifyNoMoreInteractions;
 
 import dev.ailb.health.HealthState;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.mockito.InOrder;
 
@@ -90,6 +91,45 @@ class LoadBalancerListenerTest {
             lb.addBackend("a", "10.0.0.1", 8001);
 
             verifyNoMoreInteractions(listener);
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsAnErrorOnRemovalNeitherLeavesTheRemovalPendingNorReachesTheReleasingCaller() {
+        LoadBalancerListener failing = mock(LoadBalancerListener.class);
+        LoadBalancerListener healthy = mock(LoadBalancerListener.class);
+        doThrow(new AssertionError("listener bug")).when(failing).onBackendRemoved(org.mockito.ArgumentMatchers.any());
+        try (LoadBalancer lb = new LoadBalancer()) {
+            lb.addListener(failing);
+            lb.addListener(healthy);
+            Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+            lb.acquireConnection(a);
+            CompletableFuture<Void> removed = lb.removeBackend("a");
+
+            lb.releaseConnection(a, Duration.ofMillis(1), true); // the last release: a leaves
+
+            assertThat(removed).isCompleted();
+            verify(healthy).onBackendRemoved(a);
+            assertThat(lb.getBackends()).isEmpty();
+            assertThat(lb.getAllStats().metrics().successes()).isEqualTo(1);
+            assertThat(a.activeConnections()).isZero();
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsAnErrorOnAHealthChangeDoesNotReachTheCallerAndTheChangeHolds() {
+        LoadBalancerListener failing = mock(LoadBalancerListener.class);
+        doThrow(new StackOverflowError("listener recursion")).when(failing).onBackendHealthChanged(
+                org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any(),
+                org.mockito.ArgumentMatchers.any(), org.mockito.ArgumentMatchers.any());
+        try (LoadBalancer lb = new LoadBalancer()) {
+            lb.addListener(failing);
+            Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+
+            assertThat(lb.setBackendHealthy("a", false)).isTrue();
+
+            assertThat(a.healthState()).isEqualTo(HealthState.UNHEALTHY);
+            assertThat(lb.getAvailableBackends()).isEmpty();
         }
     }
 }

@@ -25,8 +25,10 @@ import java.util.function.Function;
  * <p>{@link #check} is called on a health checker thread and must return promptly: start the
  * work and return a stage that completes when it is done, or use {@link #blocking(Function)} for
  * work that blocks. A stage that has not completed within {@link HealthCheckContext#timeout()}
- * counts as a failure; so do a stage completed exceptionally, a {@code null} stage or result, and
- * an exception thrown by {@code check} itself. A check that hangs never delays another backend's
+ * counts as a failure and is cancelled ({@code toCompletableFuture().cancel(true)}): pass the
+ * cancellation on to the work, so that it ends and frees its connection. A stage completed
+ * exceptionally, a {@code null} stage or result, and an exception or error thrown by
+ * {@code check} itself count as failures too. A check that hangs never delays another backend's
  * check or the next round; one that blocks a {@linkplain HealthCheckContext#executor() worker
  * thread} past its timeout is not started again for that backend until it returns.
  * Implementations must be thread-safe: one instance serves every backend, and may serve several

@@ -15,8 +15,11 @@ import java.util.concurrent.Executor;
 public interface HealthCheckContext {
 
     /**
-     * How long the check may take. The balancer counts a check that has not answered by then as
-     * failed, whatever the check does; honouring the timeout as well frees resources sooner.
+     * How long the check may take, from the moment its call returned. The balancer counts a check
+     * that has not answered by then as failed, whatever the check does, and cancels the stage the
+     * check returned ({@code toCompletableFuture().cancel(true)}): a check that passes the
+     * cancellation on to its work (as the built-in HTTP check does, closing its connection) frees
+     * its resources at once.
      *
      * @return the configured health check timeout, positive
      */
@@ -24,11 +27,11 @@ public interface HealthCheckContext {
 
     /**
      * An executor for checks that must block (a socket connect, a client library without an
-     * asynchronous API). Its daemon threads are named {@code ailb-health-worker-N}; at most a
-     * bounded number run at once and further work waits its turn. While work a check handed to it
-     * is still running after the check's timeout, its backend is not checked again: each round
-     * counts a failed check for it instead, so a check that never returns holds one thread, not
-     * one more every round.
+     * asynchronous API). Its daemon threads are named {@code ailb-health-worker-N}; it has no
+     * queue, so a task gets a thread at once and work that hangs on one backend never holds up
+     * another backend's check. While work a check handed to it is still running after the check's
+     * timeout, its backend is not checked again: each round counts a failed check for it instead,
+     * so a check that never returns holds one thread, not one more every round.
      *
      * @return the executor for blocking work
      */

@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /** What the HTTP health check and the Prometheus load source share: paths, URIs, failure reasons. */
@@ -40,6 +41,23 @@ final class HttpProbe {
             host = '[' + host + ']';
         }
         return URI.create("http://" + host + ':' + backend.port() + path);
+    }
+
+    /**
+     * Ties a probe's result to its HTTP exchange: cancelling the result, as the health checker does
+     * when the probe's time is up or the checker stops, cancels the exchange, which closes its
+     * connection. The JDK client's request timeout covers the headers only, so without this an
+     * answer whose body never ends would hold its connection for good.
+     *
+     * @return {@code result}
+     */
+    static <T> CompletableFuture<T> cancellingExchange(CompletableFuture<T> result, CompletableFuture<?> exchange) {
+        result.whenComplete((value, error) -> {
+            if (result.isCancelled()) {
+                exchange.cancel(true);
+            }
+        });
+        return result;
     }
 
     /** Why a {@code GET path} failed, in words. */

@@ -102,7 +102,7 @@ public final class PrometheusLoadSource implements LoadSource {
                 .build();
         CompletableFuture<HttpResponse<byte[]>> sent =
                 context.httpClient().sendAsync(request, info -> new LimitedBody(MAX_PAGE_BYTES));
-        return sent.handleAsync((response, error) -> {
+        CompletableFuture<LoadReport> report = sent.handleAsync((response, error) -> {
             if (error != null) {
                 throw new CompletionException(new IOException(HttpProbe.describe(error, path, context.timeout()), error));
             }
@@ -112,6 +112,7 @@ public final class PrometheusLoadSource implements LoadSource {
             }
             return reportOf(new String(response.body(), StandardCharsets.UTF_8));
         }, context.executor());
+        return HttpProbe.cancellingExchange(report, sent);
     }
 
     /**

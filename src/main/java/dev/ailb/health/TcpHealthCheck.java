@@ -18,7 +18,7 @@ final class TcpHealthCheck implements HealthCheck {
     @Override
     public CompletionStage<HealthCheckResult> check(Backend backend, HealthCheckContext context) {
         // A blocking connect with a timeout is simpler and cheaper than a selector for a few dozen
-        // backends; it runs on the checker's bounded worker pool, never on the scheduling thread.
+        // backends; it runs on the checker's workers, never on the scheduling thread.
         return CompletableFuture.supplyAsync(() -> connect(backend, context), context.executor());
     }
 

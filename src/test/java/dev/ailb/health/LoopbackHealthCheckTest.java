@@ -314,7 +314,7 @@ class LoopbackHealthCheckTest {
         assertThat(health(lb, "failing").lastFailureReason()).hasValueSatisfying(
                 reason -> assertThat(reason).contains("HTTP 503"));
         assertThat(changes.all()).containsExactly(new HealthChange("healthy", HealthState.UNHEALTHY,
-                HealthState.HEALTHY, "passed its first health check"));
+                HealthState.HEALTHY, "passed a health check for the first time"));
     }
 
     // ---------------------------------------------------------------- threads
