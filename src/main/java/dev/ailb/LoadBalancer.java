@@ -246,7 +246,8 @@ public final class LoadBalancer implements AutoCloseable {
      * Entries whose key or value is not a string are skipped. Backends are added in the sorted
      * order of their keys.
      *
-     * @param properties the properties, for instance a {@link java.util.Properties}
+     * @param properties the properties, for instance a {@link java.util.Properties}, whose defaults
+     *                   are read too
      * @param prefix     the prefix of the keys to read, such as {@code "ailb."}; may be empty
      * @return a new balancer with these settings and backends
      * @throws NullPointerException     if an argument is null
@@ -2398,15 +2399,30 @@ public final class LoadBalancer implements AutoCloseable {
          */
         public Builder saturation(int waitingRequests, double kvCacheUsage, Duration maxReportAge) {
             requireUnset(this.saturationWaiting, "saturation");
-            checkRange(waitingRequests, 1, Integer.MAX_VALUE, "waitingRequests");
-            if (!(kvCacheUsage > 0.0 && kvCacheUsage <= 1.0)) {
-                throw new IllegalArgumentException("kvCacheUsage: " + kvCacheUsage + " (expected: > 0.0 and <= 1.0)");
-            }
-            Duration age = checkBetween(maxReportAge, SHORTEST, LONGEST, "maxReportAge");
+            checkSaturationWaiting(waitingRequests);
+            checkSaturationKvCache(kvCacheUsage);
+            Duration age = checkSaturationMaxAge(maxReportAge);
             this.saturationWaiting = waitingRequests;
             this.saturationKvCache = kvCacheUsage;
             this.saturationMaxAge = age;
             return this;
+        }
+
+        // The checks of saturation(...) one value at a time, so that fromProperties can name the
+        // property of the value refused.
+        static int checkSaturationWaiting(int waitingRequests) {
+            return checkRange(waitingRequests, 1, Integer.MAX_VALUE, "waitingRequests");
+        }
+
+        static double checkSaturationKvCache(double kvCacheUsage) {
+            if (!(kvCacheUsage > 0.0 && kvCacheUsage <= 1.0)) {
+                throw new IllegalArgumentException("kvCacheUsage: " + kvCacheUsage + " (expected: > 0.0 and <= 1.0)");
+            }
+            return kvCacheUsage;
+        }
+
+        static Duration checkSaturationMaxAge(Duration maxReportAge) {
+            return checkBetween(maxReportAge, SHORTEST, LONGEST, "maxReportAge");
         }
 
         /**
@@ -2454,12 +2470,17 @@ public final class LoadBalancer implements AutoCloseable {
          * @throws IllegalArgumentException if the health check jitter is not below the interval
          */
         public LoadBalancer build() {
+            checkJitterBelowInterval();
+            return new LoadBalancer(this);
+        }
+
+        /** The check of {@link #build()} that spans two settings, also run by fromProperties to name the jitter. */
+        void checkJitterBelowInterval() {
             Duration interval = healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL;
             if (healthCheckJitter != null && healthCheckJitter.compareTo(interval) >= 0) {
                 throw new IllegalArgumentException("healthCheckJitter: " + healthCheckJitter
                         + " (expected: < healthCheckInterval " + interval + ")");
             }
-            return new LoadBalancer(this);
         }
 
         Duration healthCheckJitter() {

@@ -13,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,14 +33,23 @@ final class PropertiesConfig {
 
     private PropertiesConfig(Map<?, ?> properties, String prefix) {
         this.prefix = prefix;
+        if (properties instanceof Properties p) {
+            // A Properties keeps its defaults outside its entries: only these two methods see them.
+            for (String key : p.stringPropertyNames()) {
+                read(key, p.getProperty(key));
+            }
+            return;
+        }
         for (Map.Entry<?, ?> e : properties.entrySet()) {
-            if (!(e.getKey() instanceof String) || !(e.getValue() instanceof String)) {
-                continue; // Properties may hold other objects; only strings are settings
-            }
-            String key = (String) e.getKey();
-            if (key.startsWith(prefix)) {
-                values.put(key.substring(prefix.length()), ((String) e.getValue()).trim());
-            }
+            if (e.getKey() instanceof String key && e.getValue() instanceof String value) {
+                read(key, value);
+            } // else skipped: a map may hold other objects; only strings are settings
+        }
+    }
+
+    private void read(String key, String value) {
+        if (key.startsWith(prefix)) {
+            values.put(key.substring(prefix.length()), value.trim());
         }
     }
 
@@ -104,23 +115,38 @@ final class PropertiesConfig {
             }
         }
         healthCheck(b, healthType, healthPath);
+        // The builder checks the jitter against the interval only when it builds: check it here,
+        // where the refusal can still name the property.
+        apply("health-check.jitter", b::checkJitterBelowInterval);
         if (loadSource != null) {
             if (!loadSource.equals("vllm")) {
                 throw new IllegalArgumentException(prefix + "load-source: \"" + loadSource + "\" (expected: vllm)");
             }
             Duration interval = loadPoll != null ? loadPoll : LoadBalancer.Builder.DEFAULT_LOAD_POLL_INTERVAL;
-            apply("load-source", () -> b.loadSource(PrometheusLoadSource.vllm(), interval));
+            // the source is never refused, the interval may be
+            apply(loadPoll != null ? "load-poll-interval" : "load-source",
+                    () -> b.loadSource(PrometheusLoadSource.vllm(), interval));
         } else if (loadPoll != null) {
             throw new IllegalArgumentException(prefix + "load-poll-interval: set without load-source");
         }
         if (saturation[0] != null || saturation[1] != null || saturation[2] != null) {
-            int waiting = saturation[0] != null ? integer("saturation.waiting-requests", saturation[0])
-                    : LoadBalancer.Builder.DEFAULT_SATURATION_WAITING;
-            double kv = saturation[1] != null ? decimal("saturation.kv-cache-usage", saturation[1])
-                    : LoadBalancer.Builder.DEFAULT_SATURATION_KV_CACHE;
-            Duration age = saturation[2] != null ? duration("saturation.max-report-age", saturation[2])
-                    : LoadBalancer.Builder.DEFAULT_SATURATION_MAX_AGE;
-            apply("saturation", () -> b.saturation(waiting, kv, age));
+            // One builder call takes the three values: check each first, naming its own property.
+            int waiting = LoadBalancer.Builder.DEFAULT_SATURATION_WAITING;
+            double kv = LoadBalancer.Builder.DEFAULT_SATURATION_KV_CACHE;
+            Duration age = LoadBalancer.Builder.DEFAULT_SATURATION_MAX_AGE;
+            if (saturation[0] != null) {
+                String key = "saturation.waiting-requests";
+                waiting = checked(key, () -> LoadBalancer.Builder.checkSaturationWaiting(integer(key, saturation[0])));
+            }
+            if (saturation[1] != null) {
+                String key = "saturation.kv-cache-usage";
+                kv = checked(key, () -> LoadBalancer.Builder.checkSaturationKvCache(decimal(key, saturation[1])));
+            }
+            if (saturation[2] != null) {
+                String key = "saturation.max-report-age";
+                age = checked(key, () -> LoadBalancer.Builder.checkSaturationMaxAge(duration(key, saturation[2])));
+            }
+            b.saturation(waiting, kv, age);
         }
         List<BackendSpec> backends = new ArrayList<>();
         backendParts.forEach((id, parts) -> backends.add(backend(id, parts)));
@@ -161,8 +187,16 @@ final class PropertiesConfig {
 
     /** Applies a setting, prefixing a refusal with the property's name. */
     private void apply(String key, Runnable setting) {
-        try {
+        checked(key, () -> {
             setting.run();
+            return null;
+        });
+    }
+
+    /** Reads a value, prefixing a refusal with the property's name. */
+    private <T> T checked(String key, Supplier<T> value) {
+        try {
+            return value.get();
         } catch (IllegalArgumentException e) {
             String message = e.getMessage();
             throw new IllegalArgumentException(message != null && message.startsWith(prefix + key)
@@ -218,13 +252,19 @@ final class PropertiesConfig {
             } catch (NumberFormatException e) {
                 throw badDuration(key, value);
             }
-            return switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
+            try {
+                return switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    case "h" -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
+                };
+            } catch (ArithmeticException e) {
+                // more seconds than a long holds: no Duration can stand for it
+                throw new IllegalArgumentException(prefix + key + ": \"" + value + "\" (expected: at most "
+                        + Long.MAX_VALUE / 86_400 + "d, the longest java.time.Duration)", e);
+            }
         }
         try {
             return Duration.parse(value);

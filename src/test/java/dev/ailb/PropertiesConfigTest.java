@@ -7,6 +7,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PropertiesConfigTest {
 
@@ -92,8 +94,79 @@ class PropertiesConfigTest {
                 "ailb.session-affinity", "sticky");
         assertRefused("ailb.health-check.type: \"grpc\" (expected: http or tcp)", "ailb.health-check.type", "grpc");
         assertRefused("ailb.load-source: \"tgi\" (expected: vllm)", "ailb.load-source", "tgi");
-        assertRefused("ailb.saturation: kvCacheUsage: 1.5", "ailb.saturation.kv-cache-usage", "1.5");
         assertRefused("ailb.count-tokens: defaultTokenEstimate: 0", "ailb.count-tokens", "0");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"response-time-decay", "health-check.interval", "health-check.timeout",
+            "health-check.jitter", "drain-timeout", "session-idle-timeout", "load-poll-interval",
+            "saturation.max-report-age"})
+    void aDurationTooLongForADurationIsRefusedNamingItsProperty(String key) {
+        for (String value : new String[] {"999999999999999999d", "999999999999999999h", "999999999999999999m"}) {
+            assertRefused("ailb." + key + ": \"" + value + "\" (expected: ", "ailb." + key, value);
+        }
+    }
+
+    @Test
+    void aJitterNotBelowTheIntervalIsRefusedNamingTheJitter() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties(
+                "ailb.health-check.interval", "2s", "ailb.health-check.jitter", "2s"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.health-check.jitter: healthCheckJitter: PT2S "
+                        + "(expected: < healthCheckInterval PT2S)");
+        // against the default interval of 5 seconds
+        assertRefused("ailb.health-check.jitter: healthCheckJitter: PT6S (expected: < healthCheckInterval PT5S)",
+                "ailb.health-check.jitter", "6s");
+    }
+
+    @Test
+    void eachSaturationValueIsRefusedNamingItsOwnProperty() {
+        assertRefused("ailb.saturation.kv-cache-usage: kvCacheUsage: 1.5 (expected: ",
+                "ailb.saturation.kv-cache-usage", "1.5");
+        assertRefused("ailb.saturation.waiting-requests: waitingRequests: 0 (expected: ",
+                "ailb.saturation.waiting-requests", "0");
+        assertRefused("ailb.saturation.max-report-age: maxReportAge: PT0S (expected: ",
+                "ailb.saturation.max-report-age", "0s");
+        // a good value beside a bad one: the bad one is named
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.saturation.waiting-requests", "3",
+                "ailb.saturation.kv-cache-usage", "0.9", "ailb.saturation.max-report-age", "2d"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.saturation.max-report-age: maxReportAge: PT48H (expected: ");
+    }
+
+    @Test
+    void aBadLoadPollIntervalIsRefusedNamingItsOwnProperty() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties(
+                "ailb.load-source", "vllm", "ailb.load-poll-interval", "0s"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.load-poll-interval: pollInterval: PT0S (expected: ");
+    }
+
+    @Test
+    void theDefaultsOfPropertiesAreReadAndOverriddenByItsOwnEntries() {
+        Properties defaults = properties(
+                "ailb.strategy", "random",
+                "ailb.backends.a.host", "10.0.0.1",
+                "ailb.backends.a.port", "80",
+                "ailb.backends.b.host", "10.0.0.2",
+                "ailb.backends.b.port", "81");
+        Properties p = new Properties(defaults);
+        p.setProperty("ailb.strategy", "least_connections");
+        p.setProperty("ailb.backends.b.weight", "3");
+
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.")) {
+            assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("a", "b");
+            assertThat(lb.getBackends().get(1).weight()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aBadValueAmongTheDefaultsOfPropertiesIsRefusedNamingIt() {
+        Properties p = new Properties(properties("ailb.drain-timeout", "999999999999999999h"));
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(p, "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.drain-timeout: \"999999999999999999h\"");
     }
 
     private static void assertRefused(String messageStart, String key, String value) {
