@@ -32,7 +32,7 @@ public final class Backend {
     static final int MAINTENANCE = 1 << 29;
     static final int DRAINING = 1 << 30;
     static final int REMOVED = 1 << 31;
-    /** What {@link #tryRelease()} returns when there was nothing to release; never a valid ctl,
+    /** What {@link #tryRelease(long)} returns when there was nothing to release; never a valid ctl,
      *  since MAINTENANCE is cleared when DRAINING is set. */
     static final int NO_CONNECTION = -1;
     /**
@@ -480,32 +480,48 @@ public final class Backend {
     }
 
     /**
-     * Takes {@code requestTokens} off the tokens in flight, when the balancer counts them, before
-     * the connection is released.
+     * Counts one connection less and, when the balancer counts tokens, takes {@code requestTokens}
+     * off the tokens in flight. Returns the new ctl value, or {@link #NO_CONNECTION} when there was
+     * no connection to release (nothing is changed then).
      *
-     * @throws IllegalArgumentException if fewer tokens are in flight (nothing is changed then)
+     * <p>The connection is claimed before the tokens are taken, so that of two releases racing
+     * for the last connection the loser finds no connection, whatever the tokens, and acquisition
+     * adds the tokens before the connection: under correct use the tokens of every counted
+     * connection are in flight, and a release that claimed one always finds its tokens.
+     *
+     * @throws IllegalArgumentException if a connection is held but fewer tokens than
+     *                                  {@code requestTokens} are in flight (nothing is changed then)
      */
-    void releaseTokens(long requestTokens) {
+    int tryRelease(long requestTokens) {
         if (tokenUnit == 0) {
-            return;
+            return tryRelease();
+        }
+        // A release with the wrong request is refused before the count is touched: claiming the
+        // connection and giving it back would show a draining backend drained for an instant.
+        long before = (long) TOKENS.getVolatile(this);
+        if (before < requestTokens && activeConnections() > 0) {
+            throw tooFewTokens(requestTokens, before);
+        }
+        int c = tryRelease();
+        if (c == NO_CONNECTION) {
+            return c;
         }
         for (;;) {
             long t = (long) TOKENS.getVolatile(this);
             if (t < requestTokens) {
-                throw new IllegalArgumentException("tokens: " + requestTokens + " (expected: at most the "
-                        + t + " tokens in flight on backend " + id + "; release with the request it was acquired for)");
+                // Another release with the wrong request took the tokens since the check above.
+                CTL.getAndAdd(this, 1);
+                throw tooFewTokens(requestTokens, t);
             }
             if (TOKENS.compareAndSet(this, t, t - requestTokens)) {
-                return;
+                return c;
             }
         }
     }
 
-    /** Puts back tokens taken off by {@link #releaseTokens} for a release that then failed. */
-    void restoreTokens(long requestTokens) {
-        if (tokenUnit != 0) {
-            TOKENS.getAndAdd(this, requestTokens);
-        }
+    private IllegalArgumentException tooFewTokens(long requestTokens, long inFlight) {
+        return new IllegalArgumentException("tokens: " + requestTokens + " (expected: at most the " + inFlight
+                + " tokens in flight on backend " + id + "; release with the request it was acquired for)");
     }
 
     /** Counts one more connection, unless the backend was removed. */
@@ -529,7 +545,7 @@ public final class Backend {
      * Counts one connection less. Returns the new ctl value, or {@link #NO_CONNECTION} when there was
      * no connection to release (nothing is changed then).
      */
-    int tryRelease() {
+    private int tryRelease() {
         for (;;) {
             int c = (int) CTL.getVolatile(this);
             if ((c & COUNT_MASK) == 0) {

@@ -1364,10 +1364,8 @@ public final class LoadBalancer implements AutoCloseable {
      * the clock is read once per release, not twice.
      */
     void release(Backend backend, long tokens, long responseTimeNanos, boolean success, long now) {
-        backend.releaseTokens(tokens);
-        int ctl = backend.tryRelease();
+        int ctl = backend.tryRelease(tokens);
         if (ctl == Backend.NO_CONNECTION) {
-            backend.restoreTokens(tokens);
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }

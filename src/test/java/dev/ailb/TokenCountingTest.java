@@ -6,7 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.ailb.strategy.ResourceBasedStrategy;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 
 /** A balancer that counts the tokens of the requests in flight instead of their number. */
@@ -130,7 +136,7 @@ class TokenCountingTest {
     }
 
     @Test
-    void aReleaseWithoutAConnectionLeavesTheTokensAsTheyWere() {
+    void aReleaseWithoutAConnectionIsAnIllegalStateAndLeavesTheTokensAsTheyWere() {
         try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
             Backend a = lb.addBackend("a", "10.0.0.1", 8000);
             Lease lease = lb.acquire(request("r", 300));
@@ -138,11 +144,197 @@ class TokenCountingTest {
             lb.acquireConnection(a, request("s", 0)); // counts the default; the lease is gone
             lb.releaseConnection(a, request("s", 0), 1L, true);
 
-            assertThatThrownBy(() -> lb.releaseConnection(a, 1L, true))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("tokens: 1000");
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, 1L, true));
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, request("r", 300), Duration.ZERO, false));
             assertThat(a.inFlightTokens()).isZero();
             assertThat(a.activeConnections()).isZero();
+            assertThat(lb.getBackendStats("a").successes()).isEqualTo(2);
+            assertThat(lb.getBackendStats("a").failures()).isZero();
         }
+    }
+
+    @Test
+    void aReleaseOnABackendNeverAcquiredIsAnIllegalState() {
+        try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, request("r", 300), Duration.ZERO, true));
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, Duration.ZERO, true));
+            assertThat(a.inFlightTokens()).isZero();
+            assertThat(a.activeConnections()).isZero();
+            assertThat(lb.getBackendStats("a").successes()).isZero();
+        }
+    }
+
+    @Test
+    void aDoubleReleaseOfTheSameRequestIsAnIllegalStateAndChangesNothing() {
+        try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+            Request r = request("r", 300);
+            lb.acquireConnection(a, r);
+            lb.releaseConnection(a, r, Duration.ofMillis(5), true);
+
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, r, Duration.ofMillis(5), true));
+
+            assertThat(a.inFlightTokens()).isZero();
+            assertThat(a.activeConnections()).isZero();
+            assertThat(lb.getBackendStats("a").successes()).isOne();
+            // the backend still counts correctly afterwards
+            lb.acquireConnection(a, r);
+            assertThat(a.inFlightTokens()).isEqualTo(300);
+            lb.releaseConnection(a, r, Duration.ofMillis(5), true);
+            assertThat(a.inFlightTokens()).isZero();
+        }
+    }
+
+    @Test
+    void releasingByHandWhatALeaseReleasedIsAnIllegalState() {
+        try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
+            Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+            Request r = request("r", 300);
+            Lease lease = lb.acquire(r);
+            assertThat(lease.success()).isTrue();
+
+            assertNoConnectionToRelease(lb, () -> lb.releaseConnection(a, r, Duration.ofMillis(5), true));
+            assertThat(lease.success()).as("the lease released once already").isFalse();
+            assertThat(a.inFlightTokens()).isZero();
+            assertThat(a.activeConnections()).isZero();
+            assertThat(lb.getBackendStats("a").successes()).isOne();
+        }
+    }
+
+    /**
+     * Twice as many releases as connections, from many threads at once: each connection is
+     * released once, every other release finds none, and no figure ever goes below zero.
+     */
+    @Test
+    void racingDoubleReleasesReleaseEachConnectionOnceAndTheRestFindNone() throws Exception {
+        int connections = 2_000;
+        int threads = 8;
+        for (int round = 0; round < 10; round++) {
+            try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
+                Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+                Request r = request("r", 700);
+                for (int i = 0; i < connections; i++) {
+                    lb.acquireConnection(a, r);
+                }
+                AtomicInteger released = new AtomicInteger();
+                AtomicInteger noConnection = new AtomicInteger();
+                AtomicInteger otherwise = new AtomicInteger();
+                AtomicBoolean negative = new AtomicBoolean();
+                AtomicBoolean done = new AtomicBoolean();
+                CountDownLatch start = new CountDownLatch(1);
+                Thread watcher = new Thread(() -> {
+                    while (!done.get()) {
+                        if (a.inFlightTokens() < 0 || a.activeConnections() < 0) {
+                            negative.set(true);
+                        }
+                    }
+                });
+                watcher.start();
+                List<Thread> workers = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    Thread worker = new Thread(() -> {
+                        awaitQuietly(start);
+                        for (int k = 0; k < 2 * connections / threads; k++) {
+                            try {
+                                lb.releaseConnection(a, r, 1_000L, true);
+                                released.incrementAndGet();
+                            } catch (IllegalStateException e) {
+                                noConnection.incrementAndGet();
+                            } catch (RuntimeException e) {
+                                otherwise.incrementAndGet();
+                            }
+                        }
+                    });
+                    worker.start();
+                    workers.add(worker);
+                }
+                start.countDown();
+                for (Thread worker : workers) {
+                    worker.join();
+                }
+                done.set(true);
+                watcher.join();
+
+                assertThat(otherwise).as("releases refused other than for lack of a connection").hasValue(0);
+                assertThat(released).hasValue(connections);
+                assertThat(noConnection).hasValue(connections);
+                assertThat(negative).isFalse();
+                assertThat(a.inFlightTokens()).isZero();
+                assertThat(a.activeConnections()).isZero();
+                assertThat(lb.getBackendStats("a").successes()).isEqualTo(connections);
+            }
+        }
+    }
+
+    /**
+     * Releases with a larger request than was acquired race the right ones: a release either
+     * counts, or finds no connection, or finds too few tokens and changes nothing, so the figures
+     * left are exactly the acquired ones minus the releases that counted.
+     */
+    @Test
+    void racingReleasesWithTheWrongRequestChangeNothingWhenRefused() throws Exception {
+        int connections = 2_000;
+        int threads = 8;
+        Request acquired = request("r", 700);
+        Request wrong = request("w", 1_900);
+        for (int round = 0; round < 10; round++) {
+            try (LoadBalancer lb = tokens(BalancingStrategy.ROUND_ROBIN)) {
+                Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+                for (int i = 0; i < connections; i++) {
+                    lb.acquireConnection(a, acquired);
+                }
+                AtomicInteger right = new AtomicInteger();
+                AtomicInteger wrongReleased = new AtomicInteger();
+                AtomicInteger otherwise = new AtomicInteger();
+                CountDownLatch start = new CountDownLatch(1);
+                List<Thread> workers = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    boolean mistaken = t % 2 == 0;
+                    Thread worker = new Thread(() -> {
+                        awaitQuietly(start);
+                        for (int k = 0; k < connections / threads; k++) {
+                            try {
+                                lb.releaseConnection(a, mistaken ? wrong : acquired, 1_000L, true);
+                                (mistaken ? wrongReleased : right).incrementAndGet();
+                            } catch (IllegalStateException | IllegalArgumentException refused) {
+                                // nothing changed
+                            } catch (RuntimeException e) {
+                                otherwise.incrementAndGet();
+                            }
+                        }
+                    });
+                    worker.start();
+                    workers.add(worker);
+                }
+                start.countDown();
+                for (Thread worker : workers) {
+                    worker.join();
+                }
+
+                assertThat(otherwise).hasValue(0);
+                long released = right.get() + wrongReleased.get();
+                assertThat(a.activeConnections()).isEqualTo(connections - released);
+                assertThat(a.inFlightTokens()).isEqualTo(700L * connections - 700L * right.get()
+                        - 1_900L * wrongReleased.get()).isNotNegative();
+                assertThat(lb.getBackendStats("a").successes()).isEqualTo(released);
+            }
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void assertNoConnectionToRelease(LoadBalancer lb, ThrowingCallable release) {
+        assertThatThrownBy(release)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("backend: a has no active connection to release (expected: one acquireConnection per release)");
     }
 
     @Test
