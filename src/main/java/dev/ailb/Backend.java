@@ -285,7 +285,7 @@ public final class Backend {
 
     /**
      * The response time below or at which {@code quantile} of the completed requests lie, from
-     * the backend's latency histogram (within about 3%). Copies the histogram (about 5 KB): meant
+     * the backend's latency histogram (within about 3%). Copies the histogram (about 8 KB): meant
      * for a metrics scrape, not for every request.
      *
      * @param quantile 0.0..1.0

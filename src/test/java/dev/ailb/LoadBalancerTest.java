@@ -82,6 +82,39 @@ class LoadBalancerTest {
     }
 
     @Test
+    void percentilesOfAnswersOfHoursAreReportedWithinThreePercent() {
+        try (LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN)) {
+            Backend batch = lb.addBackend("batch", "192.168.1.1", 8001);
+            Backend gone = lb.addBackend("gone", "192.168.1.2", 8001);
+            Duration twoHours = Duration.ofHours(2);
+            for (int i = 0; i < 100; i++) {
+                lb.acquireConnection(batch);
+                lb.releaseConnection(batch, twoHours, true);
+            }
+            lb.acquireConnection(gone);
+            lb.releaseConnection(gone, Duration.ofNanos(Long.MAX_VALUE), true);
+            lb.removeBackend("gone"); // its answer now counts in the balancer's departed figures
+
+            BackendStats stats = lb.getBackendStats("batch");
+            assertThat(stats.avgResponseTime()).isEqualTo(twoHours);
+            assertWithinThreePercent(stats.p50ResponseTime(), twoHours);
+            assertWithinThreePercent(stats.p99ResponseTime(), twoHours);
+            assertWithinThreePercent(batch.responseTimeAt(0.99), twoHours);
+            LoadBalancerMetrics all = lb.getAllStats().metrics();
+            assertWithinThreePercent(all.p50ResponseTime(), twoHours);
+            assertWithinThreePercent(all.p99ResponseTime(), twoHours);
+            assertWithinThreePercent(lb.getAllStats().backend("batch").orElseThrow().p99ResponseTime(), twoHours);
+            // the slowest answer of all, 292 years, is the 100th percentile, not a cap
+            assertThat(all.p99ResponseTime()).isLessThan(Duration.ofHours(3));
+        }
+    }
+
+    private static void assertWithinThreePercent(Duration actual, Duration expected) {
+        assertThat((double) actual.toNanos()).isCloseTo((double) expected.toNanos(),
+                org.assertj.core.data.Percentage.withPercentage(3));
+    }
+
+    @Test
     void statsBeforeAnyTrafficAreZeroWithAPerfectSuccessRate() {
         try (LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN)) {
             lb.addBackend("instance-1", "192.168.1.1", 8001);

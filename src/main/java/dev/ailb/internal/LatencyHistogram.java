@@ -8,13 +8,18 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * increment; reading copies the counts into an immutable {@link Snapshot}. A histogram can be
  * folded once, like a {@link FoldableCounter}.
  *
- * <p>Durations of 2^41 ns (about 36 minutes) or more are counted in the last bucket.
+ * <p>The buckets cover every {@code long} count of nanoseconds, up to 2^63 - 1 (292 years), with
+ * no last bucket where long durations pile up: a batch job's answers of hours are reported as
+ * precisely as answers of milliseconds. That takes 960 buckets of 8 bytes: 7.7 KB in all.
  * Thread-safe.
  */
 public final class LatencyHistogram {
     private static final int SUB_BITS = 4;
     private static final int SUB_COUNT = 1 << SUB_BITS;
-    private static final int MAX_EXPONENT = 40;
+    /** The highest bit a duration can have: bit 62, the top of a non-negative {@code long}. */
+    private static final int MAX_EXPONENT = 62;
+    // Values below SUB_COUNT have a bucket each (exponents 0..3); then each exponent from
+    // SUB_BITS to MAX_EXPONENT has SUB_COUNT buckets.
     static final int BUCKETS = (MAX_EXPONENT - SUB_BITS + 2) * SUB_COUNT;
 
     /** The fold mark, the top bit of every count of a folded histogram. */
@@ -24,7 +29,7 @@ public final class LatencyHistogram {
     private final AtomicLongArray counts = new AtomicLongArray(BUCKETS);
     private boolean folded; // guarded by this
 
-    /** An empty histogram: about 5 KB. */
+    /** An empty histogram: about 7.7 KB. */
     public LatencyHistogram() {}
 
     /**
@@ -79,15 +84,15 @@ public final class LatencyHistogram {
         if (nanos < SUB_COUNT) {
             return (int) Math.max(0, nanos);
         }
-        int exponent = 63 - Long.numberOfLeadingZeros(nanos);
-        if (exponent > MAX_EXPONENT) {
-            return BUCKETS - 1;
-        }
+        int exponent = 63 - Long.numberOfLeadingZeros(nanos); // at most MAX_EXPONENT
         int sub = (int) (nanos >>> (exponent - SUB_BITS)) & (SUB_COUNT - 1);
         return (exponent - SUB_BITS + 1) * SUB_COUNT + sub;
     }
 
-    /** The value a bucket stands for: the middle of the durations it counts. */
+    /**
+     * The value a bucket stands for: the middle of the durations it counts. In the last bucket,
+     * [31 &times; 2^58, 2^63), the middle is 63 &times; 2^57, below {@code Long.MAX_VALUE}.
+     */
     static long representativeOf(int bucket) {
         if (bucket < SUB_COUNT) {
             return bucket;

@@ -3,9 +3,11 @@ package dev.ailb.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 
 class LatencyHistogramTest {
@@ -14,7 +16,7 @@ class LatencyHistogramTest {
     void everyValueLandsInABucketWhoseRepresentativeIsWithinThreePercent() {
         Random random = new Random(3);
         for (int i = 0; i < 100_000; i++) {
-            long value = (long) Math.exp(random.nextDouble() * Math.log(1L << 41));
+            long value = (long) Math.exp(random.nextDouble() * Math.log(Long.MAX_VALUE));
             long shown = LatencyHistogram.representativeOf(LatencyHistogram.bucketOf(value));
             assertThat((double) Math.abs(shown - value)).isLessThanOrEqualTo(Math.max(1.0, value * 0.032));
         }
@@ -30,6 +32,60 @@ class LatencyHistogramTest {
         }
         assertThat(LatencyHistogram.bucketOf(Long.MAX_VALUE)).isEqualTo(LatencyHistogram.BUCKETS - 1);
         assertThat(LatencyHistogram.bucketOf(-5)).isZero();
+    }
+
+    @Test
+    void theWholeRangeOfLongKeepsTheSamePrecision() {
+        long twoHours = Duration.ofHours(2).toNanos();
+        for (long value : new long[] {0, 15}) {
+            assertThat(LatencyHistogram.representativeOf(LatencyHistogram.bucketOf(value))).isEqualTo(value);
+        }
+        for (long value : new long[] {16, 1L << 41, twoHours, Long.MAX_VALUE - 1, Long.MAX_VALUE}) {
+            long shown = LatencyHistogram.representativeOf(LatencyHistogram.bucketOf(value));
+            assertThat((double) shown).as("%s ns", value).isCloseTo((double) value, Percentage.withPercentage(3.2));
+        }
+        // each power of two opens the bucket after the one that holds the value just below it
+        for (int exponent = 4; exponent <= 62; exponent++) {
+            long power = 1L << exponent;
+            assertThat(LatencyHistogram.bucketOf(power)).isEqualTo(LatencyHistogram.bucketOf(power - 1) + 1);
+            assertThat(LatencyHistogram.representativeOf(LatencyHistogram.bucketOf(power)))
+                    .isGreaterThan(LatencyHistogram.representativeOf(LatencyHistogram.bucketOf(power - 1)));
+        }
+        assertThat(LatencyHistogram.bucketOf(Long.MAX_VALUE)).isEqualTo(LatencyHistogram.BUCKETS - 1);
+        assertThat(LatencyHistogram.representativeOf(LatencyHistogram.BUCKETS - 1)).isPositive();
+    }
+
+    @Test
+    void aHundredAnswersOfTwoHoursGiveTwoHoursAtEveryPercentile() {
+        long twoHours = Duration.ofHours(2).toNanos();
+        LatencyHistogram h = new LatencyHistogram();
+        for (int i = 0; i < 100; i++) {
+            h.record(twoHours);
+        }
+        for (double q : new double[] {0.0, 0.5, 0.99, 1.0}) {
+            assertThat((double) h.snapshot().valueAt(q)).as("p%s", q * 100)
+                    .isCloseTo((double) twoHours, Percentage.withPercentage(3));
+        }
+    }
+
+    @Test
+    void theLongestDurationsFoldAndAddUpLikeAnyOther() {
+        LatencyHistogram h = new LatencyHistogram();
+        h.record(Long.MAX_VALUE);
+        h.record(Long.MAX_VALUE);
+        h.record(0);
+        LatencyHistogram.Snapshot folded = h.fold();
+        assertThat(h.record(Long.MAX_VALUE)).isFalse();
+
+        assertThat(folded.count()).isEqualTo(3);
+        assertThat((double) folded.valueAt(1.0)).isCloseTo((double) Long.MAX_VALUE, Percentage.withPercentage(3.2));
+        assertThat(folded.valueAt(0.0)).isZero();
+        assertThat(h.snapshot().count()).isEqualTo(4);
+        LatencyHistogram sum = new LatencyHistogram();
+        sum.recordAll(folded);
+        sum.recordAll(h.snapshot());
+        assertThat(sum.snapshot().count()).isEqualTo(7);
+        assertThat(sum.snapshot().valueAt(0.99)).isEqualTo(folded.valueAt(1.0));
     }
 
     @Test
