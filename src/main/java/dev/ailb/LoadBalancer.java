@@ -339,7 +339,8 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * @param id the backend's id
      * @return a future completed when the backend has left the balancer (at once if it had no
-     *         active connections)
+     *         active connections); each call gets a future of its own, which the caller may
+     *         cancel without changing the removal
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
      * @throws IllegalStateException    if the strategy fails to build its picker for the reduced
@@ -355,7 +356,7 @@ public final class LoadBalancer implements AutoCloseable {
             backend = lookup(current, id);
             done = drains.get(backend);
             if (done != null) {
-                return done.copy();
+                return FutureViews.viewOf(done);
             }
             // Publish the view without the backend before flagging it, so a selection that still
             // sees the flag clear can only be working from the older view.
@@ -377,7 +378,7 @@ public final class LoadBalancer implements AutoCloseable {
         notifyListeners(l -> l.onBackendDraining(backend));
         // Also when connections remained: one may have been released since, or acquired just now.
         finishDrain(backend);
-        return done.copy();
+        return FutureViews.viewOf(done);
     }
 
     private void finishDrain(Backend backend) {
@@ -477,6 +478,8 @@ public final class LoadBalancer implements AutoCloseable {
      * @return a future completed when the backend first has no active connection (at once if it
      *         has none), so that the instance can be restarted safely; completed exceptionally with
      *         a {@link java.util.concurrent.CancellationException} if the backend is put back first
+     *         (then {@code isCancelled()} is true); each call gets a future of its own, which the
+     *         caller may cancel without changing the maintenance
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
      * @throws IllegalStateException    if the backend is being removed, or the strategy fails to
@@ -496,7 +499,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             done = maintenance.get(backend);
             if (done != null) {
-                return done.copy();
+                return FutureViews.viewOf(done);
             }
             publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
             backend.setMaintenance(true);
@@ -510,7 +513,7 @@ public final class LoadBalancer implements AutoCloseable {
         if (backend.activeConnections() == 0) {
             maintenanceDrained(backend);
         }
-        return done.copy();
+        return FutureViews.viewOf(done);
     }
 
     /**

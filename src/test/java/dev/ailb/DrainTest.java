@@ -166,13 +166,71 @@ class DrainTest {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         lb.acquireConnection(a);
         CompletableFuture<Void> drained = lb.drainBackend("a");
+        CompletableFuture<Void> drainedAgain = lb.drainBackend("a");
 
         lb.undrainBackend("a");
 
-        assertThat(drained).isCompletedExceptionally();
-        assertThatThrownBy(drained::join).hasCauseInstanceOf(CancellationException.class);
+        for (CompletableFuture<Void> f : List.of(drained, drainedAgain)) {
+            assertThat(f.isCancelled()).isTrue();
+            assertThat(f).isCompletedExceptionally();
+            assertThatThrownBy(f::get).isExactlyInstanceOf(CancellationException.class);
+            assertThatThrownBy(f::join).isExactlyInstanceOf(CancellationException.class);
+        }
         lb.releaseConnection(a, Duration.ofMillis(1), true);
         assertThat(a.activeConnections()).isZero();
+    }
+
+    @Test
+    void aCallerCancellingOrCompletingItsMaintenanceFutureChangesNeitherTheDrainNorAnotherCallers() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> cancelled = lb.drainBackend("a");
+        CompletableFuture<Void> completed = lb.drainBackend("a");
+        CompletableFuture<Void> waiting = lb.drainBackend("a");
+
+        assertThat(cancelled.cancel(true)).isTrue();
+        assertThat(completed.complete(null)).isTrue();
+
+        assertThat(waiting).isNotDone();
+        assertThat(lb.drainBackend("a")).isNotDone();
+        assertThat(a.isInMaintenance()).isTrue();
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+        assertThat(waiting).isCompleted();
+        assertThat(lb.drainBackend("a")).isCompleted();
+        assertThat(cancelled.isCancelled()).isTrue();
+    }
+
+    @Test
+    void aCallerCancellingItsRemovalFutureChangesNeitherTheRemovalNorAnotherCallers() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> cancelled = lb.removeBackend("a");
+        CompletableFuture<Void> failed = lb.removeBackend("a");
+        CompletableFuture<Void> waiting = lb.removeBackend("a");
+
+        assertThat(cancelled.cancel(true)).isTrue();
+        assertThat(failed.completeExceptionally(new IllegalStateException("not mine to fail"))).isTrue();
+
+        assertThat(waiting).isNotDone();
+        assertThat(a.isDraining()).isTrue();
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+        assertThat(waiting).isCompleted();
+        assertThat(a.isRemoved()).isTrue();
+        assertThat(cancelled.isCancelled()).isTrue();
+    }
+
+    @Test
+    void aMaintenanceDrainEndedByARemovalCompletesNormallyForEveryCaller() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        lb.acquireConnection(a);
+        CompletableFuture<Void> drained = lb.drainBackend("a");
+        CompletableFuture<Void> removed = lb.removeBackend("a");
+
+        lb.releaseConnection(a, Duration.ofMillis(1), true);
+
+        assertThat(drained).isCompleted();
+        assertThat(drained.isCancelled()).isFalse();
+        assertThat(removed).isCompleted();
     }
 
     @Test
