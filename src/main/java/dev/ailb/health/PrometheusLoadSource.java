@@ -33,9 +33,11 @@ import java.util.function.IntConsumer;
  * <p>A metric may have several series (one per model, for example): the request counts are
  * summed over them, the utilisations take the highest. A poll is rejected, with the reason, when
  * the answer is not a 2xx, the page is larger than {@value #MAX_PAGE_BYTES} bytes or breaks the
- * text format anywhere (see {@link PrometheusText}), a count is negative, fractional beyond
- * rounding or not finite, a utilisation lies outside [0, 1], or none of the metrics is on the
- * page. A signal whose metrics are all missing is not reported.
+ * text format anywhere (see {@link PrometheusText}), lists a series of one of the metrics twice
+ * (the same labels, in any order: the format forbids it, and summing both would count a queue
+ * twice), a count is negative, fractional beyond rounding or not finite, a utilisation lies
+ * outside [0, 1], or none of the metrics is on the page. A signal whose metrics are all missing
+ * is not reported.
  *
  * <p>Immutable and thread-safe.
  */

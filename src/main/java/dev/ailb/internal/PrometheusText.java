@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * A reader of the Prometheus text exposition format (version 0.0.4), the page an inference
@@ -17,6 +18,12 @@ import java.util.Set;
  * {@code +Inf}, {@code -Inf} or a decimal number) and optionally an integer time stamp, separated
  * by spaces or tabs. Anything else makes the whole page malformed: a page that breaks the format
  * in one place cannot be trusted in another.
+ *
+ * <p>Of the metrics asked for, a series, that is the metric name with one set of labels, may
+ * appear on one line only, as the format requires: a page that lists a series twice is malformed
+ * too, rather than having its values counted twice. Labels are compared as a set, in any order,
+ * by their values unescaped; a label with an empty value counts as absent, as in Prometheus. A
+ * label named twice in one set is malformed as well.
  */
 public final class PrometheusText {
     private PrometheusText() {}
@@ -33,6 +40,7 @@ public final class PrometheusText {
      */
     public static Map<String, List<Double>> samples(String page, Set<String> wanted) {
         Map<String, List<Double>> found = new HashMap<>();
+        Map<Series, Integer> seen = new HashMap<>();
         int line = 0;
         int pos = 0;
         int n = page.length();
@@ -42,7 +50,8 @@ public final class PrometheusText {
                 end = n;
             }
             line++;
-            new Line(page, pos, end > pos && page.charAt(end - 1) == '\r' ? end - 1 : end, line).read(wanted, found);
+            new Line(page, pos, end > pos && page.charAt(end - 1) == '\r' ? end - 1 : end, line)
+                    .read(wanted, found, seen);
             pos = end + 1;
         }
         return found;
@@ -62,15 +71,21 @@ public final class PrometheusText {
             this.number = number;
         }
 
-        void read(Set<String> wanted, Map<String, List<Double>> found) {
+        /**
+         * Reads the line; keeps its value if its metric is wanted, after checking that its series
+         * is not in {@code seen} (the series of the wanted metrics met so far, with their lines).
+         */
+        void read(Set<String> wanted, Map<String, List<Double>> found, Map<Series, Integer> seen) {
             skipBlanks();
             if (at == end || text.charAt(at) == '#') {
                 return;
             }
             String name = metricName();
+            // The labels of the other metrics are only checked, never kept.
+            Map<String, String> labels = wanted.contains(name) ? new TreeMap<>() : null;
             if (at < end && text.charAt(at) == '{') {
                 at++;
-                labels();
+                labels(labels);
             }
             if (at < end && !isBlank(text.charAt(at))) {
                 throw malformed("expected a space before the value");
@@ -85,7 +100,13 @@ public final class PrometheusText {
                     throw malformed("unexpected text after the time stamp");
                 }
             }
-            if (wanted.contains(name)) {
+            if (labels != null) {
+                labels.values().removeIf(String::isEmpty); // in Prometheus, an empty label is no label
+                Series series = new Series(name, labels);
+                Integer first = seen.putIfAbsent(series, number);
+                if (first != null) {
+                    throw malformed("series " + series + " listed twice (first on line " + first + ")");
+                }
                 found.computeIfAbsent(name, k -> new ArrayList<>(1)).add(value);
             }
         }
@@ -102,8 +123,11 @@ public final class PrometheusText {
             return text.substring(start, at);
         }
 
-        /** The labels after an opening brace, up to and including the closing one. */
-        private void labels() {
+        /**
+         * The labels after an opening brace, up to and including the closing one; put in
+         * {@code into}, unless it is null, with their values unescaped.
+         */
+        private void labels(Map<String, String> into) {
             for (;;) {
                 skipBlanks();
                 if (at == end) {
@@ -116,14 +140,22 @@ public final class PrometheusText {
                 if (!isNameStart(text.charAt(at), false)) {
                     throw malformed("expected a label name");
                 }
+                int nameStart = at;
                 while (at < end && isNamePart(text.charAt(at), false)) {
                     at++;
                 }
+                int nameEnd = at;
                 skipBlanks();
                 expect('=', "expected = after a label name");
                 skipBlanks();
                 expect('"', "expected a quoted label value");
-                labelValue();
+                String value = labelValue(into != null);
+                if (into != null) {
+                    String label = text.substring(nameStart, nameEnd);
+                    if (into.putIfAbsent(label, value) != null) {
+                        throw malformed("label " + label + " given twice");
+                    }
+                }
                 skipBlanks();
                 if (at < end && text.charAt(at) == ',') {
                     at++;
@@ -136,12 +168,16 @@ public final class PrometheusText {
             }
         }
 
-        /** A label value after its opening quote, up to and including the closing one. */
-        private void labelValue() {
+        /**
+         * A label value after its opening quote, up to and including the closing one; returns it
+         * unescaped if {@code keep}, else null.
+         */
+        private String labelValue(boolean keep) {
+            StringBuilder value = keep ? new StringBuilder() : null;
             while (at < end) {
                 char c = text.charAt(at++);
                 if (c == '"') {
-                    return;
+                    return keep ? value.toString() : null;
                 }
                 if (c == '\\') {
                     if (at == end) {
@@ -151,6 +187,10 @@ public final class PrometheusText {
                     if (escaped != '\\' && escaped != '"' && escaped != 'n') {
                         throw malformed("unknown escape \\" + escaped + " in a label value");
                     }
+                    c = escaped == 'n' ? '\n' : escaped;
+                }
+                if (keep) {
+                    value.append(c);
                 }
             }
             throw malformed("unterminated label value");
@@ -210,6 +250,33 @@ public final class PrometheusText {
 
         private IllegalArgumentException malformed(String problem) {
             return new IllegalArgumentException("line " + number + ": " + problem);
+        }
+    }
+
+    /** A metric name with a set of labels, none of them empty; equal whatever the labels' order. */
+    private record Series(String name, Map<String, String> labels) {
+        /** As on a page, the labels sorted by name and their values escaped again. */
+        @Override
+        public String toString() {
+            if (labels.isEmpty()) {
+                return name;
+            }
+            StringBuilder s = new StringBuilder(name).append('{');
+            labels.forEach((label, value) -> {
+                s.append(label).append("=\"");
+                for (int i = 0; i < value.length(); i++) {
+                    char c = value.charAt(i);
+                    switch (c) {
+                        case '\\' -> s.append("\\\\");
+                        case '"' -> s.append("\\\"");
+                        case '\n' -> s.append("\\n");
+                        default -> s.append(c);
+                    }
+                }
+                s.append("\",");
+            });
+            s.setCharAt(s.length() - 1, '}');
+            return s.toString();
         }
     }
 

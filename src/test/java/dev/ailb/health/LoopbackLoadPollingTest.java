@@ -198,6 +198,29 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
+    void aPageListingASeriesTwiceIsRejectedRatherThanCountedTwice() throws IOException {
+        Page page = page();
+        LoadBalancer lb = vllmBalancer();
+        Backend a = lb.addBackend("poll-twice", LOOPBACK, page.port());
+        page.body.set(String.join("\n",
+                "# TYPE vllm:num_requests_waiting gauge",
+                "vllm:num_requests_waiting{engine=\"0\",model_name=\"llama\"} 4.0",
+                "vllm:num_requests_waiting{engine=\"0\",model_name=\"qwen\"} 2.0",
+                "vllm:num_requests_waiting{model_name=\"llama\",engine=\"0\"} 4.0",
+                ""));
+
+        lb.pollLoadReports();
+
+        assertThat(a.resources()).isEmpty();
+        assertThat(captured.text()).contains("Backend poll-twice: load report rejected: line 4: series "
+                + "vllm:num_requests_waiting{engine=\"0\",model_name=\"llama\"} listed twice (first on line 2)");
+        assertThatThrownBy(() -> PrometheusLoadSource.vllm().reportOf("vllm:num_requests_running 3\n"
+                + "vllm:num_requests_running 3\n"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("line 2: series vllm:num_requests_running listed twice (first on line 1)");
+    }
+
+    @Test
     void badAnswersAreRejectedWithWhatWasWrong() throws IOException {
         Page page = page();
         LoadBalancer lb = vllmBalancer();

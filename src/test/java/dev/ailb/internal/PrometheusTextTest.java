@@ -88,6 +88,46 @@ class PrometheusTextTest {
     }
 
     @Test
+    void aSeriesListedTwiceRejectsThePageNamingItsMetricAndLabels() {
+        assertMalformed("m{a=\"1\",b=\"2\"} 1\nm{a=\"1\",b=\"2\"} 2",
+                "line 2: series m{a=\"1\",b=\"2\"} listed twice (first on line 1)");
+        // the order of the labels, blanks and a trailing comma make no other series
+        assertMalformed("# TYPE m gauge\nm{b=\"2\",a=\"1\"} 1\nother 3\nm{ a = \"1\" , b=\"2\", } 2",
+                "line 4: series m{a=\"1\",b=\"2\"} listed twice (first on line 2)");
+        // nor do time stamps, nor an empty label value, which Prometheus takes for no label
+        assertMalformed("m 1 100\nm{} 2 200", "line 2: series m listed twice (first on line 1)");
+        assertMalformed("m{a=\"1\",b=\"\"} 1\nm{a=\"1\"} 2", "line 2: series m{a=\"1\"} listed twice (first on line 1)");
+        // values are compared unescaped, and shown escaped again
+        assertMalformed("m{p=\"C:\\\\dir \\\"x\\\"\\n\"} 1\r\nm{p=\"C:\\\\dir \\\"x\\\"\\n\"} 2",
+                "line 2: series m{p=\"C:\\\\dir \\\"x\\\"\\n\"} listed twice (first on line 1)");
+    }
+
+    @Test
+    void theSeriesOfOneMetricWithDifferentLabelsAreAllKept() {
+        String page = String.join("\n",
+                "m{model=\"a\"} 1",
+                "m{model=\"b\"} 2",
+                "m{engine=\"1\",model=\"a\"} 3",
+                "m{model=\"a\\n\"} 4",
+                "m{model=\"A\"} 5",
+                "m 6");
+
+        assertThat(PrometheusText.samples(page, Set.of("m")).get("m")).containsExactly(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
+    }
+
+    @Test
+    void aLabelNamedTwiceInOneSetIsMalformed() {
+        assertMalformed("m{a=\"1\",b=\"2\",a=\"1\"} 1", "line 1: label a given twice");
+    }
+
+    @Test
+    void onlyTheSeriesOfTheWantedMetricsAreComparedAcrossLines() {
+        // Comparing every series of a large page would cost a key per line on every poll.
+        Map<String, List<Double>> found = PrometheusText.samples("other 1\nother 2\nm 3", Set.of("m"));
+        assertThat(found).containsOnlyKeys("m");
+    }
+
+    @Test
     void decimalFormsAreTheOnlyNumbersTaken() {
         for (String ok : List.of("0", "-1", "+2", "1.5", ".5", "5.", "1e3", "1E-3", "-2.5e+10")) {
             assertThat(PrometheusText.isDecimal(ok)).as(ok).isTrue();
