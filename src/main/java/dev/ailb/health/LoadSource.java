@@ -12,7 +12,11 @@ import java.util.concurrent.CompletionStage;
  * <p>{@link #fetch} runs on a health checker thread and must not block: do blocking work on the
  * context's executor. A stage that fails, or does not complete within the context's timeout,
  * rejects the poll: the reason is logged and the backend's last good report stays until it ages
- * out. Implementations must be thread-safe.
+ * out. A stage past its timeout is cancelled ({@code toCompletableFuture().cancel(true)}); pass
+ * the cancellation on to the work so that it frees its connection, as
+ * {@link PrometheusLoadSource} does. A backend has one poll under way at most: while the work of
+ * one that timed out still runs, its next polls are rejected without being started.
+ * Implementations must be thread-safe.
  */
 @FunctionalInterface
 public interface LoadSource {
