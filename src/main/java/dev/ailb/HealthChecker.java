@@ -26,6 +26,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
@@ -112,25 +113,38 @@ final class HealthChecker {
      * @throws IllegalStateException if the checker was closed, or the scheduler refused the first round
      */
     boolean start() {
+        Session opened;
+        RejectedExecutionException refused;
         synchronized (lock) {
             if (running) {
                 return false;
             }
-            Session s = openSession();
+            opened = session == null ? openSession() : null;
+            Session s = session;
             long delay = jitterNanos == 0 ? 0 : random.nextLong(0, jitterNanos + 1);
             try {
                 nextRound = s.scheduler().schedule(() -> scheduledRound(s), delay, TimeUnit.NANOSECONDS);
                 if (loadSource != null) {
                     nextPoll = s.scheduler().schedule(() -> scheduledPoll(s), 0, TimeUnit.NANOSECONDS);
                 }
+                running = true;
+                refused = null;
             } catch (RejectedExecutionException e) {
                 if (nextRound != null) {
                     nextRound.cancel(false);
                     nextRound = null;
                 }
-                throw new IllegalStateException("health check scheduler refused the first round: " + e, e);
+                if (opened != null) {
+                    session = null; // closed below, outside the lock: closing joins threads
+                }
+                refused = e;
             }
-            running = true;
+        }
+        if (refused != null) {
+            if (opened != null) {
+                opened.close();
+            }
+            throw new IllegalStateException("health check scheduler refused the first round: " + refused, refused);
         }
         if (loadSource != null) {
             log.info("Load polling started: {} every {}", loadSource, Duration.ofNanos(pollIntervalNanos));
@@ -189,8 +203,9 @@ final class HealthChecker {
 
     /**
      * One round on demand; returns once every check has a verdict. The caller is blocked in real
-     * time, so each check's wait is bounded by the timeout, counted from the moment its check was
-     * started, whether or not a scheduler fires the checks' own timeouts.
+     * time, so each check's wait is bounded by the timeout, counted from the moment its call
+     * returned, whether or not a scheduler fires the checks' own timeouts. Verdicts forced by that
+     * bound are applied on the calling thread.
      *
      * @throws IllegalStateException if the checker was closed
      */
@@ -241,14 +256,20 @@ final class HealthChecker {
         } catch (RejectedExecutionException e) {
             return; // stopped meanwhile: a stop drops every outcome
         }
+        long patience = Math.max(timeout.toNanos(), CALL_PATIENCE_NANOS);
         try {
-            awaitLaunch(round, launched, what);
+            awaitLaunch(round, launched, what, patience);
             for (Probe<?> p : round.probes) {
+                if (p.armedAtNanos == Probe.NOT_ARMED) {
+                    // Its call has not returned: this round's, or another's that this one joined.
+                    try {
+                        p.armed.get(Math.max(0, p.calledAtNanos + patience - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    } catch (TimeoutException e) {
+                        p.expire(p.timedOut); // stuck in its call, which breaks its contract
+                    }
+                }
                 long armed = p.armedAtNanos;
-                if (armed == Probe.NOT_ARMED) {
-                    // Its check has not returned, or never will: it is past its time already.
-                    p.expire(p.timedOut);
-                } else {
+                if (armed != Probe.NOT_ARMED) {
                     long wait = armed + timeout.toNanos() + GRACE_NANOS - System.nanoTime();
                     try {
                         p.applied.get(Math.max(0, wait), TimeUnit.NANOSECONDS);
@@ -266,16 +287,16 @@ final class HealthChecker {
     }
 
     /**
-     * Waits for the launch while it makes progress: at most {@link #CALL_PATIENCE_NANOS} (or the
-     * timeout, if longer) from the start of the call under way. A call that does not return by then
-     * breaks its contract; the round goes on without the backends after it.
+     * Waits for the launch while it makes progress: at most {@code patience} from the start of the
+     * call under way. A call that does not return by then breaks its contract; the launch stops
+     * there, and the backends after it are not probed this time.
      */
-    private void awaitLaunch(Round round, CompletableFuture<Void> launched, String what)
+    private void awaitLaunch(Round round, CompletableFuture<Void> launched, String what, long patience)
             throws InterruptedException, ExecutionException {
-        long patience = Math.max(timeout.toNanos(), CALL_PATIENCE_NANOS);
         for (;;) {
             long wait = round.progressNanos + patience - System.nanoTime();
             if (wait <= 0 && !launched.isDone()) {
+                round.abandoned = true;
                 log.warn("{}: a call to {} has not returned within {}; it must start its work and return "
                         + "promptly. The backends after it are not probed this time", what,
                         check != null ? check : loadSource, Duration.ofNanos(patience));
@@ -346,6 +367,9 @@ final class HealthChecker {
             return;
         }
         for (Backend b : balancer.backendsToCheck()) {
+            if (round != null && round.abandoned) {
+                return;
+            }
             if (!b.isRemoved()) {
                 s.checks.probe(b, round);
             }
@@ -354,6 +378,9 @@ final class HealthChecker {
 
     private void startPolls(Session s, Round round) {
         for (Backend b : balancer.getBackends()) {
+            if (round != null && round.abandoned) {
+                return;
+            }
             if (!b.isRemoved()) {
                 s.polls.probe(b, round);
             }
@@ -380,6 +407,8 @@ final class HealthChecker {
     private static final class Round {
         final List<Probe<?>> probes = new CopyOnWriteArrayList<>();
         volatile long progressNanos = System.nanoTime();
+        /** Set when the waiter gave up on a stuck call: the launch probes no further backend. */
+        volatile boolean abandoned;
 
         void add(Probe<?> probe) {
             progressNanos = System.nanoTime();
@@ -398,7 +427,10 @@ final class HealthChecker {
 
     /**
      * One check or load poll of one backend: its outcome, the moment that outcome has been applied,
-     * and the stage its work returned, to cancel when the outcome is forced.
+     * and the stage its work returned, to cancel when the outcome is forced. The outcome is the
+     * work's own, or one the checker forces (timeout, stop); a forced outcome does its bookkeeping
+     * (cancel the work, mark work still running) before it is published, so that no round sees
+     * the backend free while its work runs on.
      */
     private static final class Probe<T> {
         static final long NOT_ARMED = Long.MIN_VALUE;
@@ -406,41 +438,87 @@ final class HealthChecker {
         final CompletableFuture<T> outcome = new CompletableFuture<>();
         /** The reason of an outcome forced by the timeout. */
         final String timedOut;
+        /** {@link System#nanoTime()} and the balancer's ticker when the call starting its work began. */
+        final long calledAtNanos;
+        final long calledAtTick;
+        /** Completed once its call has returned and its timeout runs, or once it has an outcome. */
+        final CompletableFuture<Void> armed = new CompletableFuture<>();
         CompletableFuture<Void> applied; // set before the probe is visible to other threads
         /** {@link System#nanoTime()} when its timeout started, for on-demand rounds to wait on. */
         volatile long armedAtNanos = NOT_ARMED;
+        /** The balancer's ticker when its timeout started, for the rounds to expire it by. */
+        volatile long armedAtTick;
+        private final AtomicBoolean forced = new AtomicBoolean();
         private volatile CompletionStage<T> stage;
         /** Given the cancellation when the outcome is forced: cancels, and marks work still running. */
         private volatile Consumer<Runnable> whenForced;
         private ScheduledFuture<?> timer; // guarded by this
         private boolean settled; // guarded by this
 
-        Probe(String timedOut) {
+        Probe(String timedOut, long nowTick) {
             this.timedOut = timedOut;
+            this.calledAtNanos = System.nanoTime();
+            this.calledAtTick = nowTick;
+        }
+
+        /** Starts the timeout: the call that started the work has returned. */
+        void arm(long nowTick) {
+            armedAtTick = nowTick;
+            armedAtNanos = System.nanoTime();
+            armed.complete(null);
+        }
+
+        /**
+         * Whether its time is up by the balancer's ticker: its timeout since it was armed, or, if
+         * its call has not returned, {@code patience} since that call began.
+         */
+        boolean isOverdue(long nowTick, long timeoutNanos, long patienceNanos) {
+            return armedAtNanos != NOT_ARMED
+                    ? nowTick - armedAtTick - timeoutNanos >= 0
+                    : nowTick - calledAtTick - patienceNanos >= 0;
         }
 
         /** Gives the probe its outcome unless it has one, and cancels its work if it had none. */
         void expire(String reason) {
-            if (outcome.completeExceptionally(new ForcedOutcome(reason))) {
-                Consumer<Runnable> hook = whenForced;
-                CompletionStage<T> work = stage;
+            if (outcome.isDone() || !forced.compareAndSet(false, true)) {
+                return;
+            }
+            Consumer<Runnable> hook = whenForced;
+            CompletionStage<T> work = stage;
+            try {
                 if (hook != null) {
                     hook.accept(() -> cancel(work));
                 } else {
                     cancel(work);
                 }
+            } finally {
+                outcome.completeExceptionally(new ForcedOutcome(reason));
+                armed.complete(null);
             }
+        }
+
+        /** The work's own outcome, unless one was forced (the work's cancellation included). */
+        void complete(T value, Throwable error) {
+            if (forced.get()) {
+                return;
+            }
+            if (error != null) {
+                outcome.completeExceptionally(error);
+            } else {
+                outcome.complete(value);
+            }
+            armed.complete(null);
         }
 
         /**
          * Records the work's stage and what to do if the outcome is forced; does it at once if the
          * outcome was forced meanwhile.
          */
-        void started(CompletionStage<T> work, Consumer<Runnable> forced) {
+        void started(CompletionStage<T> work, Consumer<Runnable> hook) {
             stage = work;
-            whenForced = forced;
-            if (outcome.isCompletedExceptionally()) {
-                forced.accept(() -> cancel(work));
+            whenForced = hook;
+            if (forced.get()) {
+                hook.accept(() -> cancel(work));
             }
         }
 
@@ -625,14 +703,22 @@ final class HealthChecker {
 
             /** Starts a probe of the backend, or returns the one awaiting its outcome. */
             Probe<T> probe(Backend backend, Round round) {
+                long now = balancer.ticker().read();
                 Probe<T> running = pending.get(backend);
+                if (running != null && round == null
+                        && running.isOverdue(now, timeout.toNanos(), Math.max(timeout.toNanos(), CALL_PATIENCE_NANOS))) {
+                    // Past its time with no timer to say so: started by an on-demand round before
+                    // any scheduler ran, whose caller was interrupted. Its outcome is due.
+                    running.expire(running.timedOut);
+                    running = pending.get(backend);
+                }
                 if (running != null) {
                     if (round != null) {
                         round.add(running);
                     }
                     return running; // still under way from an earlier round: never two at once
                 }
-                Probe<T> p = new Probe<>(timedOut());
+                Probe<T> p = new Probe<>(timedOut(), now);
                 p.applied = p.outcome.handle((value, error) -> {
                     p.cancelTimeout();
                     pending.remove(backend, p);
@@ -678,7 +764,7 @@ final class HealthChecker {
                 p.started(stage, work::forced);
                 // The timeout starts once the call has returned: the first call may spend a while
                 // creating the shared HTTP client, which is not the backend's time to answer.
-                p.armedAtNanos = System.nanoTime();
+                p.arm(balancer.ticker().read());
                 ScheduledExecutorService timeouts = timeoutScheduler();
                 if (timeouts != null && !p.outcome.isDone()) {
                     try {
@@ -690,12 +776,10 @@ final class HealthChecker {
                 }
                 stage.whenComplete((value, error) -> {
                     work.stageEnded(); // first: once the outcome is applied, the next round may probe again
-                    if (error != null) {
-                        p.outcome.completeExceptionally(error);
-                    } else if (value == null) {
+                    if (error == null && value == null) {
                         p.expire(what() + " returned no result");
                     } else {
-                        p.outcome.complete(value);
+                        p.complete(value, error);
                     }
                 });
                 return p;
@@ -722,6 +806,7 @@ final class HealthChecker {
 
             private final Backend backend;
             private final Probes<?> owner;
+            private int unstarted; // tasks handed to the workers and not started; guarded by this
             private int running; // tasks started and not returned; guarded by this
             private boolean stageEnded; // guarded by this
             private boolean overdue; // guarded by this
@@ -748,25 +833,38 @@ final class HealthChecker {
 
             @Override
             public void execute(Runnable task) {
-                workers().execute(() -> {
+                synchronized (this) {
+                    unstarted++;
+                }
+                try {
+                    workers().execute(() -> run(task));
+                } catch (RuntimeException e) {
                     synchronized (this) {
-                        running++;
+                        unstarted--;
                     }
-                    RUNNING.set(this);
-                    try {
-                        task.run();
-                    } finally {
-                        RUNNING.remove();
-                        boolean idle;
-                        synchronized (this) {
-                            running--;
-                            idle = overdue && isIdle();
-                        }
-                        if (idle) {
-                            owner.busy.remove(backend, this);
-                        }
+                    throw e;
+                }
+            }
+
+            private void run(Runnable task) {
+                synchronized (this) {
+                    unstarted--;
+                    running++;
+                }
+                RUNNING.set(this);
+                try {
+                    task.run();
+                } finally {
+                    RUNNING.remove();
+                    boolean idle;
+                    synchronized (this) {
+                        running--;
+                        idle = overdue && isIdle();
                     }
-                });
+                    if (idle) {
+                        owner.busy.remove(backend, this);
+                    }
+                }
             }
 
             void stageEnded() {
@@ -784,18 +882,18 @@ final class HealthChecker {
              * The probe's outcome was forced: cancels its stage, and if its work still runs, its
              * backend is busy until that work ends. Only then: work that ended in time never
              * touches the busy map, so a round never races the last moments of a task that
-             * delivered its outcome. The tasks that count are those running before the cancel:
-             * a cancelled HTTP exchange hands its dependants to the executor, and those find the
-             * stage complete and return at once.
+             * delivered its outcome. The tasks that count are those handed over before the
+             * cancel: a cancelled HTTP exchange hands its dependants to the executor, and those
+             * find the stage complete and return at once.
              */
             void forced(Runnable cancel) {
                 boolean wasRunning;
                 synchronized (this) {
-                    wasRunning = othersRunning() > 0;
+                    wasRunning = othersRunning() > 0 || unstarted > 0;
                 }
                 cancel.run();
                 synchronized (this) {
-                    if ((wasRunning && othersRunning() > 0) || !stageEnded) {
+                    if ((wasRunning && (othersRunning() > 0 || unstarted > 0)) || !stageEnded) {
                         overdue = true;
                         // Put under this lock, so that the end of the work, which removes under it, comes after.
                         owner.busy.put(backend, this);
@@ -805,7 +903,7 @@ final class HealthChecker {
 
             /** Holds this lock. A task that ends the stage is on its way out: not work left running. */
             private boolean isIdle() {
-                return stageEnded && othersRunning() == 0;
+                return stageEnded && othersRunning() == 0 && unstarted == 0;
             }
 
             /** Holds this lock. The tasks running, the calling thread's own excepted. */
@@ -829,11 +927,14 @@ final class HealthChecker {
                 httpClient = null; // on JDK 17 to 20 its selector thread ends once the client is collected
             }
             // Forcing the outcomes cancels the probes' work: HTTP exchanges end, their connections close.
-            for (Probe<?> p : checks.pending.values()) {
-                p.expire("health checker stopped");
-            }
-            for (Probe<?> p : polls.pending.values()) {
-                p.expire("health checker stopped");
+            List<Probe<?>> under = new ArrayList<>(checks.pending.values());
+            under.addAll(polls.pending.values());
+            for (Probe<?> p : under) {
+                try {
+                    p.expire("health checker stopped");
+                } catch (Throwable t) { // a custom stage's cancel must not keep the threads alive
+                    log.warn("Could not cancel a probe while stopping the health checker", t);
+                }
             }
             if (client != null) {
                 shutdownNow(client);

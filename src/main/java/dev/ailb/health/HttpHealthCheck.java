@@ -27,19 +27,20 @@ final class HttpHealthCheck implements HealthCheck {
             return CompletableFuture.completedFuture(
                     HealthCheckResult.unhealthy("cannot build a request to " + backend.host() + ": " + e.getMessage()));
         }
-        return context.httpClient()
-                .sendAsync(request, HttpResponse.BodyHandlers.discarding())
-                // Async on the checker's executor: the client would otherwise complete dependants on
-                // the common pool, which on a small machine means a new thread per verdict.
-                .handleAsync((response, error) -> {
-                    if (error != null) {
-                        return HealthCheckResult.unhealthy(HttpProbe.describe(error, path, context.timeout()));
-                    }
-                    int status = response.statusCode();
-                    return status >= 200 && status < 300
-                            ? HealthCheckResult.healthy()
-                            : HealthCheckResult.unhealthy("HTTP " + status + " from GET " + path);
-                }, context.executor());
+        CompletableFuture<HttpResponse<Void>> exchange =
+                context.httpClient().sendAsync(request, HttpResponse.BodyHandlers.discarding());
+        // Async on the checker's executor: the client would otherwise complete dependants on the
+        // common pool, which on a small machine means a new thread per verdict.
+        CompletableFuture<HealthCheckResult> verdict = exchange.handleAsync((response, error) -> {
+            if (error != null) {
+                return HealthCheckResult.unhealthy(HttpProbe.describe(error, path, context.timeout()));
+            }
+            int status = response.statusCode();
+            return status >= 200 && status < 300
+                    ? HealthCheckResult.healthy()
+                    : HealthCheckResult.unhealthy("HTTP " + status + " from GET " + path);
+        }, context.executor());
+        return HttpProbe.cancellingExchange(verdict, exchange);
     }
 
     @Override
