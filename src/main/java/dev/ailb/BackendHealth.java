@@ -34,6 +34,7 @@ final class BackendHealth {
     volatile boolean probation;
     /** Recent ejections not yet forgiven; the next ejection lasts base time times one more. */
     int ejectionMultiplier;
+    /** When the last ejection ended, by its time or by hand; read only while the multiplier is above 0. */
     long returnedAtNanos;
     final AtomicInteger requestFailures = new AtomicInteger();
 

@@ -627,6 +627,10 @@ public final class LoadBalancer implements AutoCloseable {
             h.checkFailures = 0;
             h.checkSuccesses = 0;
             if (healthy) {
+                if (h.ejected) {
+                    // Forgiveness counts from here: the multiplier stays, so the time back must too.
+                    h.returnedAtNanos = ticker.read();
+                }
                 h.ejected = false;
                 h.probation = false;
             } else {
@@ -973,7 +977,7 @@ public final class LoadBalancer implements AutoCloseable {
         // a race to lose again, not a strategy that misbehaves.
         for (int misses = 0; misses < 3; ) {
             Registry current = registry;
-            if (current.readmitAtNanos != Registry.NO_EJECTION) {
+            if (current.ejecting) {
                 current = readmitIfDue(current);
             }
             if (current.routable.isEmpty()) {
@@ -1506,7 +1510,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /** The current view, with ejections that are over ended first if the lock is free. */
     Registry readmitIfDue(Registry current) {
-        if (current.readmitAtNanos == Registry.NO_EJECTION
+        if (!current.ejecting
                 || ticker.read() - current.readmitAtNanos < 0
                 || !lock.tryLock()) {
             return current;

@@ -19,8 +19,6 @@ import java.util.function.Predicate;
  * the picker routes across the in-service ones, healthy or not.
  */
 final class Registry {
-    static final long NO_EJECTION = Long.MAX_VALUE;
-
     final BalancingStrategy strategy;
     final Selector selector;
     /** Registered backends in registration order, draining ones included. */
@@ -31,12 +29,20 @@ final class Registry {
     /** The backends the picker was built over: {@link #available}, or in panic every in-service one. */
     final List<Backend> routable;
     final boolean panic;
-    /** The earliest end of an ejection among the backends, or {@link #NO_EJECTION}. */
+    /** Whether a backend was ejected when the view was built; {@link #readmitAtNanos} is meaningless if not. */
+    final boolean ejecting;
+    /**
+     * The ticker reading at which the first of the ejections ends. Any long is a possible reading,
+     * so "no ejection" is told by {@link #ejecting}, never by a reserved value, and readings are
+     * compared by their difference: the ticker may wrap from {@code Long.MAX_VALUE} to
+     * {@code Long.MIN_VALUE} between an ejection and its end.
+     */
     final long readmitAtNanos;
     final Picker picker;
 
     private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all, Map<String, Backend> byId,
-            List<Backend> available, List<Backend> routable, boolean panic, long readmitAtNanos, Picker picker) {
+            List<Backend> available, List<Backend> routable, boolean panic, boolean ejecting, long readmitAtNanos,
+            Picker picker) {
         this.strategy = strategy;
         this.selector = selector;
         this.all = all;
@@ -44,6 +50,7 @@ final class Registry {
         this.available = available;
         this.routable = routable;
         this.panic = panic;
+        this.ejecting = ejecting;
         this.readmitAtNanos = readmitAtNanos;
         this.picker = picker;
     }
@@ -75,12 +82,14 @@ final class Registry {
         List<Backend> available = new ArrayList<>(all.size());
         List<Backend> serving = failOpen ? new ArrayList<>(all.size()) : null;
         Map<String, Backend> byId = new HashMap<>(all.size() * 2);
-        long readmitAt = NO_EJECTION;
+        boolean ejecting = false;
+        long readmitAt = 0;
         for (Backend b : all) {
             byId.put(b.id(), b);
             BackendHealth h = b.health;
-            if (h.ejected) {
-                readmitAt = Math.min(readmitAt, h.ejectedUntilNanos);
+            if (h.ejected && (!ejecting || h.ejectedUntilNanos - readmitAt < 0)) {
+                ejecting = true;
+                readmitAt = h.ejectedUntilNanos;
             }
             if (inService.test(b)) {
                 if (serving != null) {
@@ -97,7 +106,7 @@ final class Registry {
         Map<String, Backend> byIdView = Collections.unmodifiableMap(byId);
         if (previous != null && previous.panic == panic && sameBackends(routable, previous.routable)) {
             return new Registry(strategy, selector, all, byIdView, availableView, previous.routable, panic,
-                    readmitAt, previous.picker);
+                    ejecting, readmitAt, previous.picker);
         }
         Picker picker;
         try {
@@ -110,7 +119,8 @@ final class Registry {
         if (picker == null) {
             throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
         }
-        return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, readmitAt, picker);
+        return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, ejecting, readmitAt,
+                picker);
     }
 
     /**

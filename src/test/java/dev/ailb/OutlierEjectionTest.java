@@ -173,6 +173,79 @@ class OutlierEjectionTest {
         }
     }
 
+    /** Sets the manual ticker to {@code Long.MAX_VALUE - beforeMax}, where its readings are about to wrap. */
+    private void tickerAtMaxMinus(Duration beforeMax) {
+        ticker.advance(Duration.ofNanos(Long.MAX_VALUE - beforeMax.toNanos()));
+    }
+
+    @Test
+    void anEjectionEndsOnTimeWhileAnotherOneEndsAfterTheTickerWraps() {
+        // given: b1 ejected 40 s before the ticker's readings wrap, b2 20 s later, so that b2's end
+        // is the smaller reading although b1's comes first
+        tickerAtMaxMinus(Duration.ofSeconds(40));
+        try (LoadBalancer lb = balancer(OutlierDetection.defaults(), BalancingStrategy.ROUND_ROBIN, 4)) {
+            complete(lb, "b1", false, 5);
+            ticker.advance(Duration.ofSeconds(20));
+            complete(lb, "b2", false, 5);
+            assertThat(state(lb, "b2")).isEqualTo(HealthState.EJECTED);
+            ticker.advance(Duration.ofSeconds(10).minusNanos(1));
+            lb.selectBackend(REQUEST);
+            assertThat(state(lb, "b1")).isEqualTo(HealthState.EJECTED);
+
+            // when: b1's 30 s are over
+            ticker.advance(Duration.ofNanos(1));
+            lb.selectBackend(REQUEST);
+
+            // then: the selection brings b1 back, and b2 stays out for its own 30 s
+            assertThat(state(lb, "b1")).isEqualTo(HealthState.HEALTHY);
+            assertThat(state(lb, "b2")).isEqualTo(HealthState.EJECTED);
+            assertThat(lb.getBackendStats("b2").health().ejectionRemaining()).isEqualTo(Duration.ofSeconds(20));
+            ticker.advance(Duration.ofSeconds(20));
+            lb.selectBackend(REQUEST);
+            assertThat(state(lb, "b2")).isEqualTo(HealthState.HEALTHY);
+        }
+    }
+
+    @Test
+    void anEjectionEndingAtTheLargestReadingEndsOnTime() {
+        // given: an ejection of 30 s that ends exactly at the reading Long.MAX_VALUE
+        tickerAtMaxMinus(Duration.ofSeconds(30));
+        try (LoadBalancer lb = balancer(OutlierDetection.defaults(), BalancingStrategy.ROUND_ROBIN, 2)) {
+            complete(lb, "b1", false, 5);
+            ticker.advance(Duration.ofSeconds(30).minusNanos(1));
+            lb.selectBackend(REQUEST);
+            assertThat(state(lb, "b1")).isEqualTo(HealthState.EJECTED);
+
+            // when
+            ticker.advance(Duration.ofNanos(1));
+            lb.selectBackend(REQUEST);
+
+            // then
+            assertThat(state(lb, "b1")).isEqualTo(HealthState.HEALTHY);
+            assertThat(lb.getAvailableBackends()).extracting(Backend::id).containsExactly("b1", "b2");
+        }
+    }
+
+    @Test
+    void timeBackInServiceAfterAnEjectionEndedByHandIsForgivenAcrossTheWrap() {
+        // given: b1 ejected, then marked healthy by hand before the ticker's readings wrap
+        OutlierDetection outliers = OutlierDetection.builder().consecutiveFailures(1)
+                .baseEjectionTime(Duration.ofSeconds(10)).build();
+        tickerAtMaxMinus(Duration.ofSeconds(60));
+        try (LoadBalancer lb = balancer(outliers, BalancingStrategy.ROUND_ROBIN, 2)) {
+            complete(lb, "b1", false, 1); // 10 s
+            ticker.advance(Duration.ofSeconds(5));
+            lb.setBackendHealthy("b1", true);
+
+            // when: it fails again ten minutes later, after the wrap
+            ticker.advance(Duration.ofMinutes(10));
+            complete(lb, "b1", false, 1);
+
+            // then: the ten minutes back in service forgave the first ejection
+            assertThat(lb.getBackendStats("b1").health().ejectionRemaining()).isEqualTo(Duration.ofSeconds(10));
+        }
+    }
+
     @Test
     void neverEjectsMoreThanTheMaximumShareButAlwaysAllowsOne() {
         try (LoadBalancer lb = balancer(OutlierDetection.defaults(), BalancingStrategy.ROUND_ROBIN, 4)) {
