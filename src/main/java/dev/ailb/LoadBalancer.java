@@ -461,10 +461,13 @@ public final class LoadBalancer implements AutoCloseable {
         }
     }
 
-    /** Drops the bindings of a backend that left, so that the table holds only live backends. */
+    /**
+     * Unbinds the sessions of a backend that left: the table lets go of the backend (and its
+     * histograms) but remembers the sessions, so that each one's next request counts as a rebind.
+     */
     private void forgetSessions(Backend backend) {
         if (sessions != null) {
-            sessions.removeIf(b -> b == backend);
+            sessions.unbindIf(b -> b == backend);
         }
     }
 
@@ -894,25 +897,33 @@ public final class LoadBalancer implements AutoCloseable {
                 return bound;
             }
         }
+        // Miss or rebind is decided by how the first attempt found the session, under the table's
+        // lock: a later attempt finds the binding the earlier one made.
+        SessionTable.Outcome found = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Backend chosen = pick(request, true, false, false);
             chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
             // Another request of the session may have bound it since the lookup above: the first
             // binding to a backend that takes requests holds, so that both go to the same backend.
-            Backend kept = sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
-            Backend winner = chosen;
-            if (kept != null) {
-                chosen.sessions.decrementAndGet(); // not bound after all, even if kept is chosen
-                winner = kept;
+            SessionTable.Binding<Backend> binding =
+                    sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
+            if (found == null) {
+                found = binding.outcome();
             }
-            // A backend that left since the pick may have had its bindings dropped before this one
-            // was made: drop it too, and place the request again.
+            Backend winner = chosen;
+            if (binding.kept() != null) {
+                chosen.sessions.decrementAndGet(); // not bound after all, even if kept is chosen
+                winner = binding.kept();
+            }
+            // A backend that left since the pick may have had its sessions unbound before this
+            // binding was made: unbind it too, and place the request again.
             if (winner.isRemoved() || (acquire && !winner.tryAcquire(tokensOf(request)))) {
-                sessions.remove(sessionId, winner);
+                sessions.unbind(sessionId, winner);
                 continue;
             }
             countSelection(winner, registry);
-            (kept != null ? sessionHits : bound == null ? sessionMisses : sessionRebinds).increment();
+            (binding.kept() != null ? sessionHits : found == SessionTable.Outcome.NEW ? sessionMisses
+                    : sessionRebinds).increment();
             return winner;
         }
         throw new IllegalStateException("strategy " + registry.strategy.name()
@@ -1826,7 +1837,7 @@ public final class LoadBalancer implements AutoCloseable {
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
                 ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
-                sessions != null ? sessions.size() : 0, sessionHits.sum(), sessionMisses.sum(), sessionRebinds.sum());
+                sessions != null ? sessions.boundSize() : 0, sessionHits.sum(), sessionMisses.sum(), sessionRebinds.sum());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 

@@ -30,12 +30,15 @@ import java.time.Duration;
  * @param retries           attempts {@code execute} made after a failed one; part of
  *                          {@code totalRequests}
  * @param retriesRefused    retries {@code execute} did not make because the retry budget was spent
- * @param sessions          sessions in the session table (zero with consistent-hash affinity)
+ * @param sessions          sessions bound to a backend in the session table (zero with
+ *                          consistent-hash affinity); the sessions of a backend that left are
+ *                          remembered unbound until their next request, which is a rebind
  * @param sessionHits       session requests sent to the session's backend (with consistent-hash
  *                          affinity, every session request placed by its hash)
- * @param sessionMisses     session requests of a session not known yet, placed by the strategy
- * @param sessionRebinds    session requests whose backend had stopped taking requests, moved to
- *                          another one
+ * @param sessionMisses     session requests of a session not known yet (or forgotten: idle too
+ *                          long, or evicted), placed by the strategy
+ * @param sessionRebinds    session requests whose backend had stopped taking requests or had
+ *                          left, moved to another one
  */
 public record LoadBalancerMetrics(
         long totalRequests,

@@ -12,10 +12,12 @@ import dev.ailb.testing.ScriptedHealthCheck;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -205,6 +207,8 @@ class LoadBalancerModelTest {
         final Map<String, Model> latest = new HashMap<>();
         final List<Model> gone = new ArrayList<>();
         final Map<String, Model> sessions = new HashMap<>();
+        /** Sessions whose backend left: remembered without it, so that their next placement is a rebind. */
+        final Set<String> unbound = new HashSet<>();
         final List<Held> held = new ArrayList<>();
         BalancingStrategy strategy = BalancingStrategy.ROUND_ROBIN;
         long requests;
@@ -343,7 +347,13 @@ class LoadBalancerModelTest {
             m.maintenanceDone = true; // a maintenance drain superseded by the removal completes with it
             present.remove(m.id);
             gone.add(m);
-            sessions.values().removeIf(b -> b == m);
+            sessions.entrySet().removeIf(e -> {
+                if (e.getValue() == m) {
+                    unbound.add(e.getKey());
+                    return true;
+                }
+                return false;
+            });
         }
 
         void drain(int slot) {
@@ -523,7 +533,7 @@ class LoadBalancerModelTest {
             assertThat(routable).as("a selection goes to a backend that takes requests").contains(m);
             if (sessionId != null) {
                 sessions.put(sessionId, m);
-                if (bound == null) {
+                if (bound == null && !unbound.remove(sessionId)) {
                     sessionMisses++;
                 } else {
                     sessionRebinds++;

@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.openjdk.jol.info.GraphWalker;
 
 /** Sticky sessions: bound while usable, moved once when not, bounded in time and number. */
 class StickySessionTest {
@@ -137,11 +138,65 @@ class StickySessionTest {
             lb.removeBackend(third.id());
             Backend fourth = lb.selectBackend(REQUEST, "s");
             assertThat(fourth).isNotIn(first, second, third);
-            // A removed backend's bindings are dropped with it, so that last move counts as a miss.
-            assertThat(lb.getAllStats().metrics().sessionRebinds()).isEqualTo(2);
-            assertThat(lb.getAllStats().metrics().sessionMisses()).isEqualTo(2);
+            assertThat(lb.getAllStats().metrics().sessionRebinds()).isEqualTo(3);
+            assertThat(lb.getAllStats().metrics().sessionMisses()).isEqualTo(1);
             assertThat(lb.getAllStats().metrics().sessions()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void sessionsOfARemovedBackendAreRebindsOnceWhenTheyComeBackAndTheTableLetsTheBackendGo() {
+        try (LoadBalancer lb = balancer(LoadBalancer.builder().strategy(BalancingStrategy.ROUND_ROBIN), 4)) {
+            // given: 40 sessions, 10 on each backend
+            Map<String, Backend> placed = new HashMap<>();
+            for (int i = 0; i < 40; i++) {
+                placed.put("s" + i, lb.selectBackend(REQUEST, "s" + i));
+            }
+            Backend leaving = lb.getBackend("b2").orElseThrow();
+            assertThat(leaving.boundSessions()).isEqualTo(10);
+
+            // when: its backend leaves (no request in flight, so at once)
+            lb.removeBackend("b2");
+
+            // then: its sessions are no longer bound to it, and the balancer holds it no more
+            assertThat(leaving.isRemoved()).isTrue();
+            assertThat(leaving.boundSessions()).isZero();
+            assertThat(lb.getAllStats().backends()).extracting(BackendStats::sessions).containsExactly(10, 10, 10);
+            assertThat(lb.getAllStats().metrics().sessions()).isEqualTo(30);
+            assertThat(backendsReachableFrom(lb)).isEqualTo(3);
+
+            // and when every session comes back, twice
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 40; i++) {
+                    Backend now = lb.selectBackend(REQUEST, "s" + i);
+                    if (placed.get("s" + i) != leaving) {
+                        assertThat(now).isSameAs(placed.get("s" + i));
+                    }
+                    assertThat(now).isNotSameAs(leaving);
+                }
+            }
+
+            // then: the ten sessions of the removed backend moved once each, as rebinds
+            LoadBalancerMetrics m = lb.getAllStats().metrics();
+            assertThat(m.sessionMisses()).isEqualTo(40);
+            assertThat(m.sessionRebinds()).isEqualTo(10);
+            assertThat(m.sessionHits()).isEqualTo(30 + 40);
+            assertThat(m.sessions()).isEqualTo(40);
+            assertThat(lb.getAllStats().backends().stream().mapToInt(BackendStats::sessions).sum()).isEqualTo(40);
+            assertThat(leaving.boundSessions()).isZero();
+            assertThat(backendsReachableFrom(lb)).isEqualTo(3);
+        }
+    }
+
+    /** How many backends the balancer's object graph holds, as JOL walks it. */
+    private static int backendsReachableFrom(LoadBalancer lb) {
+        int[] backends = new int[1];
+        new GraphWalker(record -> {
+            if (record.klass() == Backend.class) {
+                backends[0]++;
+            }
+        }).walk(lb);
+        return backends[0];
     }
 
     @Test

@@ -36,10 +36,24 @@ import org.slf4j.LoggerFactory;
  * Memory is bounded by {@code maxSessions} entries; session ids are held as given, so callers
  * should bound their length. Thread-safe.
  *
- * @param <V> the bound value; compared with {@link Object#equals} by {@link #remove}
+ * <p>A value can also leave while its sessions stay: {@link #unbind} and {@link #unbindIf}
+ * withdraw it (a backend that left, say), report it ({@link Cause#UNBOUND}) and keep each of its
+ * sessions as an unbound entry, which holds no reference to the value. {@link #get} returns null
+ * for an unbound session, as for an unknown one, but {@link #bind} tells the two apart
+ * ({@link Outcome#REBOUND} rather than {@link Outcome#NEW}), so that a caller can count a
+ * session that comes back after its value was withdrawn as moved, not as new. An unbound entry
+ * counts toward {@code maxSessions}, ages, expires and is evicted like any other; leaving then,
+ * it reports nothing, since its value was reported when it was withdrawn.
+ *
+ * @param <V> the bound value; compared with {@link Object#equals} by {@link #remove} and
+ *     {@link #unbind}
  */
 public final class SessionTable<V> {
     private static final Logger log = LoggerFactory.getLogger(SessionTable.class);
+
+    // A binding that was made carries no value, so one instance per outcome serves every table.
+    private static final Binding<?> BOUND_NEW = new Binding<>(Outcome.NEW, null);
+    private static final Binding<?> BOUND_AGAIN = new Binding<>(Outcome.REBOUND, null);
 
     private static final int MAX_SEGMENTS = 16;
     /**
@@ -84,8 +98,9 @@ public final class SessionTable<V> {
 
     /**
      * Returns the value bound to {@code sessionId} and marks the session as used now, or returns
-     * null if there is none or it has been idle for the idle timeout or longer (such an entry is
-     * removed and reported as {@link Cause#EXPIRED}).
+     * null if there is none (an unbound session is marked as used all the same) or it has been
+     * idle for the idle timeout or longer (such an entry is removed, and its value reported as
+     * {@link Cause#EXPIRED}).
      *
      * @param nowNanos a reading of the caller's ticker
      * @throws NullPointerException if {@code sessionId} is null
@@ -122,7 +137,7 @@ public final class SessionTable<V> {
             long now = s.advance(nowNanos);
             if (now - node.lastAccess >= idleTimeoutNanos) {
                 s.remove(node);
-                notify(node, Cause.EXPIRED);
+                notifyLeft(node, Cause.EXPIRED);
                 return null;
             }
             s.touch(node, now); // another thread used the session meanwhile
@@ -149,16 +164,19 @@ public final class SessionTable<V> {
      * Binds {@code sessionId} to {@code value} unless it is bound already to a value that
      * {@code keep} accepts, in one step: of several callers placing the same session at once, the
      * first binding that {@code keep} accepts holds and the others are told of it. Marks the
-     * session as used now either way; otherwise like {@link #put}.
+     * session as used now either way; otherwise like {@link #put}. An unbound session is bound
+     * without asking {@code keep}, and reports nothing: its value was reported when withdrawn.
      *
      * @param keep tested, under the segment's lock, on the value bound now (never on an expired
      *     one); it must be quick and must not call back into this table
      * @param nowNanos a reading of the caller's ticker
-     * @return null if {@code value} was bound, or the bound value that was kept (which may equal
-     *     {@code value}: then the caller's binding was not made, so it must not be counted)
+     * @return what was found and done, decided under the segment's lock: {@link Outcome#KEPT}
+     *     with the value kept (which may equal {@code value}: then the caller's binding was not
+     *     made, so it must not be counted), or {@link Outcome#NEW} or {@link Outcome#REBOUND} when
+     *     {@code value} was bound
      * @throws NullPointerException if an argument is null
      */
-    public V bind(String sessionId, V value, Predicate<? super V> keep, long nowNanos) {
+    public Binding<V> bind(String sessionId, V value, Predicate<? super V> keep, long nowNanos) {
         checkNotNull(sessionId, "sessionId");
         checkNotNull(value, "value");
         checkNotNull(keep, "keep");
@@ -172,20 +190,24 @@ public final class SessionTable<V> {
             if (node != null) {
                 V old = node.value;
                 s.touch(node, now);
+                if (old == null) {
+                    s.rebind(node, value);
+                    return made(BOUND_AGAIN);
+                }
                 if (keep.test(old)) {
-                    return old;
+                    return new Binding<>(Outcome.KEPT, old);
                 }
                 node.value = value;
                 notify(sessionId, old, Cause.REPLACED);
-                return null;
+                return made(BOUND_AGAIN);
             }
             if (s.map.size() >= s.capacity) {
                 Node<V> eldest = s.eldest();
                 s.remove(eldest);
-                notify(eldest, Cause.EVICTED);
+                notifyLeft(eldest, Cause.EVICTED);
             }
             s.add(new Node<>(sessionId, value, now));
-            return null;
+            return made(BOUND_NEW);
         } finally {
             s.lock.unlock();
         }
@@ -206,11 +228,11 @@ public final class SessionTable<V> {
         s.lock.lock();
         try {
             Node<V> node = s.map.get(sessionId);
-            if (node == null || !node.value.equals(expected)) {
+            if (node == null || !expected.equals(node.value)) {
                 return false;
             }
             s.remove(node);
-            notify(node, Cause.EXPLICIT);
+            notifyLeft(node, Cause.EXPLICIT);
             return true;
         } finally {
             s.lock.unlock();
@@ -218,9 +240,10 @@ public final class SessionTable<V> {
     }
 
     /**
-     * Removes every entry whose value matches {@code stale}, such as the sessions of a removed
-     * backend, reporting each as {@link Cause#EXPLICIT}. The predicate is called with a segment
-     * lock held, so, like the listener, it must be quick and must not call back into the table.
+     * Removes every entry whose value matches {@code stale}, reporting each as
+     * {@link Cause#EXPLICIT}; unbound entries are left alone. The predicate is called with a
+     * segment lock held, so, like the listener, it must be quick and must not call back into the
+     * table.
      *
      * @return how many entries were removed
      * @throws NullPointerException if {@code stale} is null
@@ -234,9 +257,10 @@ public final class SessionTable<V> {
                 Node<V> node = s.head;
                 while (node != null) {
                     Node<V> next = node.next;
-                    if (stale.test(node.value)) {
+                    V value = node.value;
+                    if (value != null && stale.test(value)) {
                         s.remove(node);
-                        notify(node, Cause.EXPLICIT);
+                        notifyLeft(node, Cause.EXPLICIT);
                         removed++;
                     }
                     node = next;
@@ -249,8 +273,66 @@ public final class SessionTable<V> {
     }
 
     /**
-     * Removes every entry idle for the idle timeout or longer, reporting each as
-     * {@link Cause#EXPIRED}. Costs time in proportion to the entries removed, not to the size of
+     * Withdraws {@code expected} from {@code sessionId} if the session is bound to a value equal
+     * to it, reporting the value as {@link Cause#UNBOUND}; the session stays, unbound (see the
+     * class comment). Idle entries not yet dropped count as bound.
+     *
+     * @return whether the value was withdrawn
+     * @throws NullPointerException if {@code sessionId} or {@code expected} is null
+     */
+    public boolean unbind(String sessionId, V expected) {
+        checkNotNull(sessionId, "sessionId");
+        checkNotNull(expected, "expected");
+        Segment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            Node<V> node = s.map.get(sessionId);
+            if (node == null || !expected.equals(node.value)) {
+                return false;
+            }
+            V old = node.value;
+            s.unbind(node);
+            notify(sessionId, old, Cause.UNBOUND);
+            return true;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Withdraws every value that matches {@code stale}, such as a backend that left, from the
+     * sessions bound to it, reporting each as {@link Cause#UNBOUND}; the sessions stay, unbound
+     * (see the class comment), and the table no longer refers to the value. Costs time in
+     * proportion to the size of the table. The predicate is called with a segment lock held, so,
+     * like the listener, it must be quick and must not call back into the table.
+     *
+     * @return how many sessions were unbound
+     * @throws NullPointerException if {@code stale} is null
+     */
+    public int unbindIf(Predicate<? super V> stale) {
+        checkNotNull(stale, "stale");
+        int unbound = 0;
+        for (Segment<V> s : segments) {
+            s.lock.lock();
+            try {
+                for (Node<V> node = s.head; node != null; node = node.next) {
+                    V value = node.value;
+                    if (value != null && stale.test(value)) {
+                        s.unbind(node);
+                        notify(node.key, value, Cause.UNBOUND);
+                        unbound++;
+                    }
+                }
+            } finally {
+                s.lock.unlock();
+            }
+        }
+        return unbound;
+    }
+
+    /**
+     * Removes every entry idle for the idle timeout or longer, reporting the value of each bound
+     * one as {@link Cause#EXPIRED}. Costs time in proportion to the entries removed, not to the size of
      * the table, so it can be called often (for example from a periodic task).
      *
      * @param nowNanos a reading of the caller's ticker
@@ -270,7 +352,7 @@ public final class SessionTable<V> {
     }
 
     /**
-     * Returns the number of entries, including idle ones not yet dropped. Does not lock, so under
+     * Returns the number of entries, including idle ones not yet dropped and unbound ones. Does not lock, so under
      * concurrent updates the result may be slightly stale; it is never more than
      * {@code maxSessions}.
      */
@@ -280,6 +362,18 @@ public final class SessionTable<V> {
             size += s.size;
         }
         return size;
+    }
+
+    /**
+     * Returns the number of sessions bound to a value: {@link #size()} less the unbound ones. Does
+     * not lock, so under concurrent updates the result may be slightly stale.
+     */
+    public int boundSize() {
+        int bound = 0;
+        for (Segment<V> s : segments) {
+            bound += Math.max(0, s.size - s.unbound);
+        }
+        return bound;
     }
 
     /** The number of segments, a power of two; for tests. */
@@ -297,7 +391,7 @@ public final class SessionTable<V> {
         for (Node<V> eldest = s.eldest(); eldest != null && now - eldest.lastAccess >= idleTimeoutNanos;
                 eldest = s.eldest()) {
             s.remove(eldest);
-            notify(eldest, Cause.EXPIRED);
+            notifyLeft(eldest, Cause.EXPIRED);
             dropped++;
         }
         return dropped;
@@ -310,8 +404,17 @@ public final class SessionTable<V> {
         return segments[((sessionId.hashCode() * 0x9E3779B9) >>> 28) & (segments.length - 1)];
     }
 
-    private void notify(Node<V> node, Cause cause) {
-        notify(node.key, node.value, cause);
+    @SuppressWarnings("unchecked") // a binding that was made holds no value of any type
+    private static <V> Binding<V> made(Binding<?> binding) {
+        return (Binding<V>) binding;
+    }
+
+    /** Reports the value of an entry that left the table, if it was bound to one. */
+    private void notifyLeft(Node<V> node, Cause cause) {
+        V value = node.value;
+        if (value != null) {
+            notify(node.key, value, cause);
+        }
     }
 
     private void notify(String sessionId, V value, Cause cause) {
@@ -344,8 +447,35 @@ public final class SessionTable<V> {
         /** The session was bound to another value (or bound again to the same one). */
         REPLACED,
         /** The value was removed by {@link SessionTable#remove} or {@link SessionTable#removeIf}. */
-        EXPLICIT
+        EXPLICIT,
+        /**
+         * The value was withdrawn by {@link SessionTable#unbind} or {@link SessionTable#unbindIf};
+         * the session stays, unbound.
+         */
+        UNBOUND
     }
+
+    /** How {@link SessionTable#bind} found the session, decided under its segment's lock. */
+    public enum Outcome {
+        /** Not in the table (never bound, or expired or evicted since): the value was bound. */
+        NEW,
+        /**
+         * In the table, bound to a value the caller did not keep or unbound since its value was
+         * withdrawn: the value was bound.
+         */
+        REBOUND,
+        /** Bound to a value the caller kept: the caller's value was not bound. */
+        KEPT
+    }
+
+    /**
+     * What {@link SessionTable#bind} did.
+     *
+     * @param outcome how the session was found
+     * @param kept    the value kept when the outcome is {@link Outcome#KEPT}, null otherwise
+     * @param <V>     the bound value
+     */
+    public record Binding<V>(Outcome outcome, V kept) {}
 
     /** An entry, linked into its segment's LRU list so that reordering allocates nothing. */
     private static final class Node<V> {
@@ -360,7 +490,7 @@ public final class SessionTable<V> {
         }
 
         final String key;
-        /** Written under the segment's lock, read by hits without it. */
+        /** Null once withdrawn (an unbound session). Written under the segment's lock, read by hits without it. */
         volatile V value;
         /** The latest access; hits stamp it without the lock (see {@link #stamp}). */
         volatile long lastAccess;
@@ -408,6 +538,8 @@ public final class SessionTable<V> {
         volatile long latest;
         /** A copy of {@code map.size()} that {@link SessionTable#size()} may read without the lock. */
         volatile int size;
+        /** How many of the entries are unbound; written under the lock, read without it. */
+        volatile int unbound;
 
         Segment(int capacity) {
             this.capacity = capacity;
@@ -458,9 +590,24 @@ public final class SessionTable<V> {
         }
 
         void remove(Node<V> node) {
+            if (node.value == null) {
+                unbound--;
+            }
             map.remove(node.key);
             unlink(node);
             size = map.size();
+        }
+
+        /** Withdraws a bound node's value, which the caller reports. */
+        void unbind(Node<V> node) {
+            node.value = null;
+            unbound++;
+        }
+
+        /** Binds an unbound node again. */
+        void rebind(Node<V> node, V value) {
+            node.value = value;
+            unbound--;
         }
 
         /**

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.internal.SessionTable.Cause;
+import dev.ailb.internal.SessionTable.Outcome;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,18 +53,20 @@ class SessionTableTest {
     void bindKeepsABindingTheCallerAcceptsAndReplacesOneItDoesNot() {
         SessionTable<String> table = recordingTable(10);
 
-        assertThat(table.bind("s", "b1", v -> true, 0)).as("bound").isNull();
-        assertThat(table.bind("s", "b2", v -> true, 1)).as("kept").isEqualTo("b1");
-        assertThat(table.bind("s", "b1", v -> true, 1)).as("kept, though equal to the new value").isEqualTo("b1");
+        assertThat(table.bind("s", "b1", v -> true, 0)).as("bound").isEqualTo(binding(Outcome.NEW, null));
+        assertThat(table.bind("s", "b2", v -> true, 1)).as("kept").isEqualTo(binding(Outcome.KEPT, "b1"));
+        assertThat(table.bind("s", "b1", v -> true, 1)).as("kept, though equal to the new value")
+                .isEqualTo(binding(Outcome.KEPT, "b1"));
         assertThat(table.get("s", 2)).isEqualTo("b1");
         assertThat(events).isEmpty();
 
-        assertThat(table.bind("s", "b3", "b2"::equals, 3)).as("replaced").isNull();
+        assertThat(table.bind("s", "b3", "b2"::equals, 3)).as("replaced").isEqualTo(binding(Outcome.REBOUND, null));
         assertThat(table.get("s", 4)).isEqualTo("b3");
         assertThat(events).containsExactly(new Event("s", "b1", Cause.REPLACED));
 
         table.get("s", 4);
-        assertThat(table.bind("s", "b4", v -> true, 4 + TIMEOUT)).as("an expired binding is never kept").isNull();
+        assertThat(table.bind("s", "b4", v -> true, 4 + TIMEOUT)).as("an expired binding is never kept")
+                .isEqualTo(binding(Outcome.NEW, null));
         assertThat(table.get("s", 5 + TIMEOUT)).isEqualTo("b4");
         assertThat(events).endsWith(new Event("s", "b3", Cause.EXPIRED));
         assertThat(table.size()).isEqualTo(1);
@@ -265,6 +269,72 @@ class SessionTableTest {
     }
 
     @Test
+    void unbindIfWithdrawsAValueAndKeepsItsSessionsSoThatTheirNextBindingIsARebind() {
+        // given
+        SessionTable<String> table = recordingTable(10);
+        table.put("s1", "b1", 0);
+        table.put("s2", "b1", 0);
+        table.put("s3", "b2", 0);
+
+        // when
+        int unbound = table.unbindIf("b1"::equals);
+
+        // then: the value is reported once per session, and the sessions stay, unbound
+        assertThat(unbound).isEqualTo(2);
+        assertThat(events).containsExactlyInAnyOrder(
+                new Event("s1", "b1", Cause.UNBOUND), new Event("s2", "b1", Cause.UNBOUND));
+        assertThat(table.size()).isEqualTo(3);
+        assertThat(table.boundSize()).isOne();
+        assertThat(table.get("s1", 1)).isNull();
+        assertThat(table.unbindIf("b1"::equals)).isZero();
+        assertThat(table.removeIf(v -> true)).as("only s3 is still bound").isOne();
+        events.clear();
+
+        // and: binding them again is a rebind, which reports nothing and asks no keep
+        assertThat(table.bind("s1", "b3", v -> true, 2)).isEqualTo(binding(Outcome.REBOUND, null));
+        assertThat(table.bind("s4", "b3", v -> true, 2)).isEqualTo(binding(Outcome.NEW, null));
+        assertThat(table.get("s1", 3)).isEqualTo("b3");
+        assertThat(events).isEmpty();
+        assertThat(table.size()).as("s1, s2 (still unbound) and s4").isEqualTo(3);
+        assertThat(table.boundSize()).isEqualTo(2);
+    }
+
+    @Test
+    void anUnboundSessionHoldsNoValueAndLeavesWithoutAReport() {
+        // given: a full table of two, one of its sessions unbound
+        SessionTable<String> table = recordingTable(2);
+        table.put("a", "b1", 0);
+        table.put("b", "b2", 1);
+        assertThat(table.unbind("a", "b2")).as("bound to another value").isFalse();
+        assertThat(table.unbind("a", new String("b1"))).isTrue();
+        assertThat(table.unbind("a", "b1")).as("already unbound").isFalse();
+        assertThat(table.remove("a", "b1")).as("an unbound session has no value to remove").isFalse();
+        events.clear();
+
+        // when: a third session evicts it, and the other one expires
+        table.put("c", "b3", 2);
+        table.expire(1 + TIMEOUT);
+
+        // then: only the bound value is reported
+        assertThat(events).containsExactly(new Event("b", "b2", Cause.EXPIRED));
+        assertThat(table.size()).isOne();
+        assertThat(table.boundSize()).isOne();
+        assertThat(table.bind("a", "b1", v -> true, 3)).as("forgotten").isEqualTo(binding(Outcome.NEW, null));
+    }
+
+    @Test
+    void aGetOfAnUnboundSessionKeepsItFromExpiring() {
+        SessionTable<String> table = recordingTable(10);
+        table.put("s", "b1", 0);
+        table.unbindIf(v -> true);
+
+        assertThat(table.get("s", TIMEOUT - 1)).isNull();
+
+        assertThat(table.expire(2 * TIMEOUT - 2)).isZero();
+        assertThat(table.bind("s", "b2", v -> true, 2 * TIMEOUT - 2)).isEqualTo(binding(Outcome.REBOUND, null));
+    }
+
+    @Test
     void theSegmentsSharesAddUpToMaxSessions() {
         int[][] sizesAndSegments = {
             {1, 1}, {3, 1}, {127, 1}, {128, 2}, {1_000, 8}, {1_001, 8}, {1_024, 16}, {5_003, 16}
@@ -331,20 +401,31 @@ class SessionTableTest {
             int kind = random.nextInt(100);
             if (kind < 45) {
                 assertThat(table.get(id, now)).as("get at op %d", op).isEqualTo(model.get(id, now));
-            } else if (kind < 85) {
+            } else if (kind < 70) {
                 counts.merge(value, 1, Integer::sum);
                 table.put(id, value, now);
                 model.put(id, value, now);
-            } else if (kind < 92) {
+            } else if (kind < 85) {
+                counts.merge(value, 1, Integer::sum);
+                assertThat(table.bind(id, value, v -> false, now).outcome()).as("bind at op %d", op)
+                        .isEqualTo(model.put(id, value, now));
+            } else if (kind < 90) {
                 assertThat(table.remove(id, value)).as("remove at op %d", op).isEqualTo(model.remove(id, value));
-            } else if (kind < 93) {
+            } else if (kind < 91) {
                 assertThat(table.removeIf(value::equals)).as("removeIf at op %d", op)
                         .isEqualTo(model.removeIf(value));
+            } else if (kind < 92) {
+                assertThat(table.unbindIf(value::equals)).as("unbindIf at op %d", op)
+                        .isEqualTo(model.unbindIf(value));
+            } else if (kind < 93) {
+                assertThat(table.unbind(id, value)).as("unbind at op %d", op).isEqualTo(model.unbind(id, value));
             } else {
                 assertThat(table.expire(now)).as("expire at op %d", op).isEqualTo(model.expire(now));
             }
             assertThat(events).as("events at op %d", op).containsExactlyInAnyOrderElementsOf(model.events);
             assertThat(table.size()).as("size at op %d", op).isEqualTo(model.entries.size());
+            assertThat(table.boundSize()).as("bound size at op %d", op).isEqualTo(model.contents().values().stream()
+                    .mapToInt(Integer::intValue).sum());
             if (op % 10_000 == 0) {
                 assertCountsEqualContents(counts, table, model);
             }
@@ -441,6 +522,81 @@ class SessionTableTest {
     }
 
     @Test
+    void concurrentBindingAndUnbindingReportEveryValueExactlyOnce() throws Exception {
+        int threads = 8;
+        int opsPerThread = 100_000;
+        int max = 1_000;
+        int backends = 8;
+        AtomicIntegerArray counts = new AtomicIntegerArray(backends);
+        AtomicBoolean negativeCount = new AtomicBoolean();
+        AtomicBoolean overBound = new AtomicBoolean();
+        SessionTable<Integer> table = new SessionTable<>(max, 50_000, (id, value, cause) -> {
+            if (counts.decrementAndGet(value) < 0) {
+                negativeCount.set(true);
+            }
+        });
+        AtomicLong ticker = new AtomicLong(Long.MAX_VALUE - 500_000);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Random random = new Random(2_000 + t);
+                workers.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < opsPerThread; i++) {
+                        String id = "s" + random.nextInt(4 * max);
+                        int value = random.nextInt(backends);
+                        int kind = random.nextInt(1_000);
+                        if (kind < 400) {
+                            table.get(id, ticker.incrementAndGet());
+                        } else if (kind < 850) {
+                            counts.incrementAndGet(value);
+                            SessionTable.Binding<Integer> made =
+                                    table.bind(id, value, v -> v % 2 == 0, ticker.incrementAndGet());
+                            if (made.outcome() == Outcome.KEPT) {
+                                counts.decrementAndGet(value); // not bound after all
+                            }
+                            if (table.size() > max) {
+                                overBound.set(true);
+                            }
+                        } else if (kind < 950) {
+                            table.unbind(id, value);
+                        } else if (kind < 995) {
+                            table.expire(ticker.incrementAndGet());
+                        } else {
+                            table.unbindIf(v -> v == value);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> worker : workers) {
+                worker.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(negativeCount).isFalse();
+        assertThat(overBound).isFalse();
+        int[] contents = new int[backends];
+        table.removeIf(v -> {
+            contents[v]++;
+            return false;
+        });
+        for (int b = 0; b < backends; b++) {
+            assertThat(counts.get(b)).as("sessions bound to %d", b).isEqualTo(contents[b]);
+        }
+        assertThat(table.boundSize()).isEqualTo(Arrays.stream(contents).sum());
+        assertThat(table.unbindIf(v -> true)).isEqualTo(Arrays.stream(contents).sum());
+        for (int b = 0; b < backends; b++) {
+            assertThat(counts.get(b)).isZero();
+        }
+    }
+
+    @Test
     void aThrowingListenerLeavesTheTableConsistent() {
         SessionTable<String> table = new SessionTable<>(2, TIMEOUT, (id, value, cause) -> {
             throw new IllegalStateException("listener bug");
@@ -477,15 +633,23 @@ class SessionTableTest {
         assertThatThrownBy(() -> table.get(null, 1)).hasMessage("sessionId: null (expected: non-null)");
         assertThatThrownBy(() -> table.remove("s", null)).hasMessage("expected: null (expected: non-null)");
         assertThatThrownBy(() -> table.removeIf(null)).hasMessage("stale: null (expected: non-null)");
+        assertThatThrownBy(() -> table.unbindIf(null)).hasMessage("stale: null (expected: non-null)");
+        assertThatThrownBy(() -> table.unbind("s", null)).hasMessage("expected: null (expected: non-null)");
+        assertThatThrownBy(() -> table.unbind(null, "b")).hasMessage("sessionId: null (expected: non-null)");
         assertThat(table.get("s", 1)).isEqualTo("b");
         assertThat(events).isEmpty();
     }
 
     private record Event(String id, String value, Cause cause) {}
 
+    private static SessionTable.Binding<String> binding(Outcome outcome, String kept) {
+        return new SessionTable.Binding<>(outcome, kept);
+    }
+
     /**
-     * The specification written the plain way: a map of entries, each with its last access time
-     * and a use counter; eviction scans for the smallest counter. Single segment only.
+     * The specification written the plain way: a map of entries, each with its last access time,
+     * a use counter and its value (null once unbound); eviction scans for the smallest counter.
+     * Single segment only.
      */
     private static final class Model {
         private final int max;
@@ -513,11 +677,13 @@ class SessionTableTest {
             return e.value;
         }
 
-        void put(String id, String value, long now) {
+        Outcome put(String id, String value, long now) {
             expire(now);
             Entry e = entries.get(id);
             if (e != null) {
-                events.add(new Event(id, e.value, Cause.REPLACED));
+                if (e.value != null) {
+                    events.add(new Event(id, e.value, Cause.REPLACED));
+                }
             } else if (entries.size() == max) {
                 String eldest = null;
                 for (Map.Entry<String, Entry> candidate : entries.entrySet()) {
@@ -532,11 +698,12 @@ class SessionTableTest {
             fresh.lastAccess = now;
             fresh.lastUse = ++uses;
             entries.put(id, fresh);
+            return e != null ? Outcome.REBOUND : Outcome.NEW;
         }
 
         boolean remove(String id, String expected) {
             Entry e = entries.get(id);
-            if (e == null || !e.value.equals(expected)) {
+            if (e == null || !expected.equals(e.value)) {
                 return false;
             }
             drop(id, Cause.EXPLICIT);
@@ -546,11 +713,32 @@ class SessionTableTest {
         int removeIf(String value) {
             List<String> ids = new ArrayList<>();
             entries.forEach((id, e) -> {
-                if (e.value.equals(value)) {
+                if (value.equals(e.value)) {
                     ids.add(id);
                 }
             });
             ids.forEach(id -> drop(id, Cause.EXPLICIT));
+            return ids.size();
+        }
+
+        boolean unbind(String id, String expected) {
+            Entry e = entries.get(id);
+            if (e == null || !expected.equals(e.value)) {
+                return false;
+            }
+            events.add(new Event(id, e.value, Cause.UNBOUND));
+            e.value = null;
+            return true;
+        }
+
+        int unbindIf(String value) {
+            List<String> ids = new ArrayList<>();
+            entries.forEach((id, e) -> {
+                if (value.equals(e.value)) {
+                    ids.add(id);
+                }
+            });
+            ids.forEach(id -> unbind(id, value));
             return ids.size();
         }
 
@@ -567,12 +755,16 @@ class SessionTableTest {
 
         Map<String, Integer> contents() {
             Map<String, Integer> contents = new HashMap<>();
-            entries.values().forEach(e -> contents.merge(e.value, 1, Integer::sum));
+            entries.values().stream().filter(e -> e.value != null)
+                    .forEach(e -> contents.merge(e.value, 1, Integer::sum));
             return contents;
         }
 
         private void drop(String id, Cause cause) {
-            events.add(new Event(id, entries.remove(id).value, cause));
+            String value = entries.remove(id).value;
+            if (value != null) {
+                events.add(new Event(id, value, cause));
+            }
         }
 
         private static final class Entry {
