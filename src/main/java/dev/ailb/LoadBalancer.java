@@ -1,6 +1,7 @@
 package dev.ailb;
 
 import static dev.ailb.internal.Preconditions.checkBetween;
+import static dev.ailb.internal.Preconditions.checkHost;
 import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
@@ -263,12 +264,15 @@ public final class LoadBalancer implements AutoCloseable {
      * Registers a backend of weight 1; see {@link #addBackend(String, String, int, int)}.
      *
      * @param id   unique id, not blank, at most 256 characters
-     * @param host host label, not blank; never resolved by the balancer
+     * @param host a host name, an IPv4 address or an IPv6 address, as
+     *             {@link #addBackend(String, String, int, int)} describes; never resolved by the
+     *             balancer
      * @param port port, 1..65535
      * @return the new backend
      * @throws NullPointerException     if {@code id} or {@code host} is null
-     * @throws IllegalArgumentException if an argument is out of range, or the id is already
-     *                                  registered (draining backends included)
+     * @throws IllegalArgumentException if an argument is out of range, the host is none of those
+     *                                  three, or the id is already registered (draining backends
+     *                                  included)
      * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
      *                                  its picker for the new set (nothing changes then)
      */
@@ -282,19 +286,30 @@ public final class LoadBalancer implements AutoCloseable {
      * passing health check.
      *
      * @param id     unique id, not blank, at most 256 characters
-     * @param host   host label, not blank; never resolved by the balancer
+     * @param host   the host, kept as given and never resolved by the balancer: a DNS host name
+     *               (RFC 1123: labels of ASCII letters, digits and hyphens, 1..63 characters,
+     *               not starting or ending with a hyphen, joined by dots, at most 253
+     *               characters, optionally one trailing dot; the last label starts with a
+     *               letter; no underscores), an IPv4 address in dotted-decimal form without
+     *               leading zeros ({@code 10.0.0.1}), or an IPv6 address with or without
+     *               brackets, optionally with a zone id of letters, digits, dots and underscores
+     *               ({@code ::1}, {@code [::1]}, {@code fe80::1%eth0}). Nothing else, so that a
+     *               URI built from it, by a health check or the HTTP integration, always has
+     *               this host: {@code "gpu-7@127.0.0.1"} (user information and another host),
+     *               {@code "host:80"} and {@code "a/b"} are refused
      * @param port   port, 1..65535
      * @param weight relative capacity, 1..{@link #MAX_WEIGHT}
      * @return the new backend
      * @throws NullPointerException     if {@code id} or {@code host} is null
-     * @throws IllegalArgumentException if an argument is out of range, or the id is already
-     *                                  registered (draining backends included)
+     * @throws IllegalArgumentException if an argument is out of range, the host is not a host
+     *                                  name, an IPv4 address or an IPv6 address, or the id is
+     *                                  already registered (draining backends included)
      * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
      *                                  its picker for the new set (nothing changes then)
      */
     public Backend addBackend(String id, String host, int port, int weight) {
         checkId(id, "id");
-        checkId(host, "host");
+        checkHost(host, "host");
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
         Backend backend;

@@ -80,6 +80,10 @@ class BadInputCatalogueTest {
                 f -> f.lb.addBackend("instance-9", "", 8000));
         call("add-host-control", "lb.addBackend(\"instance-9\", \"10.0.0.9\\u0007\", 8000)",
                 f -> f.lb.addBackend("instance-9", "10.0.0.9\u0007", 8000));
+        call("add-host-user-info", "lb.addBackend(\"instance-9\", \"gpu-7.internal@127.0.0.1\", 8000)",
+                f -> f.lb.addBackend("instance-9", "gpu-7.internal@127.0.0.1", 8000));
+        call("add-host-port", "lb.addBackend(\"instance-9\", \"10.0.0.9:8000\", 8000)",
+                f -> f.lb.addBackend("instance-9", "10.0.0.9:8000", 8000));
         call("add-port-too-large", "lb.addBackend(\"instance-9\", \"10.0.0.9\", 65536)",
                 f -> f.lb.addBackend("instance-9", "10.0.0.9", 65536));
         call("add-weight-zero", "lb.addBackend(\"instance-9\", \"10.0.0.9\", 8000, 0)",

@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.OutlierDetection;
+import dev.ailb.internal.Preconditions;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -146,6 +148,38 @@ class BadInputTest {
                 .satisfies(e -> assertThat(e.getMessage()).contains(messageParts));
 
         assertThat(Fingerprint.of(lb)).isEqualTo(before);
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.ailb.testing.HostLabels#accepted")
+    void acceptsHostNamesAndAddressLiteralsAsGiven(String host) {
+        Backend added = lb.addBackend("instance-9", host, 8000);
+
+        assertThat(added.host()).isEqualTo(host);
+        assertThat(lb.getBackend("instance-9")).containsSame(added);
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.ailb.testing.HostLabels#refused")
+    void refusesAHostThatIsNeitherANameNorAnAddressAndLeavesTheBalancerUnchanged(String host) {
+        Fingerprint before = Fingerprint.of(lb);
+
+        assertThatThrownBy(() -> lb.addBackend("instance-9", host, 8000))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("host: " + Preconditions.quote(host)
+                        + " (expected: a host name, an IPv4 address or an IPv6 address)");
+
+        assertThat(Fingerprint.of(lb)).isEqualTo(before);
+    }
+
+    @Test
+    void aHostFromPropertiesIsCheckedAsAddBackendChecksIt() {
+        Map<String, String> properties = Map.of(
+                "ailb.backends.a.host", "gpu-7.internal@127.0.0.1", "ailb.backends.a.port", "8000");
+
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties, "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("host: \"gpu-7.internal@127.0.0.1\" (expected: a host name");
     }
 
     @Test

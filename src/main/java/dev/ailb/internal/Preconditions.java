@@ -39,6 +39,183 @@ public final class Preconditions {
         return value;
     }
 
+    /**
+     * Checks a host label: a DNS host name, an IPv4 address or an IPv6 address, judged by its
+     * text alone. Nothing is resolved or looked up.
+     *
+     * <ul>
+     *   <li>A host name: labels of ASCII letters, digits and hyphens, 1 to 63 characters each,
+     *       neither starting nor ending with a hyphen, joined by dots, 253 characters at most,
+     *       optionally followed by one dot (RFC 1123). The last label starts with a letter, so
+     *       that no name reads as an address in the shorthand forms resolvers accept
+     *       ({@code 127.1}, {@code 2130706433}, {@code 0x7f.0.0.1}), and so that
+     *       {@link java.net.URI} parses it as a host. No underscores: they are not allowed in
+     *       host names, and {@code URI} finds no host in a name with one.</li>
+     *   <li>An IPv4 address in dotted-decimal form: four numbers 0..255, without leading zeros
+     *       (which some parsers read as octal).</li>
+     *   <li>An IPv6 address in any RFC 4291 text form, with or without brackets, optionally with
+     *       a zone id of letters, digits, dots and underscores ({@code fe80::1%eth0}), the
+     *       characters {@code URI} accepts there.</li>
+     * </ul>
+     *
+     * <p>Everything else is refused, in particular anything that a URI would read as user
+     * information, a port, a path, a query or a fragment around a different host
+     * ({@code gpu-7@127.0.0.1}, {@code host:80}, {@code a/b}).
+     *
+     * @throws NullPointerException     if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is none of the three
+     */
+    public static String checkHost(String value, String name) {
+        checkNotNull(value, name);
+        if (!isHost(value)) {
+            String shown = value.length() <= 256 ? quote(value)
+                    : quote(value.substring(0, 32)) + "... of length " + value.length();
+            throw new IllegalArgumentException(
+                    name + ": " + shown + " (expected: a host name, an IPv4 address or an IPv6 address)");
+        }
+        return value;
+    }
+
+    private static boolean isHost(String s) {
+        int n = s.length();
+        if (n == 0 || n > 256) {
+            return false;
+        }
+        if (s.charAt(0) == '[') {
+            return n > 2 && s.charAt(n - 1) == ']' && isIpv6(s, 1, n - 1);
+        }
+        if (s.indexOf(':') >= 0) {
+            return isIpv6(s, 0, n);
+        }
+        return isIpv4(s, 0, n) || isHostName(s);
+    }
+
+    private static boolean isHostName(String s) {
+        int end = s.charAt(s.length() - 1) == '.' ? s.length() - 1 : s.length();
+        if (end == 0 || end > 253) {
+            return false;
+        }
+        int labelStart = 0;
+        int lastLabel = 0;
+        for (int i = 0; i <= end; i++) {
+            char c = i < end ? s.charAt(i) : '.';
+            if (c == '.') {
+                int length = i - labelStart;
+                if (length < 1 || length > 63 || s.charAt(labelStart) == '-' || s.charAt(i - 1) == '-') {
+                    return false;
+                }
+                lastLabel = labelStart;
+                labelStart = i + 1;
+            } else if (!isAsciiLetter(c) && !isDigit(c) && c != '-') {
+                return false;
+            }
+        }
+        return isAsciiLetter(s.charAt(lastLabel));
+    }
+
+    /** Four decimal numbers 0..255 without leading zeros, in {@code s[from, to)}. */
+    private static boolean isIpv4(String s, int from, int to) {
+        int parts = 0;
+        int i = from;
+        while (parts < 4) {
+            int start = i;
+            int value = 0;
+            while (i < to && isDigit(s.charAt(i)) && i - start < 3) {
+                value = value * 10 + (s.charAt(i) - '0');
+                i++;
+            }
+            int digits = i - start;
+            if (digits == 0 || value > 255 || (digits > 1 && s.charAt(start) == '0')) {
+                return false;
+            }
+            parts++;
+            if (parts < 4) {
+                if (i >= to || s.charAt(i) != '.') {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return i == to;
+    }
+
+    /**
+     * An RFC 4291 text form in {@code s[from, to)}: eight groups of one to four hex digits, or
+     * fewer with one {@code ::} standing for the rest, the last two optionally written as an IPv4
+     * address; then optionally {@code %} and a zone id.
+     */
+    private static boolean isIpv6(String s, int from, int to) {
+        int zone = s.indexOf('%', from);
+        if (zone >= 0 && zone < to) {
+            if (zone + 1 == to) {
+                return false;
+            }
+            for (int i = zone + 1; i < to; i++) {
+                char c = s.charAt(i);
+                if (!isAsciiLetter(c) && !isDigit(c) && c != '.' && c != '_') {
+                    return false;
+                }
+            }
+            to = zone;
+        }
+        int groups = 0;
+        boolean elided = false;
+        int i = from;
+        if (s.startsWith("::", i)) {
+            elided = true;
+            i += 2;
+        } else if (i < to && s.charAt(i) == ':') {
+            return false;
+        }
+        while (i < to) {
+            int start = i;
+            while (i < to && isHexDigit(s.charAt(i))) {
+                i++;
+            }
+            if (i < to && s.charAt(i) == '.') {
+                if (!isIpv4(s, start, to)) {
+                    return false;
+                }
+                groups += 2;
+                break;
+            }
+            int digits = i - start;
+            if (digits < 1 || digits > 4) {
+                return false;
+            }
+            groups++;
+            if (i == to) {
+                break;
+            }
+            if (s.charAt(i) != ':') {
+                return false;
+            }
+            i++;
+            if (i < to && s.charAt(i) == ':') {
+                if (elided) {
+                    return false;
+                }
+                elided = true;
+                i++;
+            } else if (i == to) {
+                return false; // a single trailing colon
+            }
+        }
+        return elided ? groups <= 7 : groups == 8;
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean isHexDigit(char c) {
+        return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
     public static int checkRange(int value, int min, int max, String name) {
         if (value < min || value > max) {
             throw new IllegalArgumentException(
