@@ -48,12 +48,18 @@ public interface BalancingStrategy {
     BalancingStrategy LEAST_CONNECTIONS = new LeastConnectionsStrategy();
 
     /**
-     * Smooth weighted round robin, the nginx algorithm: over any {@code sum(weights)} consecutive
-     * picks each backend is picked exactly its weight, and the picks are interleaved. The schedule
-     * is computed once per set of backends; for weight sets whose nginx schedule would be too
-     * costly to compute (over 2^26 steps of simulation), an earliest-deadline-first schedule with
-     * the same exact counts is used, and totals beyond about 2^20 are scaled down first. A pick
-     * is one atomic increment of a shared cursor and one index into that schedule, at any size.
+     * Smooth weighted round robin: over any {@code T} consecutive picks, {@code T} the sum of the
+     * weights divided by their greatest common divisor, each backend is picked exactly its weight
+     * divided by that divisor (the proportions are exact, whatever the weights), and the picks
+     * are interleaved. For small weights, while {@code T} times the number of distinct weights is
+     * at most 2^15 (64 backends of weights up to 30, say), the sequence is nginx's, computed once
+     * per set of backends, and a pick is one atomic increment of a shared cursor and one index
+     * into it. Beyond, picks follow a golden-ratio schedule that needs no precomputed sequence: a
+     * pick is one atomic add and a binary search over the backends, and a backend's picks in any
+     * run of consecutive picks stay within a few of its share (within 6 at 64 backends of
+     * weights up to 1,000,000, measured), no backend waiting more than 2.5 times its ideal gap.
+     * Either way the picker for a new set of backends, built under the balancer's lock, costs a
+     * bounded amount of work: at most about 0.1 ms at 64 backends.
      */
     BalancingStrategy WEIGHTED_ROUND_ROBIN = new WeightedRoundRobinStrategy();
 

@@ -1,7 +1,6 @@
 package dev.ailb.strategy;
 
 import java.util.Arrays;
-import java.util.PriorityQueue;
 import java.util.TreeMap;
 
 /**
@@ -15,35 +14,49 @@ import java.util.TreeMap;
  * and shortens the period.
  *
  * <p>Backends of equal weight always leave in index order, so the simulation tracks one entry per
- * distinct weight and costs {@code O(total * distinctWeights)}. When that would be too slow, the
- * period is built by earliest-deadline-first instead (each backend's j-th slot due at
- * {@code (j + 1/2) / w}), which is equally exact and interleaved, in {@code O(total log n)}. When
- * the reduced total exceeds {@link #MAX_PERIOD}, weights are scaled down to about that total (each
- * stays at least 1, so the period may exceed it by up to {@code n}), which keeps the proportions
- * within {@code n / MAX_PERIOD}.
+ * distinct weight and costs {@link #steps} = {@code total * distinctWeights}. The picker is built
+ * under the balancer's lock whenever the set of backends changes, so the strategy computes this
+ * period only while that cost is at most {@link #MAX_STEPS}, which covers small weights (64
+ * backends of weights up to 30, say); beyond, it uses {@link GoldenRatioSchedule}, which needs no
+ * period.
  */
 final class SmoothWeightedSchedule {
-    static final int MAX_PERIOD = 1 << 20;
-    private static final long MAX_SIMULATION_STEPS = 1L << 26;
+    /**
+     * The most simulation steps a picker build spends on the nginx period: about 0.1 ms, and a
+     * period of at most this many slots.
+     */
+    static final long MAX_STEPS = 1 << 15;
 
     private SmoothWeightedSchedule() {}
 
-    /** Returns the indices of one period of picks for the given weights (each >= 1). */
+    /** What {@link #period} costs for these weights (each >= 1): its length times its distinct weights. */
+    static long steps(int[] weights) {
+        int[] w = reduce(weights);
+        int[] sorted = w.clone();
+        Arrays.sort(sorted);
+        long distinct = 0;
+        for (int i = 0; i < sorted.length; i++) {
+            if (i == 0 || sorted[i] != sorted[i - 1]) {
+                distinct++;
+            }
+        }
+        return sum(w) * distinct;
+    }
+
+    /**
+     * Returns the indices of one period of picks for the given weights (each >= 1), in
+     * {@link #steps} steps; the caller bounds those.
+     */
     static int[] period(int[] weights) {
         int[] w = reduce(weights);
         long total = sum(w);
-        if (total > MAX_PERIOD) {
-            w = scaleDown(w, total);
-            total = sum(w);
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("weights: total " + total + " (expected: a period an array can hold)");
         }
-        TreeMap<Integer, int[]> classes = classesByWeight(w);
-        if (total * classes.size() <= MAX_SIMULATION_STEPS) {
-            return nginx(w, (int) total, classes);
-        }
-        return earliestDeadlineFirst(w, (int) total);
+        return nginx((int) total, classesByWeight(w));
     }
 
-    private static int[] nginx(int[] w, int total, TreeMap<Integer, int[]> classes) {
+    private static int[] nginx(int total, TreeMap<Integer, int[]> classes) {
         int k = classes.size();
         long[] classWeight = new long[k];
         int[][] members = new int[k][];
@@ -53,17 +66,19 @@ final class SmoothWeightedSchedule {
             members[c] = e.getValue();
             c++;
         }
-        long[] classPicks = new long[k];
+        // Per class: how many times each member has been picked, and which member is next. Kept
+        // as counters rather than derived from the class's picks by division, the dearest
+        // operation of the inner loop.
+        long[] picksEach = new long[k];
+        int[] nextMember = new int[k];
         int[] out = new int[total];
         for (int t = 1; t <= total; t++) {
             int bestClass = -1;
             long bestCurrent = 0;
             int bestIndex = 0;
             for (int j = 0; j < k; j++) {
-                int size = members[j].length;
-                long picksEach = classPicks[j] / size;
-                int next = members[j][(int) (classPicks[j] % size)];
-                long current = t * classWeight[j] - total * picksEach;
+                int next = members[j][nextMember[j]];
+                long current = t * classWeight[j] - total * picksEach[j];
                 if (bestClass < 0 || current > bestCurrent || (current == bestCurrent && next < bestIndex)) {
                     bestClass = j;
                     bestCurrent = current;
@@ -71,30 +86,9 @@ final class SmoothWeightedSchedule {
                 }
             }
             out[t - 1] = bestIndex;
-            classPicks[bestClass]++;
-        }
-        return out;
-    }
-
-    private static int[] earliestDeadlineFirst(int[] w, int total) {
-        // Entry: {index, slotsTaken}; deadline (2*slots+1)/(2*w) compared by cross multiplication.
-        PriorityQueue<long[]> queue = new PriorityQueue<>(w.length, (a, b) -> {
-            int ia = (int) a[0];
-            int ib = (int) b[0];
-            long lhs = (2 * a[1] + 1) * w[ib];
-            long rhs = (2 * b[1] + 1) * w[ia];
-            return lhs != rhs ? Long.compare(lhs, rhs) : Integer.compare(ia, ib);
-        });
-        for (int i = 0; i < w.length; i++) {
-            queue.add(new long[] {i, 0});
-        }
-        int[] out = new int[total];
-        for (int t = 0; t < total; t++) {
-            long[] head = queue.poll();
-            out[t] = (int) head[0];
-            head[1]++;
-            if (head[1] < w[(int) head[0]]) {
-                queue.add(head);
+            if (++nextMember[bestClass] == members[bestClass].length) {
+                nextMember[bestClass] = 0;
+                picksEach[bestClass]++;
             }
         }
         return out;
@@ -120,7 +114,8 @@ final class SmoothWeightedSchedule {
         return classes;
     }
 
-    private static int[] reduce(int[] weights) {
+    /** The weights divided by their greatest common divisor. */
+    static int[] reduce(int[] weights) {
         int g = 0;
         for (int x : weights) {
             g = gcd(g, x);
@@ -132,15 +127,6 @@ final class SmoothWeightedSchedule {
             }
         }
         return w;
-    }
-
-    private static int[] scaleDown(int[] w, long total) {
-        double factor = (double) MAX_PERIOD / total;
-        int[] scaled = new int[w.length];
-        for (int i = 0; i < w.length; i++) {
-            scaled[i] = (int) Math.max(1, Math.round(w[i] * factor));
-        }
-        return reduce(scaled);
     }
 
     private static long sum(int[] w) {

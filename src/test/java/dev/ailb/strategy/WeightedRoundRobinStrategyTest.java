@@ -1,7 +1,6 @@
 package dev.ailb.strategy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.offset;
 
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
@@ -274,110 +273,146 @@ class WeightedRoundRobinStrategyTest {
     }
 
     @Test
-    void earliestDeadlineFirstPeriodHoldsEachBackendExactlyItsWeight() {
-        // given: 128 distinct weights totalling 812,736, too many steps to simulate nginx class by class
-        int[] weights = new int[128];
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = 4000 + 37 * i;
-        }
-        int total = sum(weights);
-        assertThat((long) total * 128).isGreaterThan(1L << 26);
-        assertThat(total).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_PERIOD);
-
-        // when
-        int[] period = SmoothWeightedSchedule.period(weights);
-
-        // then
-        assertThat(period).hasSize(total);
-        assertThat(counts(period, weights.length)).isEqualTo(weights);
+    void theExactSequencesAboveComeFromTheNginxPeriod() {
+        // The exact-sequence tests above go through the balancer: their weights must stay within
+        // the steps for which the picker computes the nginx period.
+        weightVectors().forEach(vector -> assertThat(SmoothWeightedSchedule.steps((int[]) vector.get()[1]))
+                .as("steps for %s", vector.get()[0]).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_STEPS));
+        assertThat(SmoothWeightedSchedule.steps(new int[] {9, 1, 1, 1})).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_STEPS);
     }
 
     @Test
-    void earliestDeadlineFirstPeriodKeepsEachBackendNearItsIdealSpacing() {
+    void nginxPeriodsAreComputedOnlyWhileTheyTakeFewSteps() {
+        // given: 64 backends with weights up to 10, then up to 1,000,000
+        int[] small = randomWeights(new Random(5), 64, 10);
+        int[] large = randomWeights(new Random(5), 64, 1_000_000);
+
+        // then: the first stays within the bound, which also bounds the period's length
+        assertThat(SmoothWeightedSchedule.steps(small)).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_STEPS);
+        assertThat(SmoothWeightedSchedule.steps(large)).isGreaterThan(SmoothWeightedSchedule.MAX_STEPS);
+        assertThat(SmoothWeightedSchedule.MAX_STEPS).isLessThanOrEqualTo(1 << 15);
+    }
+
+    // ---------------------------------------------------------------- large weights: the golden-ratio schedule
+
+    @Test
+    void sixtyFourBackendsWithWeightsUpToAMillionGetExactlyTheirWeightsOverEveryPeriod() {
+        // given: 64 backends with weights drawn from 1..1,000,000, some 33 million picks per period
+        int[] weights = randomWeights(new Random(20_260_101L), 64, 1_000_000);
+        long[] reduced = Arrays.stream(reduced(weights)).asLongStream().toArray();
+        long total = Arrays.stream(reduced).sum();
+        LoadBalancer lb = balancerWithPortsAsIndices(weights);
+        for (int i = 0; i < 12_345; i++) {
+            lb.selectBackend(REQUEST); // any start will do
+        }
+
+        // when: one whole period
+        long[] counts = new long[weights.length];
+        for (long i = 0; i < total; i++) {
+            counts[lb.selectBackend(REQUEST).port() - PORT_BASE]++;
+        }
+
+        // then
+        assertThat(counts).isEqualTo(reduced);
+    }
+
+    @Test
+    void sixtyFourBackendsWithWeightsUpToAMillionShareTheFirstMillionPicksAsTheirWeightsSay() {
         // given
-        int[] weights = new int[128];
+        int[] weights = randomWeights(new Random(20_260_101L), 64, 1_000_000);
+        LoadBalancer lb = balancerWithPortsAsIndices(weights);
+        int picks = 1_000_000;
+
+        // when
+        long[] counts = new long[weights.length];
+        for (int i = 0; i < picks; i++) {
+            counts[lb.selectBackend(REQUEST).port() - PORT_BASE]++;
+        }
+
+        // then: far below 103.4, the 0.999 quantile of chi-square with 63 degrees of freedom; a
+        // deterministic schedule gives the same statistic on every run
+        double total = Arrays.stream(weights).asLongStream().sum();
+        double chiSquare = 0;
         for (int i = 0; i < weights.length; i++) {
-            weights[i] = 4000 + 37 * i;
+            double expected = picks * weights[i] / total;
+            chiSquare += (counts[i] - expected) * (counts[i] - expected) / expected;
         }
-        int total = sum(weights);
-
-        // when
-        int[] period = SmoothWeightedSchedule.period(weights);
-
-        // then: every window of twice a backend's ideal gap holds it at least once
-        for (int b = 0; b < weights.length; b++) {
-            int window = (int) Math.ceil(2.0 * total / weights[b]);
-            int longestGap = longestCyclicGap(period, b);
-            assertThat(longestGap).as("longest gap of backend %d (weight %d)", b, weights[b])
-                    .isLessThanOrEqualTo(window);
-        }
+        assertThat(chiSquare).isLessThan(103.4);
+        assertThat(chiSquare).as("much smoother than random draws").isLessThan(1.0);
     }
 
     @Test
-    void hugeTotalIsScaledDownToAtMostMaxPeriodKeepingTheProportions() {
-        // given: a total of about two million, above MAX_PERIOD
-        int[] weights = {1_000_000, 999_999, 3};
-        long total = 2_000_002L;
-
-        // when
-        int[] period = SmoothWeightedSchedule.period(weights);
-
-        // then
-        assertThat(period.length).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_PERIOD + weights.length);
-        assertProportionsKept(period, weights, total);
-    }
-
-    @Test
-    void tinyWeightNextToHugeOnesKeepsAtLeastOneSlotAfterScaling() {
-        // given: scaling by 2^20 / 3,000,001 takes the weight of 1 down to 0.35
-        int[] weights = {1_000_000, 1_000_000, 1_000_000, 1};
-
-        // when
-        int[] period = SmoothWeightedSchedule.period(weights);
-
-        // then
-        int[] counts = counts(period, 4);
-        assertThat(counts[3]).isEqualTo(1);
-        assertThat(counts[0]).isEqualTo(counts[1]).isEqualTo(counts[2]);
-        assertThat(period.length).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_PERIOD + weights.length);
-    }
-
-    @Test
-    void hugeTotalWithManyDistinctWeightsIsScaledAndScheduledByDeadline() {
-        // given: 300 weights up to a million, far above MAX_PERIOD and with many distinct values
-        int[] weights = new int[300];
-        Random random = new Random(4242);
-        long total = 0;
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = 1000 + random.nextInt(999_001);
-            total += weights[i];
-        }
-
-        // when
-        int[] period = SmoothWeightedSchedule.period(weights);
-
-        // then
-        assertThat(period.length).isLessThanOrEqualTo(SmoothWeightedSchedule.MAX_PERIOD + weights.length);
-        assertProportionsKept(period, weights, total);
-    }
-
-    @Test
-    void balancerWithHugeWeightsStillPicksTheLightBackendOncePerPeriod() {
+    void everyWindowOfGoldenRatioPicksHoldsEachBackendWithinSixOfItsShare() {
         // given
+        int[] weights = randomWeights(new Random(20_260_101L), 64, 1_000_000);
+        GoldenRatioSchedule schedule = GoldenRatioSchedule.of(weights);
+        int[] picks = schedulePicks(schedule, 2_000_000);
+
+        // then: sliding windows of every size, starting at every position
+        for (int window : new int[] {64, 1_000, 100_000, 1_000_000}) {
+            assertEveryWindowWithin(picks, reduced(weights), schedule.total(), window, 6.0);
+        }
+    }
+
+    @Test
+    void goldenRatioPicksSpaceEachBackendAtMostTwoAndAHalfTimesItsIdealGapApart() {
+        // given: 128 distinct weights totalling 812,736, and 64 weights up to 1,000,000
+        int[] graded = new int[128];
+        for (int i = 0; i < graded.length; i++) {
+            graded[i] = 4000 + 37 * i;
+        }
+        for (int[] weights : List.of(graded, randomWeights(new Random(20_260_101L), 64, 1_000_000))) {
+            GoldenRatioSchedule schedule = GoldenRatioSchedule.of(weights);
+            int[] w = reduced(weights);
+            long total = schedule.total();
+
+            // when: one whole period
+            long[] counts = new long[w.length];
+            long[] longestGap = longestCyclicGaps(schedule, w.length, counts);
+
+            // then
+            for (int b = 0; b < w.length; b++) {
+                assertThat(counts[b]).as("picks of backend %d", b).isEqualTo(w[b]);
+                assertThat((double) longestGap[b]).as("longest gap of backend %d (weight %d)", b, w[b])
+                        .isLessThanOrEqualTo(2.5 * total / w[b]);
+            }
+        }
+    }
+
+    @Test
+    void aLightBackendNextToHugeOnesIsPickedExactlyOncePerPeriod() {
+        // given: a period of 3,000,001 picks
         LoadBalancer lb = balancerWith(1_000_000, 1_000_000, 1_000_000, 1);
-        int picksToMake = 2 * (SmoothWeightedSchedule.MAX_PERIOD + 4);
 
-        // when
+        // when: two periods
         int[] counts = new int[4];
-        for (int i = 0; i < picksToMake; i++) {
+        for (int i = 0; i < 2 * 3_000_001; i++) {
             counts[index(lb.selectBackend(REQUEST).id())]++;
         }
 
         // then
-        assertThat(counts[3]).isBetween(2, 3);
-        int[] heavy = Arrays.copyOf(counts, 3);
-        assertThat(Arrays.stream(heavy).max().getAsInt() - Arrays.stream(heavy).min().getAsInt())
-                .isLessThanOrEqualTo(1);
+        assertThat(counts).containsExactly(2_000_000, 2_000_000, 2_000_000, 2);
+    }
+
+    @Test
+    void theStepIsCoprimeToThePeriodNearItsGoldenSectionWithSmallPartialQuotients() {
+        Random random = new Random(77);
+        for (int i = 0; i < 1_000; i++) {
+            // given: periods up to 2^34, 16,000 backends of weight 1,000,000
+            long total = 3 + (random.nextLong() & ((1L << 34) - 1));
+
+            // when
+            long step = GoldenRatioSchedule.stepFor(total);
+
+            // then
+            assertThat(gcd(step, total)).as("gcd with %d", total).isOne();
+            assertThat(Math.abs(step - total * 0.6180339887498949)).as("distance from T/phi for %d", total)
+                    .isLessThanOrEqualTo(129.0);
+            assertThat(GoldenRatioSchedule.largestQuotient(step, total)).as("partial quotients for %d", total)
+                    .isLessThanOrEqualTo(8);
+        }
+        assertThat(GoldenRatioSchedule.stepFor(1)).isOne();
+        assertThat(GoldenRatioSchedule.stepFor(2)).isOne();
     }
 
     // ---------------------------------------------------------------- fixtures
@@ -403,6 +438,79 @@ class WeightedRoundRobinStrategyTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static final int PORT_BASE = 1_000;
+
+    /** A balancer whose backend {@code i} listens on port {@code PORT_BASE + i}, to tell picks apart cheaply. */
+    private static LoadBalancer balancerWithPortsAsIndices(int[] weights) {
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.ROUND_ROBIN);
+        for (int i = 0; i < weights.length; i++) {
+            lb.addBackend("b" + i, "10.0.0." + (i + 1), PORT_BASE + i, weights[i]);
+        }
+        lb.setStrategy(BalancingStrategy.WEIGHTED_ROUND_ROBIN);
+        return lb;
+    }
+
+    /** The first picks of a schedule, as a picker makes them from a cursor at zero. */
+    private static int[] schedulePicks(GoldenRatioSchedule schedule, int count) {
+        int[] picks = new int[count];
+        long cursor = 0;
+        for (int k = 0; k < count; k++) {
+            picks[k] = schedule.indexAt(cursor);
+            cursor += schedule.step();
+        }
+        return picks;
+    }
+
+    /** Each backend's picks over one period, into {@code counts}, and its longest cyclic gap. */
+    private static long[] longestCyclicGaps(GoldenRatioSchedule schedule, int n, long[] counts) {
+        long[] first = new long[n];
+        long[] last = new long[n];
+        long[] longest = new long[n];
+        Arrays.fill(last, -1);
+        long cursor = 0;
+        for (long k = 0; k < schedule.total(); k++) {
+            int b = schedule.indexAt(cursor);
+            cursor += schedule.step();
+            counts[b]++;
+            if (last[b] >= 0) {
+                longest[b] = Math.max(longest[b], k - last[b]);
+            } else {
+                first[b] = k;
+            }
+            last[b] = k;
+        }
+        for (int b = 0; b < n; b++) {
+            longest[b] = Math.max(longest[b], schedule.total() - last[b] + first[b]);
+        }
+        return longest;
+    }
+
+    private static void assertEveryWindowWithin(int[] picks, int[] weights, long total, int window, double bound) {
+        int n = weights.length;
+        long[] counts = new long[n];
+        for (int k = 0; k < window; k++) {
+            counts[picks[k]]++;
+        }
+        for (int start = 0; ; start++) {
+            for (int b = 0; b < n; b++) {
+                double share = (double) window * weights[b] / total;
+                if (Math.abs(counts[b] - share) > bound) {
+                    assertThat(counts[b]).as("picks of backend %d in the %d picks from %d", b, window, start)
+                            .isBetween((long) Math.ceil(share - bound), (long) Math.floor(share + bound));
+                }
+            }
+            if (start + window >= picks.length) {
+                return;
+            }
+            counts[picks[start]]--;
+            counts[picks[start + window]]++;
+        }
+    }
+
+    private static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
 
     /**
      * nginx's smooth weighted round robin, step by step: every current weight grows by its weight,
@@ -462,36 +570,6 @@ class WeightedRoundRobinStrategyTest {
             counts[picks.get(start + window - 1)]++;
             assertThat(counts).as("window starting at pick %d", start).isEqualTo(weights);
         }
-    }
-
-    private static void assertProportionsKept(int[] period, int[] weights, long total) {
-        int n = weights.length;
-        double tolerance = (double) n / SmoothWeightedSchedule.MAX_PERIOD;
-        int[] counts = counts(period, n);
-        for (int i = 0; i < n; i++) {
-            double share = (double) counts[i] / period.length;
-            double expected = (double) weights[i] / total;
-            assertThat(counts[i]).as("slots of backend %d", i).isPositive();
-            assertThat(share).as("share of backend %d (weight %d)", i, weights[i])
-                    .isCloseTo(expected, offset(tolerance));
-        }
-    }
-
-    private static int longestCyclicGap(int[] period, int backend) {
-        int first = -1;
-        int previous = -1;
-        int longest = 0;
-        for (int t = 0; t < period.length; t++) {
-            if (period[t] == backend) {
-                if (previous >= 0) {
-                    longest = Math.max(longest, t - previous);
-                } else {
-                    first = t;
-                }
-                previous = t;
-            }
-        }
-        return Math.max(longest, period.length - previous + first);
     }
 
     private static int[] randomWeights(Random random, int n, int maxWeight) {
