@@ -16,15 +16,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * can be read without the lock.
  */
 final class BackendHealth {
-    static final long NEVER = Long.MIN_VALUE;
-
     /** Failed the fall threshold of active checks in a row, or was marked unhealthy by hand. */
     volatile boolean checkDown;
     /** Started unhealthy and has never passed a check: its first passing check brings it up. */
     volatile boolean awaitingFirstCheck;
     volatile int checkFailures;
     volatile int checkSuccesses;
-    volatile long lastCheckNanos = NEVER;
+    /** Read only once {@link #checked}: every reading of the ticker is a valid one, so none can mean "never". */
+    volatile long lastCheckNanos;
+    /** Whether an active check's verdict was ever counted; written after {@link #lastCheckNanos}. */
+    volatile boolean checked;
     volatile String lastFailureReason;
 
     volatile boolean ejected;
@@ -51,17 +52,18 @@ final class BackendHealth {
     }
 
     HealthStats stats(HealthState committed, long nowNanos) {
+        boolean everChecked = checked;
         long lastCheck = lastCheckNanos;
         long remaining = ejected ? Math.max(0L, ejectedUntilNanos - nowNanos) : 0L;
         return new HealthStats(committed,
-                lastCheck == NEVER ? Optional.empty() : Optional.of(Duration.ofNanos(Math.max(0L, nowNanos - lastCheck))),
+                everChecked ? Optional.of(Duration.ofNanos(Math.max(0L, nowNanos - lastCheck))) : Optional.empty(),
                 Optional.ofNullable(lastFailureReason), checkFailures, checkSuccesses, requestFailures.get(),
                 ejections, Duration.ofNanos(remaining), probation);
     }
 
     /** The lock-guarded fields, to put back when a change cannot be published. */
     Saved save() {
-        return new Saved(checkDown, awaitingFirstCheck, checkFailures, checkSuccesses, lastCheckNanos,
+        return new Saved(checkDown, awaitingFirstCheck, checkFailures, checkSuccesses, lastCheckNanos, checked,
                 lastFailureReason, ejected, ejectedUntilNanos, ejections, probation, ejectionMultiplier,
                 returnedAtNanos);
     }
@@ -72,6 +74,7 @@ final class BackendHealth {
         checkFailures = s.checkFailures;
         checkSuccesses = s.checkSuccesses;
         lastCheckNanos = s.lastCheckNanos;
+        checked = s.checked;
         lastFailureReason = s.lastFailureReason;
         ejected = s.ejected;
         ejectedUntilNanos = s.ejectedUntilNanos;
@@ -82,6 +85,6 @@ final class BackendHealth {
     }
 
     record Saved(boolean checkDown, boolean awaitingFirstCheck, int checkFailures, int checkSuccesses,
-            long lastCheckNanos, String lastFailureReason, boolean ejected, long ejectedUntilNanos, long ejections,
+            long lastCheckNanos, boolean checked, String lastFailureReason, boolean ejected, long ejectedUntilNanos, long ejections,
             boolean probation, int ejectionMultiplier, long returnedAtNanos) {}
 }

@@ -1600,6 +1600,7 @@ public final class LoadBalancer implements AutoCloseable {
             BackendHealth h = backend.health;
             BackendHealth.Saved before = h.save();
             h.lastCheckNanos = ticker.read();
+            h.checked = true;
             String reason = null;
             if (result.isHealthy()) {
                 h.checkSuccesses = BackendHealth.increment(h.checkSuccesses);

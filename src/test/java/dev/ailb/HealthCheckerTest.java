@@ -458,4 +458,16 @@ class HealthCheckerTest {
                 .filter(t -> t.getName().startsWith("ailb-health-") && t.isAlive())
                 .collect(Collectors.toSet());
     }
+
+    @Test
+    void aCheckCountedWhenTheTickerReadsTheSmallestLongIsStillACheck() {
+        ticker.advance(Duration.ofNanos(Long.MAX_VALUE)).advance(Duration.ofNanos(1)); // Long.MIN_VALUE
+        start(builder(), "a");
+        assertThat(lb.getBackendStats("a").health().sinceLastCheck()).isEmpty();
+
+        scheduler.runDueTasks();
+
+        assertThat(ticker.read()).isEqualTo(Long.MIN_VALUE);
+        assertThat(lb.getBackendStats("a").health().sinceLastCheck()).contains(Duration.ZERO);
+    }
 }
