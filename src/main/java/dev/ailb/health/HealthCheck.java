@@ -26,7 +26,8 @@ import java.util.function.Function;
  * work and return a stage that completes when it is done, or use {@link #blocking(Function)} for
  * work that blocks. A stage that has not completed within {@link HealthCheckContext#timeout()}
  * counts as a failure and is cancelled ({@code toCompletableFuture().cancel(true)}): pass the
- * cancellation on to the work, so that it ends and frees its connection. A stage completed
+ * cancellation on to the work, so that it ends and frees its connection. The cancel runs on a
+ * checker thread, with the stage's dependants, so none of them may block. A stage completed
  * exceptionally, a {@code null} stage or result, and an exception or error thrown by
  * {@code check} itself count as failures too. A check that hangs never delays another backend's
  * check or the next round; one that blocks a {@linkplain HealthCheckContext#executor() worker
