@@ -18,8 +18,6 @@ import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.LatencyHistogram;
 import dev.ailb.internal.RetryBudget;
-import dev.ailb.internal.SessionTable;
-import dev.ailb.strategy.IpHashStrategy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -115,9 +113,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final HealthChecker checker;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
-    private final SessionTable<Backend> sessions; // null with consistent hashing
-    private final Selector sessionRingSelector; // guarded by itself; null with a table
-    private volatile SessionRing sessionRing;
+    private final SessionRouting sessions;
 
     private volatile Registry registry;
     private volatile boolean closed;
@@ -144,9 +140,6 @@ public final class LoadBalancer implements AutoCloseable {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
     private final LongAdder retries = new LongAdder();
-    private final LongAdder sessionHits = new LongAdder();
-    private final LongAdder sessionMisses = new LongAdder();
-    private final LongAdder sessionRebinds = new LongAdder();
 
     /** Creates a round-robin balancer with the default settings. */
     public LoadBalancer() {
@@ -181,17 +174,12 @@ public final class LoadBalancer implements AutoCloseable {
                 .toNanos();
         this.userScheduler = builder.healthCheckScheduler;
         SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
-        if (affinity == SessionAffinity.TABLE) {
-            this.sessions = new SessionTable<>(
-                    builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
-                    (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
-                            .toNanos(),
-                    (sessionId, backend, cause) -> backend.sessions.decrementAndGet());
-            this.sessionRingSelector = null;
-        } else {
-            this.sessions = null;
-            this.sessionRingSelector = BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random));
-        }
+        this.sessions = affinity == SessionAffinity.TABLE
+                ? SessionRouting.table(new PickPath(),
+                        builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
+                        (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
+                                .toNanos())
+                : SessionRouting.hash(new PickPath(), BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
         this.retryPolicy = builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults();
         this.retryBudget = new RetryBudget(retryPolicy.budgetPercent() / 100.0, retryPolicy.minRetriesPerSecond(),
                 TimeUnit.SECONDS.toNanos(10));
@@ -469,20 +457,10 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        forgetSessions(backend);
+        sessions.forget(backend);
         notifyListeners(l -> l.onBackendRemoved(backend));
         if (done != null) {
             done.complete(null);
-        }
-    }
-
-    /**
-     * Unbinds the sessions of a backend that left: the table lets go of the backend (and its
-     * histograms) but remembers the sessions, so that each one's next request counts as a rebind.
-     */
-    private void forgetSessions(Backend backend) {
-        if (sessions != null) {
-            sessions.unbindIf(b -> b == backend);
         }
     }
 
@@ -875,7 +853,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
      */
     public Backend selectBackend(Request request, String sessionId) {
-        return pickSticky(request, sessionId, false);
+        return routeSession(request, sessionId, false);
     }
 
     /**
@@ -891,94 +869,16 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
      */
     public Lease acquire(Request request, String sessionId) {
-        Backend backend = pickSticky(request, sessionId, true);
+        Backend backend = routeSession(request, sessionId, true);
         return new Lease(this, backend, tokensOf(request), ticker.read());
     }
 
-    private Backend pickSticky(Request request, String sessionId, boolean acquire) {
+    private Backend routeSession(Request request, String sessionId, boolean acquire) {
         checkNotNull(request, "request");
         checkId(sessionId, "sessionId");
         checkOpen();
-        if (sessions == null) {
-            return pickHashed(request, sessionId, acquire);
-        }
-        long now = ticker.read();
-        Backend bound = sessions.get(sessionId, now);
-        if (bound != null) {
-            Registry current = readmitIfDue(registry);
-            if (current.routes(bound) && (!acquire || bound.tryAcquire(tokensOf(request)))) {
-                countSelection(bound, current);
-                sessionHits.increment();
-                return bound;
-            }
-        }
-        // Miss or rebind is decided by how the first attempt found the session, under the table's
-        // lock: a later attempt finds the binding the earlier one made.
-        SessionTable.Outcome found = null;
-        for (int attempt = 0; attempt < 3; attempt++) {
-            Backend chosen = pick(request, true, false, false);
-            chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
-            // Another request of the session may have bound it since the lookup above: the first
-            // binding to a backend that takes requests holds, so that both go to the same backend.
-            SessionTable.Binding<Backend> binding =
-                    sessions.bind(sessionId, chosen, b -> b != bound && registry.routes(b), now);
-            if (found == null) {
-                found = binding.outcome();
-            }
-            Backend winner = chosen;
-            if (binding.kept() != null) {
-                chosen.sessions.decrementAndGet(); // not bound after all, even if kept is chosen
-                winner = binding.kept();
-            }
-            // A backend that left since the pick may have had its sessions unbound before this
-            // binding was made: unbind it too, and place the request again.
-            if (winner.isRemoved() || (acquire && !winner.tryAcquire(tokensOf(request)))) {
-                sessions.unbind(sessionId, winner);
-                continue;
-            }
-            countSelection(winner, registry);
-            (binding.kept() != null ? sessionHits : found == SessionTable.Outcome.NEW ? sessionMisses
-                    : sessionRebinds).increment();
-            return winner;
-        }
-        throw new IllegalStateException("strategy " + registry.strategy.name()
-                + " keeps picking backends that are not available");
+        return sessions.route(request, sessionId, acquire);
     }
-
-    private Backend pickHashed(Request request, String sessionId, boolean acquire) {
-        for (int attempt = 0; attempt < 3; attempt++) {
-            Registry current = readmitIfDue(registry);
-            if (current.routable.isEmpty()) {
-                break; // let pick explain
-            }
-            SessionRing ring = sessionRing;
-            if (ring == null || ring.routable != current.routable) {
-                ring = buildSessionRing(current.routable);
-            }
-            Backend backend = IpHashStrategy.backendForKey(ring.picker, sessionId);
-            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
-                countSelection(backend, current);
-                sessionHits.increment();
-                return backend;
-            }
-        }
-        return pick(request, true, acquire, true);
-    }
-
-    private SessionRing buildSessionRing(List<Backend> routable) {
-        // The ring selector builds incrementally from its last ring, so it is not shared unguarded.
-        synchronized (sessionRingSelector) {
-            SessionRing ring = sessionRing;
-            if (ring == null || ring.routable != routable) {
-                ring = new SessionRing(routable, sessionRingSelector.newPicker(routable));
-                sessionRing = ring;
-            }
-            return ring;
-        }
-    }
-
-    /** A consistent-hash ring over one routable set, for session affinity without a table. */
-    private record SessionRing(List<Backend> routable, Picker picker) {}
 
     private void countSelection(Backend backend, Registry current) {
         if (!backend.recordSelection()) {
@@ -1796,9 +1696,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public LoadBalancerStats getAllStats() {
         long now = ticker.read();
-        if (sessions != null) {
-            sessions.expire(now); // so that the session counts are exact as of now
-        }
+        int boundSessions = sessions.boundSessions(now);
         readmitIfDue(registry);
         // The overall figures add up those of the registered backends and those of the backends
         // that left. A departure moves figures from one side to the other; a read that overlaps
@@ -1806,7 +1704,7 @@ public final class LoadBalancer implements AutoCloseable {
         for (;;) {
             int before = departures;
             if ((before & 1) == 0) {
-                LoadBalancerStats stats = statsAsOf(registry, now);
+                LoadBalancerStats stats = statsAsOf(registry, now, boundSessions);
                 if (departures == before) {
                     return stats;
                 }
@@ -1815,7 +1713,7 @@ public final class LoadBalancer implements AutoCloseable {
         }
     }
 
-    private LoadBalancerStats statsAsOf(Registry current, long now) {
+    private LoadBalancerStats statsAsOf(Registry current, long now, int boundSessions) {
         List<BackendStats> perBackend = new ArrayList<>(current.all.size());
         List<LatencyHistogram.Snapshot> histograms = new ArrayList<>(current.all.size() + 1);
         histograms.add(departedHistogram.snapshot());
@@ -1853,7 +1751,7 @@ public final class LoadBalancer implements AutoCloseable {
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
                 ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
-                sessions != null ? sessions.boundSize() : 0, sessionHits.sum(), sessionMisses.sum(), sessionRebinds.sum());
+                boundSessions, sessions.hits.sum(), sessions.misses.sum(), sessions.rebinds.sum());
         return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
     }
 
@@ -2002,6 +1900,39 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
+
+    /** This balancer's pick path, for the collaborators that route on top of it. */
+    private final class PickPath implements Router {
+        @Override
+        public Registry view() {
+            return readmitIfDue(registry);
+        }
+
+        @Override
+        public Registry published() {
+            return registry;
+        }
+
+        @Override
+        public Backend pick(Request request, boolean acquire, boolean count) {
+            return LoadBalancer.this.pick(request, true, acquire, count);
+        }
+
+        @Override
+        public boolean tryAcquire(Backend backend, Request request) {
+            return backend.tryAcquire(tokensOf(request));
+        }
+
+        @Override
+        public void countSelection(Backend backend, Registry view) {
+            LoadBalancer.this.countSelection(backend, view);
+        }
+
+        @Override
+        public long now() {
+            return ticker.read();
+        }
+    }
 
     /**
      * Draws from the calling thread's {@link ThreadLocalRandom}. Holding the object returned by

@@ -1,0 +1,33 @@
+package dev.ailb;
+
+/**
+ * The balancer's pick path as the collaborators that route on top of it see it: the published
+ * view, the strategy's pick with its retries, and the per-request bookkeeping. The balancer
+ * implements it; {@link SessionRouting} is its first user.
+ */
+interface Router {
+
+    /** The published view, with ejections that are over ended first when that is cheap. */
+    Registry view();
+
+    /** The published view as it stands, for re-checks that must not take the balancer's lock. */
+    Registry published();
+
+    /**
+     * The strategy's pick for a request, retried while the view changes under it.
+     *
+     * @param acquire whether to acquire a connection on the pick
+     * @param count   whether to count the pick as a request routed
+     * @throws NoAvailableBackendException if no backend is available (counted as a rejection)
+     */
+    Backend pick(Request request, boolean acquire, boolean count);
+
+    /** Acquires a connection on a backend for a request, unless it has been removed. */
+    boolean tryAcquire(Backend backend, Request request);
+
+    /** Counts a request routed to a backend from a view. */
+    void countSelection(Backend backend, Registry view);
+
+    /** A reading of the balancer's ticker. */
+    long now();
+}

@@ -1,0 +1,185 @@
+package dev.ailb;
+
+import dev.ailb.internal.SessionTable;
+import dev.ailb.strategy.IpHashStrategy;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Where the requests of a session go: the {@link SessionAffinity} modes as one collaborator of the
+ * balancer, over its {@link Router}. {@link #route} sends a request of a session to the session's
+ * backend while that backend takes requests, and otherwise places it with the strategy; the mode
+ * decides how the session's backend is remembered. It also counts hits, misses and rebinds, with
+ * the meanings {@link LoadBalancerMetrics} gives them.
+ *
+ * <p>Thread-safe: a hit takes no lock of the balancer in either mode.
+ */
+abstract class SessionRouting {
+    final LongAdder hits = new LongAdder();
+    final LongAdder misses = new LongAdder();
+    final LongAdder rebinds = new LongAdder();
+    final Router router;
+
+    private SessionRouting(Router router) {
+        this.router = router;
+    }
+
+    /** A bounded table of bindings ({@link SessionAffinity#TABLE}). */
+    static SessionRouting table(Router router, int maxSessions, long idleTimeoutNanos) {
+        return new Table(router, maxSessions, idleTimeoutNanos);
+    }
+
+    /** Consistent hashing of the session id over the routable backends ({@link SessionAffinity#CONSISTENT_HASH}). */
+    static SessionRouting hash(Router router, Selector ringSelector) {
+        return new Hash(router, ringSelector);
+    }
+
+    /**
+     * Routes a request of a session, acquiring a connection on its backend if asked, and counts it.
+     *
+     * @throws NoAvailableBackendException if no backend is available
+     * @throws IllegalStateException       if the strategy keeps picking backends that are gone
+     */
+    abstract Backend route(Request request, String sessionId, boolean acquire);
+
+    /** A backend left the balancer: nothing here may hold it any more. */
+    abstract void forget(Backend departed);
+
+    /** The sessions bound to a backend as of {@code nowNanos}, idle ones dropped first. */
+    abstract int boundSessions(long nowNanos);
+
+    /**
+     * The table mode. A session is bound to the backend the strategy first placed it on and moves
+     * only when that backend stops taking requests; a binding made while another request of the
+     * session binds it elsewhere gives way to the first one, so both go to one backend.
+     */
+    private static final class Table extends SessionRouting {
+        private final SessionTable<Backend> table;
+
+        Table(Router router, int maxSessions, long idleTimeoutNanos) {
+            super(router);
+            this.table = new SessionTable<>(maxSessions, idleTimeoutNanos,
+                    (sessionId, backend, cause) -> backend.sessions.decrementAndGet());
+        }
+
+        @Override
+        Backend route(Request request, String sessionId, boolean acquire) {
+            long now = router.now();
+            Backend bound = table.get(sessionId, now);
+            if (bound != null) {
+                Registry view = router.view();
+                if (view.routes(bound) && (!acquire || router.tryAcquire(bound, request))) {
+                    router.countSelection(bound, view);
+                    hits.increment();
+                    return bound;
+                }
+            }
+            // Miss or rebind is decided by how the first attempt found the session, under the
+            // table's lock: a later attempt finds the binding the earlier one made.
+            SessionTable.Outcome found = null;
+            for (int attempt = 0; attempt < 3; attempt++) {
+                Backend chosen = router.pick(request, false, false);
+                chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
+                // Another request of the session may have bound it since the lookup above: the
+                // first binding to a backend that takes requests holds.
+                SessionTable.Binding<Backend> binding =
+                        table.bind(sessionId, chosen, b -> b != bound && router.published().routes(b), now);
+                if (found == null) {
+                    found = binding.outcome();
+                }
+                Backend winner = chosen;
+                if (binding.kept() != null) {
+                    chosen.sessions.decrementAndGet(); // not bound after all, even if kept is chosen
+                    winner = binding.kept();
+                }
+                // A backend that left since the pick may have had its sessions unbound before
+                // this binding was made: unbind it too, and place the request again.
+                if (winner.isRemoved() || (acquire && !router.tryAcquire(winner, request))) {
+                    table.unbind(sessionId, winner);
+                    continue;
+                }
+                router.countSelection(winner, router.published());
+                (binding.kept() != null ? hits : found == SessionTable.Outcome.NEW ? misses : rebinds).increment();
+                return winner;
+            }
+            throw new IllegalStateException("strategy " + router.published().strategy.name()
+                    + " keeps picking backends that are not available");
+        }
+
+        /**
+         * The table lets go of the backend (and its histograms) but remembers its sessions, so
+         * that each one's next request counts as a rebind.
+         */
+        @Override
+        void forget(Backend departed) {
+            table.unbindIf(b -> b == departed);
+        }
+
+        @Override
+        int boundSessions(long nowNanos) {
+            table.expire(nowNanos); // so that the count is exact as of now
+            return table.boundSize();
+        }
+    }
+
+    /**
+     * The hash mode: the session id is hashed onto a consistent-hash ring over the routable
+     * backends, built when that set changes; nothing is kept per session. A session whose
+     * backend does not take the request is placed by the strategy, unbound.
+     */
+    private static final class Hash extends SessionRouting {
+        private final Selector ringSelector; // guarded by itself
+        private volatile Ring ring;
+
+        Hash(Router router, Selector ringSelector) {
+            super(router);
+            this.ringSelector = ringSelector;
+        }
+
+        @Override
+        Backend route(Request request, String sessionId, boolean acquire) {
+            for (int attempt = 0; attempt < 3; attempt++) {
+                Registry view = router.view();
+                if (view.routable.isEmpty()) {
+                    break; // let the pick explain
+                }
+                Ring current = ring;
+                if (current == null || current.routable != view.routable) {
+                    current = ringOver(view.routable);
+                }
+                Backend backend = IpHashStrategy.backendForKey(current.picker, sessionId);
+                if (view.routes(backend) && (!acquire || router.tryAcquire(backend, request))) {
+                    router.countSelection(backend, view);
+                    hits.increment();
+                    return backend;
+                }
+            }
+            return router.pick(request, acquire, true);
+        }
+
+        private Ring ringOver(List<Backend> routable) {
+            // The ring selector builds incrementally from its last ring, so it is not shared unguarded.
+            synchronized (ringSelector) {
+                Ring current = ring;
+                if (current == null || current.routable != routable) {
+                    current = new Ring(routable, ringSelector.newPicker(routable));
+                    ring = current;
+                }
+                return current;
+            }
+        }
+
+        @Override
+        void forget(Backend departed) {
+            // nothing is kept per session; the next ring is built without it
+        }
+
+        @Override
+        int boundSessions(long nowNanos) {
+            return 0;
+        }
+
+        /** A consistent-hash ring over one routable set. */
+        private record Ring(List<Backend> routable, Picker picker) {}
+    }
+}
