@@ -16,7 +16,6 @@ import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
 import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
-import dev.ailb.internal.LatencyHistogram;
 import dev.ailb.internal.RetryBudget;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,8 +33,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.DoubleAdder;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
@@ -126,20 +123,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
 
-    // The overall request, success and failure counts, response time sum and histogram are the
-    // registered backends' plus those of the backends that left: folded in as each leaves, with
-    // the selections and completions that raced a departure and came after its fold. A selection
-    // thus updates one count, on its backend, and a release each figure once, not twice.
-    private final LongAdder departedRequests = new LongAdder();
-    private final LongAdder departedSuccesses = new LongAdder();
-    private final LongAdder departedFailures = new LongAdder();
-    private final DoubleAdder departedResponseNanos = new DoubleAdder(); // see Backend.responseNanos
-    private final LatencyHistogram departedHistogram = new LatencyHistogram();
-    /** Odd while a departing backend's figures move from it to the departed ones. Written under lock. */
-    private volatile int departures;
-    private final LongAdder rejected = new LongAdder();
-    private final LongAdder panicSelections = new LongAdder();
-    private final LongAdder retries = new LongAdder();
+    private final TrafficFigures figures = new TrafficFigures();
 
     /** Creates a round-robin balancer with the default settings. */
     public LoadBalancer() {
@@ -440,15 +424,7 @@ public final class LoadBalancer implements AutoCloseable {
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
             Registry next = current.withBackends(all, Backend::isInService, failOpen);
-            departures++; // a reader of the overall figures that overlaps this reads again
-            publish(next);
-            departedRequests.add(backend.selections.fold());
-            Backend.Completions folded = backend.foldCompletions();
-            departedSuccesses.add(folded.successes());
-            departedFailures.add(folded.failures());
-            departedResponseNanos.add(folded.responseNanos());
-            departedHistogram.recordAll(folded.histogram());
-            departures++;
+            figures.fold(backend, () -> publish(next));
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
             if (timer != null) {
@@ -880,15 +856,6 @@ public final class LoadBalancer implements AutoCloseable {
         return sessions.route(request, sessionId, acquire);
     }
 
-    private void countSelection(Backend backend, Registry current) {
-        if (!backend.recordSelection()) {
-            departedRequests.increment(); // the backend left and its count was folded meanwhile
-        }
-        if (current.panic) {
-            panicSelections.increment();
-        }
-    }
-
     /**
      * Picks, and acquires a connection on the pick and counts it as a request if asked; when
      * nothing is available, counts a rejection and throws or returns null as asked.
@@ -907,7 +874,7 @@ public final class LoadBalancer implements AutoCloseable {
                 current = readmitIfDue(current);
             }
             if (current.routable.isEmpty()) {
-                rejected.increment();
+                figures.countRejection();
                 if (throwIfNone) {
                     throw noAvailableBackend(current);
                 }
@@ -922,7 +889,7 @@ public final class LoadBalancer implements AutoCloseable {
             // and only the pick that acquired is counted.
             if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
                 if (count) {
-                    countSelection(backend, current);
+                    figures.countSelection(backend, current);
                 }
                 return backend;
             }
@@ -1110,8 +1077,8 @@ public final class LoadBalancer implements AutoCloseable {
                 backend = candidates.get(random.nextInt(candidates.size()));
             }
             if (backend.tryAcquire(tokensOf(request))) {
-                countSelection(backend, current);
-                retries.increment();
+                figures.countSelection(backend, current);
+                figures.countRetry();
                 return backend;
             }
         }
@@ -1304,7 +1271,7 @@ public final class LoadBalancer implements AutoCloseable {
         }
         int late = backend.recordCompletion(responseTimeNanos, success, now);
         if (late != 0) {
-            countLateCompletion(late, responseTimeNanos, success);
+            figures.countLateCompletion(late, responseTimeNanos, success);
         }
         if (outliers.isEnabled()) {
             observeOutcome(backend, success, now);
@@ -1313,19 +1280,6 @@ public final class LoadBalancer implements AutoCloseable {
             finishDrain(backend);
         } else if (ctl == Backend.MAINTENANCE) {
             maintenanceDrained(backend);
-        }
-    }
-
-    /** Counts in the departed figures what a release recorded after its backend's fold. */
-    private void countLateCompletion(int late, long responseTimeNanos, boolean success) {
-        if ((late & Backend.LATE_COUNT) != 0) {
-            (success ? departedSuccesses : departedFailures).increment();
-        }
-        if ((late & Backend.LATE_TIME) != 0) {
-            departedResponseNanos.add(responseTimeNanos);
-        }
-        if ((late & Backend.LATE_HISTOGRAM) != 0) {
-            departedHistogram.record(responseTimeNanos);
         }
     }
 
@@ -1686,7 +1640,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         Backend backend = lookup(registry, id);
         readmitIfDue(registry);
-        return statsOf(backend, ticker.read());
+        return TrafficFigures.statsOf(backend, ticker.read());
     }
 
     /**
@@ -1698,81 +1652,8 @@ public final class LoadBalancer implements AutoCloseable {
         long now = ticker.read();
         int boundSessions = sessions.boundSessions(now);
         readmitIfDue(registry);
-        // The overall figures add up those of the registered backends and those of the backends
-        // that left. A departure moves figures from one side to the other; a read that overlaps
-        // one is repeated, so that no backend is counted twice or not at all.
-        for (;;) {
-            int before = departures;
-            if ((before & 1) == 0) {
-                LoadBalancerStats stats = statsAsOf(registry, now, boundSessions);
-                if (departures == before) {
-                    return stats;
-                }
-            }
-            Thread.onSpinWait();
-        }
-    }
-
-    private LoadBalancerStats statsAsOf(Registry current, long now, int boundSessions) {
-        List<BackendStats> perBackend = new ArrayList<>(current.all.size());
-        List<LatencyHistogram.Snapshot> histograms = new ArrayList<>(current.all.size() + 1);
-        histograms.add(departedHistogram.snapshot());
-        long requests = departedRequests.sum();
-        long ok = departedSuccesses.sum();
-        long failed = departedFailures.sum();
-        double responseNanos = departedResponseNanos.sum();
-        long active = 0;
-        int healthy = 0;
-        int draining = 0;
-        int ejected = 0;
-        for (Backend b : current.all) {
-            LatencyHistogram.Snapshot h = b.histogramSnapshot();
-            histograms.add(h);
-            BackendStats s = statsOf(b, h, now);
-            perBackend.add(s);
-            requests += s.totalRequests();
-            ok += s.successes();
-            failed += s.failures();
-            responseNanos += b.responseNanos.sum();
-            active += s.activeConnections();
-            if (s.healthy()) {
-                healthy++;
-            }
-            if (s.draining()) {
-                draining++;
-            }
-            if (s.health().state() == HealthState.EJECTED) {
-                ejected++;
-            }
-        }
-        LatencyHistogram.Snapshot h = LatencyHistogram.Snapshot.sum(histograms);
-        LoadBalancerMetrics metrics = new LoadBalancerMetrics(
-                requests, rejected.sum(), ok, failed, average(responseNanos, ok + failed),
-                Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
-                Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, current.available.size(), draining,
-                ejected, current.panic, panicSelections.sum(), retries.sum(), retryBudget.retriesRefused(),
-                boundSessions, sessions.hits.sum(), sessions.misses.sum(), sessions.rebinds.sum());
-        return new LoadBalancerStats(current.strategy.name(), metrics, perBackend);
-    }
-
-    private BackendStats statsOf(Backend b, long nowNanos) {
-        return statsOf(b, b.histogramSnapshot(), nowNanos);
-    }
-
-    private BackendStats statsOf(Backend b, LatencyHistogram.Snapshot h, long nowNanos) {
-        long ok = b.successes.sum();
-        long failed = b.failures.sum();
-        HealthState state = b.healthState();
-        return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
-                b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
-                average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
-                Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
-                b.health.stats(state, nowNanos), b.sessions.get());
-    }
-
-    private static Duration average(double totalNanos, long count) {
-        // The cast saturates: an average beyond Long.MAX_VALUE ns reads as that.
-        return count == 0 ? Duration.ZERO : Duration.ofNanos((long) (totalNanos / count));
+        long retriesRefused = retryBudget.retriesRefused();
+        return figures.consistently(() -> figures.statsOf(registry, now, sessions, boundSessions, retriesRefused));
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1925,7 +1806,7 @@ public final class LoadBalancer implements AutoCloseable {
 
         @Override
         public void countSelection(Backend backend, Registry view) {
-            LoadBalancer.this.countSelection(backend, view);
+            figures.countSelection(backend, view);
         }
 
         @Override
