@@ -33,7 +33,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -90,7 +89,6 @@ public final class LoadBalancer implements AutoCloseable {
     /** The largest weight a backend may have. */
     public static final int MAX_WEIGHT = 1_000_000;
 
-    private final ReentrantLock lock = new ReentrantLock();
     private final Ticker ticker;
     private final RandomGenerator random;
     private final double decayNanos;
@@ -99,20 +97,17 @@ public final class LoadBalancer implements AutoCloseable {
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long tokenUnit;
     private final SelectionContext context;
-    private final boolean failOpen;
     private final int saturationWaiting;
     private final double saturationKvCache;
     private final long saturationMaxAgeNanos;
     private final boolean initiallyHealthy;
-    private final OutlierDetection outliers;
-    private final int healthyThreshold;
-    private final int unhealthyThreshold;
     private final HealthChecker checker;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
     private final SessionRouting sessions;
 
-    private volatile Registry registry;
+    private final RoutingTable table;
+    private final HealthTransitions health;
     private volatile boolean closed;
     private final Map<Backend, CompletableFuture<Void>> drains = new HashMap<>(); // guarded by lock
     private final Map<Backend, ScheduledFuture<?>> drainTimers = new HashMap<>(); // guarded by lock
@@ -167,21 +162,23 @@ public final class LoadBalancer implements AutoCloseable {
         this.retryPolicy = builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults();
         this.retryBudget = new RetryBudget(retryPolicy.budgetPercent() / 100.0, retryPolicy.minRetriesPerSecond(),
                 TimeUnit.SECONDS.toNanos(10));
-        this.failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
+        boolean failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
         this.initiallyHealthy = builder.initiallyHealthy == null || builder.initiallyHealthy;
-        this.outliers = builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults();
         this.checker = new HealthChecker(this, builder.healthCheck,
                 builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
                 builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
                 builder.healthCheckJitter(), builder.healthCheckScheduler, random, builder.loadSource,
                 builder.loadPollInterval);
-        this.healthyThreshold = builder.healthyThreshold != null
-                ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD;
-        this.unhealthyThreshold = builder.unhealthyThreshold != null
-                ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD;
         BalancingStrategy strategy = builder.strategy != null ? builder.strategy : BalancingStrategy.ROUND_ROBIN;
-        this.registry = Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen);
+        this.table = new RoutingTable(Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
+                failOpen);
+        this.health = new HealthTransitions(table, ticker,
+                builder.healthyThreshold != null ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD,
+                builder.unhealthyThreshold != null ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD,
+                builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
+                event -> notifyListeners(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
+                        event.current(), event.reason())));
     }
 
     /**
@@ -285,10 +282,10 @@ public final class LoadBalancer implements AutoCloseable {
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
         Backend backend;
-        lock.lock();
+        table.lock();
         try {
             checkOpen();
-            Registry current = registry;
+            Registry current = table.current();
             Backend existing = current.byId.get(id);
             if (existing != null) {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
@@ -302,11 +299,11 @@ public final class LoadBalancer implements AutoCloseable {
             }
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
-            publish(current.withBackends(all, Backend::isInService, failOpen));
+            table.publish(table.viewOf(all, Backend::isInService));
             log.info("Added backend {} at {}:{} (weight {}{})", id, host, port, weight,
                     initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         notifyListeners(l -> l.onBackendAdded(backend));
         return backend;
@@ -337,18 +334,15 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         Backend backend;
         CompletableFuture<Void> done;
-        lock.lock();
+        table.lock();
         try {
-            Registry current = registry;
+            Registry current = table.current();
             backend = lookup(current, id);
             done = drains.get(backend);
             if (done != null) {
                 return FutureViews.viewOf(done);
             }
-            // Publish the view without the backend before flagging it, so a selection that still
-            // sees the flag clear can only be working from the older view.
-            publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
-            backend.markDraining();
+            table.takeOut(backend, backend::markDraining);
             done = new CompletableFuture<>();
             drains.put(backend, done);
             CompletableFuture<Void> maintained = maintenance.remove(backend);
@@ -360,7 +354,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             log.info("Removing backend {}: draining {} active connections", id, backend.activeConnections());
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         notifyListeners(l -> l.onBackendDraining(backend));
         // Also when connections remained: one may have been released since, or acquired just now.
@@ -372,11 +366,11 @@ public final class LoadBalancer implements AutoCloseable {
         if (!backend.tryFinishDrain()) {
             // A connection arrived (acquiring a draining backend is allowed), or another thread
             // finished the drain. If one arrived after removeBackend saw none, no timeout covers it.
-            lock.lock();
+            table.lock();
             try {
                 armDrainTimeout(backend);
             } finally {
-                lock.unlock();
+                table.unlock();
             }
             return;
         }
@@ -418,20 +412,20 @@ public final class LoadBalancer implements AutoCloseable {
      */
     private void leave(Backend backend) {
         CompletableFuture<Void> done;
-        lock.lock();
+        table.lock();
         try {
-            Registry current = registry;
+            Registry current = table.current();
             List<Backend> all = new ArrayList<>(current.all);
             all.remove(backend);
-            Registry next = current.withBackends(all, Backend::isInService, failOpen);
-            figures.fold(backend, () -> publish(next));
+            Registry next = table.viewOf(all, Backend::isInService);
+            figures.fold(backend, () -> table.publish(next));
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
             if (timer != null) {
                 timer.cancel(false); // a no-op when the timer itself is what removes the backend
             }
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         sessions.forget(backend);
         notifyListeners(l -> l.onBackendRemoved(backend));
@@ -461,9 +455,9 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         Backend backend;
         CompletableFuture<Void> done;
-        lock.lock();
+        table.lock();
         try {
-            Registry current = registry;
+            Registry current = table.current();
             backend = lookup(current, id);
             // Removed but not yet out of the view counts as being removed: its drain is finishing.
             if (backend.isDraining() || backend.isRemoved()) {
@@ -473,13 +467,12 @@ public final class LoadBalancer implements AutoCloseable {
             if (done != null) {
                 return FutureViews.viewOf(done);
             }
-            publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
-            backend.setMaintenance(true);
+            table.takeOut(backend, () -> backend.setMaintenance(true));
             done = new CompletableFuture<>();
             maintenance.put(backend, done);
             log.info("Backend {} in maintenance: draining {} active connections", id, backend.activeConnections());
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         notifyListeners(l -> l.onBackendDraining(backend));
         if (backend.activeConnections() == 0) {
@@ -504,9 +497,9 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         Backend backend;
         CompletableFuture<Void> pending;
-        lock.lock();
+        table.lock();
         try {
-            Registry current = registry;
+            Registry current = table.current();
             backend = lookup(current, id);
             if (backend.isDraining() || backend.isRemoved()) {
                 throw new IllegalStateException("id: " + quote(id)
@@ -515,14 +508,11 @@ public final class LoadBalancer implements AutoCloseable {
             if (!backend.isInMaintenance()) {
                 return false;
             }
-            // Build first, then flip, then publish: see commitHealth.
-            Registry next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
-            backend.setMaintenance(false);
-            publish(next);
+            table.putBack(backend, () -> backend.setMaintenance(false));
             pending = maintenance.remove(backend);
             log.info("Backend {} back in service after maintenance", id);
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         if (pending != null) {
             pending.cancel(false);
@@ -534,14 +524,14 @@ public final class LoadBalancer implements AutoCloseable {
     /** The last connection of a backend in maintenance was released. */
     private void maintenanceDrained(Backend backend) {
         CompletableFuture<Void> done;
-        lock.lock();
+        table.lock();
         try {
             if (!backend.isInMaintenance() || backend.activeConnections() != 0) {
                 return;
             }
             done = maintenance.get(backend);
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         if (done != null && done.complete(null)) {
             log.info("Backend {} drained for maintenance", backend.id());
@@ -588,35 +578,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean setBackendHealthy(String id, boolean healthy) {
         checkId(id, "id");
-        HealthEvent event;
-        lock.lock();
-        try {
-            Backend backend = lookup(registry, id);
-            BackendHealth h = backend.health;
-            BackendHealth.Saved before = h.save();
-            h.checkDown = !healthy;
-            h.awaitingFirstCheck = false;
-            h.checkFailures = 0;
-            h.checkSuccesses = 0;
-            if (healthy) {
-                if (h.ejected) {
-                    // Forgiveness counts from here: the multiplier stays, so the time back must too.
-                    h.returnedAtNanos = ticker.read();
-                }
-                h.ejected = false;
-                h.probation = false;
-            } else {
-                h.lastFailureReason = "marked unhealthy by hand";
-            }
-            event = commitHealth(backend, before, healthy ? "marked healthy by hand" : "marked unhealthy by hand");
-            if (healthy) {
-                h.requestFailures.set(0);
-            }
-        } finally {
-            lock.unlock();
-        }
-        fire(event);
-        return event != null;
+        return health.markByHand(id, healthy);
     }
 
     /**
@@ -649,7 +611,7 @@ public final class LoadBalancer implements AutoCloseable {
     public void updateBackendResources(String id, LoadReport report) {
         checkId(id, "id");
         checkNotNull(report, "report");
-        Backend backend = lookup(registry, id);
+        Backend backend = lookup(table.current(), id);
         backend.setResources(new ResourceReport(report, ticker.read()));
     }
 
@@ -662,7 +624,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Optional<Backend> getBackend(String id) {
         checkNotNull(id, "id");
-        return Optional.ofNullable(registry.byId.get(id));
+        return Optional.ofNullable(table.current().byId.get(id));
     }
 
     /**
@@ -671,7 +633,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the registered backends, possibly empty
      */
     public List<Backend> getBackends() {
-        return registry.all;
+        return table.current().all;
     }
 
     /**
@@ -680,7 +642,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the available backends, possibly empty
      */
     public List<Backend> getAvailableBackends() {
-        return readmitIfDue(registry).available;
+        return readmitIfDue(table.current()).available;
     }
 
     /**
@@ -696,7 +658,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return {@code true} if no available backend has room by its last report
      */
     public boolean isSaturated() {
-        List<Backend> available = readmitIfDue(registry).available;
+        List<Backend> available = readmitIfDue(table.current()).available;
         long now = ticker.read();
         for (Backend b : available) {
             if (!isSaturated(b, now)) {
@@ -743,13 +705,13 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public void setStrategy(BalancingStrategy strategy) {
         checkNotNull(strategy, "strategy");
-        lock.lock();
+        table.lock();
         try {
-            Registry current = registry;
-            publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, failOpen));
+            Registry current = table.current();
+            table.publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, table.failOpen()));
             log.info("Strategy set to {}", strategy.name());
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         notifyListeners(l -> l.onStrategyChanged(strategy));
     }
@@ -760,7 +722,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return the current strategy, never null
      */
     public BalancingStrategy getStrategy() {
-        return registry.strategy;
+        return table.current().strategy;
     }
 
     private Selector newSelector(BalancingStrategy strategy) {
@@ -869,7 +831,7 @@ public final class LoadBalancer implements AutoCloseable {
         // strategy: under a burst of health changes every attempt may meet a newer view, which is
         // a race to lose again, not a strategy that misbehaves.
         for (int misses = 0; misses < 3; ) {
-            Registry current = registry;
+            Registry current = table.current();
             if (current.ejecting) {
                 current = readmitIfDue(current);
             }
@@ -893,11 +855,11 @@ public final class LoadBalancer implements AutoCloseable {
                 }
                 return backend;
             }
-            if (registry == current) {
+            if (table.current() == current) {
                 misses++;
             }
         }
-        throw new IllegalStateException("strategy " + registry.strategy.name()
+        throw new IllegalStateException("strategy " + table.current().strategy.name()
                 + " keeps picking backends that are not available");
     }
 
@@ -1024,7 +986,7 @@ public final class LoadBalancer implements AutoCloseable {
                     stop = CallFailedException.Reason.BALANCER_CLOSED;
                 } else if (attempt >= retryPolicy.maxAttempts()) {
                     stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
-                } else if (untried(registry, tried).isEmpty()) {
+                } else if (untried(table.current(), tried).isEmpty()) {
                     stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
                 } else if (!retryBudget.tryWithdraw(ticker.read())) {
                     stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
@@ -1067,7 +1029,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     private Backend pickUntried(Request request, List<Backend> tried) {
         for (int attempt = 0; attempt < 3 && !closed; attempt++) {
-            Registry current = readmitIfDue(registry);
+            Registry current = readmitIfDue(table.current());
             List<Backend> candidates = untried(current, tried);
             if (candidates.isEmpty()) {
                 return null;
@@ -1273,8 +1235,8 @@ public final class LoadBalancer implements AutoCloseable {
         if (late != 0) {
             figures.countLateCompletion(late, responseTimeNanos, success);
         }
-        if (outliers.isEnabled()) {
-            observeOutcome(backend, success, now);
+        if (health.ejects()) {
+            health.onRequestOutcome(backend, success, now);
         }
         if (ctl == Backend.DRAINING) {
             finishDrain(backend);
@@ -1390,240 +1352,22 @@ public final class LoadBalancer implements AutoCloseable {
 
     /** The current view, with ejections that are over ended first if the lock is free. */
     Registry readmitIfDue(Registry current) {
-        if (!current.ejecting
-                || ticker.read() - current.readmitAtNanos < 0
-                || !lock.tryLock()) {
-            return current;
-        }
-        List<HealthEvent> events;
-        try {
-            events = readmitDue(ticker.read());
-        } finally {
-            lock.unlock();
-        }
-        fire(events);
-        return registry;
+        return health.readmitIfDue(current);
     }
 
     /** Ends the ejections that are over, blocking for the lock; used by health rounds. */
     void readmitDueNow() {
-        List<HealthEvent> events;
-        lock.lock();
-        try {
-            events = readmitDue(ticker.read());
-        } finally {
-            lock.unlock();
-        }
-        fire(events);
-    }
-
-    /** Ends every ejection due by {@code now}; the backend comes back on probation. Holds the lock. */
-    private List<HealthEvent> readmitDue(long now) {
-        List<HealthEvent> events = new ArrayList<>(1);
-        for (Backend b : registry.all) {
-            BackendHealth h = b.health;
-            if (!h.ejected || now - h.ejectedUntilNanos < 0) {
-                continue;
-            }
-            BackendHealth.Saved before = h.save();
-            h.ejected = false;
-            h.probation = true;
-            h.returnedAtNanos = now;
-            h.requestFailures.set(0);
-            HealthEvent event = commitHealth(b, before, "ejection over; back on probation");
-            if (event != null) {
-                events.add(event);
-            }
-        }
-        return events;
+        health.readmitDueNow();
     }
 
     /** The backends an active round checks: every registered one. */
     List<Backend> backendsToCheck() {
-        return registry.all;
+        return table.current().all;
     }
 
     /** Counts one active check's verdict toward the rise and fall thresholds. */
     void onCheckResult(Backend backend, HealthCheckResult result) {
-        HealthEvent event;
-        lock.lock();
-        try {
-            if (backend.isRemoved() || registry.byId.get(backend.id()) != backend) {
-                return; // removed while its check was under way
-            }
-            BackendHealth h = backend.health;
-            BackendHealth.Saved before = h.save();
-            h.lastCheckNanos = ticker.read();
-            h.checked = true;
-            String reason = null;
-            if (result.isHealthy()) {
-                h.checkSuccesses = BackendHealth.increment(h.checkSuccesses);
-                h.checkFailures = 0;
-                if (h.checkDown && (h.awaitingFirstCheck || h.checkSuccesses >= healthyThreshold)) {
-                    h.checkDown = false;
-                    reason = h.awaitingFirstCheck ? "passed a health check for the first time"
-                            : h.checkSuccesses + " health checks passed in a row";
-                }
-                h.awaitingFirstCheck = false;
-            } else {
-                h.checkFailures = BackendHealth.increment(h.checkFailures);
-                h.checkSuccesses = 0;
-                String why = result.reason().orElse("unhealthy");
-                h.lastFailureReason = why;
-                if (!h.checkDown && h.checkFailures >= unhealthyThreshold) {
-                    h.checkDown = true;
-                    reason = h.checkFailures + " health checks failed in a row, the last with: " + why;
-                }
-                // A backend that has never passed a check stays awaiting its first pass: an instance
-                // still loading its model fails until it is ready, and has no flapping to guard against.
-            }
-            event = reason == null ? null : commitHealth(backend, before, reason);
-        } finally {
-            lock.unlock();
-        }
-        fire(event);
-    }
-
-    /** Passive health: counts a request's outcome toward ejection. */
-    private void observeOutcome(Backend backend, boolean success, long now) {
-        BackendHealth h = backend.health;
-        if (success) {
-            // Reads first: the common case, a healthy backend, then writes nothing shared.
-            if (h.requestFailures.get() != 0) {
-                h.requestFailures.set(0);
-            }
-            if (h.probation) {
-                h.probation = false;
-            }
-            return;
-        }
-        int failed = h.requestFailures.incrementAndGet();
-        // Only a release at or past the threshold (or failing on probation) takes the lock. Past it,
-        // not only at it: a run that reached the threshold while the backend could not be ejected
-        // (in maintenance, say) must still eject it on its next failure once it can be.
-        if ((failed >= outliers.consecutiveFailures() && !h.ejected) || h.probation) {
-            considerEjection(backend, now);
-        }
-    }
-
-    private void considerEjection(Backend backend, long now) {
-        HealthEvent event;
-        lock.lock();
-        try {
-            BackendHealth h = backend.health;
-            int failed = h.requestFailures.get();
-            boolean onProbation = h.probation;
-            if (h.ejected || !backend.isInService() || (!onProbation && failed < outliers.consecutiveFailures())) {
-                return; // already out, leaving anyway, or a success came in between
-            }
-            int inService = 0;
-            int ejected = 0;
-            for (Backend b : registry.all) {
-                if (b.isInService()) {
-                    inService++;
-                    if (b.health.ejected) {
-                        ejected++;
-                    }
-                }
-            }
-            int allowed = Math.max(1, inService * outliers.maxEjectionPercent() / 100);
-            if (ejected >= allowed) {
-                h.requestFailures.set(0);
-                log.debug("Not ejecting backend {} after {} failed requests: {} of {} backends are ejected already "
-                        + "(at most {}%)", backend.id(), failed, ejected, inService, outliers.maxEjectionPercent());
-                return;
-            }
-            BackendHealth.Saved before = h.save();
-            long baseNanos = outliers.baseEjectionTime().toNanos();
-            long maxNanos = outliers.maxEjectionTime().toNanos();
-            if (h.ejectionMultiplier > 0) {
-                // Forgive one past ejection per base time spent back in service since the last one.
-                long forgiven = Math.max(0L, now - h.returnedAtNanos) / baseNanos;
-                h.ejectionMultiplier = (int) Math.max(0L, h.ejectionMultiplier - forgiven);
-            }
-            long cap = (maxNanos + baseNanos - 1) / baseNanos; // beyond this the maximum applies anyway
-            h.ejectionMultiplier = (int) Math.min(cap, h.ejectionMultiplier + 1L);
-            long ejectNanos = Math.min(maxNanos, baseNanos * h.ejectionMultiplier);
-            h.ejected = true;
-            h.ejectedUntilNanos = now + ejectNanos;
-            h.ejections++;
-            h.probation = false;
-            h.requestFailures.set(0);
-            String why = onProbation ? "failed a request on probation" : failed + " failed requests in a row";
-            h.lastFailureReason = why;
-            event = commitHealth(backend, before, why + "; ejected for " + Duration.ofNanos(ejectNanos)
-                    + " (ejection " + h.ejections + ")");
-        } catch (IllegalStateException e) {
-            log.error("Could not eject backend {}", backend.id(), e);
-            return;
-        } finally {
-            lock.unlock();
-        }
-        fire(event);
-    }
-
-    /**
-     * Publishes the view that the backend's health bookkeeping now implies and commits its state,
-     * in the order that keeps a selection from taking it from a view that no longer offers it.
-     * Holds the lock. When the strategy cannot build its picker, puts {@code before} back and
-     * rethrows, so nothing changes.
-     *
-     * @return the event to fire once the lock is released, or null if the state did not change
-     */
-    private HealthEvent commitHealth(Backend backend, BackendHealth.Saved before, String reason) {
-        HealthState previous = backend.healthState();
-        HealthState next = backend.health.target();
-        Registry current = registry;
-        Registry view;
-        try {
-            view = current.withBackends(current.all, Backend::isInService, failOpen);
-        } catch (IllegalStateException e) {
-            backend.health.restore(before);
-            throw e;
-        }
-        if (next == HealthState.HEALTHY) {
-            backend.setState(next); // a selection must never find it in a view while it says unhealthy
-            publish(view);
-        } else {
-            publish(view); // see removeBackend
-            backend.setState(next);
-        }
-        if (previous == next) {
-            return null;
-        }
-        if (next == HealthState.HEALTHY) {
-            log.info("Backend {} is healthy again: {}", backend.id(), reason);
-        } else {
-            log.warn("Backend {} is {}: {}", backend.id(), next == HealthState.EJECTED ? "ejected" : "unhealthy",
-                    reason);
-        }
-        return new HealthEvent(backend, previous, next, reason);
-    }
-
-    /** Publishes a view; holds the lock. Entering and leaving panic routing are logged once each. */
-    private void publish(Registry next) {
-        Registry previous = registry;
-        registry = next;
-        if (next.panic && !previous.panic) {
-            log.warn("All {} backends in service are unhealthy: routing across all of them until one recovers "
-                    + "(fail open)", next.routable.size());
-        } else if (previous.panic && !next.panic) {
-            log.info("Leaving panic routing: {} healthy backends available", next.available.size());
-        }
-    }
-
-    private record HealthEvent(Backend backend, HealthState previous, HealthState current, String reason) {}
-
-    private void fire(HealthEvent event) {
-        if (event != null) {
-            notifyListeners(l -> l.onBackendHealthChanged(event.backend, event.previous, event.current, event.reason));
-        }
-    }
-
-    private void fire(List<HealthEvent> events) {
-        for (HealthEvent event : events) {
-            fire(event);
-        }
+        health.onCheckResult(backend, result);
     }
 
     // ---------------------------------------------------------------- stats
@@ -1638,8 +1382,8 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public BackendStats getBackendStats(String id) {
         checkId(id, "id");
-        Backend backend = lookup(registry, id);
-        readmitIfDue(registry);
+        Backend backend = lookup(table.current(), id);
+        readmitIfDue(table.current());
         return TrafficFigures.statsOf(backend, ticker.read());
     }
 
@@ -1651,9 +1395,9 @@ public final class LoadBalancer implements AutoCloseable {
     public LoadBalancerStats getAllStats() {
         long now = ticker.read();
         int boundSessions = sessions.boundSessions(now);
-        readmitIfDue(registry);
+        readmitIfDue(table.current());
         long retriesRefused = retryBudget.retriesRefused();
-        return figures.consistently(() -> figures.statsOf(registry, now, sessions, boundSessions, retriesRefused));
+        return figures.consistently(() -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused));
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1707,18 +1451,18 @@ public final class LoadBalancer implements AutoCloseable {
      */
     @Override
     public void close() {
-        lock.lock();
+        table.lock();
         try {
             if (closed) {
                 return;
             }
             closed = true;
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         checker.close();
         ScheduledThreadPoolExecutor timer;
-        lock.lock();
+        table.lock();
         try {
             timer = ownTimer;
             for (ScheduledFuture<?> pending : drainTimers.values()) {
@@ -1726,7 +1470,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             drainTimers.clear();
         } finally {
-            lock.unlock();
+            table.unlock();
         }
         if (timer != null) {
             timer.shutdownNow();
@@ -1765,7 +1509,7 @@ public final class LoadBalancer implements AutoCloseable {
         }
     }
 
-    private static Backend lookup(Registry current, String id) {
+    static Backend lookup(Registry current, String id) {
         Backend backend = current.byId.get(id);
         if (backend == null) {
             throw new IllegalArgumentException("id: " + quote(id) + " (expected: the id of a registered backend)");
@@ -1775,7 +1519,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     @Override
     public String toString() {
-        Registry current = registry;
+        Registry current = table.current();
         return "LoadBalancer{strategy=" + current.strategy.name() + ", backends=" + current.all.size()
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
     }
@@ -1786,12 +1530,12 @@ public final class LoadBalancer implements AutoCloseable {
     private final class PickPath implements Router {
         @Override
         public Registry view() {
-            return readmitIfDue(registry);
+            return readmitIfDue(table.current());
         }
 
         @Override
         public Registry published() {
-            return registry;
+            return table.current();
         }
 
         @Override

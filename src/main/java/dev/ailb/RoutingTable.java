@@ -1,0 +1,143 @@
+package dev.ailb;
+
+import dev.ailb.health.HealthState;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The published view of a balancer's backends ({@link Registry}) and the one lock its writers take.
+ *
+ * <h2>Readers never lock; writers publish, then flag</h2>
+ * A selection reads {@link #current()} (one volatile read) and picks from it without any lock.
+ * Every change (membership, health, strategy) takes {@link #lock()}, builds the next view and
+ * publishes it. A backend can leave or go down between a selection's read of the view and its
+ * pick, so the order of a writer's steps is what keeps a selection from returning a backend that
+ * no longer takes requests:
+ * <ul>
+ *   <li>taking a backend out (removal, maintenance, a health state other than healthy): publish
+ *       the view without it first, then set its flag or state. A selection that still sees the
+ *       flag clear can only be working from the older view, and its re-check of the flag
+ *       ({@link Registry#routes}) after the pick catches the change: it picks again from the
+ *       newer view, which no longer offers the backend;</li>
+ *   <li>putting a backend back (out of maintenance, healthy again): clear its flag or set its
+ *       state first, then publish the view with it, so that no selection finds it in a view while
+ *       it still says it takes no requests.</li>
+ * </ul>
+ * {@link #takeOut}, {@link #putBack} and {@link #commitHealth} are those orders; they are written
+ * here once, and every writer goes through them. A view whose strategy fails to build its picker
+ * is never published, and the change is undone.
+ *
+ * <p>Entering and leaving panic routing (no backend available, routing across every backend in
+ * service under fail-open) are logged once each, as views are published.
+ */
+final class RoutingTable {
+    private static final Logger log = LoggerFactory.getLogger(RoutingTable.class);
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final boolean failOpen;
+    private volatile Registry registry;
+
+    RoutingTable(Registry initial, boolean failOpen) {
+        this.registry = initial;
+        this.failOpen = failOpen;
+    }
+
+    /** The published view; never blocks. */
+    Registry current() {
+        return registry;
+    }
+
+    void lock() {
+        lock.lock();
+    }
+
+    boolean tryLock() {
+        return lock.tryLock();
+    }
+
+    void unlock() {
+        lock.unlock();
+    }
+
+    boolean failOpen() {
+        return failOpen;
+    }
+
+    /**
+     * A view over {@code all} with the current strategy, the backends {@code inService} accepts
+     * (and healthy by their bookkeeping) available. Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing is published)
+     */
+    Registry viewOf(List<Backend> all, Predicate<Backend> inService) {
+        return registry.withBackends(all, inService, failOpen);
+    }
+
+    /** Publishes a view; holds the lock. */
+    void publish(Registry next) {
+        Registry previous = registry;
+        registry = next;
+        if (next.panic && !previous.panic) {
+            log.warn("All {} backends in service are unhealthy: routing across all of them until one recovers "
+                    + "(fail open)", next.routable.size());
+        } else if (previous.panic && !next.panic) {
+            log.info("Leaving panic routing: {} healthy backends available", next.available.size());
+        }
+    }
+
+    /**
+     * Takes a backend out of service: publishes the view without it, then runs {@code flag}, which
+     * marks it (draining, in maintenance). Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
+     */
+    void takeOut(Backend backend, Runnable flag) {
+        Registry current = registry;
+        publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
+        flag.run();
+    }
+
+    /**
+     * Puts a backend back in service: builds the view with it, runs {@code unflag}, then publishes.
+     * Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
+     */
+    void putBack(Backend backend, Runnable unflag) {
+        Registry current = registry;
+        Registry next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
+        unflag.run();
+        publish(next);
+    }
+
+    /**
+     * Publishes the view that a backend's health bookkeeping now implies and commits its state, in
+     * the order of the class comment. Holds the lock. When the strategy cannot build its picker,
+     * puts {@code before} back and rethrows, so nothing changes.
+     *
+     * @return the state the backend had before
+     */
+    HealthState commitHealth(Backend backend, BackendHealth.Saved before) {
+        HealthState previous = backend.healthState();
+        HealthState next = backend.health.target();
+        Registry current = registry;
+        Registry view;
+        try {
+            view = current.withBackends(current.all, Backend::isInService, failOpen);
+        } catch (IllegalStateException e) {
+            backend.health.restore(before);
+            throw e;
+        }
+        if (next == HealthState.HEALTHY) {
+            backend.setState(next);
+            publish(view);
+        } else {
+            publish(view);
+            backend.setState(next);
+        }
+        return previous;
+    }
+}
