@@ -13,27 +13,19 @@ import static dev.ailb.internal.Preconditions.requireUnset;
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
-import dev.ailb.health.HealthState;
 import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.RetryBudget;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,8 +76,6 @@ import org.slf4j.LoggerFactory;
 public final class LoadBalancer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LoadBalancer.class);
 
-    private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
-
     /** The largest weight a backend may have. */
     public static final int MAX_WEIGHT = 1_000_000;
 
@@ -100,7 +90,6 @@ public final class LoadBalancer implements AutoCloseable {
     private final int saturationWaiting;
     private final double saturationKvCache;
     private final long saturationMaxAgeNanos;
-    private final boolean initiallyHealthy;
     private final HealthChecker checker;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
@@ -109,14 +98,8 @@ public final class LoadBalancer implements AutoCloseable {
     private final RoutingTable table;
     private final HealthTransitions health;
     private volatile boolean closed;
-    private final Map<Backend, CompletableFuture<Void>> drains = new HashMap<>(); // guarded by lock
-    private final Map<Backend, ScheduledFuture<?>> drainTimers = new HashMap<>(); // guarded by lock
-    private final Map<Backend, CompletableFuture<Void>> maintenance = new HashMap<>(); // guarded by lock
-    private final long drainTimeoutNanos;
-    private final ScheduledExecutorService userScheduler; // null: timers run on ownTimer
-    private ScheduledThreadPoolExecutor ownTimer; // guarded by lock
-    private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
-    private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
+    private final Membership membership;
+    private final Listeners listeners = new Listeners();
 
     private final TrafficFigures figures = new TrafficFigures();
 
@@ -149,9 +132,6 @@ public final class LoadBalancer implements AutoCloseable {
         this.saturationMaxAgeNanos = (builder.saturationWaiting != null
                 ? builder.saturationMaxAge : Builder.DEFAULT_SATURATION_MAX_AGE).toNanos();
         this.context = new Context(ticker, random);
-        this.drainTimeoutNanos = (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT)
-                .toNanos();
-        this.userScheduler = builder.healthCheckScheduler;
         SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
         this.sessions = affinity == SessionAffinity.TABLE
                 ? SessionRouting.table(new PickPath(),
@@ -164,7 +144,6 @@ public final class LoadBalancer implements AutoCloseable {
                 TimeUnit.SECONDS.toNanos(10));
         boolean failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
-        this.initiallyHealthy = builder.initiallyHealthy == null || builder.initiallyHealthy;
         this.checker = new HealthChecker(this, builder.healthCheck,
                 builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
                 builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
@@ -177,8 +156,12 @@ public final class LoadBalancer implements AutoCloseable {
                 builder.healthyThreshold != null ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD,
                 builder.unhealthyThreshold != null ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD,
                 builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
-                event -> notifyListeners(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
+                event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
                         event.current(), event.reason())));
+        this.membership = new Membership(table, figures, sessions, listeners, () -> closed,
+                builder.initiallyHealthy == null || builder.initiallyHealthy,
+                (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT).toNanos(),
+                builder.healthCheckScheduler);
     }
 
     /**
@@ -281,32 +264,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkHost(host, "host");
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
-        Backend backend;
-        table.lock();
-        try {
-            checkOpen();
-            Registry current = table.current();
-            Backend existing = current.byId.get(id);
-            if (existing != null) {
-                throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
-                        + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
-            }
-            backend = new Backend(this, id, host, port, weight, decayNanos, originNanos, tokenUnit);
-            if (!initiallyHealthy) {
-                backend.health.checkDown = true;
-                backend.health.awaitingFirstCheck = true;
-                backend.setState(HealthState.UNHEALTHY);
-            }
-            List<Backend> all = new ArrayList<>(current.all);
-            all.add(backend);
-            table.publish(table.viewOf(all, Backend::isInService));
-            log.info("Added backend {} at {}:{} (weight {}{})", id, host, port, weight,
-                    initiallyHealthy ? "" : ", unhealthy until its first check passes");
-        } finally {
-            table.unlock();
-        }
-        notifyListeners(l -> l.onBackendAdded(backend));
-        return backend;
+        return membership.add(new Backend(this, id, host, port, weight, decayNanos, originNanos, tokenUnit));
     }
 
     /**
@@ -332,106 +290,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public CompletableFuture<Void> removeBackend(String id) {
         checkId(id, "id");
-        Backend backend;
-        CompletableFuture<Void> done;
-        table.lock();
-        try {
-            Registry current = table.current();
-            backend = lookup(current, id);
-            done = drains.get(backend);
-            if (done != null) {
-                return FutureViews.viewOf(done);
-            }
-            table.takeOut(backend, backend::markDraining);
-            done = new CompletableFuture<>();
-            drains.put(backend, done);
-            CompletableFuture<Void> maintained = maintenance.remove(backend);
-            if (maintained != null) {
-                done.thenRun(() -> maintained.complete(null));
-            }
-            if (backend.activeConnections() > 0) {
-                armDrainTimeout(backend);
-            }
-            log.info("Removing backend {}: draining {} active connections", id, backend.activeConnections());
-        } finally {
-            table.unlock();
-        }
-        notifyListeners(l -> l.onBackendDraining(backend));
-        // Also when connections remained: one may have been released since, or acquired just now.
-        finishDrain(backend);
-        return FutureViews.viewOf(done);
-    }
-
-    private void finishDrain(Backend backend) {
-        if (!backend.tryFinishDrain()) {
-            // A connection arrived (acquiring a draining backend is allowed), or another thread
-            // finished the drain. If one arrived after removeBackend saw none, no timeout covers it.
-            table.lock();
-            try {
-                armDrainTimeout(backend);
-            } finally {
-                table.unlock();
-            }
-            return;
-        }
-        log.info("Backend {} drained and removed", backend.id());
-        leave(backend);
-    }
-
-    /**
-     * Schedules the drain timeout of a backend being removed, unless it has one, has left, or the
-     * balancer is closed. Holds the lock.
-     */
-    private void armDrainTimeout(Backend backend) {
-        if (closed || !backend.isDraining() || drainTimers.containsKey(backend) || !drains.containsKey(backend)) {
-            return;
-        }
-        try {
-            drainTimers.put(backend, timers().schedule(() -> forceRemoval(backend), drainTimeoutNanos,
-                    TimeUnit.NANOSECONDS));
-        } catch (RejectedExecutionException e) {
-            log.warn("Backend {}: the scheduler refused its drain timeout; it leaves when its last "
-                    + "connection is released", backend.id());
-        }
-    }
-
-    /** The drain timeout of a backend passed: it leaves now, its late releases still count. */
-    private void forceRemoval(Backend backend) {
-        if (!backend.tryForceRemoval()) {
-            return; // drained meanwhile
-        }
-        log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
-                + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
-                backend.activeConnections());
-        leave(backend);
-    }
-
-    /**
-     * Takes a backend just flagged removed out of the view, its session bindings and its drain
-     * bookkeeping, then tells the listeners and completes its removal.
-     */
-    private void leave(Backend backend) {
-        CompletableFuture<Void> done;
-        table.lock();
-        try {
-            Registry current = table.current();
-            List<Backend> all = new ArrayList<>(current.all);
-            all.remove(backend);
-            Registry next = table.viewOf(all, Backend::isInService);
-            figures.fold(backend, () -> table.publish(next));
-            done = drains.remove(backend);
-            ScheduledFuture<?> timer = drainTimers.remove(backend);
-            if (timer != null) {
-                timer.cancel(false); // a no-op when the timer itself is what removes the backend
-            }
-        } finally {
-            table.unlock();
-        }
-        sessions.forget(backend);
-        notifyListeners(l -> l.onBackendRemoved(backend));
-        if (done != null) {
-            done.complete(null);
-        }
+        return membership.remove(id);
     }
 
     /**
@@ -453,32 +312,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public CompletableFuture<Void> drainBackend(String id) {
         checkId(id, "id");
-        Backend backend;
-        CompletableFuture<Void> done;
-        table.lock();
-        try {
-            Registry current = table.current();
-            backend = lookup(current, id);
-            // Removed but not yet out of the view counts as being removed: its drain is finishing.
-            if (backend.isDraining() || backend.isRemoved()) {
-                throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
-            }
-            done = maintenance.get(backend);
-            if (done != null) {
-                return FutureViews.viewOf(done);
-            }
-            table.takeOut(backend, () -> backend.setMaintenance(true));
-            done = new CompletableFuture<>();
-            maintenance.put(backend, done);
-            log.info("Backend {} in maintenance: draining {} active connections", id, backend.activeConnections());
-        } finally {
-            table.unlock();
-        }
-        notifyListeners(l -> l.onBackendDraining(backend));
-        if (backend.activeConnections() == 0) {
-            maintenanceDrained(backend);
-        }
-        return FutureViews.viewOf(done);
+        return membership.drain(id);
     }
 
     /**
@@ -495,70 +329,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean undrainBackend(String id) {
         checkId(id, "id");
-        Backend backend;
-        CompletableFuture<Void> pending;
-        table.lock();
-        try {
-            Registry current = table.current();
-            backend = lookup(current, id);
-            if (backend.isDraining() || backend.isRemoved()) {
-                throw new IllegalStateException("id: " + quote(id)
-                        + " (expected: a backend not being removed; a removal cannot be undone)");
-            }
-            if (!backend.isInMaintenance()) {
-                return false;
-            }
-            table.putBack(backend, () -> backend.setMaintenance(false));
-            pending = maintenance.remove(backend);
-            log.info("Backend {} back in service after maintenance", id);
-        } finally {
-            table.unlock();
-        }
-        if (pending != null) {
-            pending.cancel(false);
-        }
-        notifyListeners(l -> l.onBackendUndrained(backend));
-        return true;
-    }
-
-    /** The last connection of a backend in maintenance was released. */
-    private void maintenanceDrained(Backend backend) {
-        CompletableFuture<Void> done;
-        table.lock();
-        try {
-            if (!backend.isInMaintenance() || backend.activeConnections() != 0) {
-                return;
-            }
-            done = maintenance.get(backend);
-        } finally {
-            table.unlock();
-        }
-        if (done != null && done.complete(null)) {
-            log.info("Backend {} drained for maintenance", backend.id());
-        }
-    }
-
-    /** Where drain timeouts run: the user's scheduler, or a daemon thread of ours; holds the lock. */
-    private ScheduledExecutorService timers() {
-        if (userScheduler != null) {
-            return userScheduler;
-        }
-        if (ownTimer == null) {
-            AtomicInteger counter = TIMER_THREADS;
-            ownTimer = new ScheduledThreadPoolExecutor(0, task -> {
-                Thread thread = new Thread(task, "ailb-timer-" + counter.incrementAndGet());
-                thread.setDaemon(true);
-                synchronized (timerThreads) {
-                    timerThreads.removeIf(t -> t.getState() == Thread.State.TERMINATED);
-                    timerThreads.add(thread);
-                }
-                return thread;
-            });
-            // No thread while no timeout is pending; a cancelled timeout leaves the queue at once.
-            ownTimer.setKeepAliveTime(1, TimeUnit.MINUTES);
-            ownTimer.setRemoveOnCancelPolicy(true);
-        }
-        return ownTimer;
+        return membership.undrain(id);
     }
 
     /**
@@ -713,7 +484,7 @@ public final class LoadBalancer implements AutoCloseable {
         } finally {
             table.unlock();
         }
-        notifyListeners(l -> l.onStrategyChanged(strategy));
+        listeners.tell(l -> l.onStrategyChanged(strategy));
     }
 
     /**
@@ -1238,11 +1009,7 @@ public final class LoadBalancer implements AutoCloseable {
         if (health.ejects()) {
             health.onRequestOutcome(backend, success, now);
         }
-        if (ctl == Backend.DRAINING) {
-            finishDrain(backend);
-        } else if (ctl == Backend.MAINTENANCE) {
-            maintenanceDrained(backend);
-        }
+        membership.released(backend, ctl);
     }
 
     private void checkOwned(Backend backend) {
@@ -1424,22 +1191,6 @@ public final class LoadBalancer implements AutoCloseable {
         return listeners.remove(checkNotNull(listener, "listener"));
     }
 
-    /**
-     * Tells every listener of an event, outside the lock. A listener's exception, or error, is
-     * logged and goes no further: the change it was told of is made already, and what the balancer
-     * still has to do after it (complete a removal, finish a release) must happen whatever a
-     * listener does.
-     */
-    private void notifyListeners(Consumer<LoadBalancerListener> event) {
-        for (LoadBalancerListener listener : listeners) {
-            try {
-                event.accept(listener);
-            } catch (Throwable t) {
-                log.error("Listener {} failed", listener, t);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- lifecycle
 
     /**
@@ -1461,36 +1212,7 @@ public final class LoadBalancer implements AutoCloseable {
             table.unlock();
         }
         checker.close();
-        ScheduledThreadPoolExecutor timer;
-        table.lock();
-        try {
-            timer = ownTimer;
-            for (ScheduledFuture<?> pending : drainTimers.values()) {
-                pending.cancel(false);
-            }
-            drainTimers.clear();
-        } finally {
-            table.unlock();
-        }
-        if (timer != null) {
-            timer.shutdownNow();
-            List<Thread> started;
-            synchronized (timerThreads) {
-                started = new ArrayList<>(timerThreads);
-            }
-            try {
-                timer.awaitTermination(1, TimeUnit.SECONDS);
-                // The pool says it has terminated while its last thread is still on its way out;
-                // joining is what makes that thread gone by the time close() returns.
-                for (Thread thread : started) {
-                    if (thread != Thread.currentThread()) {
-                        thread.join(TimeUnit.SECONDS.toMillis(1));
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        membership.close();
         log.info("Load balancer closed");
     }
 
