@@ -15,16 +15,13 @@ import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.LoadSource;
 import dev.ailb.health.OutlierDetection;
-import dev.ailb.internal.RetryBudget;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -91,8 +88,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final double saturationKvCache;
     private final long saturationMaxAgeNanos;
     private final HealthChecker checker;
-    private final RetryPolicy retryPolicy;
-    private final RetryBudget retryBudget;
+    private final RetryingExecutor retries;
     private final SessionRouting sessions;
 
     private final RoutingTable table;
@@ -139,9 +135,9 @@ public final class LoadBalancer implements AutoCloseable {
                         (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
                                 .toNanos())
                 : SessionRouting.hash(new PickPath(), BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
-        this.retryPolicy = builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults();
-        this.retryBudget = new RetryBudget(retryPolicy.budgetPercent() / 100.0, retryPolicy.minRetriesPerSecond(),
-                TimeUnit.SECONDS.toNanos(10));
+        this.retries = new RetryingExecutor(new PickPath(),
+                builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults(), random, figures,
+                () -> closed);
         boolean failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
         this.checker = new HealthChecker(this, builder.healthCheck,
@@ -705,7 +701,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public <T> T execute(Request request, BackendCall<T> call) {
         checkNotNull(call, "call");
-        return run(request, null, call);
+        return retries.run(request, null, call);
     }
 
     /**
@@ -728,94 +724,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public <T> T executeLeased(Request request, LeasedCall<T> call) {
         checkNotNull(call, "call");
-        return run(request, call, null);
-    }
-
-    /** The attempts of {@link #execute} (a plain call) or {@link #executeLeased} (a leased one). */
-    private <T> T run(Request request, LeasedCall<T> leased, BackendCall<T> plain) {
-        Backend backend = pick(request, true, true, true);
-        retryBudget.recordRequest(ticker.read());
-        List<Throwable> failures = new ArrayList<>(1);
-        List<Backend> tried = new ArrayList<>(1);
-        for (int attempt = 1; ; attempt++) {
-            Lease lease = new Lease(this, backend, tokensOf(request), ticker.read());
-            T result;
-            try {
-                result = leased != null ? leased.call(lease) : plain.call(backend);
-            } catch (Exception e) {
-                lease.failure();
-                failures.add(e);
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                    throw new CallFailedException(CallFailedException.Reason.NOT_RETRYABLE, failures);
-                }
-                tried.add(backend);
-                CallFailedException.Reason stop = null;
-                if (!retryPolicy.isRetryable(e)) {
-                    stop = CallFailedException.Reason.NOT_RETRYABLE;
-                } else if (closed) {
-                    stop = CallFailedException.Reason.BALANCER_CLOSED;
-                } else if (attempt >= retryPolicy.maxAttempts()) {
-                    stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
-                } else if (untried(table.current(), tried).isEmpty()) {
-                    stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
-                } else if (!retryBudget.tryWithdraw(ticker.read())) {
-                    stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
-                } else {
-                    backend = pickUntried(request, tried);
-                    if (backend == null) {
-                        stop = closed ? CallFailedException.Reason.BALANCER_CLOSED
-                                : CallFailedException.Reason.NO_UNTRIED_BACKEND;
-                    }
-                }
-                if (stop != null) {
-                    throw new CallFailedException(stop, failures);
-                }
-                continue;
-            } catch (Throwable t) {
-                lease.failure();
-                throw t;
-            }
-            if (leased == null) {
-                lease.success();
-            }
-            return result;
-        }
-    }
-
-    /** The backends a retry may go to: routable now and not tried yet. */
-    private static List<Backend> untried(Registry current, List<Backend> tried) {
-        List<Backend> candidates = new ArrayList<>(current.routable.size());
-        for (Backend b : current.routable) {
-            if (!tried.contains(b) && current.routes(b)) {
-                candidates.add(b);
-            }
-        }
-        return candidates;
-    }
-
-    /**
-     * Picks and acquires a backend not tried yet: the strategy's pick if it is one, else one of the
-     * untried at random (a hash strategy would pick the same backend again). Null if none is left.
-     */
-    private Backend pickUntried(Request request, List<Backend> tried) {
-        for (int attempt = 0; attempt < 3 && !closed; attempt++) {
-            Registry current = readmitIfDue(table.current());
-            List<Backend> candidates = untried(current, tried);
-            if (candidates.isEmpty()) {
-                return null;
-            }
-            Backend backend = current.picker.pick(request);
-            if (!candidates.contains(backend)) {
-                backend = candidates.get(random.nextInt(candidates.size()));
-            }
-            if (backend.tryAcquire(tokensOf(request))) {
-                figures.countSelection(backend, current);
-                figures.countRetry();
-                return backend;
-            }
-        }
-        return null;
+        return retries.run(request, call, null);
     }
 
     /**
@@ -1163,7 +1072,7 @@ public final class LoadBalancer implements AutoCloseable {
         long now = ticker.read();
         int boundSessions = sessions.boundSessions(now);
         readmitIfDue(table.current());
-        long retriesRefused = retryBudget.retriesRefused();
+        long retriesRefused = retries.retriesRefused();
         return figures.consistently(() -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused));
     }
 
@@ -1278,6 +1187,11 @@ public final class LoadBalancer implements AutoCloseable {
         @Override
         public long now() {
             return ticker.read();
+        }
+
+        @Override
+        public Lease lease(Backend backend, Request request) {
+            return new Lease(LoadBalancer.this, backend, tokensOf(request), ticker.read());
         }
     }
 

@@ -3,7 +3,7 @@ package dev.ailb;
 /**
  * The balancer's pick path as the collaborators that route on top of it see it: the published
  * view, the strategy's pick with its retries, and the per-request bookkeeping. The balancer
- * implements it; {@link SessionRouting} is its first user.
+ * implements it for {@link SessionRouting} and {@link RetryingExecutor}.
  */
 interface Router {
 
@@ -30,4 +30,7 @@ interface Router {
 
     /** A reading of the balancer's ticker. */
     long now();
+
+    /** A lease on a connection just acquired on a backend for a request, timed from now. */
+    Lease lease(Backend backend, Request request);
 }

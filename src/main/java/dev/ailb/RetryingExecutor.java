@@ -1,0 +1,128 @@
+package dev.ailb;
+
+import dev.ailb.internal.RetryBudget;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.random.RandomGenerator;
+
+/**
+ * The attempts of {@link LoadBalancer#execute} and {@link LoadBalancer#executeLeased}: a call on a
+ * backend the balancer picks, holding a connection for it, and retries of a failed call on
+ * backends not tried yet, as the {@link RetryPolicy} allows and within a retry budget shared by
+ * every call of the balancer. Every attempt is counted as a request with its own time and outcome.
+ *
+ * <p>Thread-safe.
+ */
+final class RetryingExecutor {
+    private final Router router;
+    private final RetryPolicy policy;
+    private final RetryBudget budget;
+    private final RandomGenerator random;
+    private final TrafficFigures figures;
+    private final BooleanSupplier closed;
+
+    RetryingExecutor(Router router, RetryPolicy policy, RandomGenerator random, TrafficFigures figures,
+            BooleanSupplier closed) {
+        this.router = router;
+        this.policy = policy;
+        this.budget = new RetryBudget(policy.budgetPercent() / 100.0, policy.minRetriesPerSecond(),
+                TimeUnit.SECONDS.toNanos(10));
+        this.random = random;
+        this.figures = figures;
+        this.closed = closed;
+    }
+
+    /** The retries the budget refused so far. */
+    long retriesRefused() {
+        return budget.retriesRefused();
+    }
+
+    /** Runs a plain call ({@code leased} null) or a leased one ({@code plain} null). */
+    <T> T run(Request request, LeasedCall<T> leased, BackendCall<T> plain) {
+        Backend backend = router.pick(request, true, true);
+        budget.recordRequest(router.now());
+        List<Throwable> failures = new ArrayList<>(1);
+        List<Backend> tried = new ArrayList<>(1);
+        for (int attempt = 1; ; attempt++) {
+            Lease lease = router.lease(backend, request);
+            T result;
+            try {
+                result = leased != null ? leased.call(lease) : plain.call(backend);
+            } catch (Exception e) {
+                lease.failure();
+                failures.add(e);
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                    throw new CallFailedException(CallFailedException.Reason.NOT_RETRYABLE, failures);
+                }
+                tried.add(backend);
+                CallFailedException.Reason stop = null;
+                if (!policy.isRetryable(e)) {
+                    stop = CallFailedException.Reason.NOT_RETRYABLE;
+                } else if (closed.getAsBoolean()) {
+                    stop = CallFailedException.Reason.BALANCER_CLOSED;
+                } else if (attempt >= policy.maxAttempts()) {
+                    stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
+                } else if (untried(router.published(), tried).isEmpty()) {
+                    stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
+                } else if (!budget.tryWithdraw(router.now())) {
+                    stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
+                } else {
+                    backend = pickUntried(request, tried);
+                    if (backend == null) {
+                        stop = closed.getAsBoolean() ? CallFailedException.Reason.BALANCER_CLOSED
+                                : CallFailedException.Reason.NO_UNTRIED_BACKEND;
+                    }
+                }
+                if (stop != null) {
+                    throw new CallFailedException(stop, failures);
+                }
+                continue;
+            } catch (Throwable t) {
+                lease.failure();
+                throw t;
+            }
+            if (leased == null) {
+                lease.success();
+            }
+            return result;
+        }
+    }
+
+    /** The backends a retry may go to: routable now and not tried yet. */
+    private static List<Backend> untried(Registry current, List<Backend> tried) {
+        List<Backend> candidates = new ArrayList<>(current.routable.size());
+        for (Backend b : current.routable) {
+            if (!tried.contains(b) && current.routes(b)) {
+                candidates.add(b);
+            }
+        }
+        return candidates;
+    }
+
+    /**
+     * Picks and acquires a backend not tried yet: the strategy's pick if it is one, else one of the
+     * untried at random (a hash strategy would pick the same backend again). Null if none is left.
+     */
+    private Backend pickUntried(Request request, List<Backend> tried) {
+        for (int attempt = 0; attempt < 3 && !closed.getAsBoolean(); attempt++) {
+            Registry current = router.view();
+            List<Backend> candidates = untried(current, tried);
+            if (candidates.isEmpty()) {
+                return null;
+            }
+            Backend backend = current.picker.pick(request);
+            if (!candidates.contains(backend)) {
+                backend = candidates.get(random.nextInt(candidates.size()));
+            }
+            if (router.tryAcquire(backend, request)) {
+                router.countSelection(backend, current);
+                figures.countRetry();
+                return backend;
+            }
+        }
+        return null;
+    }
+}
