@@ -1,12 +1,5 @@
 package dev.ailb;
 
-import dev.ailb.strategy.IpHashStrategy;
-import dev.ailb.strategy.LeastConnectionsStrategy;
-import dev.ailb.strategy.LeastResponseTimeStrategy;
-import dev.ailb.strategy.RandomStrategy;
-import dev.ailb.strategy.ResourceBasedStrategy;
-import dev.ailb.strategy.RoundRobinStrategy;
-import dev.ailb.strategy.WeightedRoundRobinStrategy;
 import dev.ailb.internal.Preconditions;
 import java.time.Duration;
 import java.util.List;

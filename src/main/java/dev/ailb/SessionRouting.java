@@ -1,7 +1,6 @@
 package dev.ailb;
 
 import dev.ailb.internal.SessionTable;
-import dev.ailb.strategy.IpHashStrategy;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 

@@ -3,7 +3,6 @@ package dev.ailb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ailb.strategy.ResourceBasedStrategy;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,17 +1,9 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static dev.ailb.internal.Preconditions.checkNonNegativeFinite;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadReport;
-import dev.ailb.ResourceReport;
-import dev.ailb.ResourceWeights;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
-import dev.ailb.Ticker;
 import java.time.Duration;
 import java.util.random.RandomGenerator;
 
@@ -28,13 +20,13 @@ import java.util.random.RandomGenerator;
  * balancers acting on the same stale reports still spread their traffic. The most loaded backend
  * is never chosen while there are three or more; with two, the pick is the exact minimum.
  */
-public final class ResourceBasedStrategy implements BalancingStrategy {
-    public static final double DEFAULT_CPU_WEIGHT = ResourceWeights.DEFAULT.cpu();
-    public static final double DEFAULT_MEMORY_WEIGHT = ResourceWeights.DEFAULT.memory();
-    public static final double DEFAULT_LOAD_WEIGHT = ResourceWeights.DEFAULT.load();
-    public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofSeconds(30);
+final class ResourceBasedStrategy implements BalancingStrategy {
+    static final double DEFAULT_CPU_WEIGHT = ResourceWeights.DEFAULT.cpu();
+    static final double DEFAULT_MEMORY_WEIGHT = ResourceWeights.DEFAULT.memory();
+    static final double DEFAULT_LOAD_WEIGHT = ResourceWeights.DEFAULT.load();
+    static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofSeconds(30);
     /** The score of a signal that is missing, or whose report is too old: a middling load. */
-    public static final double UNKNOWN_UTILISATION = 0.5;
+    static final double UNKNOWN_UTILISATION = 0.5;
 
     private final ResourceWeights weights;
     private final double cpuWeight;
@@ -45,11 +37,11 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
     private final long maxReportAgeNanos;
 
     /** The strategy of {@code BalancingStrategy.resourceBased(cpu, memory, load, maxReportAge)}. */
-    public ResourceBasedStrategy(double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {
+    ResourceBasedStrategy(double cpuWeight, double memoryWeight, double loadWeight, Duration maxReportAge) {
         this(threeWeights(cpuWeight, memoryWeight, loadWeight), maxReportAge);
     }
 
-    public ResourceBasedStrategy(ResourceWeights weights, Duration maxReportAge) {
+    ResourceBasedStrategy(ResourceWeights weights, Duration maxReportAge) {
         this.weights = checkNotNull(weights, "weights");
         this.cpuWeight = weights.cpu();
         this.memoryWeight = weights.memory();
@@ -99,7 +91,7 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
      * {@linkplain Backend#inFlightLoad() in-flight load} per unit of weight. A signal missing from
      * the report, or of a report older than the maximum age, scores {@link #UNKNOWN_UTILISATION}.
      */
-    public double score(Backend backend, long nowNanos) {
+    double score(Backend backend, long nowNanos) {
         double cpu = UNKNOWN_UTILISATION;
         double memory = UNKNOWN_UTILISATION;
         double queue = UNKNOWN_UTILISATION;
@@ -132,7 +124,7 @@ public final class ResourceBasedStrategy implements BalancingStrategy {
      *
      * @return the weights
      */
-    public ResourceWeights weights() {
+    ResourceWeights weights() {
         return weights;
     }
 

@@ -1,9 +1,5 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -19,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code WeightedPickerBuildBenchmark} at 64 backends of weights from 1 to 1,000,000: a build
  * took about 240 ms when it computed a period of up to 2^20 slots, and takes about 10 microseconds now.
  */
-public final class WeightedRoundRobinStrategy implements BalancingStrategy {
+final class WeightedRoundRobinStrategy implements BalancingStrategy {
 
     @Override
     public Selector newSelector(SelectionContext context) {

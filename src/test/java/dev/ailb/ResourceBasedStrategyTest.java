@@ -1,4 +1,4 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static dev.ailb.testing.Traffic.acquire;
 import static dev.ailb.testing.Traffic.pickMany;
@@ -6,12 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadBalancer;
-import dev.ailb.LoadReport;
-import dev.ailb.Request;
-import dev.ailb.ResourceWeights;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.Map;

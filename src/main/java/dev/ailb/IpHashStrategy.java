@@ -1,11 +1,5 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.Picker;
-import dev.ailb.Request;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -34,7 +28,7 @@ import java.util.List;
  * change of the set filters it and merges in the points of new backends in linear time instead of
  * sorting everything again.
  */
-public final class IpHashStrategy implements BalancingStrategy {
+final class IpHashStrategy implements BalancingStrategy {
     static final int POINTS_PER_WEIGHT = 160;
     static final int MAX_POINTS_PER_BACKEND = 1_600;
     // A ring entry keeps the high 44 bits of a point's hash as its position; the low 20 bits carry
@@ -57,7 +51,7 @@ public final class IpHashStrategy implements BalancingStrategy {
      * The backend a ring built by this strategy's selector places {@code key} on, hashed as a client
      * address would be; consistent session affinity uses it with session ids.
      */
-    public static Backend backendForKey(Picker ring, String key) {
+    static Backend backendForKey(Picker ring, String key) {
         return ((Ring) ring).backendFor(keyOf(key));
     }
 

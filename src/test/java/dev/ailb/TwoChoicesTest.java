@@ -1,4 +1,4 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,11 +1,7 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadBalancer;
-import dev.ailb.Request;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

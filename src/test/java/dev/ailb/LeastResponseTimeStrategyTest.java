@@ -1,14 +1,10 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static dev.ailb.testing.Traffic.acquire;
 import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadBalancer;
-import dev.ailb.Request;
 import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,9 +1,5 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.random.RandomGenerator;
 
 /**
@@ -22,9 +18,9 @@ import java.util.random.RandomGenerator;
  * Loads are compared by cross multiplication ({@code a/wa < b/wb} as {@code a*wb < b*wa}), exactly
  * and without division.
  */
-public final class LeastConnectionsStrategy implements BalancingStrategy {
+final class LeastConnectionsStrategy implements BalancingStrategy {
     /** The largest set of available backends that a pick scans whole; at most 64 (a bit set). */
-    public static final int EXACT_SCAN_MAX = 32;
+    static final int EXACT_SCAN_MAX = 32;
 
     @Override
     public Selector newSelector(SelectionContext context) {

@@ -1,13 +1,9 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.random.RandomGenerator;
 
 /** Uniform random choice; see {@link BalancingStrategy#RANDOM}. Immutable. */
-public final class RandomStrategy implements BalancingStrategy {
+final class RandomStrategy implements BalancingStrategy {
 
     @Override
     public Selector newSelector(SelectionContext context) {

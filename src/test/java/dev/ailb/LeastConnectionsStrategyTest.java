@@ -1,4 +1,4 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static dev.ailb.testing.Traffic.acquire;
 import static dev.ailb.testing.Traffic.chiSquare;
@@ -6,10 +6,6 @@ import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadBalancer;
-import dev.ailb.Request;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Random;

@@ -1,13 +1,9 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Strict rotation; see {@link BalancingStrategy#ROUND_ROBIN}. Immutable. */
-public final class RoundRobinStrategy implements BalancingStrategy {
+final class RoundRobinStrategy implements BalancingStrategy {
 
     @Override
     public Selector newSelector(SelectionContext context) {

@@ -1,4 +1,4 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 /** Stable 64-bit hashes: the same on every JVM, so that replicas of an application agree. */
 final class Hashing {

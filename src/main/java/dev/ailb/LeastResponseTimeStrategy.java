@@ -1,9 +1,5 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
-import dev.ailb.Backend;
-import dev.ailb.BalancingStrategy;
-import dev.ailb.SelectionContext;
-import dev.ailb.Selector;
 import java.util.random.RandomGenerator;
 
 /**
@@ -33,7 +29,7 @@ import java.util.random.RandomGenerator;
  * costs: an unmeasured idle one is taken, a busy unmeasured one is costed with the other's
  * latency (the slowest the pick knows of), and a tie goes to the first drawn.
  */
-public final class LeastResponseTimeStrategy implements BalancingStrategy {
+final class LeastResponseTimeStrategy implements BalancingStrategy {
 
     @Override
     public Selector newSelector(SelectionContext context) {

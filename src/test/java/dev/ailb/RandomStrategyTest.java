@@ -1,12 +1,9 @@
-package dev.ailb.strategy;
+package dev.ailb;
 
 import static dev.ailb.testing.Traffic.chiSquare;
 import static dev.ailb.testing.Traffic.pickMany;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ailb.BalancingStrategy;
-import dev.ailb.LoadBalancer;
-import dev.ailb.Request;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
