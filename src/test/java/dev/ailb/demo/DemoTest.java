@@ -120,23 +120,23 @@ class DemoTest {
      * The stopped instance went down and came back, got no successful request while down and
      * served again once back, and every request sent is counted exactly once.
      */
-    private static void assertHealthScenario(Demo.HealthReport health, String printed) {
+    private static void assertHealthScenario(HealthReport health, String printed) {
         String victim = Demo.HEALTH_VICTIM;
         assertThat(health.instance()).isEqualTo(victim);
         assertThat(health.restartedPort()).as("restarted on the same port").isEqualTo(health.port());
-        assertThat(health.phases()).extracting(Demo.Phase::name).containsExactlyElementsOf(Demo.HEALTH_PHASES);
+        assertThat(health.phases()).extracting(Phase::name).containsExactlyElementsOf(Demo.HEALTH_PHASES);
 
         // UNHEALTHY through failed active checks, then back to HEALTHY through passed ones. Changes
         // made on different threads (an ejection by a client thread, a check verdict) may reach the
         // listener in either order, so only the order of down and up is relied upon.
-        List<Demo.HealthEvent> events = health.events().stream()
+        List<HealthEvent> events = health.events().stream()
                 .filter(e -> e.backend().equals(victim))
                 .collect(Collectors.toList());
-        Demo.HealthEvent down = events.stream()
+        HealthEvent down = events.stream()
                 .filter(e -> e.current() == HealthState.UNHEALTHY)
                 .findFirst().orElseThrow(() -> new AssertionError(victim + " never marked UNHEALTHY: " + events));
         assertThat(down.reason()).contains(Demo.UNHEALTHY_THRESHOLD + " health checks failed in a row");
-        Demo.HealthEvent up = events.stream()
+        HealthEvent up = events.stream()
                 .filter(e -> e.previous() == HealthState.UNHEALTHY && e.current() == HealthState.HEALTHY)
                 .findFirst().orElseThrow(() -> new AssertionError(victim + " never came back HEALTHY: " + events));
         assertThat(up.atNanos()).as("up after down").isGreaterThan(down.atNanos());
@@ -149,10 +149,10 @@ class DemoTest {
         assertThat(printed).containsPattern("\\[health\\] +\\d+\\.\\d\\d s  " + victim
                 + " UNHEALTHY -> HEALTHY: 2 health checks passed in a row");
 
-        Demo.Phase before = health.phase("before");
-        Demo.Phase downPhase = health.phase("down");
-        Demo.Phase rising = health.phase("rising");
-        Demo.Phase back = health.phase("back");
+        Phase before = health.phase("before");
+        Phase downPhase = health.phase("down");
+        Phase rising = health.phase("rising");
+        Phase back = health.phase("back");
         assertThat(before.succeeded(victim)).as("served before it stopped").isPositive();
         assertThat(downPhase.succeeded(victim)).as("successes while down").isZero();
         assertThat(rising.succeeded(victim)).as("successes while restarted but not yet up").isZero();
@@ -173,9 +173,9 @@ class DemoTest {
         assertThat(m.completedRequests()).as("completed").isEqualTo(m.totalRequests());
         assertThat(m.activeConnections()).as("active").isZero();
         assertThat(health.transportErrors()).isLessThanOrEqualTo(health.failed());
-        assertThat(health.phases().stream().mapToLong(Demo.Phase::routed).sum()).as("routed over the phases")
+        assertThat(health.phases().stream().mapToLong(Phase::routed).sum()).as("routed over the phases")
                 .isEqualTo(m.totalRequests());
-        assertThat(health.phases().stream().mapToLong(Demo.Phase::failed).sum()).as("failed over the phases")
+        assertThat(health.phases().stream().mapToLong(Phase::failed).sum()).as("failed over the phases")
                 .isEqualTo(m.failures());
         assertSumsAgree("health", health.stats());
         assertThat(printed).contains(String.format(Locale.ROOT,
@@ -200,11 +200,11 @@ class DemoTest {
      * was routed to it after the call returned, its future completed and it left the balancer, and
      * every request sent is counted exactly once.
      */
-    private static void assertDrainScenario(Demo.DrainReport drain, String printed) {
+    private static void assertDrainScenario(DrainReport drain, String printed) {
         String victim = Demo.DRAIN_VICTIM;
         assertThat(printed).contains("=== drain: " + victim + " removed while requests flow (LEAST_CONNECTIONS) ===");
         assertThat(drain.instance()).isEqualTo(victim);
-        assertThat(drain.phases()).extracting(Demo.DrainPhase::name).containsExactlyElementsOf(Demo.DRAIN_PHASES);
+        assertThat(drain.phases()).extracting(DrainPhase::name).containsExactlyElementsOf(Demo.DRAIN_PHASES);
 
         // The scenario removes it once it has a request in flight with a few milliseconds to go.
         assertThat(drain.inFlight()).as("in flight when removed").isPositive();
@@ -214,9 +214,9 @@ class DemoTest {
         assertThat(printed).contains(victim + " drain future completed");
         assertThat(drain.failedDraining()).as("failures among its requests in flight").isZero();
 
-        Demo.DrainPhase before = drain.phase("before");
-        Demo.DrainPhase draining = drain.phase("draining");
-        Demo.DrainPhase after = drain.phase("after");
+        DrainPhase before = drain.phase("before");
+        DrainPhase draining = drain.phase("draining");
+        DrainPhase after = drain.phase("after");
         assertThat(before.routed(victim)).as("routed to it before").isPositive();
         assertThat(draining.routed(victim) + after.routed(victim)).as("routed to it after removeBackend returned")
                 .isZero();
@@ -234,9 +234,9 @@ class DemoTest {
         assertThat(m.failures()).as("failures").isEqualTo(drain.failed());
         assertThat(m.completedRequests()).as("completed").isEqualTo(m.totalRequests());
         assertThat(m.activeConnections()).as("active").isZero();
-        assertThat(drain.phases().stream().mapToLong(Demo.DrainPhase::routed).sum()).as("routed over the phases")
+        assertThat(drain.phases().stream().mapToLong(DrainPhase::routed).sum()).as("routed over the phases")
                 .isEqualTo(m.totalRequests());
-        assertThat(drain.phases().stream().mapToLong(Demo.DrainPhase::failed).sum()).as("failed over the phases")
+        assertThat(drain.phases().stream().mapToLong(DrainPhase::failed).sum()).as("failed over the phases")
                 .isEqualTo(m.failures());
         assertThat(printed).contains(String.format(Locale.ROOT,
                 "sent %,d = %,d succeeded + %,d failed + %,d rejected", drain.sent(), drain.succeeded(),
