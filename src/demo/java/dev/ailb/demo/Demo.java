@@ -110,7 +110,6 @@ public final class Demo {
 
     private Demo() {}
 
-
     /** Parsed command-line options. */
     record Options(int requests, int threads, double timeScale) {}
 

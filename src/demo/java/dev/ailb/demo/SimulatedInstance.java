@@ -1,31 +1,27 @@
 package dev.ailb.demo;
 
 import static dev.ailb.demo.Demo.HEALTH_PATH;
-import static dev.ailb.demo.Demo.LOOPBACK;
 import static dev.ailb.demo.Demo.PATH;
 import static dev.ailb.demo.Demo.THREAD_PREFIX;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.ailb.testing.LoopbackServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.BindException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * One simulated inference instance: an HTTP server on a loopback ephemeral port, which can be
+ * One simulated inference instance: a {@link LoopbackServer} on an ephemeral port, which can be
  * stopped and started again on the same port. Its worker threads outlive a stop.
  */
 final class SimulatedInstance implements AutoCloseable {
@@ -44,8 +40,7 @@ final class SimulatedInstance implements AutoCloseable {
     private final ExecutorService executor;
     private final NamedThreadFactory threads;
     private final AtomicLong unnamedRequests = new AtomicLong();
-    private final int port;
-    private HttpServer server; // null while stopped; guarded by this
+    private final LoopbackServer server;
 
     private SimulatedInstance(InstanceSpec spec, long seed, int workerThreads, double timeScale) {
         this.spec = spec;
@@ -55,77 +50,37 @@ final class SimulatedInstance implements AutoCloseable {
         // One thread per client thread, so no request waits for another, and a few for probes.
         this.executor = Executors.newFixedThreadPool(workerThreads + PROBE_THREADS, threads);
         try {
-            this.server = bind(0);
+            this.server = LoopbackServer.start(0, 128, executor,
+                    Map.of(PATH, this::handle, HEALTH_PATH, this::handleHealth));
         } catch (IOException e) {
             executor.shutdownNow();
-            throw new UncheckedIOException("cannot bind " + spec.id() + " to " + LOOPBACK, e);
+            throw new UncheckedIOException("cannot bind " + spec.id() + " to " + LoopbackServer.HOST, e);
+        } catch (RuntimeException e) {
+            executor.shutdownNow();
+            throw e;
         }
-        this.port = server.getAddress().getPort();
     }
 
     static SimulatedInstance start(InstanceSpec spec, long seed, int workerThreads, double timeScale) {
-        SimulatedInstance instance = new SimulatedInstance(spec, seed, workerThreads, timeScale);
-        try {
-            instance.server.start();
-        } catch (RuntimeException e) {
-            instance.close();
-            throw e;
-        }
-        return instance;
-    }
-
-    private HttpServer bind(int port) throws IOException {
-        HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getByName(LOOPBACK), port), 128);
-        s.setExecutor(executor);
-        s.createContext(PATH, this::handle);
-        s.createContext(HEALTH_PATH, this::handleHealth);
-        return s;
+        return new SimulatedInstance(spec, seed, workerThreads, timeScale);
     }
 
     /**
      * Stops the server as a crash would: its port and every open connection close at once, and
      * requests under way get no answer.
      */
-    synchronized void stop() {
-        if (server == null) {
-            throw new IllegalStateException(spec.id() + " is stopped already");
-        }
-        server.stop(0);
-        server = null;
+    void stop() {
+        server.stop();
     }
 
     /**
-     * Starts a new server on the port of the first. The JDK binds server sockets with
-     * {@code SO_REUSEADDR}, so the connections the stop left in {@code TIME_WAIT} do not block
-     * the bind; should another process have taken the port meanwhile, this tries again until
-     * {@link #REBIND_TIMEOUT}.
+     * Starts a new server on the port of the first, trying again until {@link #REBIND_TIMEOUT}
+     * should another process have taken the port meanwhile.
      *
      * @return the port the new server is bound to, as it reports it
      */
-    synchronized int restart() throws InterruptedException {
-        if (server != null) {
-            throw new IllegalStateException(spec.id() + " is running");
-        }
-        long deadline = System.nanoTime() + REBIND_TIMEOUT.toNanos();
-        for (;;) {
-            try {
-                HttpServer s = bind(port);
-                s.start();
-                server = s;
-                return s.getAddress().getPort();
-            } catch (BindException e) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new UncheckedIOException("cannot bind " + spec.id() + " to " + LOOPBACK + ":" + port
-                            + " again", e);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot restart " + spec.id(), e);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-            if (Thread.interrupted()) {
-                throw new InterruptedException("interrupted while restarting " + spec.id());
-            }
-        }
+    int restart() throws InterruptedException {
+        return server.restart(REBIND_TIMEOUT);
     }
 
     InstanceSpec spec() {
@@ -133,7 +88,7 @@ final class SimulatedInstance implements AutoCloseable {
     }
 
     int port() {
-        return port;
+        return server.port();
     }
 
     /** How long this instance takes to answer the request with this id: the same every time. */
@@ -225,11 +180,8 @@ final class SimulatedInstance implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (server != null) {
-            server.stop(0);
-            server = null;
-        }
+    public void close() {
+        server.close();
         DemoThreads.shutdown(executor, threads);
     }
 }

@@ -1,15 +1,14 @@
 package dev.ailb.soak;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.ailb.testing.LoopbackServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.BindException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -17,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One inference instance of the soak fleet: a JDK {@link HttpServer} on {@code 127.0.0.1} at a port
+ * One inference instance of the soak fleet: a {@link LoopbackServer} on {@code 127.0.0.1} at a port
  * that stays the same across restarts, answering {@code POST /v1/completions} after a service time
  * of one to three milliseconds and {@code GET /health} at once.
  *
@@ -49,7 +48,7 @@ final class SoakInstance implements AutoCloseable {
     static final String COMPLETIONS_PATH = "/v1/completions";
     static final String HEALTH_PATH = "/health";
     static final String INSTANCE_HEADER = "X-Instance";
-    static final String LOOPBACK = "127.0.0.1";
+    static final String LOOPBACK = LoopbackServer.HOST;
 
     /** A held handler lets go after this long even if nobody ends the hang. */
     static final long LONGEST_HANG_MILLIS = 15_000;
@@ -57,14 +56,12 @@ final class SoakInstance implements AutoCloseable {
     private static final long REBIND_MILLIS = 10_000;
 
     private final String id;
-    private final int port;
     private final SoakThreads threads;
     private final ThreadPoolExecutor handlers;
     private final Object hangMonitor = new Object();
 
     private volatile Mode mode = Mode.SERVING;
-    private HttpServer server; // guarded by this; null while down
-    private boolean closed; // guarded by this
+    private volatile LoopbackServer server; // set once, when the port is bound; read by handler threads
 
     final LongAdder answeredOk = new LongAdder();
     final LongAdder answeredFailing = new LongAdder();
@@ -72,9 +69,8 @@ final class SoakInstance implements AutoCloseable {
     final LongAdder probes = new LongAdder();
     final LongAdder starts = new LongAdder();
 
-    private SoakInstance(String id, int port, SoakThreads threads) {
+    private SoakInstance(String id, SoakThreads threads) {
         this.id = id;
-        this.port = port;
         this.threads = threads;
         this.handlers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), threads.factory("soak-" + id + "-"));
@@ -88,9 +84,11 @@ final class SoakInstance implements AutoCloseable {
     static SoakInstance startNear(String id, int firstPort, int tries, SoakThreads threads) {
         IOException last = null;
         for (int port = firstPort; port < firstPort + tries && port <= 65535; port++) {
-            SoakInstance instance = new SoakInstance(id, port, threads);
+            SoakInstance instance = new SoakInstance(id, threads);
             try {
-                instance.bindAndStart();
+                instance.server = LoopbackServer.start(port, 256, instance.handlers,
+                        Map.of(COMPLETIONS_PATH, instance::complete, HEALTH_PATH, instance::probe));
+                instance.starts.increment();
                 return instance;
             } catch (IOException e) {
                 last = e;
@@ -105,7 +103,7 @@ final class SoakInstance implements AutoCloseable {
     }
 
     int port() {
-        return port;
+        return server.port();
     }
 
     Mode mode() {
@@ -120,8 +118,8 @@ final class SoakInstance implements AutoCloseable {
         }
     }
 
-    synchronized boolean isUp() {
-        return server != null;
+    boolean isUp() {
+        return server.isUp();
     }
 
     /**
@@ -131,15 +129,7 @@ final class SoakInstance implements AutoCloseable {
      * @throws IllegalStateException if it is down already
      */
     void kill() {
-        HttpServer s;
-        synchronized (this) {
-            if (server == null) {
-                throw new IllegalStateException(id + " is down already");
-            }
-            s = server;
-            server = null;
-        }
-        s.stop(0);
+        server.stop();
         synchronized (hangMonitor) {
             hangMonitor.notifyAll();
         }
@@ -153,35 +143,7 @@ final class SoakInstance implements AutoCloseable {
      * @throws UncheckedIOException  if the port cannot be bound again in time
      */
     void start() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REBIND_MILLIS);
-        for (;;) {
-            try {
-                bindAndStart();
-                return;
-            } catch (BindException e) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new UncheckedIOException(id + " could not bind " + LOOPBACK + ":" + port + " again", e);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(id + " could not start", e);
-            }
-            TimeUnit.MILLISECONDS.sleep(25);
-        }
-    }
-
-    private synchronized void bindAndStart() throws IOException {
-        if (closed) {
-            throw new IllegalStateException(id + " is closed");
-        }
-        if (server != null) {
-            throw new IllegalStateException(id + " is up already");
-        }
-        HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getByName(LOOPBACK), port), 256);
-        s.setExecutor(handlers);
-        s.createContext(COMPLETIONS_PATH, this::complete);
-        s.createContext(HEALTH_PATH, this::probe);
-        s.start();
-        server = s;
+        server.restart(Duration.ofMillis(REBIND_MILLIS));
         starts.increment();
     }
 
@@ -270,14 +232,8 @@ final class SoakInstance implements AutoCloseable {
     /** Stops the server if it is up, lets every held handler go and ends the handler threads. */
     @Override
     public void close() {
-        HttpServer s;
-        synchronized (this) {
-            closed = true;
-            s = server;
-            server = null;
-        }
-        if (s != null) {
-            s.stop(0);
+        if (server != null) {
+            server.close();
         }
         setMode(Mode.SERVING);
         threads.shutdown(handlers);
@@ -285,6 +241,6 @@ final class SoakInstance implements AutoCloseable {
 
     @Override
     public String toString() {
-        return id + "@" + LOOPBACK + ":" + port;
+        return id + "@" + server;
     }
 }
