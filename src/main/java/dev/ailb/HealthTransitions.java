@@ -6,6 +6,7 @@ import dev.ailb.health.OutlierDetection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,18 +30,20 @@ final class HealthTransitions {
     private final int unhealthyThreshold;
     private final OutlierDetection outliers;
     private final Consumer<HealthEvent> listeners;
+    private final BooleanSupplier closed;
 
     /** A committed change of a backend's health state, told to the listeners outside the lock. */
     record HealthEvent(Backend backend, HealthState previous, HealthState current, String reason) {}
 
     HealthTransitions(RoutingTable table, Ticker ticker, int healthyThreshold, int unhealthyThreshold,
-            OutlierDetection outliers, Consumer<HealthEvent> listeners) {
+            OutlierDetection outliers, Consumer<HealthEvent> listeners, BooleanSupplier closed) {
         this.table = table;
         this.ticker = ticker;
         this.healthyThreshold = healthyThreshold;
         this.unhealthyThreshold = unhealthyThreshold;
         this.outliers = outliers;
         this.listeners = listeners;
+        this.closed = closed;
     }
 
     /** Whether request outcomes are watched for ejection at all. */
@@ -53,12 +56,16 @@ final class HealthTransitions {
      *
      * @return whether its state changed
      * @throws IllegalArgumentException if no backend has this id
-     * @throws IllegalStateException    if the strategy fails to build its picker (nothing changes)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build its
+     *                                  picker (nothing changes)
      */
     boolean markByHand(String id, boolean healthy) {
         HealthEvent event;
         table.lock();
         try {
+            if (closed.getAsBoolean()) { // under the lock: no change, and no panic warning, after close
+                throw new IllegalStateException("load balancer is closed");
+            }
             Backend backend = LoadBalancer.lookup(table.current(), id);
             BackendHealth h = backend.health;
             BackendHealth.Saved before = h.save();

@@ -153,7 +153,7 @@ public final class LoadBalancer implements AutoCloseable {
                 builder.unhealthyThreshold != null ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD,
                 builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
                 event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
-                        event.current(), event.reason())));
+                        event.current(), event.reason())), () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed,
                 builder.initiallyHealthy == null || builder.initiallyHealthy,
                 (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT).toNanos(),
@@ -340,8 +340,8 @@ public final class LoadBalancer implements AutoCloseable {
      * @return whether its health state changed
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id
-     * @throws IllegalStateException    if the strategy fails to build its picker for the changed
-     *                                  set (nothing changes then)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the changed set (nothing changes then)
      */
     public boolean setBackendHealthy(String id, boolean healthy) {
         checkId(id, "id");
@@ -358,6 +358,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @param memory memory utilisation, 0.0..1.0
      * @throws NullPointerException     if {@code id} is null
      * @throws IllegalArgumentException if no backend has this id, or a value is NaN or out of range
+     * @throws IllegalStateException    if the balancer is closed
      */
     public void updateBackendResources(String id, double cpu, double memory) {
         checkId(id, "id");
@@ -374,10 +375,12 @@ public final class LoadBalancer implements AutoCloseable {
      * @param report the report
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the balancer is closed
      */
     public void updateBackendResources(String id, LoadReport report) {
         checkId(id, "id");
         checkNotNull(report, "report");
+        checkOpen();
         Backend backend = lookup(table.current(), id);
         backend.setResources(new ResourceReport(report, ticker.read()));
     }
@@ -468,12 +471,14 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * @param strategy the new strategy
      * @throws NullPointerException  if {@code strategy} is null
-     * @throws IllegalStateException if the strategy fails to build its picker (nothing changes then)
+     * @throws IllegalStateException if the balancer is closed, or the strategy fails to build its
+     *                               picker (nothing changes then)
      */
     public void setStrategy(BalancingStrategy strategy) {
         checkNotNull(strategy, "strategy");
         table.lock();
         try {
+            checkOpen();
             Registry current = table.current();
             table.publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, table.failOpen()));
             log.info("Strategy set to {}", strategy.name());
@@ -1083,14 +1088,18 @@ public final class LoadBalancer implements AutoCloseable {
      * twice.
      *
      * @param listener the listener to call on each change
-     * @throws NullPointerException if {@code listener} is null
+     * @throws NullPointerException  if {@code listener} is null
+     * @throws IllegalStateException if the balancer is closed
      */
     public void addListener(LoadBalancerListener listener) {
-        listeners.add(checkNotNull(listener, "listener"));
+        checkNotNull(listener, "listener");
+        checkOpen();
+        listeners.add(listener);
     }
 
     /**
-     * Unregisters one registration of a listener; returns whether it was registered.
+     * Unregisters one registration of a listener; returns whether it was registered. Allowed after
+     * {@link #close()}, like every call that only lets go of something.
      *
      * @param listener the listener to unregister
      * @return {@code true} if it was registered (one registration is then removed)
@@ -1103,11 +1112,16 @@ public final class LoadBalancer implements AutoCloseable {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Closes the balancer: selections, acquisitions and new backends are refused from now on,
-     * while releases of connections still in flight are accepted and counted, drains still
-     * complete (and backends may still be removed or marked), and stats stay readable. The health
-     * checker stops and the threads the balancer started end; a scheduler given to the builder is
-     * left running. Idempotent.
+     * Closes the balancer. From now on everything that would route, change what routing sees or
+     * start work is refused with {@link IllegalStateException} ({@code "load balancer is closed"})
+     * and changes nothing: selections, acquisitions, leases and {@code execute}, new backends,
+     * {@link #setStrategy}, {@link #setBackendHealthy}, {@link #updateBackendResources},
+     * {@link #addListener}, and starting health checks or load polls. What winds down stays
+     * allowed: releases of connections still in flight are accepted and counted, drains still
+     * complete, backends may still be removed ({@link #removeBackend}, and {@link #drainBackend}
+     * or {@link #undrainBackend}), listeners removed, the health checker stopped, and stats and
+     * backends stay readable. The health checker stops and the threads the balancer started end;
+     * a scheduler given to the builder is left running. Idempotent.
      */
     @Override
     public void close() {

@@ -201,6 +201,17 @@ class BadInputCatalogueTest {
         call("retry-attempts-zero", "retries.maxAttempts(0)",
                 f -> f.retries.maxAttempts(0));
         // Lifecycle
+        call("strategy-after-close", "closed.setStrategy(BalancingStrategy.RANDOM)",
+                f -> f.closed.setStrategy(BalancingStrategy.RANDOM));
+        call("mark-after-close", "closed.setBackendHealthy(\"instance-1\", false)",
+                f -> f.closed.setBackendHealthy("instance-1", false));
+        call("resources-after-close", "closed.updateBackendResources(\"instance-1\", 0.5, 0.5)",
+                f -> f.closed.updateBackendResources("instance-1", 0.5, 0.5));
+        call("report-after-close",
+                "closed.updateBackendResources(\"instance-1\", LoadReport.builder().cpu(0.5).build())",
+                f -> f.closed.updateBackendResources("instance-1", LoadReport.builder().cpu(0.5).build()));
+        call("listener-after-close", "closed.addListener(new LoadBalancerListener() {})",
+                f -> f.closed.addListener(new LoadBalancerListener() {}));
         call("start-checker-after-close", "closed.startHealthChecker()",
                 f -> f.closed.startHealthChecker());
         call("listener-null", "lb.addListener(null)",

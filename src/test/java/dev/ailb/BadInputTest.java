@@ -8,6 +8,7 @@ import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.internal.Preconditions;
 import dev.ailb.testing.ManualTicker;
+import dev.ailb.testing.StandardErrorCapture;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -225,6 +226,41 @@ class BadInputTest {
                 .hasMessageContaining("removed");
         assertThat(lb.tryAcquireConnection(two)).isFalse();
         assertThat(two.activeConnections()).isZero();
+    }
+
+    @Test
+    void aClosedBalancerRefusesChangesToRoutingAndLogsNoPanic() {
+        List<String> heard = new java.util.ArrayList<>();
+        LoadBalancerListener listener = new LoadBalancerListener() {
+            @Override
+            public void onBackendRemoved(Backend backend) {
+                heard.add(backend.id());
+            }
+        };
+        lb.close();
+
+        try (StandardErrorCapture log = StandardErrorCapture.start()) {
+            assertThatThrownBy(() -> lb.setBackendHealthy("instance-1", false))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+            assertThatThrownBy(() -> lb.setBackendHealthy("instance-2", false))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+            assertThat(log.text()).doesNotContain("WARN");
+        }
+        assertThatThrownBy(() -> lb.setStrategy(BalancingStrategy.RANDOM))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+        assertThatThrownBy(() -> lb.updateBackendResources("instance-2", 0.9, 0.9))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+        assertThatThrownBy(() -> lb.updateBackendResources("instance-2", LoadReport.builder().cpu(0.9).build()))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+        assertThatThrownBy(() -> lb.addListener(listener))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+
+        assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
+        assertThat(lb.getBackends()).allMatch(Backend::isHealthy);
+        assertThat(lb.getBackend("instance-2").orElseThrow().resources()).isEmpty();
+        lb.removeBackend("instance-2"); // still allowed after close
+        assertThat(heard).isEmpty();
+        assertThat(lb.removeListener(listener)).isFalse();
     }
 
     @Test

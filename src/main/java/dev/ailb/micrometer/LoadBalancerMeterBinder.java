@@ -85,6 +85,15 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
         this.tags = Tags.of(checkNotNull(tags, "tags"));
     }
 
+    /**
+     * Registers the balancer's meters, and those of each of its backends, with a registry; binding
+     * the same registry again does nothing.
+     *
+     * @param registry the registry
+     * @throws NullPointerException  if {@code registry} is null
+     * @throws IllegalStateException if the balancer was closed before this binder was first bound
+     *                               (it cannot listen to a closed balancer; nothing is registered)
+     */
     @Override
     public void bindTo(MeterRegistry registry) {
         checkNotNull(registry, "registry");
@@ -92,13 +101,13 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
             if (bound.containsKey(registry)) {
                 return;
             }
-            bound.put(registry, new HashMap<>());
             if (!listening) {
                 // Listen before looking at the backends, so that none added meanwhile is missed;
                 // adding a backend's meters twice is a no-op.
                 balancer.addListener(new Listener());
                 listening = true;
             }
+            bound.put(registry, new HashMap<>());
             Gauge.builder("ailb.backends", balancer, lb -> lb.getBackends().size())
                     .tags(tags).description("Backends registered, draining ones included").register(registry);
             Gauge.builder("ailb.backends.available", balancer, lb -> lb.getAvailableBackends().size())

@@ -44,6 +44,19 @@ class LoadBalancerMeterBinderTest {
     }
 
     @Test
+    void bindingAClosedBalancerIsRefusedAndRegistersNothing() {
+        lb.addBackend("a", "10.0.0.1", 8000);
+        lb.close();
+        LoadBalancerMeterBinder binder = new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat"));
+
+        assertThatThrownBy(() -> binder.bindTo(registry))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+
+        assertThat(registry.getMeters()).isEmpty();
+        assertThatThrownBy(() -> binder.bindTo(registry)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void everyBackendHasItsMetersTaggedWithItsId() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8000, 3);
         lb.addBackend("b", "10.0.0.2", 8000);
