@@ -87,6 +87,8 @@ public final class Backend {
     private volatile ResourceReport resources;
     /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
     volatile String loadProblem;
+    /** Whether a lease held longer than the longest response time has been logged for this backend. */
+    volatile boolean longLeaseWarned;
 
     @SuppressWarnings("unused") // accessed through EWMA_BITS
     private volatile long ewmaBits = UNMEASURED;

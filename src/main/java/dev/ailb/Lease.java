@@ -21,6 +21,11 @@ import java.lang.invoke.VarHandle;
  * a call that threw before it could say how it went is rarely a success, and counting it so lets
  * outlier detection see a backend that makes its callers throw.
  *
+ * <p>The response time is the balancer's ticker from acquisition to release, so it is never
+ * refused: a lease held longer than {@link LoadBalancer#MAX_RESPONSE_TIME} (one day) counts as
+ * that much, and the first such lease of a backend logs one warning. (A time passed to
+ * {@code releaseConnection} by hand above that bound is refused instead: there it is a mistake.)
+ *
  * <p>Thread-safe: the outcome may be reported from another thread than the one that acquired it.
  */
 public final class Lease implements AutoCloseable {
@@ -115,7 +120,7 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         long now = balancer.ticker().read();
-        balancer.release(backend, tokens, Math.max(0L, now - startNanos), success, now);
+        balancer.release(backend, tokens, balancer.leaseNanos(backend, now - startNanos), success, now);
         return true;
     }
 

@@ -76,6 +76,17 @@ public final class LoadBalancer implements AutoCloseable {
     /** The largest weight a backend may have. */
     public static final int MAX_WEIGHT = 1_000_000;
 
+    /**
+     * The longest response time a release may report: one day, the longest drain timeout. No
+     * single inference request, streamed or batched, holds its connection that long; a larger
+     * figure is a mistake (a {@link System#nanoTime()} reading passed as a duration, a unit mixed
+     * up) that would skew the backend's average and {@link BalancingStrategy#LEAST_RESPONSE_TIME}
+     * for a long time, so {@code releaseConnection} refuses it. A {@link Lease}, which times the
+     * request itself, counts a longer hold as this much instead.
+     */
+    public static final Duration MAX_RESPONSE_TIME = Duration.ofDays(1);
+
+    private static final long MAX_RESPONSE_NANOS = MAX_RESPONSE_TIME.toNanos();
     private final Ticker ticker;
     private final RandomGenerator random;
     private final double decayNanos;
@@ -687,7 +698,9 @@ public final class LoadBalancer implements AutoCloseable {
      * failed call on backends not tried yet, as the {@linkplain Builder#retryPolicy retry policy}
      * allows: retryable failures only, a maximum number of attempts, and a retry budget shared by
      * all calls of this balancer. Every attempt is counted as a request with its own time and
-     * outcome, so outlier detection sees the failures.
+     * outcome, so outlier detection sees the failures. The time is measured with the balancer's
+     * ticker, as a {@link Lease} measures it: an attempt longer than {@link #MAX_RESPONSE_TIME}
+     * counts as that much, with one warning per backend, rather than failing the call.
      *
      * <p>An {@link Error} thrown by the call ends it at once and is rethrown. An
      * {@link InterruptedException} is never retried, and the thread's interrupt flag is set again.
@@ -813,11 +826,12 @@ public final class LoadBalancer implements AutoCloseable {
      * Counts the end of a connection and records its outcome.
      *
      * @param backend      the backend a connection was acquired on
-     * @param responseTime how long the request took, >= 0
+     * @param responseTime how long the request took, 0..{@link #MAX_RESPONSE_TIME}
      * @param success      whether it succeeded
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if the backend belongs to another balancer, or the time is
-     *                                  negative or too large to count in nanoseconds
+     *                                  negative or longer than {@link #MAX_RESPONSE_TIME} (nothing
+     *                                  is released then)
      * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, Duration responseTime, boolean success) {
@@ -827,12 +841,38 @@ public final class LoadBalancer implements AutoCloseable {
 
     private static long nanosOf(Duration responseTime) {
         checkNonNegative(responseTime, "responseTime");
-        try {
-            return responseTime.toNanos();
-        } catch (ArithmeticException e) {
+        if (responseTime.compareTo(MAX_RESPONSE_TIME) > 0) {
             throw new IllegalArgumentException("responseTime: " + responseTime
-                    + " (expected: at most " + Duration.ofNanos(Long.MAX_VALUE) + ")");
+                    + " (expected: at most " + MAX_RESPONSE_TIME + ")");
         }
+        return responseTime.toNanos();
+    }
+
+    private static long checkResponseNanos(long responseTimeNanos) {
+        checkNonNegative(responseTimeNanos, "responseTimeNanos");
+        if (responseTimeNanos > MAX_RESPONSE_NANOS) {
+            throw new IllegalArgumentException("responseTimeNanos: " + responseTimeNanos
+                    + " (expected: at most " + MAX_RESPONSE_NANOS + ", one day)");
+        }
+        return responseTimeNanos;
+    }
+
+    /**
+     * The response time a lease measured, clamped to {@link #MAX_RESPONSE_TIME}: a lease may
+     * legitimately be held longer (forgotten, or a stream left open), and refusing its release
+     * would leak the connection. Warns once per backend.
+     */
+    long leaseNanos(Backend backend, long elapsedNanos) {
+        if (elapsedNanos <= MAX_RESPONSE_NANOS) {
+            return Math.max(0L, elapsedNanos);
+        }
+        if (!backend.longLeaseWarned) {
+            backend.longLeaseWarned = true;
+            log.warn("Backend {}: a lease was held for {}, counted as {}, the longest response time; "
+                    + "further ones are counted so without a warning", backend.id(),
+                    Duration.ofNanos(elapsedNanos), MAX_RESPONSE_TIME);
+        }
+        return MAX_RESPONSE_NANOS;
     }
 
     /**
@@ -841,16 +881,19 @@ public final class LoadBalancer implements AutoCloseable {
      * Accepted after {@link #close()}, so requests in flight at close are still counted.
      *
      * @param backend           the backend a connection was acquired on
-     * @param responseTimeNanos how long the request took, in nanoseconds, >= 0
+     * @param responseTimeNanos how long the request took, in nanoseconds, 0..86,400,000,000,000
+     *                          ({@link #MAX_RESPONSE_TIME}); a difference of two
+     *                          {@code System.nanoTime()} readings, never one reading
      * @param success           whether it succeeded
      * @throws NullPointerException     if {@code backend} is null
      * @throws IllegalArgumentException if the backend belongs to another balancer, or
-     *                                  {@code responseTimeNanos} is negative
+     *                                  {@code responseTimeNanos} is negative or longer than
+     *                                  {@link #MAX_RESPONSE_TIME} (nothing is released then)
      * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
-        checkNonNegative(responseTimeNanos, "responseTimeNanos");
+        checkResponseNanos(responseTimeNanos);
         release(backend, tokenUnit, responseTimeNanos, success, ticker.read());
     }
 
@@ -862,12 +905,13 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * @param backend      the backend a connection was acquired on
      * @param request      the request it was acquired for
-     * @param responseTime how long the request took, >= 0
+     * @param responseTime how long the request took, 0..{@link #MAX_RESPONSE_TIME}
      * @param success      whether it succeeded
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if the backend belongs to another balancer, the time is
-     *                                  negative or too large to count in nanoseconds, or the
+     *                                  negative or longer than {@link #MAX_RESPONSE_TIME}, or the
      *                                  backend has fewer tokens in flight than the request's
+     *                                  (nothing is released then)
      * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, Request request, Duration responseTime, boolean success) {
@@ -882,18 +926,20 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * @param backend           the backend a connection was acquired on
      * @param request           the request it was acquired for
-     * @param responseTimeNanos how long the request took, in nanoseconds, >= 0
+     * @param responseTimeNanos how long the request took, in nanoseconds, 0..86,400,000,000,000
+     *                          ({@link #MAX_RESPONSE_TIME})
      * @param success           whether it succeeded
      * @throws NullPointerException     if {@code backend} or {@code request} is null
      * @throws IllegalArgumentException if the backend belongs to another balancer,
-     *                                  {@code responseTimeNanos} is negative, or the backend has
-     *                                  fewer tokens in flight than the request's
+     *                                  {@code responseTimeNanos} is negative or longer than
+     *                                  {@link #MAX_RESPONSE_TIME}, or the backend has fewer tokens
+     *                                  in flight than the request's (nothing is released then)
      * @throws IllegalStateException    if the backend has no active connection to release
      */
     public void releaseConnection(Backend backend, Request request, long responseTimeNanos, boolean success) {
         checkOwned(backend);
         checkNotNull(request, "request");
-        checkNonNegative(responseTimeNanos, "responseTimeNanos");
+        checkResponseNanos(responseTimeNanos);
         release(backend, tokensOf(request), responseTimeNanos, success, ticker.read());
     }
 

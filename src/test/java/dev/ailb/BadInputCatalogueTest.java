@@ -155,6 +155,14 @@ class BadInputCatalogueTest {
                 f -> f.lb.releaseConnection(f.one, Duration.ofDays(200_000), true));
         call("release-negative-nanos", "lb.releaseConnection(one, -1L, true)",
                 f -> f.lb.releaseConnection(f.one, -1L, true));
+        call("release-time-above-a-day", "lb.releaseConnection(one, Duration.ofHours(25), true)",
+                f -> f.lb.releaseConnection(f.one, Duration.ofHours(25), true));
+        call("release-nanos-above-a-day", "lb.releaseConnection(one, Long.MAX_VALUE, true)",
+                f -> f.lb.releaseConnection(f.one, Long.MAX_VALUE, true));
+        call("release-request-time-above-a-day", "lb.releaseConnection(one, request, Duration.ofDays(2), true)",
+                f -> f.lb.releaseConnection(f.one, f.request, Duration.ofDays(2), true));
+        call("release-request-nanos-above-a-day", "lb.releaseConnection(one, request, 86_400_000_000_001L, true)",
+                f -> f.lb.releaseConnection(f.one, f.request, 86_400_000_000_001L, true));
         // Strategies
         call("strategy-null", "lb.setStrategy(null)",
                 f -> f.lb.setStrategy(null));

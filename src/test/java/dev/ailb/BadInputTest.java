@@ -421,22 +421,52 @@ class BadInputTest {
     }
 
     @Test
-    void responseTimesUpToTheLargestNanosecondCountKeepTheAveragesRight() {
+    void responseTimesUpToTheLongestAllowedKeepTheAveragesRight() {
         Backend two = lb.getBackend("instance-2").orElseThrow();
         for (int i = 0; i < 3; i++) {
             lb.acquireConnection(two);
-            lb.releaseConnection(two, Long.MAX_VALUE, true);
+            lb.releaseConnection(two, LoadBalancer.MAX_RESPONSE_TIME.toNanos(), true);
         }
         lb.acquireConnection(two);
-        lb.releaseConnection(two, Duration.ofNanos(Long.MAX_VALUE), false);
+        lb.releaseConnection(two, LoadBalancer.MAX_RESPONSE_TIME, false);
 
-        Duration longest = Duration.ofNanos(Long.MAX_VALUE);
+        Duration longest = LoadBalancer.MAX_RESPONSE_TIME;
+        assertThat(longest).isEqualTo(Duration.ofDays(1));
         assertThat(lb.getBackendStats("instance-2").avgResponseTime()).isEqualTo(longest);
         // With the 40 ms answer of the set-up, five answers in all: their mean, to within a microsecond.
         Duration mean = longest.dividedBy(5).multipliedBy(4).plusMillis(8);
         assertThat(lb.getAllStats().metrics().avgResponseTime())
                 .isBetween(mean.minusNanos(1_000), mean.plusNanos(1_000));
         assertThat(lb.getAllStats().metrics().p99ResponseTime()).isPositive();
+    }
+
+    @Test
+    void aResponseTimeAboveOneDayIsRefusedOnEveryReleaseAndChangesNothing() {
+        Request request = new Request("req-9", "10.1.1.1", "/v1/completions");
+        lb.acquireConnection(one, request); // its second: the set-up left one in flight
+        long aNanoTimeReading = 3 * LoadBalancer.MAX_RESPONSE_TIME.toNanos() + 12_345; // a host up 3 days
+        BackendStats before = lb.getBackendStats("instance-1");
+        double rankBefore = one.responseTimeRank();
+
+        assertThatThrownBy(() -> lb.releaseConnection(one, Long.MAX_VALUE, true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("responseTimeNanos: 9223372036854775807 (expected: at most 86400000000000, one day)");
+        assertThatThrownBy(() -> lb.releaseConnection(one, aNanoTimeReading, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("responseTimeNanos: ");
+        assertThatThrownBy(() -> lb.releaseConnection(one, Duration.ofDays(1).plusNanos(1), true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("responseTime: PT24H0.000000001S (expected: at most PT24H)");
+        assertThatThrownBy(() -> lb.releaseConnection(one, request, aNanoTimeReading, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("responseTimeNanos: ");
+        assertThatThrownBy(() -> lb.releaseConnection(one, request, Duration.ofDays(2), false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("responseTime: PT48H (expected: at most PT24H)");
+
+        assertThat(lb.getBackendStats("instance-1")).isEqualTo(before);
+        assertThat(one.activeConnections()).isEqualTo(2);
+        assertThat(one.responseTimeRank()).isEqualTo(rankBefore);
+        lb.releaseConnection(one, request, Duration.ofMillis(5), true);
+        assertThat(one.activeConnections()).isOne();
     }
 
     @Test

@@ -56,6 +56,22 @@ class ExecuteTest {
     }
 
     @Test
+    void anAttemptLongerThanADayCountsAsADayAndTheCallStillSucceeds() {
+        try (LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN, RetryPolicy.defaults(), 1)) {
+            String answer = lb.execute(REQUEST, backend -> {
+                ticker.advance(Duration.ofDays(2).plusMinutes(1));
+                return "late but fine";
+            });
+
+            assertThat(answer).isEqualTo("late but fine");
+            BackendStats stats = lb.getBackendStats("b1");
+            assertThat(stats.successes()).isOne();
+            assertThat(stats.activeConnections()).isZero();
+            assertThat(stats.avgResponseTime()).isEqualTo(LoadBalancer.MAX_RESPONSE_TIME);
+        }
+    }
+
+    @Test
     void eachAttemptGoesToABackendNotTriedYetEvenUnderAHashStrategy() {
         try (LoadBalancer lb = balancer(BalancingStrategy.IP_HASH, RetryPolicy.builder().maxAttempts(3).build(), 3)) {
             List<String> calls = new ArrayList<>();

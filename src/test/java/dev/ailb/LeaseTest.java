@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.ManualTicker;
+import dev.ailb.testing.StandardErrorCapture;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -160,5 +161,26 @@ class LeaseTest {
         assertThat(held.backend().responseTimeAt(0.5).toMillis()).isBetween(97L, 103L);
         assertThat(held.backend().firstByteCount()).isOne();
         assertThat(held.firstByte()).as("not after the lease ended").isFalse();
+    }
+
+    @Test
+    void aLeaseHeldLongerThanADayCountsAsADayWithOneWarningPerBackend() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8001);
+        String log;
+        try (StandardErrorCapture captured = StandardErrorCapture.start()) {
+            for (int i = 0; i < 2; i++) {
+                Lease lease = lb.acquire(REQUEST);
+                ticker.advance(Duration.ofDays(3));
+                assertThat(lease.success()).isTrue();
+            }
+            log = captured.text();
+        }
+
+        assertThat(a.activeConnections()).isZero();
+        BackendStats stats = lb.getBackendStats("a");
+        assertThat(stats.successes()).isEqualTo(2);
+        assertThat(stats.avgResponseTime()).isEqualTo(LoadBalancer.MAX_RESPONSE_TIME);
+        assertThat(log.split("a lease was held for", -1)).as("warnings in %s", log).hasSize(2);
+        assertThat(log).contains("WARN").contains("Backend a: a lease was held for PT72H, counted as PT24H");
     }
 }
