@@ -16,8 +16,11 @@ import java.util.stream.Collectors;
  *
  * <p>A custom strategy is three small functions; for example, "always the first available":
  * <pre>{@code
- * BalancingStrategy first = context -> available -> request -> available.get(0);
+ * BalancingStrategy first = BalancingStrategy.named("FIRST_AVAILABLE",
+ *         context -> available -> request -> available.get(0));
  * }</pre>
+ * Without {@link #named}, a lambda's {@link #name()} is its generated class name, which logs and
+ * exceptions then show.
  */
 @FunctionalInterface
 public interface BalancingStrategy {
@@ -128,12 +131,38 @@ public interface BalancingStrategy {
     Selector newSelector(SelectionContext context);
 
     /**
-     * A short name for logs and stats; the constants answer with their own names.
+     * A short name for logs, exceptions and stats; the constants answer with their own names, and
+     * a strategy made with {@link #named} with the name given there.
      *
-     * @return the name; by default the simple name of the implementing class
+     * @return the name; by default the simple name of the implementing class (for a lambda, a
+     *         generated name such as {@code Examples$$Lambda$20/0x...})
      */
     default String name() {
         return getClass().getSimpleName();
+    }
+
+    /**
+     * The same strategy under a name of your choice, for logs, exceptions and stats: a lambda has
+     * no readable name of its own. The result builds its selectors with {@code strategy}, holds no
+     * state, and is as safe to share between balancers as {@code strategy} is.
+     *
+     * <pre>{@code
+     * BalancingStrategy first = BalancingStrategy.named("FIRST_AVAILABLE",
+     *         context -> available -> request -> available.get(0));
+     * }</pre>
+     *
+     * @param name     the name, checked as backend ids are: not blank, at most 256 characters,
+     *                 no control characters
+     * @param strategy the strategy to name
+     * @return a strategy that delegates to {@code strategy} and answers {@code name}
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code name} is blank, too long or holds a control
+     *                                  character
+     */
+    static BalancingStrategy named(String name, BalancingStrategy strategy) {
+        Preconditions.checkId(name, "name");
+        Preconditions.checkNotNull(strategy, "strategy");
+        return new NamedStrategy(name, strategy);
     }
 
     /**

@@ -168,6 +168,11 @@ class BadInputCatalogueTest {
                 f -> f.lb.setStrategy(null));
         call("strategy-unknown-name", "lb.setStrategy(BalancingStrategy.builtIn(\"least_connections\"))",
                 f -> f.lb.setStrategy(BalancingStrategy.builtIn("least_connections")));
+        call("strategy-name-blank", "lb.setStrategy(BalancingStrategy.named(\" \", BalancingStrategy.RANDOM))",
+                f -> f.lb.setStrategy(BalancingStrategy.named(" ", BalancingStrategy.RANDOM)));
+        call("strategy-name-line-break",
+                "lb.setStrategy(BalancingStrategy.named(\"MINE\\nWARN forged\", BalancingStrategy.RANDOM))",
+                f -> f.lb.setStrategy(BalancingStrategy.named("MINE\nWARN forged", BalancingStrategy.RANDOM)));
         call("strategy-selector-fails", "lb.setStrategy(NO_SELECTOR)",
                 f -> f.lb.setStrategy(Fixture.NO_SELECTOR));
         call("strategy-picker-fails", "lb.setStrategy(NO_PICKER)",
