@@ -206,6 +206,15 @@ public final class LoadBalancer implements AutoCloseable {
      * Entries whose key or value is not a string are skipped. Backends are added in the sorted
      * order of their keys.
      *
+     * <p><b>Health checks and load polls do not run yet.</b> The {@code health-check.*} and
+     * {@code load-source} keys configure them, but, as with the builder, nothing is checked or
+     * polled until the application calls {@link #startHealthChecker()} on the returned balancer
+     * (or runs one round with {@link #performHealthChecks()} or {@link #pollLoadReports()}).
+     * Until then every backend counts as healthy, or with {@code initially-healthy=false} stays
+     * unhealthy (and, all of them being unhealthy, gets traffic anyway under the default
+     * {@code all-unhealthy-policy=FAIL_OPEN}), and {@link BalancingStrategy#RESOURCE_BASED} sees
+     * no reports.
+     *
      * @param properties the properties, for instance a {@link java.util.Properties}, whose defaults
      *                   are read too
      * @param prefix     the prefix of the keys to read, such as {@code "ailb."}; may be empty

@@ -21,6 +21,28 @@ class PropertiesConfigTest {
     }
 
     @Test
+    void configuredHealthChecksAndLoadPollsWaitForStartHealthChecker() {
+        Properties p = properties(
+                "ailb.backends.instance-1.host", "127.0.0.1",
+                "ailb.backends.instance-1.port", "9",
+                "ailb.health-check.path", "/health",
+                "ailb.health-check.interval", "1s",
+                "ailb.initially-healthy", "false",
+                "ailb.load-source", "vllm");
+
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.")) {
+            Backend backend = lb.getBackends().get(0);
+
+            assertThat(lb.isHealthCheckerRunning()).isFalse();
+            assertThat(lb.getBackendStats("instance-1").health().sinceLastCheck()).isEmpty();
+            // unhealthy, yet routed to: every backend is, and the default policy fails open
+            assertThat(backend.isHealthy()).isFalse();
+            assertThat(lb.selectBackend(new Request("r", "10.1.1.1", "/v1/completions"))).isSameAs(backend);
+            assertThat(lb.getAllStats().metrics().panicSelections()).isOne();
+        }
+    }
+
+    @Test
     void aFullConfigurationBuildsTheBalancerAndItsBackends() {
         Properties p = properties(
                 "ailb.strategy", "least_connections",
