@@ -59,8 +59,9 @@ import org.slf4j.LoggerFactory;
  * from the backends' when read.
  *
  * <h2>Health</h2>
- * Only healthy backends get new requests. Active checks ({@link Builder#healthCheck}, run by
- * {@link #startHealthChecker()} or {@link #performHealthChecks()}) take a backend down after a run
+ * Only healthy backends get new requests while one is healthy. Active checks
+ * ({@link Builder#healthCheck}, run by {@link #startHealthChecker()} or
+ * {@link #performHealthChecks()}) take a backend down after a run
  * of failed checks and bring it back after a run of passed ones; passive outlier detection
  * ({@link Builder#outlierDetection}) ejects a backend for a while after a run of failed requests.
  * When no backend is healthy, the {@link dev.ailb.health.AllUnhealthyPolicy} decides whether to
