@@ -20,6 +20,26 @@
  * backends' when read. Listeners are called after the lock is released. Health checks and load
  * polls run on the health checker's threads, never on a caller's.
  *
+ * <h2>Inside</h2>
+ * {@code LoadBalancer} validates each call and delegates to package-private collaborators, each
+ * owning its state:
+ * <ul>
+ *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
+ *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
+ *   <li>{@code Membership}: registration, removal by drain and its timeout, maintenance;</li>
+ *   <li>{@code HealthTransitions}: check verdicts against the thresholds, outlier ejection, the
+ *       end of ejections, marking by hand; {@code HealthChecker} runs the checks and load polls;</li>
+ *   <li>{@code SessionRouting}: sticky sessions, in table or hash mode, over the pick path
+ *       ({@code Router});</li>
+ *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget;</li>
+ *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
+ *       figures fold into the balancer's;</li>
+ *   <li>{@code Listeners}: the listeners, told outside the lock;</li>
+ *   <li>the built-in strategies, one small class each ({@code *Strategy}), which see only the
+ *       strategy SPI ({@code Selector}, {@code Picker}, {@code Backend}, {@code Request}).</li>
+ * </ul>
+ * {@code ArchitectureTest} holds the layering.
+ *
  * <h2>Choosing a strategy</h2>
  * For LLM inference, where a request may take 50 ms or a minute, use
  * {@link dev.ailb.BalancingStrategy#LEAST_CONNECTIONS} (optionally counting tokens with
