@@ -104,6 +104,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final SessionRouting sessions;
 
     private final RoutingTable table;
+    private final RequestPath path;
     private final HealthTransitions health;
     private volatile boolean closed;
     private final Membership membership;
@@ -140,23 +141,8 @@ public final class LoadBalancer implements AutoCloseable {
         this.saturationMaxAgeNanos = (builder.saturationWaiting != null
                 ? builder.saturationMaxAge : Builder.DEFAULT_SATURATION_MAX_AGE).toNanos();
         this.context = new Context(ticker, random);
-        SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
-        this.sessions = affinity == SessionAffinity.TABLE
-                ? SessionRouting.table(new PickPath(),
-                        builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
-                        (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
-                                .toNanos())
-                : SessionRouting.hash(new PickPath(), BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
-        this.retries = new RetryingExecutor(new PickPath(),
-                builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults(), random, figures,
-                () -> closed);
         boolean failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
                 : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
-        this.checker = new HealthChecker(this, builder.healthCheck,
-                builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
-                builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
-                builder.healthCheckJitter(), builder.healthCheckScheduler, random, builder.loadSource,
-                builder.loadPollInterval);
         BalancingStrategy strategy = builder.strategy != null ? builder.strategy : BalancingStrategy.ROUND_ROBIN;
         this.table = new RoutingTable(Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
                 failOpen);
@@ -166,10 +152,26 @@ public final class LoadBalancer implements AutoCloseable {
                 builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
                 event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
                         event.current(), event.reason())), () -> closed);
+        this.path = new RequestPath(this, table, health, figures, ticker, tokenUnit);
+        SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
+        this.sessions = affinity == SessionAffinity.TABLE
+                ? SessionRouting.table(path,
+                        builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
+                        (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
+                                .toNanos())
+                : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
+        this.retries = new RetryingExecutor(path,
+                builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults(), random, figures,
+                () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed,
                 builder.initiallyHealthy == null || builder.initiallyHealthy,
                 (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT).toNanos(),
                 builder.healthCheckScheduler);
+        this.checker = new HealthChecker(this, builder.healthCheck,
+                builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
+                builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
+                builder.healthCheckJitter(), builder.healthCheckScheduler, random, builder.loadSource,
+                builder.loadPollInterval);
     }
 
     /**
@@ -611,73 +613,11 @@ public final class LoadBalancer implements AutoCloseable {
         return sessions.route(request, sessionId, acquire);
     }
 
-    /**
-     * Picks, and acquires a connection on the pick and counts it as a request if asked; when
-     * nothing is available, counts a rejection and throws or returns null as asked.
-     */
+    /** See {@link RequestPath#select}; refused when closed. */
     private Backend pick(Request request, boolean throwIfNone, boolean acquire, boolean count) {
         checkNotNull(request, "request");
         checkOpen();
-        // A backend can leave or go down between reading the view and picking from it. Writers
-        // publish the view without it before flagging it, so a read after seeing the flag finds a
-        // view that no longer offers it. Only failures on an unchanged view count against the
-        // strategy: under a burst of health changes every attempt may meet a newer view, which is
-        // a race to lose again, not a strategy that misbehaves.
-        for (int misses = 0; misses < 3; ) {
-            Registry current = table.current();
-            if (current.ejecting) {
-                current = readmitIfDue(current);
-            }
-            if (current.routable.isEmpty()) {
-                figures.countRejection();
-                if (throwIfNone) {
-                    throw noAvailableBackend(current);
-                }
-                return null;
-            }
-            Backend backend = current.picker.pick(request);
-            if (backend == null || backend.owner != this) {
-                throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
-                        + backend + ", which is not one of the backends offered to it");
-            }
-            // With acquire, a backend removed between the pick and the acquisition is picked again,
-            // and only the pick that acquired is counted.
-            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
-                if (count) {
-                    figures.countSelection(backend, current);
-                }
-                return backend;
-            }
-            if (table.current() == current) {
-                misses++;
-            }
-        }
-        throw new IllegalStateException("strategy " + table.current().strategy.name()
-                + " keeps picking backends that are not available");
-    }
-
-    private static NoAvailableBackendException noAvailableBackend(Registry current) {
-        int registered = current.all.size();
-        int unhealthy = 0;
-        int draining = 0;
-        for (Backend b : current.all) {
-            if (!b.isInService()) { // draining, in maintenance, or drained and about to leave the view
-                draining++;
-            } else if (!b.isHealthy()) {
-                unhealthy++;
-            }
-        }
-        NoAvailableBackendException.Reason reason;
-        if (registered == 0) {
-            reason = NoAvailableBackendException.Reason.NO_BACKENDS;
-        } else if (unhealthy == registered) {
-            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY;
-        } else if (draining == registered) {
-            reason = NoAvailableBackendException.Reason.ALL_DRAINING;
-        } else {
-            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_DRAINING;
-        }
-        return new NoAvailableBackendException(reason, registered, unhealthy, draining);
+        return path.select(request, throwIfNone, acquire, count);
     }
 
     // ---------------------------------------------------------------- connections
@@ -958,8 +898,7 @@ public final class LoadBalancer implements AutoCloseable {
      * without. Meaningless (and ignored by the backends) when the balancer counts connections.
      */
     private long tokensOf(Request request) {
-        long estimate = request.estimatedTokens();
-        return estimate > 0 ? estimate : tokenUnit;
+        return path.tokensOf(request);
     }
 
     /**
@@ -1226,44 +1165,6 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
-
-    /** This balancer's pick path, for the collaborators that route on top of it. */
-    private final class PickPath implements Router {
-        @Override
-        public Registry view() {
-            return readmitIfDue(table.current());
-        }
-
-        @Override
-        public Registry published() {
-            return table.current();
-        }
-
-        @Override
-        public Backend pick(Request request, boolean acquire, boolean count) {
-            return LoadBalancer.this.pick(request, true, acquire, count);
-        }
-
-        @Override
-        public boolean tryAcquire(Backend backend, Request request) {
-            return backend.tryAcquire(tokensOf(request));
-        }
-
-        @Override
-        public void countSelection(Backend backend, Registry view) {
-            figures.countSelection(backend, view);
-        }
-
-        @Override
-        public long now() {
-            return ticker.read();
-        }
-
-        @Override
-        public Lease lease(Backend backend, Request request) {
-            return new Lease(LoadBalancer.this, backend, tokensOf(request), ticker.read());
-        }
-    }
 
     /**
      * Draws from the calling thread's {@link ThreadLocalRandom}. Holding the object returned by

@@ -1,0 +1,147 @@
+package dev.ailb;
+
+/**
+ * The path of one request through a balancer, top-down: the candidates (the routable backends of
+ * the published view, with ejections that are over ended first), the strategy's pick among them,
+ * the re-check that the pick still takes requests, the acquisition of a connection, and the count.
+ * {@link SessionRouting} and {@link RetryingExecutor} route on top of it through {@link Router}.
+ *
+ * <p>Lock-free: a pick reads the view once per attempt and never waits for a writer. A backend can
+ * leave or go down between the read and the pick; {@link RoutingTable} publishes the view without
+ * it before flagging it, so the re-check ({@link Registry#routes}) sees the flag, and the next
+ * attempt reads a view that no longer offers it. Only failures on an unchanged view count against
+ * the strategy: under a burst of changes every attempt may meet a newer view, which is a race to
+ * lose again, not a strategy that misbehaves.
+ *
+ * <p>Thread-safe.
+ */
+final class RequestPath implements Router {
+    private final LoadBalancer owner;
+    private final RoutingTable table;
+    private final HealthTransitions health;
+    private final TrafficFigures figures;
+    private final Ticker ticker;
+    /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
+    private final long tokenUnit;
+
+    RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
+            Ticker ticker, long tokenUnit) {
+        this.owner = owner;
+        this.table = table;
+        this.health = health;
+        this.figures = figures;
+        this.ticker = ticker;
+        this.tokenUnit = tokenUnit;
+    }
+
+    /**
+     * Picks a backend for a request, acquires a connection on it and counts it as a request if
+     * asked; when none is available, counts a rejection and throws or returns null as asked.
+     *
+     * @throws NoAvailableBackendException if none is available and {@code throwIfNone}
+     * @throws IllegalStateException       if the strategy picks a backend not offered to it, or keeps
+     *                                     picking backends that are not available
+     */
+    Backend select(Request request, boolean throwIfNone, boolean acquire, boolean count) {
+        for (int misses = 0; misses < 3; ) {
+            Registry current = table.current();
+            if (current.ejecting) {
+                current = health.readmitIfDue(current);
+            }
+            if (current.routable.isEmpty()) {
+                figures.countRejection();
+                if (throwIfNone) {
+                    throw noAvailableBackend(current);
+                }
+                return null;
+            }
+            Backend backend = current.picker.pick(request);
+            if (backend == null || backend.owner != owner) {
+                throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
+                        + backend + ", which is not one of the backends offered to it");
+            }
+            // With acquire, a backend removed between the pick and the acquisition is picked again,
+            // and only the pick that acquired is counted.
+            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
+                if (count) {
+                    figures.countSelection(backend, current);
+                }
+                return backend;
+            }
+            if (table.current() == current) {
+                misses++;
+            }
+        }
+        throw new IllegalStateException("strategy " + table.current().strategy.name()
+                + " keeps picking backends that are not available");
+    }
+
+    /** Why no backend is available: what the view's backends are doing. */
+    private static NoAvailableBackendException noAvailableBackend(Registry current) {
+        int registered = current.all.size();
+        int unhealthy = 0;
+        int draining = 0;
+        for (Backend b : current.all) {
+            if (!b.isInService()) { // draining, in maintenance, or drained and about to leave the view
+                draining++;
+            } else if (!b.isHealthy()) {
+                unhealthy++;
+            }
+        }
+        NoAvailableBackendException.Reason reason;
+        if (registered == 0) {
+            reason = NoAvailableBackendException.Reason.NO_BACKENDS;
+        } else if (unhealthy == registered) {
+            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY;
+        } else if (draining == registered) {
+            reason = NoAvailableBackendException.Reason.ALL_DRAINING;
+        } else {
+            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_DRAINING;
+        }
+        return new NoAvailableBackendException(reason, registered, unhealthy, draining);
+    }
+
+    /**
+     * The tokens a request counts for while in flight: its estimate, or the default for one
+     * without. Meaningless (and ignored by the backends) when the balancer counts connections.
+     */
+    long tokensOf(Request request) {
+        long estimate = request.estimatedTokens();
+        return estimate > 0 ? estimate : tokenUnit;
+    }
+
+    @Override
+    public Registry view() {
+        return health.readmitIfDue(table.current());
+    }
+
+    @Override
+    public Registry published() {
+        return table.current();
+    }
+
+    @Override
+    public Backend pick(Request request, boolean acquire, boolean count) {
+        return select(request, true, acquire, count);
+    }
+
+    @Override
+    public boolean tryAcquire(Backend backend, Request request) {
+        return backend.tryAcquire(tokensOf(request));
+    }
+
+    @Override
+    public void countSelection(Backend backend, Registry view) {
+        figures.countSelection(backend, view);
+    }
+
+    @Override
+    public long now() {
+        return ticker.read();
+    }
+
+    @Override
+    public Lease lease(Backend backend, Request request) {
+        return new Lease(owner, backend, tokensOf(request), ticker.read());
+    }
+}
