@@ -79,6 +79,35 @@ final class GoldenRatioSchedule {
         return found >= 0 ? found + 1 : -found - 1;
     }
 
+    /**
+     * One period of picks in order, from the cursor value 0: entry {@code k} is the index of the
+     * backend at position {@code k * step mod T}. Costs {@code O(T)} time and memory, so a caller
+     * builds it only for a short period, and then picks with one array read instead of a search.
+     */
+    int[] sequence() {
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalStateException("period of " + total + " positions is too long for a sequence");
+        }
+        int length = (int) total;
+        int[] owner = new int[length];
+        int position = 0;
+        for (int i = 0; i < ends.length; i++) {
+            while (position < ends[i]) {
+                owner[position++] = i;
+            }
+        }
+        int[] sequence = new int[length];
+        long at = 0;
+        for (int k = 0; k < length; k++) {
+            sequence[k] = owner[(int) at];
+            at += step;
+            if (at >= total) {
+                at -= total;
+            }
+        }
+        return sequence;
+    }
+
     /** A step coprime to {@code total}, near {@code total / φ}, with small partial quotients. */
     static long stepFor(long total) {
         if (total <= 2) {

@@ -434,6 +434,31 @@ class WeightedRoundRobinStrategyTest {
                 Arguments.of("random " + Arrays.toString(randomWide), randomWide));
     }
 
+    @Test
+    void aShortGoldenRatioPeriodLaidOutAsASequenceFollowsTheScheduleExactly() {
+        int[] weights = new int[10_000];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = 1 + i % 3; // as the benchmark's fleet: too long a period for nginx's, short enough to lay out
+        }
+        GoldenRatioSchedule schedule = GoldenRatioSchedule.of(weights);
+        assertThat(SmoothWeightedSchedule.steps(weights)).isGreaterThan(SmoothWeightedSchedule.MAX_STEPS);
+        assertThat(schedule.total()).isEqualTo(Arrays.stream(weights).sum())
+                .isLessThanOrEqualTo(WeightedRoundRobinStrategy.SEQUENCE_MAX);
+
+        int[] sequence = schedule.sequence();
+
+        assertThat(sequence).containsExactly(schedulePicks(schedule, (int) schedule.total()));
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.WEIGHTED_ROUND_ROBIN);
+        for (int i = 0; i < weights.length; i++) {
+            lb.addBackend("b" + i, "node-" + i + ".fleet", PORT_BASE + i, weights[i]);
+        }
+        int[] counts = new int[weights.length];
+        for (int k = 0; k < schedule.total(); k++) {
+            counts[lb.selectBackend(REQUEST).port() - PORT_BASE]++;
+        }
+        assertThat(counts).containsExactly(weights);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static final int PORT_BASE = 1_000;
