@@ -48,14 +48,15 @@ public interface BalancingStrategy {
      * weights divided by their greatest common divisor, each backend is picked exactly its weight
      * divided by that divisor (the proportions are exact, whatever the weights), and the picks
      * are interleaved. For small weights, while {@code T} times the number of distinct weights is
-     * at most 2^15 (64 backends of weights up to 30, say), the sequence is nginx's, computed once
-     * per set of backends, and a pick is one atomic increment of a shared cursor and one index
-     * into it. Beyond, picks follow a golden-ratio schedule that needs no precomputed sequence: a
-     * pick is one atomic add and a binary search over the backends, and a backend's picks in any
-     * run of consecutive picks stay within a few of its share (within 6 at 64 backends of
-     * weights up to 1,000,000, measured), no backend waiting more than 2.5 times its ideal gap.
-     * Either way the picker for a new set of backends, built under the balancer's lock, costs a
-     * bounded amount of work: at most about 0.1 ms at 64 backends.
+     * at most 2^18 (64 backends of weights up to 60, or 10,000 of weights 1 to 3, say), the
+     * sequence is nginx's, computed once per set of backends, and a pick is one atomic increment
+     * of a shared cursor and one index into it. Beyond, picks follow a golden-ratio schedule: laid
+     * out as a sequence while {@code T} is at most 2^18 (the same one-read pick), else a pick is
+     * one atomic add and a binary search over the backends; a backend's picks in any run of
+     * consecutive picks stay within a few of its share (within 6 at 64 backends of weights up to
+     * 1,000,000, measured), no backend waiting more than 2.5 times its ideal gap. Either way the
+     * picker for a new set of backends, built under the balancer's lock, costs a bounded amount of
+     * work: about 10 µs at 64 backends of huge weights, about a millisecond at most.
      */
     BalancingStrategy WEIGHTED_ROUND_ROBIN = new WeightedRoundRobinStrategy();
 

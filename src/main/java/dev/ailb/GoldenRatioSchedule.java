@@ -6,7 +6,8 @@ import java.util.Arrays;
  * A smooth weighted schedule that needs no precomputed period, for weights whose nginx period
  * would be too long to compute when the set of backends changes (see
  * {@link SmoothWeightedSchedule#MAX_STEPS}). Building it costs {@code O(n)} plus a bounded search;
- * a pick costs one atomic add and a binary search over the {@code n} backends.
+ * a pick costs one atomic add and a binary search over the {@code n} backends, or one array read
+ * when the period is short enough to lay out as a {@link #sequence()}.
  *
  * <p>With the weights divided by their greatest common divisor and {@code T} their sum, backend
  * {@code i} owns the positions {@code [w[0] + ... + w[i-1], w[0] + ... + w[i])} of a circle of
