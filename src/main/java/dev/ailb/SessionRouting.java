@@ -73,6 +73,13 @@ abstract class SessionRouting {
                     return bound;
                 }
             }
+            // The hit above is the hot path; placing the session is kept out of this method, so
+            // that the compiler inlines the hit into the caller.
+            return place(request, sessionId, bound, acquire, now);
+        }
+
+        /** Places a session that is new, or whose backend no longer takes its request. */
+        private Backend place(Request request, String sessionId, Backend bound, boolean acquire, long now) {
             // Miss or rebind is decided by how the first attempt found the session, under the
             // table's lock: a later attempt finds the binding the earlier one made.
             SessionTable.Outcome found = null;
