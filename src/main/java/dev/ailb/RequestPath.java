@@ -112,7 +112,10 @@ final class RequestPath implements Router {
 
     @Override
     public Registry view() {
-        return health.readmitIfDue(table.current());
+        Registry current = table.current();
+        // Inline-sized: ending ejections is the rare case, and the hit path of a session pays for
+        // this call on every request.
+        return current.ejecting ? health.readmitIfDue(current) : current;
     }
 
     @Override
