@@ -712,34 +712,17 @@ final class HealthChecker {
                     running.expire(running.timedOut);
                     running = pending.get(backend);
                 }
-                if (running != null) {
-                    if (round != null) {
-                        round.add(running);
-                    }
-                    return running; // still under way from an earlier round: never two at once
+                Probe<T> created = null;
+                if (running == null) {
+                    created = newProbe(backend, now);
+                    running = pending.putIfAbsent(backend, created);
                 }
-                Probe<T> p = new Probe<>(timedOut(), now);
-                p.applied = p.outcome.handle((value, error) -> {
-                    p.cancelTimeout();
-                    pending.remove(backend, p);
-                    if (!closed) {
-                        try {
-                            apply(backend, value, error);
-                        } catch (Throwable t) { // a listener's error must not end the rounds
-                            log.error("Could not apply the outcome of the {} of backend {}", what(), backend.id(), t);
-                        }
-                    }
-                    return null;
-                });
-                Probe<T> raced = pending.putIfAbsent(backend, p);
-                if (raced != null) {
-                    if (round != null) {
-                        round.add(raced);
-                    }
-                    return raced;
-                }
+                Probe<T> p = running != null ? running : created;
                 if (round != null) {
-                    round.add(p);
+                    round.add(p); // before the call below: the round times the call from here
+                }
+                if (running != null) {
+                    return p; // still under way from an earlier round, or raced: never two at once
                 }
                 if (busy.containsKey(backend)) {
                     // Its last probe outlived its outcome and is still running. Starting another
@@ -781,6 +764,24 @@ final class HealthChecker {
                     } else {
                         p.complete(value, error);
                     }
+                });
+                return p;
+            }
+
+            /** A new probe of the backend, whose outcome, once applied, leaves {@link #pending}. */
+            private Probe<T> newProbe(Backend backend, long now) {
+                Probe<T> p = new Probe<>(timedOut(), now);
+                p.applied = p.outcome.handle((value, error) -> {
+                    p.cancelTimeout();
+                    pending.remove(backend, p);
+                    if (!closed) {
+                        try {
+                            apply(backend, value, error);
+                        } catch (Throwable t) { // a listener's error must not end the rounds
+                            log.error("Could not apply the outcome of the {} of backend {}", what(), backend.id(), t);
+                        }
+                    }
+                    return null;
                 });
                 return p;
             }
