@@ -44,10 +44,7 @@ final class RequestPath implements Router {
      */
     Backend select(Request request, boolean throwIfNone, boolean acquire, boolean count) {
         for (int misses = 0; misses < 3; ) {
-            Registry current = table.current();
-            if (current.ejecting) {
-                current = health.readmitIfDue(current);
-            }
+            Registry current = view();
             if (current.routable.isEmpty()) {
                 figures.countRejection();
                 if (throwIfNone) {
