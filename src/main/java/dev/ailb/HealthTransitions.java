@@ -66,7 +66,7 @@ final class HealthTransitions {
             if (closed.getAsBoolean()) { // under the lock: no change, and no panic warning, after close
                 throw new IllegalStateException("load balancer is closed");
             }
-            Backend backend = LoadBalancer.lookup(table.current(), id);
+            Backend backend = table.current().lookup(id);
             BackendHealth h = backend.health;
             BackendHealth.Saved before = h.save();
             h.checkDown = !healthy;

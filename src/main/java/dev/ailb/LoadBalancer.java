@@ -404,7 +404,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         checkNotNull(report, "report");
         checkOpen();
-        Backend backend = lookup(table.current(), id);
+        Backend backend = table.current().lookup(id);
         backend.setResources(new ResourceReport(report, ticker.read()));
     }
 
@@ -1058,7 +1058,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public BackendStats getBackendStats(String id) {
         checkId(id, "id");
-        Backend backend = lookup(table.current(), id);
+        Backend backend = table.current().lookup(id);
         readmitIfDue(table.current());
         return TrafficFigures.statsOf(backend, ticker.read());
     }
@@ -1147,14 +1147,6 @@ public final class LoadBalancer implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("load balancer is closed");
         }
-    }
-
-    static Backend lookup(Registry current, String id) {
-        Backend backend = current.byId.get(id);
-        if (backend == null) {
-            throw new IllegalArgumentException("id: " + quote(id) + " (expected: the id of a registered backend)");
-        }
-        return backend;
     }
 
     @Override

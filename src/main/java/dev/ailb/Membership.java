@@ -108,7 +108,7 @@ final class Membership {
         CompletableFuture<Void> done;
         table.lock();
         try {
-            backend = LoadBalancer.lookup(table.current(), id);
+            backend = table.current().lookup(id);
             done = drains.get(backend);
             if (done != null) {
                 return FutureViews.viewOf(done);
@@ -139,7 +139,7 @@ final class Membership {
         CompletableFuture<Void> done;
         table.lock();
         try {
-            backend = LoadBalancer.lookup(table.current(), id);
+            backend = table.current().lookup(id);
             // Removed but not yet out of the view counts as being removed: its drain is finishing.
             if (backend.isDraining() || backend.isRemoved()) {
                 throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
@@ -168,7 +168,7 @@ final class Membership {
         CompletableFuture<Void> pending;
         table.lock();
         try {
-            backend = LoadBalancer.lookup(table.current(), id);
+            backend = table.current().lookup(id);
             if (backend.isDraining() || backend.isRemoved()) {
                 throw new IllegalStateException("id: " + quote(id)
                         + " (expected: a backend not being removed; a removal cannot be undone)");

@@ -1,5 +1,7 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.quote;
+
 import dev.ailb.health.HealthState;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -121,6 +123,19 @@ final class Registry {
         }
         return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, ejecting, readmitAt,
                 picker);
+    }
+
+    /**
+     * The registered backend with this id.
+     *
+     * @throws IllegalArgumentException if no backend has this id
+     */
+    Backend lookup(String id) {
+        Backend backend = byId.get(id);
+        if (backend == null) {
+            throw new IllegalArgumentException("id: " + quote(id) + " (expected: the id of a registered backend)");
+        }
+        return backend;
     }
 
     /**
