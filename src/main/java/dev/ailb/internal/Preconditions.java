@@ -25,9 +25,7 @@ public final class Preconditions {
             throw new IllegalArgumentException(name + ": " + quote(value) + " (expected: not blank)");
         }
         if (value.length() > 256) {
-            throw new IllegalArgumentException(
-                    name + ": " + quote(value.substring(0, 32)) + "... of length " + value.length()
-                            + " (expected: at most 256 characters)");
+            throw new IllegalArgumentException(name + ": " + shown(value) + " (expected: at most 256 characters)");
         }
         for (int i = 0; i < value.length(); i++) {
             // Ids and hosts end up in log lines: a line break in one could forge a log line.
@@ -68,12 +66,16 @@ public final class Preconditions {
     public static String checkHost(String value, String name) {
         checkNotNull(value, name);
         if (!isHost(value)) {
-            String shown = value.length() <= 256 ? quote(value)
-                    : quote(value.substring(0, 32)) + "... of length " + value.length();
             throw new IllegalArgumentException(
-                    name + ": " + shown + " (expected: a host name, an IPv4 address or an IPv6 address)");
+                    name + ": " + shown(value) + " (expected: a host name, an IPv4 address or an IPv6 address)");
         }
         return value;
+    }
+
+    /** A refused text as a message shows it: quoted, or its start and length if over 256 characters. */
+    private static String shown(String value) {
+        return value.length() <= 256 ? quote(value)
+                : quote(value.substring(0, 32)) + "... of length " + value.length();
     }
 
     private static boolean isHost(String s) {
