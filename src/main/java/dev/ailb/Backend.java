@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One inference instance registered with a {@link LoadBalancer}: its identity and address, and
  * the live state the balancer keeps for it (health, active connections, measured latency, last
- * resource report).
+ * load report).
  *
  * <p>Instances are created only by {@link LoadBalancer#addBackend}, belong to the balancer that
  * created them, and are compared by identity: a backend removed and added again under the same id
@@ -84,7 +84,7 @@ public final class Backend {
     // balancer under its lock, in the order that keeps selections from seeing a stale view.
     private volatile HealthState state = HealthState.HEALTHY;
     final BackendHealth health = new BackendHealth();
-    private volatile ResourceReport resources;
+    private volatile TimedLoadReport loadReport;
     /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
     volatile String loadProblem;
     /** Whether a lease held longer than the longest response time has been logged for this backend. */
@@ -102,7 +102,7 @@ public final class Backend {
     private double rank = Double.NaN;
     private final long originNanos;
     /** The tokens of a request without an estimate when the balancer counts tokens; 0 when it counts connections. */
-    private final long tokenUnit;
+    private final long defaultTokens;
     @SuppressWarnings("unused") // accessed through TOKENS
     private volatile long tokens;
 
@@ -127,9 +127,9 @@ public final class Backend {
     private volatile LatencyHistogram firstBytes;
 
     Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
-            long tokenUnit) {
+            long defaultTokens) {
         this.owner = owner;
-        this.tokenUnit = tokenUnit;
+        this.defaultTokens = defaultTokens;
         this.decayNanos = decayNanos;
         this.originNanos = originNanos;
         this.id = id;
@@ -226,10 +226,10 @@ public final class Backend {
     }
 
     /**
-     * Whether the backend was taken out for maintenance with {@link LoadBalancer#drainBackend}: it
+     * Whether the backend was taken out for maintenance with {@link LoadBalancer#beginMaintenance}: it
      * stays registered, takes no new requests, and its in-flight ones go on.
      *
-     * @return {@code true} from {@code drainBackend} until {@code undrainBackend} or its removal
+     * @return {@code true} from {@code beginMaintenance} until {@code endMaintenance} or its removal
      */
     public boolean isInMaintenance() {
         return ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == MAINTENANCE;
@@ -376,7 +376,7 @@ public final class Backend {
      * @return the in-flight load, {@code >= 0}
      */
     public long inFlightLoad() {
-        return tokenUnit == 0 ? activeConnections() : (long) TOKENS.getVolatile(this);
+        return defaultTokens == 0 ? activeConnections() : (long) TOKENS.getVolatile(this);
     }
 
     /**
@@ -387,19 +387,19 @@ public final class Backend {
      * @return the load per unit of weight, {@code >= 0}
      */
     public double loadPerWeight() {
-        if (tokenUnit == 0) {
+        if (defaultTokens == 0) {
             return (double) activeConnections() / weight;
         }
-        return (double) (long) TOKENS.getVolatile(this) / ((double) tokenUnit * weight);
+        return (double) (long) TOKENS.getVolatile(this) / ((double) defaultTokens * weight);
     }
 
     /**
-     * The last resource report, if one was ever recorded. Its age decides whether it is still trusted.
+     * The last load report, if one was ever recorded. Its age decides whether it is still trusted.
      *
      * @return the last report, or empty if none was recorded
      */
-    public Optional<ResourceReport> resources() {
-        return Optional.ofNullable(resources);
+    public Optional<TimedLoadReport> loadReport() {
+        return Optional.ofNullable(loadReport);
     }
 
     /**
@@ -457,7 +457,7 @@ public final class Backend {
      * counts them, unless the backend was removed.
      */
     boolean tryAcquire(long requestTokens) {
-        if (tokenUnit == 0) {
+        if (defaultTokens == 0) {
             return tryAcquire();
         }
         for (;;) {
@@ -495,7 +495,7 @@ public final class Backend {
      *                                  {@code requestTokens} are in flight (nothing is changed then)
      */
     int tryRelease(long requestTokens) {
-        if (tokenUnit == 0) {
+        if (defaultTokens == 0) {
             return tryRelease();
         }
         // A release with the wrong request is refused before the count is touched: claiming the
@@ -614,8 +614,8 @@ public final class Backend {
         this.state = state;
     }
 
-    void setResources(ResourceReport report) {
-        this.resources = report;
+    void setLoadReport(TimedLoadReport report) {
+        this.loadReport = report;
     }
 
     /**

@@ -16,7 +16,7 @@ import java.util.Optional;
  * @param weight            its weight
  * @param healthy           whether it was healthy (its health state was {@code HEALTHY})
  * @param draining          whether it was removed and finishing in-flight requests
- * @param inMaintenance     whether it was taken out with {@code drainBackend} and not yet put back
+ * @param inMaintenance     whether it was taken out with {@code beginMaintenance} and not yet put back
  * @param activeConnections connections acquired and not yet released
  * @param totalRequests     requests routed to it by {@code selectBackend}
  * @param successes         requests released with {@code success == true}
@@ -25,7 +25,7 @@ import java.util.Optional;
  * @param p50ResponseTime   median response time (within about 3%), zero if none
  * @param p95ResponseTime   95th percentile response time (within about 3%), zero if none
  * @param p99ResponseTime   99th percentile response time (within about 3%), zero if none
- * @param resources         its last resource report, if any
+ * @param loadReport        its last load report, if any
  * @param health            its health: state, check streaks, ejections
  * @param sessions          sessions bound to it in the session table
  */
@@ -45,7 +45,7 @@ public record BackendStats(
         Duration p50ResponseTime,
         Duration p95ResponseTime,
         Duration p99ResponseTime,
-        Optional<ResourceReport> resources,
+        Optional<TimedLoadReport> loadReport,
         HealthStats health,
         int sessions) {
 

@@ -94,7 +94,7 @@ public final class LoadBalancer implements AutoCloseable {
     /** The ticker at construction: where backends count their response-time ranks from. */
     private final long originNanos;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
-    private final long tokenUnit;
+    private final long defaultTokens;
     private final SelectionContext context;
     private final int saturationWaiting;
     private final double saturationKvCache;
@@ -133,7 +133,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = builder.responseTimeDecay != null
                 ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
         this.originNanos = ticker.read();
-        this.tokenUnit = builder.tokenUnit != null ? builder.tokenUnit : 0L;
+        this.defaultTokens = builder.defaultTokens != null ? builder.defaultTokens : 0L;
         this.saturationWaiting = builder.saturationWaiting != null
                 ? builder.saturationWaiting : Builder.DEFAULT_SATURATION_WAITING;
         this.saturationKvCache = builder.saturationWaiting != null
@@ -152,7 +152,7 @@ public final class LoadBalancer implements AutoCloseable {
                 builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
                 event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
                         event.current(), event.reason())), () -> closed);
-        this.path = new RequestPath(this, table, health, figures, ticker, tokenUnit);
+        this.path = new RequestPath(this, table, health, figures, ticker, defaultTokens);
         SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
         this.sessions = affinity == SessionAffinity.TABLE
                 ? SessionRouting.table(path,
@@ -283,14 +283,14 @@ public final class LoadBalancer implements AutoCloseable {
         checkHost(host, "host");
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
-        return membership.add(new Backend(this, id, host, port, weight, decayNanos, originNanos, tokenUnit));
+        return membership.add(new Backend(this, id, host, port, weight, decayNanos, originNanos, defaultTokens));
     }
 
     /**
      * Removes a backend gracefully: it takes no new requests at once, its in-flight requests finish
      * and are counted normally, and it leaves the balancer when its last connection is released.
      * Removing a backend that is already draining returns the same completion. A backend in
-     * maintenance may be removed; its maintenance drain then completes with the removal.
+     * maintenance may be removed; its maintenance wait then completes with the removal.
      *
      * <p>If connections are still active after the {@linkplain Builder#drainTimeout drain timeout},
      * the backend is removed anyway with one warning; the releases that come later are accepted
@@ -315,7 +315,7 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Takes a backend out for maintenance without removing it: it takes no new requests at once
      * (panic routing included), its in-flight requests finish and are counted normally, and it
-     * stays registered, with its stats and health checks, until {@link #undrainBackend} puts it
+     * stays registered, with its stats and health checks, until {@link #endMaintenance} puts it
      * back. Draining a backend already in maintenance returns the same completion.
      *
      * @param id the backend's id
@@ -329,14 +329,14 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException    if the backend is being removed, or the strategy fails to
      *                                  build its picker for the reduced set (nothing changes then)
      */
-    public CompletableFuture<Void> drainBackend(String id) {
+    public CompletableFuture<Void> beginMaintenance(String id) {
         checkId(id, "id");
-        return membership.drain(id);
+        return membership.beginMaintenance(id);
     }
 
     /**
-     * Puts a backend taken out with {@link #drainBackend} back into service; it takes new requests
-     * again if it is healthy. A maintenance drain still waiting is cancelled.
+     * Puts a backend taken out with {@link #beginMaintenance} back into service; it takes new requests
+     * again if it is healthy. A maintenance wait still waiting is cancelled.
      *
      * @param id the backend's id
      * @return {@code true} if it was in maintenance, {@code false} if it was in service already
@@ -346,9 +346,9 @@ public final class LoadBalancer implements AutoCloseable {
      *                                  or the strategy fails to build its picker for the larger set
      *                                  (nothing changes then)
      */
-    public boolean undrainBackend(String id) {
+    public boolean endMaintenance(String id) {
         checkId(id, "id");
-        return membership.undrain(id);
+        return membership.endMaintenance(id);
     }
 
     /**
@@ -405,7 +405,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkNotNull(report, "report");
         checkOpen();
         Backend backend = table.current().lookup(id);
-        backend.setResources(new ResourceReport(report, ticker.read()));
+        backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
     }
 
     /**
@@ -477,7 +477,7 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     private boolean isSaturated(Backend backend, long now) {
-        ResourceReport report = backend.resources().orElse(null);
+        TimedLoadReport report = backend.loadReport().orElse(null);
         if (report == null || report.ageNanos(now) > saturationMaxAgeNanos) {
             return false;
         }
@@ -728,7 +728,7 @@ public final class LoadBalancer implements AutoCloseable {
     public boolean tryAcquireConnection(Backend backend) {
         checkOwned(backend);
         checkOpen();
-        return backend.tryAcquire(tokenUnit);
+        return backend.tryAcquire(defaultTokens);
     }
 
     /**
@@ -844,7 +844,7 @@ public final class LoadBalancer implements AutoCloseable {
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
         checkResponseNanos(responseTimeNanos);
-        release(backend, tokenUnit, responseTimeNanos, success, ticker.read());
+        release(backend, defaultTokens, responseTimeNanos, success, ticker.read());
     }
 
     /**
@@ -1006,7 +1006,7 @@ public final class LoadBalancer implements AutoCloseable {
     void onLoadPoll(Backend backend, LoadReport report, Throwable error) {
         if (error == null) {
             if (!backend.isRemoved()) {
-                backend.setResources(new ResourceReport(report, ticker.read()));
+                backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
             }
             if (backend.loadProblem != null) {
                 backend.loadProblem = null;
@@ -1113,8 +1113,8 @@ public final class LoadBalancer implements AutoCloseable {
      * {@link #setStrategy}, {@link #setBackendHealthy}, {@link #updateBackendResources},
      * {@link #addListener}, and starting health checks or load polls. What winds down stays
      * allowed: releases of connections still in flight are accepted and counted, drains still
-     * complete, backends may still be removed ({@link #removeBackend}, and {@link #drainBackend}
-     * or {@link #undrainBackend}), listeners removed, the health checker stopped, and stats and
+     * complete, backends may still be removed ({@link #removeBackend}, and {@link #beginMaintenance}
+     * or {@link #endMaintenance}), listeners removed, the health checker stopped, and stats and
      * backends stay readable. The health checker stops and the threads the balancer started end;
      * a scheduler given to the builder is left running. Idempotent.
      */
@@ -1233,7 +1233,7 @@ public final class LoadBalancer implements AutoCloseable {
         private SessionAffinity sessionAffinity;
         private Integer maxSessions;
         private Duration sessionIdleTimeout;
-        private Long tokenUnit;
+        private Long defaultTokens;
         private LoadSource loadSource;
         private Duration loadPollInterval = DEFAULT_LOAD_POLL_INTERVAL;
         private Integer saturationWaiting;
@@ -1545,7 +1545,7 @@ public final class LoadBalancer implements AutoCloseable {
          * {@link BalancingStrategy#LEAST_CONNECTIONS} then picks the backend with the fewest tokens
          * in flight per unit of weight, and {@link BalancingStrategy#RESOURCE_BASED} scores the
          * load in tokens. A request counts its {@linkplain Request#estimatedTokens() estimate}
-         * (prompt and expected output), or {@code defaultTokenEstimate} if it has none; so does a
+         * (prompt and expected output), or {@code defaultTokens} if it has none; so does a
          * connection acquired without a request. By default the balancer counts connections, and
          * estimates are ignored.
          *
@@ -1554,19 +1554,19 @@ public final class LoadBalancer implements AutoCloseable {
          * ones. Release each connection with the request it was acquired for (a {@link Lease}
          * does so by itself), so that the same tokens come off again.
          *
-         * @param defaultTokenEstimate the tokens of a request without an estimate, also the unit in
+         * @param defaultTokens the tokens of a request without an estimate, also the unit in
          *                             which the load is scored, 1..{@link Request#MAX_TOKENS}
          * @return this builder
-         * @throws IllegalArgumentException if {@code defaultTokenEstimate} is out of range
+         * @throws IllegalArgumentException if {@code defaultTokens} is out of range
          * @throws IllegalStateException    if it was already set
          */
-        public Builder countTokens(long defaultTokenEstimate) {
-            requireUnset(this.tokenUnit, "countTokens");
-            if (defaultTokenEstimate < 1 || defaultTokenEstimate > Request.MAX_TOKENS) {
-                throw new IllegalArgumentException("defaultTokenEstimate: " + defaultTokenEstimate
+        public Builder countTokens(long defaultTokens) {
+            requireUnset(this.defaultTokens, "countTokens");
+            if (defaultTokens < 1 || defaultTokens > Request.MAX_TOKENS) {
+                throw new IllegalArgumentException("defaultTokens: " + defaultTokens
                         + " (expected: 1.." + Request.MAX_TOKENS + ")");
             }
-            this.tokenUnit = defaultTokenEstimate;
+            this.defaultTokens = defaultTokens;
             return this;
         }
 

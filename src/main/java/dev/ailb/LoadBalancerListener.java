@@ -25,19 +25,27 @@ public interface LoadBalancerListener {
     default void onBackendAdded(Backend backend) {}
 
     /**
-     * A backend was removed, or taken out for maintenance, and takes no new requests; its in-flight
-     * requests go on.
+     * A backend is being removed and takes no new requests; its in-flight requests go on, and
+     * {@link #onBackendRemoved} follows when they have ended or the drain timeout passed.
      *
      * @param backend the backend now draining
      */
     default void onBackendDraining(Backend backend) {}
 
     /**
-     * A backend taken out for maintenance with {@code drainBackend} was put back into service.
+     * A backend was taken out for maintenance with {@link LoadBalancer#beginMaintenance} and takes
+     * no new requests; its in-flight requests go on.
+     *
+     * @param backend the backend now in maintenance
+     */
+    default void onMaintenanceBegan(Backend backend) {}
+
+    /**
+     * A backend in maintenance was put back into service with {@link LoadBalancer#endMaintenance}.
      *
      * @param backend the backend back in service
      */
-    default void onBackendUndrained(Backend backend) {}
+    default void onMaintenanceEnded(Backend backend) {}
 
     /**
      * A backend finished draining and left the balancer.

@@ -133,8 +133,8 @@ final class Membership {
         return FutureViews.viewOf(done);
     }
 
-    /** See {@link LoadBalancer#drainBackend}. */
-    CompletableFuture<Void> drain(String id) {
+    /** See {@link LoadBalancer#beginMaintenance}. */
+    CompletableFuture<Void> beginMaintenance(String id) {
         Backend backend;
         CompletableFuture<Void> done;
         table.lock();
@@ -151,19 +151,19 @@ final class Membership {
             table.takeOut(backend, () -> backend.setMaintenance(true));
             done = new CompletableFuture<>();
             maintenance.put(backend, done);
-            log.info("Backend {} in maintenance: draining {} active connections", id, backend.activeConnections());
+            log.info("Backend {} in maintenance: waiting for {} active connections", id, backend.activeConnections());
         } finally {
             table.unlock();
         }
-        listeners.tell(l -> l.onBackendDraining(backend));
+        listeners.tell(l -> l.onMaintenanceBegan(backend));
         if (backend.activeConnections() == 0) {
             maintenanceDrained(backend);
         }
         return FutureViews.viewOf(done);
     }
 
-    /** See {@link LoadBalancer#undrainBackend}. */
-    boolean undrain(String id) {
+    /** See {@link LoadBalancer#endMaintenance}. */
+    boolean endMaintenance(String id) {
         Backend backend;
         CompletableFuture<Void> pending;
         table.lock();
@@ -185,14 +185,14 @@ final class Membership {
         if (pending != null) {
             pending.cancel(false);
         }
-        listeners.tell(l -> l.onBackendUndrained(backend));
+        listeners.tell(l -> l.onMaintenanceEnded(backend));
         return true;
     }
 
     /**
      * A connection was released; {@code ctl} is the backend's lifecycle word after the release
      * ({@link Backend#tryRelease}): the last release of a draining backend finishes its drain, that
-     * of a backend in maintenance completes its maintenance drain.
+     * of a backend in maintenance completes its maintenance wait.
      */
     void released(Backend backend, int ctl) {
         if (ctl == Backend.DRAINING) {

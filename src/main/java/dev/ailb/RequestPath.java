@@ -22,16 +22,16 @@ final class RequestPath implements Router {
     private final TrafficFigures figures;
     private final Ticker ticker;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
-    private final long tokenUnit;
+    private final long defaultTokens;
 
     RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
-            Ticker ticker, long tokenUnit) {
+            Ticker ticker, long defaultTokens) {
         this.owner = owner;
         this.table = table;
         this.health = health;
         this.figures = figures;
         this.ticker = ticker;
-        this.tokenUnit = tokenUnit;
+        this.defaultTokens = defaultTokens;
     }
 
     /**
@@ -104,7 +104,7 @@ final class RequestPath implements Router {
      */
     long tokensOf(Request request) {
         long estimate = request.estimatedTokens();
-        return estimate > 0 ? estimate : tokenUnit;
+        return estimate > 0 ? estimate : defaultTokens;
     }
 
     @Override

@@ -96,7 +96,7 @@ final class ResourceBasedStrategy implements BalancingStrategy {
         double memory = UNKNOWN_UTILISATION;
         double queue = UNKNOWN_UTILISATION;
         double kvCache = UNKNOWN_UTILISATION;
-        ResourceReport report = backend.resources().orElse(null);
+        TimedLoadReport report = backend.loadReport().orElse(null);
         if (report != null && report.ageNanos(nowNanos) <= maxReportAgeNanos) {
             LoadReport load = report.load();
             if (load.hasCpu()) {

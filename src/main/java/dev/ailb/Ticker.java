@@ -2,7 +2,7 @@ package dev.ailb;
 
 /**
  * A source of monotonic time in nanoseconds, read wherever the balancer needs elapsed time
- * (decay of response-time averages, age of resource reports). Inject a manual ticker in tests to
+ * (decay of response-time averages, age of load reports). Inject a manual ticker in tests to
  * drive time by hand.
  *
  * <p>Implementations must be thread-safe; only differences between two readings are meaningful.

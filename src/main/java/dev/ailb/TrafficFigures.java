@@ -171,7 +171,7 @@ final class TrafficFigures {
         return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
-                Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.resources(),
+                Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.loadReport(),
                 b.health.stats(state, nowNanos), b.sessions.get());
     }
 

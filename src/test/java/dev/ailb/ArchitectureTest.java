@@ -69,7 +69,7 @@ class ArchitectureTest {
      */
     static final Set<String> STRATEGY_SPI = names(
             BalancingStrategy.class, Selector.class, Picker.class, SelectionContext.class, Request.class,
-            Backend.class, Ticker.class, LoadReport.class, ResourceReport.class, ResourceWeights.class);
+            Backend.class, Ticker.class, LoadReport.class, TimedLoadReport.class, ResourceWeights.class);
 
     /**
      * The classes that only the built-in strategies use. A new helper is added here, which states

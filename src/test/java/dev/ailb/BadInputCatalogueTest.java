@@ -96,10 +96,10 @@ class BadInputCatalogueTest {
                 f -> f.lb.removeBackend("nope"));
         call("remove-picker-fails", "fixedSet.removeBackend(\"a\")",
                 f -> f.fixedSet.removeBackend("a"));
-        call("drain-while-removed", "lb.drainBackend(\"instance-4\")",
-                f -> f.lb.drainBackend("instance-4"));
-        call("undrain-while-removed", "lb.undrainBackend(\"instance-4\")",
-                f -> f.lb.undrainBackend("instance-4"));
+        call("maintenance-while-removed", "lb.beginMaintenance(\"instance-4\")",
+                f -> f.lb.beginMaintenance("instance-4"));
+        call("end-maintenance-while-removed", "lb.endMaintenance(\"instance-4\")",
+                f -> f.lb.endMaintenance("instance-4"));
         call("mark-picker-fails", "fixedSet.setBackendHealthy(\"a\", false)",
                 f -> f.fixedSet.setBackendHealthy("a", false));
         call("stats-blank-id", "lb.getBackendStats(\"\")",
@@ -326,7 +326,7 @@ class BadInputCatalogueTest {
 
     /**
      * Balancers and builders in every state a rejected call may meet. {@code lb} (least
-     * connections) holds instance-1 (weight 2, one request in flight, a resource report),
+     * connections) holds instance-1 (weight 2, one request in flight, a load report),
      * instance-2 (one request completed, none in flight, a session bound to it), instance-3
      * (removed, gone) and instance-4 (removed, still draining one request, its drain timeout
      * queued); {@code other} is another balancer with a
@@ -495,7 +495,7 @@ class BadInputCatalogueTest {
         static String describe(Backend b) {
             return b.id() + " " + b.healthState() + " available=" + b.isAvailable() + " draining=" + b.isDraining()
                     + " removed=" + b.isRemoved() + " maintenance=" + b.isInMaintenance() + " active="
-                    + b.activeConnections() + " ewma=" + b.responseTimeEwmaNanos() + " resources=" + b.resources();
+                    + b.activeConnections() + " ewma=" + b.responseTimeEwmaNanos() + " resources=" + b.loadReport();
         }
     }
 }

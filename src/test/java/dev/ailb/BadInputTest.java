@@ -88,9 +88,9 @@ class BadInputTest {
                 rejected("updateBackendResources infinite memory",
                         lb -> lb.updateBackendResources("instance-1", 0.1, Double.POSITIVE_INFINITY),
                         IllegalArgumentException.class, "memory: Infinity"),
-                rejected("drainBackend unknown id", lb -> lb.drainBackend("nope"),
+                rejected("beginMaintenance unknown id", lb -> lb.beginMaintenance("nope"),
                         IllegalArgumentException.class, "id: \"nope\""),
-                rejected("undrainBackend blank id", lb -> lb.undrainBackend(""),
+                rejected("endMaintenance blank id", lb -> lb.endMaintenance(""),
                         IllegalArgumentException.class, "id: \"\""),
                 rejected("selectBackend blank session", lb -> lb.selectBackend(new Request("r", "1.2.3.4", "/"), ""),
                         IllegalArgumentException.class, "sessionId: \"\""),
@@ -257,7 +257,7 @@ class BadInputTest {
 
         assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
         assertThat(lb.getBackends()).allMatch(Backend::isHealthy);
-        assertThat(lb.getBackend("instance-2").orElseThrow().resources()).isEmpty();
+        assertThat(lb.getBackend("instance-2").orElseThrow().loadReport()).isEmpty();
         lb.removeBackend("instance-2"); // still allowed after close
         assertThat(heard).isEmpty();
         assertThat(lb.removeListener(listener)).isFalse();

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Eight threads run a fixed number of operations each, mixing every public operation of the
  * balancer (selection with and without sessions, leases, hand-held connections, {@code execute}
- * with retries, adding, removing, maintenance, health by hand, strategy switches, resource reports,
+ * with retries, adding, removing, maintenance, health by hand, strategy switches, load reports,
  * time), each thread counting what it did. Afterwards every count the balancer keeps must equal
  * the sum of the threads' counts exactly, every connection must be released, every removal must
  * have completed exactly once, and no selection may have returned a backend whose removal had
@@ -118,7 +118,7 @@ class ConcurrentStressTest {
 
         // Every connection was released by the thread that held it, so every removal is complete.
         assertThat(removals).allSatisfy(f -> assertThat(f).isCompleted());
-        assertThat(maintenanceDrains).as("maintenance drains").allMatch(CompletableFuture::isDone);
+        assertThat(maintenanceDrains).as("maintenance waits").allMatch(CompletableFuture::isDone);
         assertThat(total.lateExamples).as("selections of a backend removed before they began").isEmpty();
 
         List<Backend> registered = lb.getBackends();
@@ -264,9 +264,9 @@ class ConcurrentStressTest {
                 } else if (op < 85) {
                     // Undrained twice as often as drained, so the fleet is not all in maintenance.
                     if (random.nextInt(3) == 0) {
-                        maintenanceDrains.add(lb.drainBackend(id));
+                        maintenanceDrains.add(lb.beginMaintenance(id));
                     } else {
-                        lb.undrainBackend(id);
+                        lb.endMaintenance(id);
                     }
                 } else if (op < 89) {
                     lb.setBackendHealthy(id, random.nextInt(3) != 0);

@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Drain timeouts and maintenance drains, in virtual time. */
+/** Drain timeouts and maintenance waits, in virtual time. */
 class DrainTest {
     private static final Request REQUEST = new Request("r", "10.1.1.1", "/v1/completions");
     private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(2);
@@ -34,8 +34,13 @@ class DrainTest {
             }
 
             @Override
-            public void onBackendUndrained(Backend backend) {
-                events.add("undrained " + backend.id());
+            public void onMaintenanceBegan(Backend backend) {
+                events.add("maintenance " + backend.id());
+            }
+
+            @Override
+            public void onMaintenanceEnded(Backend backend) {
+                events.add("back in service " + backend.id());
             }
 
             @Override
@@ -138,7 +143,7 @@ class DrainTest {
         Backend b = lb.addBackend("b", "10.0.0.2", 8002);
         lb.acquireConnection(a);
 
-        CompletableFuture<Void> drained = lb.drainBackend("a");
+        CompletableFuture<Void> drained = lb.beginMaintenance("a");
 
         assertThat(a.isInMaintenance()).isTrue();
         assertThat(a.isDraining()).isFalse();
@@ -147,28 +152,28 @@ class DrainTest {
             assertThat(lb.selectBackend(REQUEST)).isSameAs(b);
         }
         assertThat(drained).isNotDone();
-        assertThat(lb.drainBackend("a")).isNotDone();
+        assertThat(lb.beginMaintenance("a")).isNotDone();
         lb.releaseConnection(a, Duration.ofMillis(5), true);
         assertThat(drained).isCompleted();
         assertThat(lb.getBackendStats("a").inMaintenance()).isTrue();
         assertThat(lb.getBackends()).containsExactly(a, b);
 
-        assertThat(lb.undrainBackend("a")).isTrue();
-        assertThat(lb.undrainBackend("a")).isFalse();
+        assertThat(lb.endMaintenance("a")).isTrue();
+        assertThat(lb.endMaintenance("a")).isFalse();
 
         assertThat(a.isInMaintenance()).isFalse();
         assertThat(lb.getAvailableBackends()).containsExactly(a, b);
-        assertThat(events).containsExactly("draining a", "undrained a");
+        assertThat(events).containsExactly("maintenance a", "back in service a");
     }
 
     @Test
     void putBackBeforeItDrainedCancelsTheMaintenanceDrain() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         lb.acquireConnection(a);
-        CompletableFuture<Void> drained = lb.drainBackend("a");
-        CompletableFuture<Void> drainedAgain = lb.drainBackend("a");
+        CompletableFuture<Void> drained = lb.beginMaintenance("a");
+        CompletableFuture<Void> drainedAgain = lb.beginMaintenance("a");
 
-        lb.undrainBackend("a");
+        lb.endMaintenance("a");
 
         for (CompletableFuture<Void> f : List.of(drained, drainedAgain)) {
             assertThat(f.isCancelled()).isTrue();
@@ -184,19 +189,19 @@ class DrainTest {
     void aCallerCancellingOrCompletingItsMaintenanceFutureChangesNeitherTheDrainNorAnotherCallers() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         lb.acquireConnection(a);
-        CompletableFuture<Void> cancelled = lb.drainBackend("a");
-        CompletableFuture<Void> completed = lb.drainBackend("a");
-        CompletableFuture<Void> waiting = lb.drainBackend("a");
+        CompletableFuture<Void> cancelled = lb.beginMaintenance("a");
+        CompletableFuture<Void> completed = lb.beginMaintenance("a");
+        CompletableFuture<Void> waiting = lb.beginMaintenance("a");
 
         assertThat(cancelled.cancel(true)).isTrue();
         assertThat(completed.complete(null)).isTrue();
 
         assertThat(waiting).isNotDone();
-        assertThat(lb.drainBackend("a")).isNotDone();
+        assertThat(lb.beginMaintenance("a")).isNotDone();
         assertThat(a.isInMaintenance()).isTrue();
         lb.releaseConnection(a, Duration.ofMillis(1), true);
         assertThat(waiting).isCompleted();
-        assertThat(lb.drainBackend("a")).isCompleted();
+        assertThat(lb.beginMaintenance("a")).isCompleted();
         assertThat(cancelled.isCancelled()).isTrue();
     }
 
@@ -223,7 +228,7 @@ class DrainTest {
     void aMaintenanceDrainEndedByARemovalCompletesNormallyForEveryCaller() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         lb.acquireConnection(a);
-        CompletableFuture<Void> drained = lb.drainBackend("a");
+        CompletableFuture<Void> drained = lb.beginMaintenance("a");
         CompletableFuture<Void> removed = lb.removeBackend("a");
 
         lb.releaseConnection(a, Duration.ofMillis(1), true);
@@ -237,14 +242,14 @@ class DrainTest {
     void aBackendInMaintenanceMayBeRemovedAndItsMaintenanceDrainCompletesWithTheRemoval() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8001);
         lb.acquireConnection(a);
-        CompletableFuture<Void> drained = lb.drainBackend("a");
+        CompletableFuture<Void> drained = lb.beginMaintenance("a");
 
         CompletableFuture<Void> removed = lb.removeBackend("a");
         assertThat(a.isDraining()).isTrue();
         assertThat(a.isInMaintenance()).isFalse();
-        assertThatThrownBy(() -> lb.undrainBackend("a")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> lb.endMaintenance("a")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("a removal cannot be undone");
-        assertThatThrownBy(() -> lb.drainBackend("a")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> lb.beginMaintenance("a")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not being removed");
 
         lb.releaseConnection(a, Duration.ofMillis(1), true);
@@ -259,8 +264,8 @@ class DrainTest {
         lb.addBackend("a", "10.0.0.1", 8001);
         lb.addBackend("b", "10.0.0.2", 8002);
         lb.setBackendHealthy("b", false);
-        lb.drainBackend("a");
-        lb.drainBackend("b");
+        lb.beginMaintenance("a");
+        lb.beginMaintenance("b");
 
         assertThatThrownBy(() -> lb.selectBackend(REQUEST))
                 .isInstanceOf(NoAvailableBackendException.class)

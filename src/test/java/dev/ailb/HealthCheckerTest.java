@@ -395,12 +395,12 @@ class HealthCheckerTest {
         lb.startHealthChecker();
 
         scheduler.runDueTasks();
-        assertThat(lb.getBackendStats("a").resources()).isEmpty();
+        assertThat(lb.getBackendStats("a").loadReport()).isEmpty();
         scheduler.advance(Duration.ofSeconds(1));
         scheduler.advance(Duration.ofSeconds(1));
 
         assertThat(calls).hasValue(3);
-        assertThat(lb.getBackendStats("a").resources().orElseThrow().load().waitingRequests()).isEqualTo(3);
+        assertThat(lb.getBackendStats("a").loadReport().orElseThrow().load().waitingRequests()).isEqualTo(3);
         assertThat(scheduler.pendingTasks()).as("the next round and the next poll").isEqualTo(2);
     }
 

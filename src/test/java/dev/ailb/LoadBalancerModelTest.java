@@ -165,7 +165,7 @@ class LoadBalancerModelTest {
         long failures;
         final List<CompletableFuture<Void>> removals = new ArrayList<>();
         final List<CompletableFuture<Void>> maintenanceDrains = new ArrayList<>();
-        /** Whether the current maintenance drain has completed (reached zero, or the backend left). */
+        /** Whether the current maintenance wait has completed (reached zero, or the backend left). */
         boolean maintenanceDone;
 
         Model(String id, Backend real) {
@@ -344,7 +344,7 @@ class LoadBalancerModelTest {
         void leave(Model m) {
             m.left = true;
             m.removing = false;
-            m.maintenanceDone = true; // a maintenance drain superseded by the removal completes with it
+            m.maintenanceDone = true; // a maintenance wait superseded by the removal completes with it
             present.remove(m.id);
             gone.add(m);
             sessions.entrySet().removeIf(e -> {
@@ -359,15 +359,15 @@ class LoadBalancerModelTest {
         void drain(int slot) {
             Model m = present.get(id(slot));
             if (m == null) {
-                assertThatThrownBy(() -> lb.drainBackend(id(slot))).isInstanceOf(IllegalArgumentException.class);
+                assertThatThrownBy(() -> lb.beginMaintenance(id(slot))).isInstanceOf(IllegalArgumentException.class);
                 return;
             }
             if (m.removing) {
-                assertThatThrownBy(() -> lb.drainBackend(m.id)).isInstanceOf(IllegalStateException.class)
+                assertThatThrownBy(() -> lb.beginMaintenance(m.id)).isInstanceOf(IllegalStateException.class)
                         .hasMessageContaining("not being removed");
                 return;
             }
-            CompletableFuture<Void> drained = lb.drainBackend(m.id);
+            CompletableFuture<Void> drained = lb.beginMaintenance(m.id);
             if (!m.maintenance) {
                 m.maintenance = true;
                 m.maintenanceDrains.clear();
@@ -379,19 +379,19 @@ class LoadBalancerModelTest {
         void undrain(int slot) {
             Model m = present.get(id(slot));
             if (m == null) {
-                assertThatThrownBy(() -> lb.undrainBackend(id(slot))).isInstanceOf(IllegalArgumentException.class);
+                assertThatThrownBy(() -> lb.endMaintenance(id(slot))).isInstanceOf(IllegalArgumentException.class);
                 return;
             }
             if (m.removing) {
-                assertThatThrownBy(() -> lb.undrainBackend(m.id)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> lb.endMaintenance(m.id)).isInstanceOf(IllegalStateException.class);
                 return;
             }
-            assertThat(lb.undrainBackend(m.id)).isEqualTo(m.maintenance);
+            assertThat(lb.endMaintenance(m.id)).isEqualTo(m.maintenance);
             if (m.maintenance) {
                 m.maintenance = false;
                 for (CompletableFuture<Void> f : m.maintenanceDrains) {
                     assertThat(f.isDone()).isTrue();
-                    assertThat(f.isCompletedExceptionally()).as("a pending maintenance drain is cancelled by undrain")
+                    assertThat(f.isCompletedExceptionally()).as("a pending maintenance wait is cancelled by undrain")
                             .isEqualTo(!m.maintenanceDone);
                 }
                 m.maintenanceDrains.clear();
@@ -766,7 +766,7 @@ class LoadBalancerModelTest {
                     assertThat(f).as("removal of %s not done while connections remain", what).isNotDone();
                 }
                 for (CompletableFuture<Void> f : m.maintenanceDrains) {
-                    assertThat(f.isDone()).as("maintenance drain of %s", what).isEqualTo(m.maintenanceDone);
+                    assertThat(f.isDone()).as("maintenance wait of %s", what).isEqualTo(m.maintenanceDone);
                 }
                 assertThat(events.get(m.real)).as(what).containsExactly(1, 0);
             }

@@ -123,7 +123,7 @@ class LoadBalancerTest {
             assertThat(s.successRate()).isEqualTo(1.0);
             assertThat(s.avgResponseTime()).isEqualTo(Duration.ZERO);
             assertThat(s.p99ResponseTime()).isEqualTo(Duration.ZERO);
-            assertThat(s.resources()).isEmpty();
+            assertThat(s.loadReport()).isEmpty();
         }
     }
 
@@ -290,7 +290,7 @@ class LoadBalancerTest {
 
             lb.updateBackendResources("instance-1", 0.8, 0.6);
 
-            ResourceReport report = lb.getBackendStats("instance-1").resources().orElseThrow();
+            TimedLoadReport report = lb.getBackendStats("instance-1").loadReport().orElseThrow();
             assertThat(report.cpu()).isEqualTo(0.8);
             assertThat(report.memory()).isEqualTo(0.6);
             assertThat(report.reportedAtNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());

@@ -70,11 +70,11 @@ class LoadReportTest {
 
             lb.updateBackendResources("a", report);
 
-            ResourceReport stored = lb.getBackend("a").orElseThrow().resources().orElseThrow();
+            TimedLoadReport stored = lb.getBackend("a").orElseThrow().loadReport().orElseThrow();
             assertThat(stored.load()).isSameAs(report);
             assertThat(stored.reportedAtNanos()).isEqualTo(ticker.read());
             assertThat(stored.cpu()).isNaN();
-            assertThat(lb.getBackendStats("a").resources()).contains(stored);
+            assertThat(lb.getBackendStats("a").loadReport()).contains(stored);
         }
     }
 
@@ -86,10 +86,10 @@ class LoadReportTest {
 
             lb.updateBackendResources("a", 0.6, 0.7);
 
-            LoadReport load = lb.getBackend("a").orElseThrow().resources().orElseThrow().load();
+            LoadReport load = lb.getBackend("a").orElseThrow().loadReport().orElseThrow().load();
             assertThat(load).isEqualTo(LoadReport.builder().cpu(0.6).memory(0.7).build());
             assertThat(load.hasWaitingRequests()).as("the earlier report is replaced whole").isFalse();
-            assertThat(new ResourceReport(0.6, 0.7, 5L)).isEqualTo(new ResourceReport(load, 5L));
+            assertThat(new TimedLoadReport(0.6, 0.7, 5L)).isEqualTo(new TimedLoadReport(load, 5L));
         }
     }
 
@@ -98,7 +98,7 @@ class LoadReportTest {
         try (LoadBalancer lb = new LoadBalancer()) {
             Backend a = lb.addBackend("a", "10.0.0.1", 8000);
             lb.updateBackendResources("a", 0.1, 0.2);
-            ResourceReport before = a.resources().orElseThrow();
+            TimedLoadReport before = a.loadReport().orElseThrow();
 
             assertThatThrownBy(() -> lb.updateBackendResources("a", (LoadReport) null))
                     .isInstanceOf(NullPointerException.class).hasMessageContaining("report");
@@ -107,7 +107,7 @@ class LoadReportTest {
             assertThatThrownBy(() -> lb.updateBackendResources("a", 0.1, 2.0))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("memory: 2.0");
 
-            assertThat(a.resources()).contains(before);
+            assertThat(a.loadReport()).contains(before);
         }
     }
 

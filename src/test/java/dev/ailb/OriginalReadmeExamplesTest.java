@@ -53,7 +53,7 @@ class OriginalReadmeExamplesTest {
         try (LoadBalancer lb = new LoadBalancer(BalancingStrategy.RESOURCE_BASED)) {
             lb.addBackend("instance-1", "192.168.1.1", 8001);
             lb.updateBackendResources("instance-1", 0.6, 0.7);
-            assertThat(lb.getBackendStats("instance-1").resources().orElseThrow().cpu()).isEqualTo(0.6);
+            assertThat(lb.getBackendStats("instance-1").loadReport().orElseThrow().cpu()).isEqualTo(0.6);
         }
     }
 

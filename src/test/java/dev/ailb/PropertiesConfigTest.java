@@ -116,7 +116,7 @@ class PropertiesConfigTest {
                 "ailb.session-affinity", "sticky");
         assertRefused("ailb.health-check.type: \"grpc\" (expected: http or tcp)", "ailb.health-check.type", "grpc");
         assertRefused("ailb.load-source: \"tgi\" (expected: vllm)", "ailb.load-source", "tgi");
-        assertRefused("ailb.count-tokens: defaultTokenEstimate: 0", "ailb.count-tokens", "0");
+        assertRefused("ailb.count-tokens: defaultTokens: 0", "ailb.count-tokens", "0");
     }
 
     @ParameterizedTest

@@ -80,7 +80,7 @@ class SaturationTest {
         lb.updateBackendResources("a", queue(9));
         assertThat(lb.isSaturated()).isFalse();
 
-        lb.drainBackend("b");
+        lb.beginMaintenance("b");
         assertThat(lb.isSaturated()).as("b takes no new requests").isTrue();
 
         lb.removeBackend("a");

@@ -131,7 +131,7 @@ class StickySessionTest {
             Backend second = lb.selectBackend(REQUEST, "s");
             assertThat(second).isNotSameAs(first);
 
-            lb.drainBackend(second.id());
+            lb.beginMaintenance(second.id());
             Backend third = lb.selectBackend(REQUEST, "s");
             assertThat(third).isNotIn(first, second);
 

@@ -362,7 +362,7 @@ class TokenCountingTest {
     void badTokenSettingsAreRejectedNamingTheValue() {
         assertThatThrownBy(() -> LoadBalancer.builder().countTokens(0))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("defaultTokenEstimate: 0 (expected: 1..2147483647)");
+                .hasMessage("defaultTokens: 0 (expected: 1..2147483647)");
         assertThatThrownBy(() -> LoadBalancer.builder().countTokens(100).countTokens(200))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("countTokens");
         assertThatThrownBy(() -> new Request("r", "", "/", -1))

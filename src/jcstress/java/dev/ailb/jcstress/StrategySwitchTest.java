@@ -21,7 +21,7 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
  * {@code setStrategy} on one thread while another selects. The selection reads one published
  * view, with the old strategy's picker or the new one's, so it must neither throw nor return a
  * backend that is not available: four are registered, "a" (weight 3, one connection in flight)
- * and "b" (weight 1) available, "c" marked unhealthy and "d" in maintenance ({@code drainBackend})
+ * and "b" (weight 1) available, "c" marked unhealthy and "d" in maintenance ({@code beginMaintenance})
  * with a connection in flight.
  * Once both are done, {@code getStrategy()} and the stats name the new strategy and listeners
  * have heard of the change once.
@@ -64,7 +64,7 @@ public abstract class StrategySwitchTest {
         lb.acquireConnection(backends.get(0));
         lb.setBackendHealthy("c", false);
         lb.acquireConnection(d);
-        lb.drainBackend("d"); // maintenance rather than removal: no drain timeout outlives the test
+        lb.beginMaintenance("d"); // maintenance rather than removal: no drain timeout outlives the test
         lb.addListener(events);
     }
 

@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * every built-in strategy over fleets of 6, 64, 1,000 and 10,000 backends.
  *
  * <p>Every backend has a few completed requests behind it (so response-time averages exist) and a
- * recent resource report. The backends are labels only: nothing is ever contacted.
+ * recent load report. The backends are labels only: nothing is ever contacted.
  *
  * <pre>
  * mvn -B -q -Pbench -DskipTests package

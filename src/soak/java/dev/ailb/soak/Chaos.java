@@ -34,11 +34,11 @@ import java.util.concurrent.atomic.LongAdder;
  *  7.0  C hangs (accepts, never answers; the clients time out)
  *  8.0  B serves again
  *  8.5  removeBackend(C) while it hangs: requests it still holds outlast the drain timeout
- * 10.0  drainBackend(D)
+ * 10.0  beginMaintenance(D)
  * 11.0  C serves again
  * 12.0  C added again under the same id, once its removal has completed
  * 13.0  removeBackend(E) under normal traffic: it leaves when its last request is released
- * 14.0  undrainBackend(D)
+ * 14.0  endMaintenance(D)
  * 16.0  E added again under the same id, once its removal has completed
  * 17.0  brownout: every instance answers 503 (health checks fail everywhere: panic routing)
  * 18.5  every instance serves again
@@ -67,9 +67,9 @@ final class Chaos implements Runnable, LoadBalancerListener {
         HANG("instances set to hang"),
         SERVE_AGAIN("instances serving again after 503 or hang"),
         STRATEGY("setStrategy (the next built-in)"),
-        DRAIN("drainBackend"),
-        DRAIN_COMPLETED("  maintenance drains completed before undrain"),
-        UNDRAIN("undrainBackend"),
+        DRAIN("beginMaintenance"),
+        DRAIN_COMPLETED("  maintenance waits completed before endMaintenance"),
+        UNDRAIN("endMaintenance"),
         REMOVE("removeBackend"),
         READD("addBackend again under the same id");
 
@@ -292,7 +292,7 @@ final class Chaos implements Runnable, LoadBalancerListener {
     }
 
     private void drain(SoakInstance instance) {
-        maintenance.put(instance.id(), lb.drainBackend(instance.id()));
+        maintenance.put(instance.id(), lb.beginMaintenance(instance.id()));
         note(Action.DRAIN, instance.id());
     }
 
@@ -304,8 +304,8 @@ final class Chaos implements Runnable, LoadBalancerListener {
         if (drained.isDone() && !drained.isCompletedExceptionally()) {
             actions.get(Action.DRAIN_COMPLETED).increment();
         }
-        if (!lb.undrainBackend(instance.id())) {
-            problems.add("undrainBackend(" + instance.id() + ") found it in service already");
+        if (!lb.endMaintenance(instance.id())) {
+            problems.add("endMaintenance(" + instance.id() + ") found it in service already");
         }
         note(Action.UNDRAIN, instance.id());
     }
@@ -367,12 +367,17 @@ final class Chaos implements Runnable, LoadBalancerListener {
 
     @Override
     public void onBackendDraining(Backend backend) {
-        count("backend draining (removal or maintenance)");
+        count("backend draining (removal)");
     }
 
     @Override
-    public void onBackendUndrained(Backend backend) {
-        count("backend undrained");
+    public void onMaintenanceBegan(Backend backend) {
+        count("backend in maintenance");
+    }
+
+    @Override
+    public void onMaintenanceEnded(Backend backend) {
+        count("backend back in service after maintenance");
     }
 
     @Override

@@ -89,7 +89,7 @@ class HungBodyTest {
         runThreeSecondsOfRounds();
 
         assertThat(server.accepted()).isEqualTo(11);
-        assertThat(lb.getBackendStats("trickling").resources()).isEmpty();
+        assertThat(lb.getBackendStats("trickling").loadReport()).isEmpty();
     }
 
     @Test

@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadReport;
-import dev.ailb.ResourceReport;
+import dev.ailb.TimedLoadReport;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
 import dev.ailb.testing.StandardErrorCapture;
@@ -139,7 +139,7 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        ResourceReport report = a.resources().orElseThrow();
+        TimedLoadReport report = a.loadReport().orElseThrow();
         assertThat(report.reportedAtNanos()).isEqualTo(ticker.read());
         // counts are summed over the models, the KV cache takes the fuller one
         assertThat(report.load()).isEqualTo(LoadReport.builder().waitingRequests(6).runningRequests(15)
@@ -161,10 +161,10 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        assertThat(a.resources().orElseThrow().load().waitingRequests()).isEqualTo(6);
-        assertThat(b.resources().orElseThrow().load())
+        assertThat(a.loadReport().orElseThrow().load().waitingRequests()).isEqualTo(6);
+        assertThat(b.loadReport().orElseThrow().load())
                 .isEqualTo(LoadReport.builder().waitingRequests(9).build());
-        assertThat(gone.resources()).isEmpty();
+        assertThat(gone.loadReport()).isEmpty();
         assertThat(first.requests).hasValue(1);
     }
 
@@ -174,14 +174,14 @@ class LoopbackLoadPollingTest {
         LoadBalancer lb = vllmBalancer();
         Backend a = lb.addBackend("poll-c", LOOPBACK, page.port());
         lb.pollLoadReports();
-        ResourceReport good = a.resources().orElseThrow();
+        TimedLoadReport good = a.loadReport().orElseThrow();
 
         page.body.set("vllm:num_requests_waiting{model_name=\"llama\" 4\n");
         ticker.advance(Duration.ofSeconds(1));
         lb.pollLoadReports();
         lb.pollLoadReports();
 
-        assertThat(a.resources()).contains(good);
+        assertThat(a.loadReport()).contains(good);
         assertThat(warnLinesAbout("poll-c")).as("one WARN while the polls keep failing").isOne();
         assertThat(captured.text())
                 .contains("Backend poll-c: load report rejected: line 1: expected , or } after a label value");
@@ -193,8 +193,8 @@ class LoopbackLoadPollingTest {
 
         page.body.set(VLLM_PAGE.replace("} 4.0", "} 0.0").replace("} 2.0", "} 1.0"));
         lb.pollLoadReports();
-        assertThat(a.resources().orElseThrow().load().waitingRequests()).isEqualTo(1);
-        assertThat(a.resources().orElseThrow().reportedAtNanos()).isEqualTo(ticker.read());
+        assertThat(a.loadReport().orElseThrow().load().waitingRequests()).isEqualTo(1);
+        assertThat(a.loadReport().orElseThrow().reportedAtNanos()).isEqualTo(ticker.read());
     }
 
     @Test
@@ -211,7 +211,7 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        assertThat(a.resources()).isEmpty();
+        assertThat(a.loadReport()).isEmpty();
         assertThat(captured.text()).contains("Backend poll-twice: load report rejected: line 4: series "
                 + "vllm:num_requests_waiting{engine=\"0\",model_name=\"llama\"} listed twice (first on line 2)");
         assertThatThrownBy(() -> PrometheusLoadSource.vllm().reportOf("vllm:num_requests_running 3\n"
@@ -265,7 +265,7 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        assertThat(a.resources()).isEmpty();
+        assertThat(a.loadReport()).isEmpty();
         assertThat(captured.text())
                 .contains("Backend poll-h: load report rejected: GET /metrics: page larger than 4194304 bytes");
     }
@@ -281,7 +281,7 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        assertThat(a.resources()).isEmpty();
+        assertThat(a.loadReport()).isEmpty();
         assertThat(captured.text())
                 .contains("Backend poll-i: load report rejected: GET /metrics: connection refused");
     }
@@ -301,7 +301,7 @@ class LoopbackLoadPollingTest {
         // waits for that poll to be applied, or polls once more if it already was: either way no
         // poll is under way afterwards, so the next scheduled one is not skipped as a duplicate
         lb.pollLoadReports();
-        assertThat(a.resources()).isPresent();
+        assertThat(a.loadReport()).isPresent();
         int seen = page.requests.get();
         page.arrivals.clear();
 
@@ -354,7 +354,7 @@ class LoopbackLoadPollingTest {
 
         lb.pollLoadReports();
 
-        assertThat(a.resources().orElseThrow().load())
+        assertThat(a.loadReport().orElseThrow().load())
                 .isEqualTo(LoadReport.builder().waitingRequests(3).runningRequests(8).cpu(0.4).build());
     }
 }

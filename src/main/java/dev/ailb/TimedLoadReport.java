@@ -10,7 +10,7 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
  * @param load            the report
  * @param reportedAtNanos the ticker reading when the report was recorded
  */
-public record ResourceReport(LoadReport load, long reportedAtNanos) {
+public record TimedLoadReport(LoadReport load, long reportedAtNanos) {
 
     /**
      * Checks the report.
@@ -19,7 +19,7 @@ public record ResourceReport(LoadReport load, long reportedAtNanos) {
      * @param reportedAtNanos the ticker reading when it was recorded
      * @throws NullPointerException if {@code load} is null
      */
-    public ResourceReport {
+    public TimedLoadReport {
         checkNotNull(load, "load");
     }
 
@@ -31,7 +31,7 @@ public record ResourceReport(LoadReport load, long reportedAtNanos) {
      * @param reportedAtNanos the ticker reading when the report was recorded
      * @throws IllegalArgumentException if a utilisation is NaN or out of range
      */
-    public ResourceReport(double cpu, double memory, long reportedAtNanos) {
+    public TimedLoadReport(double cpu, double memory, long reportedAtNanos) {
         this(LoadReport.builder().cpu(cpu).memory(memory).build(), reportedAtNanos);
     }
 
