@@ -357,7 +357,7 @@ public final class Backend {
 
     /**
      * The estimated tokens (prompt and expected output) of the requests in flight here, when the
-     * balancer {@linkplain LoadBalancer.Builder#countTokens(long) counts tokens}: each acquired
+     * balancer {@linkplain LoadBalancerBuilder#countTokens(long) counts tokens}: each acquired
      * connection adds its request's {@linkplain Request#estimatedTokens() estimate}, or the
      * balancer's default for a request without one, and its release takes them off again.
      *

@@ -35,7 +35,7 @@ public interface BalancingStrategy {
 
     /**
      * The backend with the fewest active connections relative to its weight (or the fewest tokens
-     * in flight, when the balancer {@linkplain LoadBalancer.Builder#countTokens(long) counts
+     * in flight, when the balancer {@linkplain LoadBalancerBuilder#countTokens(long) counts
      * tokens}); ties are broken uniformly at random, so equal backends share the traffic. Exact over up to 32 available
      * backends (one pass over them, which also marks the tied ones); beyond, the less loaded of
      * two backends drawn at random (power of two choices), so a pick costs the same at 10,000

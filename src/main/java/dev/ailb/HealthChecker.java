@@ -232,7 +232,7 @@ final class HealthChecker {
      */
     void pollOnce() {
         if (loadSource == null) {
-            throw new IllegalStateException("no load source (expected: LoadBalancer.Builder.loadSource)");
+            throw new IllegalStateException("no load source (expected: LoadBalancerBuilder.loadSource)");
         }
         Session s;
         synchronized (lock) {

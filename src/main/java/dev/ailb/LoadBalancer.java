@@ -1,28 +1,18 @@
 package dev.ailb;
 
-import static dev.ailb.internal.Preconditions.checkBetween;
 import static dev.ailb.internal.Preconditions.checkHost;
 import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
-import static dev.ailb.internal.Preconditions.checkPositiveNanos;
 import static dev.ailb.internal.Preconditions.checkRange;
-import static dev.ailb.internal.Preconditions.quote;
-import static dev.ailb.internal.Preconditions.requireUnset;
 
-import dev.ailb.health.AllUnhealthyPolicy;
-import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckResult;
-import dev.ailb.health.LoadSource;
-import dev.ailb.health.OutlierDetection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,10 +50,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Health</h2>
  * Only healthy backends get new requests while one is healthy. Active checks
- * ({@link Builder#healthCheck}, run by {@link #startHealthChecker()} or
+ * ({@link LoadBalancerBuilder#healthCheck}, run by {@link #startHealthChecker()} or
  * {@link #performHealthChecks()}) take a backend down after a run
  * of failed checks and bring it back after a run of passed ones; passive outlier detection
- * ({@link Builder#outlierDetection}) ejects a backend for a while after a run of failed requests.
+ * ({@link LoadBalancerBuilder#outlierDetection}) ejects a backend for a while after a run of failed requests.
  * When no backend is healthy, the {@link dev.ailb.health.AllUnhealthyPolicy} decides whether to
  * route across them anyway (the default) or to refuse.
  *
@@ -88,17 +78,15 @@ public final class LoadBalancer implements AutoCloseable {
     public static final Duration MAX_RESPONSE_TIME = Duration.ofDays(1);
 
     private static final long MAX_RESPONSE_NANOS = MAX_RESPONSE_TIME.toNanos();
+    private final String name;
     private final Ticker ticker;
-    private final RandomGenerator random;
     private final double decayNanos;
     /** The ticker at construction: where backends count their response-time ranks from. */
     private final long originNanos;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long defaultTokens;
     private final SelectionContext context;
-    private final int saturationWaiting;
-    private final double saturationKvCache;
-    private final long saturationMaxAgeNanos;
+    private final BalancerSettings.Saturation saturation;
     private final HealthChecker checker;
     private final RetryingExecutor retries;
     private final SessionRouting sessions;
@@ -124,54 +112,40 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws NullPointerException if {@code strategy} is null
      */
     public LoadBalancer(BalancingStrategy strategy) {
-        this(builder().strategy(strategy));
+        this(builder().strategy(strategy).settings());
     }
 
-    private LoadBalancer(Builder builder) {
-        this.ticker = builder.ticker != null ? builder.ticker : Ticker.system();
-        this.random = builder.random != null ? builder.random : ThreadLocalRandomSource.INSTANCE;
-        this.decayNanos = builder.responseTimeDecay != null
-                ? builder.responseTimeDecay.toNanos() : Builder.DEFAULT_DECAY.toNanos();
+    /** The balancer {@link LoadBalancerBuilder#build()} returns. */
+    static LoadBalancer withSettings(BalancerSettings settings) {
+        return new LoadBalancer(settings);
+    }
+
+    private LoadBalancer(BalancerSettings settings) {
+        this.name = settings.name();
+        this.ticker = settings.ticker();
+        RandomGenerator random = settings.random();
+        this.decayNanos = settings.decayNanos();
         this.originNanos = ticker.read();
-        this.defaultTokens = builder.defaultTokens != null ? builder.defaultTokens : 0L;
-        this.saturationWaiting = builder.saturationWaiting != null
-                ? builder.saturationWaiting : Builder.DEFAULT_SATURATION_WAITING;
-        this.saturationKvCache = builder.saturationWaiting != null
-                ? builder.saturationKvCache : Builder.DEFAULT_SATURATION_KV_CACHE;
-        this.saturationMaxAgeNanos = (builder.saturationWaiting != null
-                ? builder.saturationMaxAge : Builder.DEFAULT_SATURATION_MAX_AGE).toNanos();
+        this.defaultTokens = settings.defaultTokens();
+        this.saturation = settings.saturation();
         this.context = new Context(ticker, random);
-        boolean failOpen = (builder.allUnhealthyPolicy != null ? builder.allUnhealthyPolicy
-                : AllUnhealthyPolicy.FAIL_OPEN) == AllUnhealthyPolicy.FAIL_OPEN;
-        BalancingStrategy strategy = builder.strategy != null ? builder.strategy : BalancingStrategy.ROUND_ROBIN;
+        boolean failOpen = settings.failOpen();
+        BalancingStrategy strategy = settings.strategy();
         this.table = new RoutingTable(Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
                 failOpen);
-        this.health = new HealthTransitions(table, ticker,
-                builder.healthyThreshold != null ? builder.healthyThreshold : Builder.DEFAULT_HEALTHY_THRESHOLD,
-                builder.unhealthyThreshold != null ? builder.unhealthyThreshold : Builder.DEFAULT_UNHEALTHY_THRESHOLD,
-                builder.outlierDetection != null ? builder.outlierDetection : OutlierDetection.defaults(),
-                event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(),
-                        event.current(), event.reason())), () -> closed);
+        BalancerSettings.Health h = settings.health();
+        this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
+                h.outlierDetection(), event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(),
+                        event.previous(), event.current(), event.reason())), () -> closed);
         this.path = new RequestPath(this, table, health, figures, ticker, defaultTokens);
-        SessionAffinity affinity = builder.sessionAffinity != null ? builder.sessionAffinity : SessionAffinity.TABLE;
-        this.sessions = affinity == SessionAffinity.TABLE
-                ? SessionRouting.table(path,
-                        builder.maxSessions != null ? builder.maxSessions : Builder.DEFAULT_MAX_SESSIONS,
-                        (builder.sessionIdleTimeout != null ? builder.sessionIdleTimeout : Builder.DEFAULT_SESSION_IDLE)
-                                .toNanos())
+        this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
+                ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
-        this.retries = new RetryingExecutor(path,
-                builder.retryPolicy != null ? builder.retryPolicy : RetryPolicy.defaults(), random, figures,
-                () -> closed);
-        this.membership = new Membership(table, figures, sessions, listeners, () -> closed,
-                builder.initiallyHealthy == null || builder.initiallyHealthy,
-                (builder.drainTimeout != null ? builder.drainTimeout : Builder.DEFAULT_DRAIN_TIMEOUT).toNanos(),
-                builder.healthCheckScheduler);
-        this.checker = new HealthChecker(this, builder.healthCheck,
-                builder.healthCheckInterval != null ? builder.healthCheckInterval : Builder.DEFAULT_INTERVAL,
-                builder.healthCheckTimeout != null ? builder.healthCheckTimeout : Builder.DEFAULT_TIMEOUT,
-                builder.healthCheckJitter(), builder.healthCheckScheduler, random, builder.loadSource,
-                builder.loadPollInterval);
+        this.retries = new RetryingExecutor(path, settings.retryPolicy(), random, figures, () -> closed);
+        this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
+                settings.drainTimeoutNanos(), h.scheduler());
+        this.checker = new HealthChecker(this, h.check(), h.interval(), h.timeout(), h.jitter(), h.scheduler(),
+                random, h.loadSource(), h.pollInterval());
     }
 
     /**
@@ -179,8 +153,8 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * @return a new builder with no setting given
      */
-    public static Builder builder() {
-        return new Builder();
+    public static LoadBalancerBuilder builder() {
+        return new LoadBalancerBuilder();
     }
 
     /**
@@ -253,7 +227,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Registers a backend. It is healthy and available at once, unless the balancer was built with
-     * {@link Builder#initiallyHealthy(boolean) initiallyHealthy(false)}: then it waits for its first
+     * {@link LoadBalancerBuilder#initiallyHealthy(boolean) initiallyHealthy(false)}: then it waits for its first
      * passing health check.
      *
      * @param id     unique id, not blank, at most 256 characters
@@ -292,7 +266,7 @@ public final class LoadBalancer implements AutoCloseable {
      * Removing a backend that is already draining returns the same completion. A backend in
      * maintenance may be removed; its maintenance wait then completes with the removal.
      *
-     * <p>If connections are still active after the {@linkplain Builder#drainTimeout drain timeout},
+     * <p>If connections are still active after the {@linkplain LoadBalancerBuilder#drainTimeout drain timeout},
      * the backend is removed anyway with one warning; the releases that come later are accepted
      * and counted. The timeout runs on the scheduler given to the builder, or on a daemon thread
      * named {@code ailb-timer-N} that ends a minute after the last pending timeout, or with
@@ -440,7 +414,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Whether the whole pool is saturated: no backend is available, or every available backend
-     * has a fresh report (see {@link Builder#saturation}) of a queue of at least the threshold's
+     * has a fresh report (see {@link LoadBalancerBuilder#saturation}) of a queue of at least the threshold's
      * waiting requests or of a KV cache used at least to the threshold. An application can shed
      * low-priority work while it holds. A backend without a fresh report, or whose report has
      * neither signal, counts as having room: the balancer cannot tell.
@@ -463,7 +437,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Whether a backend is saturated by its last report: a fresh report (see
-     * {@link Builder#saturation}) of a queue of at least the threshold or a KV cache used at least
+     * {@link LoadBalancerBuilder#saturation}) of a queue of at least the threshold or a KV cache used at least
      * to the threshold. Reads the ticker once.
      *
      * @param backend a backend of this balancer
@@ -478,12 +452,12 @@ public final class LoadBalancer implements AutoCloseable {
 
     private boolean isSaturated(Backend backend, long now) {
         TimedLoadReport report = backend.loadReport().orElse(null);
-        if (report == null || report.ageNanos(now) > saturationMaxAgeNanos) {
+        if (report == null || report.ageNanos(now) > saturation.maxAgeNanos()) {
             return false;
         }
         LoadReport load = report.load();
-        return (load.hasWaitingRequests() && load.waitingRequests() >= saturationWaiting)
-                || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturationKvCache);
+        return (load.hasWaitingRequests() && load.waitingRequests() >= saturation.waitingRequests())
+                || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturation.kvCacheUsage());
     }
 
     // ---------------------------------------------------------------- strategy
@@ -571,7 +545,7 @@ public final class LoadBalancer implements AutoCloseable {
      * hashed onto the available backends instead. Takes no lock of the balancer, and a session
      * already bound takes none at all; binding a session locks one segment of the session table
      * for a moment. The table is bounded in size and idle time (see
-     * {@link Builder#maxSessions} and {@link Builder#sessionIdleTimeout}).
+     * {@link LoadBalancerBuilder#maxSessions} and {@link LoadBalancerBuilder#sessionIdleTimeout}).
      *
      * <p>Requests of a new session arriving at the same moment go to the same backend: the first
      * binding holds, and a request the strategy had placed elsewhere meanwhile is sent to the bound
@@ -645,7 +619,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Runs a call on a backend chosen for the request, holding a connection for it, and retries a
-     * failed call on backends not tried yet, as the {@linkplain Builder#retryPolicy retry policy}
+     * failed call on backends not tried yet, as the {@linkplain LoadBalancerBuilder#retryPolicy retry policy}
      * allows: retryable failures only, a maximum number of attempts, and a retry budget shared by
      * all calls of this balancer. Every attempt is counted as a request with its own time and
      * outcome, so outlier detection sees the failures. The time is measured with the balancer's
@@ -733,7 +707,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Like {@link #acquireConnection(Backend)} for a given request: when the balancer
-     * {@linkplain Builder#countTokens(long) counts tokens}, the request's estimate (or the default)
+     * {@linkplain LoadBalancerBuilder#countTokens(long) counts tokens}, the request's estimate (or the default)
      * is added to the backend's tokens in flight. Release it with
      * {@link #releaseConnection(Backend, Request, Duration, boolean)} and the same request.
      *
@@ -850,7 +824,7 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Like {@link #releaseConnection(Backend, Duration, boolean)} for a connection acquired with
      * {@link #acquireConnection(Backend, Request)}: when the balancer
-     * {@linkplain Builder#countTokens(long) counts tokens}, the request's tokens come off the
+     * {@linkplain LoadBalancerBuilder#countTokens(long) counts tokens}, the request's tokens come off the
      * backend's tokens in flight.
      *
      * @param backend      the backend a connection was acquired on
@@ -932,7 +906,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     /**
      * Starts periodic health checking: every interval (with jitter) the configured
-     * {@link HealthCheck} runs for every registered backend, and ejections that are over end. The
+     * {@link dev.ailb.health.HealthCheck} runs for every registered backend, and ejections that are over end. The
      * first round starts within one jitter of now. Runs on the scheduler given to the builder, or
      * on a daemon thread named {@code ailb-health-N} that {@link #stopHealthChecker()} and
      * {@link #close()} stop. Without a configured check nothing is sent over the network: the
@@ -985,7 +959,7 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
-     * Polls the {@linkplain Builder#loadSource load source} for every registered backend now and
+     * Polls the {@linkplain LoadBalancerBuilder#loadSource load source} for every registered backend now and
      * returns once each poll has ended: its report recorded as by
      * {@link #updateBackendResources(String, LoadReport)}, or its rejection logged. A poll with no
      * answer within the health check timeout counts as rejected. Polls run on health checker
@@ -1157,524 +1131,4 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
-
-    /**
-     * Draws from the calling thread's {@link ThreadLocalRandom}. Holding the object returned by
-     * {@code ThreadLocalRandom.current()} on one thread and using it on others would skip their
-     * seeding, so every call looks the generator up afresh.
-     */
-    private static final class ThreadLocalRandomSource implements RandomGenerator {
-        static final ThreadLocalRandomSource INSTANCE = new ThreadLocalRandomSource();
-
-        @Override
-        public long nextLong() {
-            return ThreadLocalRandom.current().nextLong();
-        }
-
-        @Override
-        public int nextInt() {
-            return ThreadLocalRandom.current().nextInt();
-        }
-
-        @Override
-        public int nextInt(int bound) {
-            return ThreadLocalRandom.current().nextInt(bound);
-        }
-
-        @Override
-        public double nextDouble() {
-            return ThreadLocalRandom.current().nextDouble();
-        }
-
-        @Override
-        public String toString() {
-            return "ThreadLocalRandom";
-        }
-    }
-
-    // ---------------------------------------------------------------- builder
-
-    /**
-     * Settings for a {@link LoadBalancer}. Each setting may be given once; a second call throws
-     * {@link IllegalStateException}. Not thread-safe; the balancer it builds is.
-     */
-    public static final class Builder {
-        static final Duration DEFAULT_DECAY = Duration.ofSeconds(10);
-        static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
-        static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
-        static final int DEFAULT_HEALTHY_THRESHOLD = 2;
-        static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
-        static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
-        static final int DEFAULT_MAX_SESSIONS = 100_000;
-        static final int DEFAULT_SATURATION_WAITING = 5;
-        static final Duration DEFAULT_LOAD_POLL_INTERVAL = Duration.ofSeconds(1);
-        static final double DEFAULT_SATURATION_KV_CACHE = 0.8;
-        static final Duration DEFAULT_SATURATION_MAX_AGE = Duration.ofSeconds(30);
-        static final Duration DEFAULT_SESSION_IDLE = Duration.ofMinutes(30);
-        private static final Duration SHORTEST = Duration.ofMillis(1);
-        private static final Duration LONGEST = Duration.ofDays(1);
-
-        private BalancingStrategy strategy;
-        private Ticker ticker;
-        private RandomGenerator random;
-        private Duration responseTimeDecay;
-        private HealthCheck healthCheck;
-        private Duration healthCheckInterval;
-        private Duration healthCheckTimeout;
-        private Duration healthCheckJitter;
-        private Integer healthyThreshold;
-        private Integer unhealthyThreshold;
-        private ScheduledExecutorService healthCheckScheduler;
-        private Boolean initiallyHealthy;
-        private OutlierDetection outlierDetection;
-        private AllUnhealthyPolicy allUnhealthyPolicy;
-        private Duration drainTimeout;
-        private RetryPolicy retryPolicy;
-        private SessionAffinity sessionAffinity;
-        private Integer maxSessions;
-        private Duration sessionIdleTimeout;
-        private Long defaultTokens;
-        private LoadSource loadSource;
-        private Duration loadPollInterval = DEFAULT_LOAD_POLL_INTERVAL;
-        private Integer saturationWaiting;
-        private double saturationKvCache;
-        private Duration saturationMaxAge;
-
-        private Builder() {}
-
-        /**
-         * The initial strategy; default {@link BalancingStrategy#ROUND_ROBIN}.
-         *
-         * @param strategy the initial strategy
-         * @return this builder
-         * @throws NullPointerException  if {@code strategy} is null
-         * @throws IllegalStateException if the strategy was already set
-         */
-        public Builder strategy(BalancingStrategy strategy) {
-            requireUnset(this.strategy, "strategy");
-            this.strategy = checkNotNull(strategy, "strategy");
-            return this;
-        }
-
-        /**
-         * The source of time; default {@link Ticker#system()}.
-         *
-         * @param ticker the ticker
-         * @return this builder
-         * @throws NullPointerException  if {@code ticker} is null
-         * @throws IllegalStateException if the ticker was already set
-         */
-        public Builder ticker(Ticker ticker) {
-            requireUnset(this.ticker, "ticker");
-            this.ticker = checkNotNull(ticker, "ticker");
-            return this;
-        }
-
-        /**
-         * The random source of the strategies that draw ({@code RANDOM}, {@code RESOURCE_BASED}, tie
-         * breaks). It is shared by all selecting threads, so it must be thread-safe, e.g.
-         * {@code new Random(seed)} for reproducible tests; default {@link ThreadLocalRandom}.
-         *
-         * @param random the random source
-         * @return this builder
-         * @throws NullPointerException  if {@code random} is null
-         * @throws IllegalStateException if the random source was already set
-         */
-        public Builder random(RandomGenerator random) {
-            requireUnset(this.random, "random");
-            this.random = checkNotNull(random, "random");
-            return this;
-        }
-
-        /**
-         * How fast the response-time average forgets: after this long without a slower answer,
-         * an old measurement keeps about 37% (1/e) of its weight; default 10 seconds.
-         *
-         * <p>Make it several times the typical response time. An average fades between a
-         * backend's answers, so with a decay shorter than the answers a slow backend looks faster
-         * than it is: on simulated LLM fleets (answers of seconds to a minute),
-         * {@link BalancingStrategy#LEAST_RESPONSE_TIME} had 1.6 times the p99 of a
-         * join-the-shortest-queue oracle with one instance degraded under the default, and 0.9
-         * times with 60 seconds.
-         *
-         * @param decay the decay time, > 0 and at most {@code Duration.ofNanos(Long.MAX_VALUE)}
-         * @return this builder
-         * @throws NullPointerException     if {@code decay} is null
-         * @throws IllegalArgumentException if {@code decay} is zero, negative or too long to count
-         *                                  in nanoseconds
-         * @throws IllegalStateException    if the decay was already set
-         */
-        public Builder responseTimeDecay(Duration decay) {
-            requireUnset(this.responseTimeDecay, "responseTimeDecay");
-            this.responseTimeDecay = checkPositiveNanos(decay, "responseTimeDecay");
-            return this;
-        }
-
-        /**
-         * The active health check run for every backend by {@link LoadBalancer#startHealthChecker()}
-         * and {@link LoadBalancer#performHealthChecks()}, e.g. {@link HealthCheck#http(String)};
-         * default none, and then nothing is ever sent over the network.
-         *
-         * @param check the check
-         * @return this builder
-         * @throws NullPointerException  if {@code check} is null
-         * @throws IllegalStateException if the check was already set
-         */
-        public Builder healthCheck(HealthCheck check) {
-            requireUnset(this.healthCheck, "healthCheck");
-            this.healthCheck = checkNotNull(check, "healthCheck");
-            return this;
-        }
-
-        /**
-         * The mean time between two rounds of periodic health checks; default 5 seconds.
-         *
-         * @param interval the interval, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if {@code interval} is null
-         * @throws IllegalArgumentException if {@code interval} is out of range
-         * @throws IllegalStateException    if the interval was already set
-         */
-        public Builder healthCheckInterval(Duration interval) {
-            requireUnset(this.healthCheckInterval, "healthCheckInterval");
-            this.healthCheckInterval = checkBetween(interval, SHORTEST, LONGEST, "healthCheckInterval");
-            return this;
-        }
-
-        /**
-         * How long one check may take before it counts as failed; default 2 seconds. It may exceed
-         * the interval: a backend whose check is still running is not checked again until it ends.
-         *
-         * @param timeout the timeout, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if {@code timeout} is null
-         * @throws IllegalArgumentException if {@code timeout} is out of range
-         * @throws IllegalStateException    if the timeout was already set
-         */
-        public Builder healthCheckTimeout(Duration timeout) {
-            requireUnset(this.healthCheckTimeout, "healthCheckTimeout");
-            this.healthCheckTimeout = checkBetween(timeout, SHORTEST, LONGEST, "healthCheckTimeout");
-            return this;
-        }
-
-        /**
-         * How far the time between two rounds may stray from the interval: each wait is drawn
-         * uniformly from {@code interval - jitter} to {@code interval + jitter}, and the first round
-         * starts within {@code jitter} of {@link LoadBalancer#startHealthChecker()}, so that the
-         * checks of many balancers started together do not stay in step. Default a tenth of the
-         * interval.
-         *
-         * @param jitter the jitter, zero or more and less than the interval
-         * @return this builder
-         * @throws NullPointerException     if {@code jitter} is null
-         * @throws IllegalArgumentException if {@code jitter} is negative or at least one day
-         * @throws IllegalStateException    if the jitter was already set; {@link #build()} throws
-         *                                  {@link IllegalArgumentException} if it is not below the
-         *                                  interval
-         */
-        public Builder healthCheckJitter(Duration jitter) {
-            requireUnset(this.healthCheckJitter, "healthCheckJitter");
-            this.healthCheckJitter = checkBetween(jitter, Duration.ZERO, LONGEST, "healthCheckJitter");
-            return this;
-        }
-
-        /**
-         * Passing checks in a row that bring an unhealthy backend back (rise); default 2, as
-         * HAProxy's.
-         *
-         * @param checks the threshold, 1..1000
-         * @return this builder
-         * @throws IllegalArgumentException if {@code checks} is out of range
-         * @throws IllegalStateException    if the threshold was already set
-         */
-        public Builder healthyThreshold(int checks) {
-            requireUnset(this.healthyThreshold, "healthyThreshold");
-            this.healthyThreshold = checkRange(checks, 1, 1000, "healthyThreshold");
-            return this;
-        }
-
-        /**
-         * Failing checks in a row that take a healthy backend down (fall); default 3, as HAProxy's.
-         *
-         * @param checks the threshold, 1..1000
-         * @return this builder
-         * @throws IllegalArgumentException if {@code checks} is out of range
-         * @throws IllegalStateException    if the threshold was already set
-         */
-        public Builder unhealthyThreshold(int checks) {
-            requireUnset(this.unhealthyThreshold, "unhealthyThreshold");
-            this.unhealthyThreshold = checkRange(checks, 1, 1000, "unhealthyThreshold");
-            return this;
-        }
-
-        /**
-         * A scheduler of yours to run the health checker and the drain timeouts on. The balancer
-         * schedules its rounds, check timeouts and drain timeouts on it and never shuts it down; default a daemon thread of the balancer's
-         * own, started by {@link LoadBalancer#startHealthChecker()} and stopped by
-         * {@link LoadBalancer#stopHealthChecker()} or {@link LoadBalancer#close()}.
-         *
-         * @param scheduler the scheduler
-         * @return this builder
-         * @throws NullPointerException  if {@code scheduler} is null
-         * @throws IllegalStateException if the scheduler was already set
-         */
-        public Builder healthCheckScheduler(ScheduledExecutorService scheduler) {
-            requireUnset(this.healthCheckScheduler, "healthCheckScheduler");
-            this.healthCheckScheduler = checkNotNull(scheduler, "healthCheckScheduler");
-            return this;
-        }
-
-        /**
-         * Whether a new backend takes requests at once ({@code true}, the default) or only once a
-         * health check has passed ({@code false}). With {@code false}, its first passing check
-         * brings it up, however many it failed before: an instance still loading its model fails
-         * its checks until it is ready, and has no flapping to guard against yet. (Envoy asks for
-         * the full healthy threshold once a new host's first check has failed.) Once up, it goes
-         * down and comes back by the thresholds. With {@code false} and no health checks running,
-         * backends stay unhealthy until marked healthy by hand.
-         *
-         * @param healthy whether new backends start healthy
-         * @return this builder
-         * @throws IllegalStateException if it was already set
-         */
-        public Builder initiallyHealthy(boolean healthy) {
-            requireUnset(this.initiallyHealthy, "initiallyHealthy");
-            this.initiallyHealthy = healthy;
-            return this;
-        }
-
-        /**
-         * Passive health checking from request outcomes; default {@link OutlierDetection#defaults()},
-         * turned off with {@link OutlierDetection#disabled()}.
-         *
-         * @param settings the outlier detection settings
-         * @return this builder
-         * @throws NullPointerException  if {@code settings} is null
-         * @throws IllegalStateException if it was already set
-         */
-        public Builder outlierDetection(OutlierDetection settings) {
-            requireUnset(this.outlierDetection, "outlierDetection");
-            this.outlierDetection = checkNotNull(settings, "outlierDetection");
-            return this;
-        }
-
-        /**
-         * What selection does when backends are registered but none is healthy; default
-         * {@link AllUnhealthyPolicy#FAIL_OPEN} (see there why).
-         *
-         * @param policy the policy
-         * @return this builder
-         * @throws NullPointerException  if {@code policy} is null
-         * @throws IllegalStateException if it was already set
-         */
-        public Builder allUnhealthyPolicy(AllUnhealthyPolicy policy) {
-            requireUnset(this.allUnhealthyPolicy, "allUnhealthyPolicy");
-            this.allUnhealthyPolicy = checkNotNull(policy, "allUnhealthyPolicy");
-            return this;
-        }
-
-        /**
-         * How long a removed backend may take to finish its in-flight requests before it is removed
-         * anyway; default 10 minutes, long enough for slow generations. Its later releases are
-         * still accepted and counted.
-         *
-         * @param timeout the drain timeout, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if {@code timeout} is null
-         * @throws IllegalArgumentException if {@code timeout} is out of range
-         * @throws IllegalStateException    if the timeout was already set
-         */
-        public Builder drainTimeout(Duration timeout) {
-            requireUnset(this.drainTimeout, "drainTimeout");
-            this.drainTimeout = checkBetween(timeout, SHORTEST, LONGEST, "drainTimeout");
-            return this;
-        }
-
-        /**
-         * How sessions stick to backends; default {@link SessionAffinity#TABLE} (see there which to
-         * choose).
-         *
-         * @param affinity the session affinity
-         * @return this builder
-         * @throws NullPointerException  if {@code affinity} is null
-         * @throws IllegalStateException if it was already set
-         */
-        public Builder sessionAffinity(SessionAffinity affinity) {
-            requireUnset(this.sessionAffinity, "sessionAffinity");
-            this.sessionAffinity = checkNotNull(affinity, "sessionAffinity");
-            return this;
-        }
-
-        /**
-         * The most sessions the table remembers; beyond it the least recently used one is
-         * forgotten (its next request is placed afresh). Default 100,000. Each session retains
-         * about 126 bytes plus its id's characters (one byte each in Latin-1, two beyond): 100,000
-         * sessions with 36-character ids hold about 16 MB, with ids of the longest allowed length
-         * (256 characters) about 38 MB, or 64 MB beyond Latin-1. Used by
-         * {@link SessionAffinity#TABLE} only; {@link SessionAffinity#CONSISTENT_HASH} keeps no table.
-         *
-         * @param max the bound, 1..10,000,000
-         * @return this builder
-         * @throws IllegalArgumentException if {@code max} is out of range
-         * @throws IllegalStateException    if it was already set
-         */
-        public Builder maxSessions(int max) {
-            requireUnset(this.maxSessions, "maxSessions");
-            this.maxSessions = checkRange(max, 1, 10_000_000, "maxSessions");
-            return this;
-        }
-
-        /**
-         * How long a session is remembered after its last request; default 30 minutes. Used by
-         * {@link SessionAffinity#TABLE} only.
-         *
-         * @param timeout the idle timeout, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if {@code timeout} is null
-         * @throws IllegalArgumentException if {@code timeout} is out of range
-         * @throws IllegalStateException    if it was already set
-         */
-        public Builder sessionIdleTimeout(Duration timeout) {
-            requireUnset(this.sessionIdleTimeout, "sessionIdleTimeout");
-            this.sessionIdleTimeout = checkBetween(timeout, SHORTEST, LONGEST, "sessionIdleTimeout");
-            return this;
-        }
-
-        /**
-         * Counts the tokens of the requests in flight on each backend instead of their number:
-         * {@link BalancingStrategy#LEAST_CONNECTIONS} then picks the backend with the fewest tokens
-         * in flight per unit of weight, and {@link BalancingStrategy#RESOURCE_BASED} scores the
-         * load in tokens. A request counts its {@linkplain Request#estimatedTokens() estimate}
-         * (prompt and expected output), or {@code defaultTokens} if it has none; so does a
-         * connection acquired without a request. By default the balancer counts connections, and
-         * estimates are ignored.
-         *
-         * <p>An LLM request may hold its instance for 50 ms or for a minute, depending mostly on
-         * its tokens; counted in tokens, ten short requests no longer weigh as much as ten long
-         * ones. Release each connection with the request it was acquired for (a {@link Lease}
-         * does so by itself), so that the same tokens come off again.
-         *
-         * @param defaultTokens the tokens of a request without an estimate, also the unit in
-         *                             which the load is scored, 1..{@link Request#MAX_TOKENS}
-         * @return this builder
-         * @throws IllegalArgumentException if {@code defaultTokens} is out of range
-         * @throws IllegalStateException    if it was already set
-         */
-        public Builder countTokens(long defaultTokens) {
-            requireUnset(this.defaultTokens, "countTokens");
-            if (defaultTokens < 1 || defaultTokens > Request.MAX_TOKENS) {
-                throw new IllegalArgumentException("defaultTokens: " + defaultTokens
-                        + " (expected: 1.." + Request.MAX_TOKENS + ")");
-            }
-            this.defaultTokens = defaultTokens;
-            return this;
-        }
-
-        /**
-         * When {@link LoadBalancer#isSaturated()} calls a backend saturated: its last report is at
-         * most {@code maxReportAge} old and shows at least {@code waitingRequests} requests
-         * queued, or a KV cache used to at least {@code kvCacheUsage}. Defaults: 5 waiting
-         * requests, 0.8, 30 seconds.
-         *
-         * @param waitingRequests the queue length from which a backend is saturated, >= 1
-         * @param kvCacheUsage    the KV-cache usage from which a backend is saturated, in (0, 1]
-         * @param maxReportAge    how long a report is trusted, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if {@code maxReportAge} is null
-         * @throws IllegalArgumentException naming a value out of range
-         * @throws IllegalStateException    if it was already set
-         */
-        public Builder saturation(int waitingRequests, double kvCacheUsage, Duration maxReportAge) {
-            requireUnset(this.saturationWaiting, "saturation");
-            checkSaturationWaiting(waitingRequests);
-            checkSaturationKvCache(kvCacheUsage);
-            Duration age = checkSaturationMaxAge(maxReportAge);
-            this.saturationWaiting = waitingRequests;
-            this.saturationKvCache = kvCacheUsage;
-            this.saturationMaxAge = age;
-            return this;
-        }
-
-        // The checks of saturation(...) one value at a time, so that fromProperties can name the
-        // property of the value refused.
-        static int checkSaturationWaiting(int waitingRequests) {
-            return checkRange(waitingRequests, 1, Integer.MAX_VALUE, "waitingRequests");
-        }
-
-        static double checkSaturationKvCache(double kvCacheUsage) {
-            if (!(kvCacheUsage > 0.0 && kvCacheUsage <= 1.0)) {
-                throw new IllegalArgumentException("kvCacheUsage: " + kvCacheUsage + " (expected: > 0.0 and <= 1.0)");
-            }
-            return kvCacheUsage;
-        }
-
-        static Duration checkSaturationMaxAge(Duration maxReportAge) {
-            return checkBetween(maxReportAge, SHORTEST, LONGEST, "maxReportAge");
-        }
-
-        /**
-         * Where to read the backends' load reports, and how often: while the health checker runs
-         * ({@link LoadBalancer#startHealthChecker()}), every registered backend is polled every
-         * {@code pollInterval} on the health checker's scheduler and threads, with its timeout,
-         * and a good report is recorded as by
-         * {@link LoadBalancer#updateBackendResources(String, LoadReport)}. A rejected poll is
-         * logged and leaves the last good report to age out. {@link LoadBalancer#pollLoadReports()}
-         * polls on demand. By default there is none.
-         *
-         * @param source       the source, for instance {@code PrometheusLoadSource.vllm()}
-         * @param pollInterval time between two polls of a backend, 1 ms..1 day
-         * @return this builder
-         * @throws NullPointerException     if an argument is null
-         * @throws IllegalArgumentException if {@code pollInterval} is out of range
-         * @throws IllegalStateException    if it was already set
-         */
-        public Builder loadSource(LoadSource source, Duration pollInterval) {
-            requireUnset(this.loadSource, "loadSource");
-            checkNotNull(source, "source");
-            this.loadPollInterval = checkBetween(pollInterval, SHORTEST, LONGEST, "pollInterval");
-            this.loadSource = source;
-            return this;
-        }
-
-        /**
-         * How {@link LoadBalancer#execute} retries; default {@link RetryPolicy#defaults()}.
-         *
-         * @param policy the retry policy
-         * @return this builder
-         * @throws NullPointerException  if {@code policy} is null
-         * @throws IllegalStateException if it was already set
-         */
-        public Builder retryPolicy(RetryPolicy policy) {
-            requireUnset(this.retryPolicy, "retryPolicy");
-            this.retryPolicy = checkNotNull(policy, "retryPolicy");
-            return this;
-        }
-
-        /**
-         * Builds the balancer. The builder may be used again afterwards.
-         *
-         * @return a new balancer with these settings
-         * @throws IllegalArgumentException if the health check jitter is not below the interval
-         */
-        public LoadBalancer build() {
-            checkJitterBelowInterval();
-            return new LoadBalancer(this);
-        }
-
-        /** The check of {@link #build()} that spans two settings, also run by fromProperties to name the jitter. */
-        void checkJitterBelowInterval() {
-            Duration interval = healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL;
-            if (healthCheckJitter != null && healthCheckJitter.compareTo(interval) >= 0) {
-                throw new IllegalArgumentException("healthCheckJitter: " + healthCheckJitter
-                        + " (expected: < healthCheckInterval " + interval + ")");
-            }
-        }
-
-        Duration healthCheckJitter() {
-            if (healthCheckJitter != null) {
-                return healthCheckJitter;
-            }
-            return (healthCheckInterval != null ? healthCheckInterval : DEFAULT_INTERVAL).dividedBy(10);
-        }
-    }
 }

@@ -57,7 +57,7 @@ final class PropertiesConfig {
     record BackendSpec(String id, String host, int port, int weight) {}
 
     /** The builder with every setting applied, and the backends to add. */
-    record Parsed(LoadBalancer.Builder builder, List<BackendSpec> backends) {}
+    record Parsed(LoadBalancerBuilder builder, List<BackendSpec> backends) {}
 
     static Parsed parse(Map<?, ?> properties, String prefix) {
         checkNotNull(properties, "properties");
@@ -66,7 +66,7 @@ final class PropertiesConfig {
     }
 
     private Parsed parse() {
-        LoadBalancer.Builder b = LoadBalancer.builder();
+        LoadBalancerBuilder b = LoadBalancer.builder();
         Map<String, Map<String, String>> backendParts = new LinkedHashMap<>();
         String healthType = null;
         String healthPath = null;
@@ -122,7 +122,7 @@ final class PropertiesConfig {
             if (!loadSource.equals("vllm")) {
                 throw new IllegalArgumentException(prefix + "load-source: \"" + loadSource + "\" (expected: vllm)");
             }
-            Duration interval = loadPoll != null ? loadPoll : LoadBalancer.Builder.DEFAULT_LOAD_POLL_INTERVAL;
+            Duration interval = loadPoll != null ? loadPoll : LoadBalancerBuilder.DEFAULT_LOAD_POLL_INTERVAL;
             // the source is never refused, the interval may be
             apply(loadPoll != null ? "load-poll-interval" : "load-source",
                     () -> b.loadSource(PrometheusLoadSource.vllm(), interval));
@@ -131,20 +131,20 @@ final class PropertiesConfig {
         }
         if (saturation[0] != null || saturation[1] != null || saturation[2] != null) {
             // One builder call takes the three values: check each first, naming its own property.
-            int waiting = LoadBalancer.Builder.DEFAULT_SATURATION_WAITING;
-            double kv = LoadBalancer.Builder.DEFAULT_SATURATION_KV_CACHE;
-            Duration age = LoadBalancer.Builder.DEFAULT_SATURATION_MAX_AGE;
+            int waiting = LoadBalancerBuilder.DEFAULT_SATURATION_WAITING;
+            double kv = LoadBalancerBuilder.DEFAULT_SATURATION_KV_CACHE;
+            Duration age = LoadBalancerBuilder.DEFAULT_SATURATION_MAX_AGE;
             if (saturation[0] != null) {
                 String key = "saturation.waiting-requests";
-                waiting = checked(key, () -> LoadBalancer.Builder.checkSaturationWaiting(integer(key, saturation[0])));
+                waiting = checked(key, () -> LoadBalancerBuilder.checkSaturationWaiting(integer(key, saturation[0])));
             }
             if (saturation[1] != null) {
                 String key = "saturation.kv-cache-usage";
-                kv = checked(key, () -> LoadBalancer.Builder.checkSaturationKvCache(decimal(key, saturation[1])));
+                kv = checked(key, () -> LoadBalancerBuilder.checkSaturationKvCache(decimal(key, saturation[1])));
             }
             if (saturation[2] != null) {
                 String key = "saturation.max-report-age";
-                age = checked(key, () -> LoadBalancer.Builder.checkSaturationMaxAge(duration(key, saturation[2])));
+                age = checked(key, () -> LoadBalancerBuilder.checkSaturationMaxAge(duration(key, saturation[2])));
             }
             b.saturation(waiting, kv, age);
         }
@@ -153,7 +153,7 @@ final class PropertiesConfig {
         return new Parsed(b, backends);
     }
 
-    private void healthCheck(LoadBalancer.Builder b, String type, String path) {
+    private void healthCheck(LoadBalancerBuilder b, String type, String path) {
         if (type == null && path == null) {
             return;
         }

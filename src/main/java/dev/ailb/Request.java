@@ -16,7 +16,7 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
  * @param path     the path the request targets, e.g. {@code "/api/process"}; not null
  * @param estimatedTokens the tokens the request is expected to take, prompt and output together,
  *                 {@code >= 0}; 0 when unknown. Counted while the request is in flight by a
- *                 balancer that {@linkplain LoadBalancer.Builder#countTokens(long) counts tokens},
+ *                 balancer that {@linkplain LoadBalancerBuilder#countTokens(long) counts tokens},
  *                 ignored by one that counts connections.
  */
 public record Request(String id, String clientIp, String path, long estimatedTokens) {

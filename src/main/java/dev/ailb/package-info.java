@@ -43,7 +43,7 @@
  * <h2>Choosing a strategy</h2>
  * For LLM inference, where a request may take 50 ms or a minute, use
  * {@link dev.ailb.BalancingStrategy#LEAST_CONNECTIONS} (optionally counting tokens with
- * {@link dev.ailb.LoadBalancer.Builder#countTokens}): on simulated fleets it stays within a few
+ * {@link dev.ailb.LoadBalancerBuilder#countTokens}): on simulated fleets it stays within a few
  * percent of an oracle that sees the true queues, whether an instance is slower, degrades or fails.
  * {@link dev.ailb.BalancingStrategy#RESOURCE_BASED} adds what the instances report (queue, KV
  * cache), which matters when other clients share the fleet. Round robin and random keep sending a

@@ -355,8 +355,8 @@ class BadInputCatalogueTest {
         final Backend closedBackend;
         final LoadBalancer fixedSet;
         final LoadBalancer rogue;
-        final LoadBalancer.Builder builder = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS);
-        final LoadBalancer.Builder jittery = LoadBalancer.builder().healthCheckInterval(Duration.ofSeconds(5))
+        final LoadBalancerBuilder builder = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS);
+        final LoadBalancerBuilder jittery = LoadBalancer.builder().healthCheckInterval(Duration.ofSeconds(5))
                 .healthCheckJitter(Duration.ofSeconds(5));
         final OutlierDetection.Builder outliers = OutlierDetection.builder().baseEjectionTime(Duration.ofSeconds(30))
                 .maxEjectionTime(Duration.ofSeconds(10));

@@ -45,7 +45,7 @@ class HangingHealthCheckTest {
         }
     }
 
-    private LoadBalancer.Builder builder(HealthCheck check) {
+    private LoadBalancerBuilder builder(HealthCheck check) {
         return LoadBalancer.builder()
                 .ticker(ticker)
                 .healthCheck(check)

@@ -36,11 +36,11 @@ class HealthCheckerTest {
     private final List<String> events = new ArrayList<>();
     private LoadBalancer lb;
 
-    private LoadBalancer.Builder builder() {
+    private LoadBalancerBuilder builder() {
         return builder(check, TIMEOUT, Duration.ZERO);
     }
 
-    private LoadBalancer.Builder builder(HealthCheck healthCheck, Duration timeout, Duration jitter) {
+    private LoadBalancerBuilder builder(HealthCheck healthCheck, Duration timeout, Duration jitter) {
         return LoadBalancer.builder()
                 .ticker(ticker)
                 .random(new Random(42))
@@ -51,7 +51,7 @@ class HealthCheckerTest {
                 .healthCheckJitter(jitter);
     }
 
-    private LoadBalancer start(LoadBalancer.Builder builder, String... ids) {
+    private LoadBalancer start(LoadBalancerBuilder builder, String... ids) {
         lb = builder.build();
         lb.addListener(new LoadBalancerListener() {
             @Override

@@ -33,7 +33,7 @@ class SessionFloodTest {
         return "s".repeat(length - 8) + (10_000_000 + i);
     }
 
-    private LoadBalancer balancer(LoadBalancer.Builder builder) {
+    private LoadBalancer balancer(LoadBalancerBuilder builder) {
         LoadBalancer lb = builder.strategy(BalancingStrategy.IP_HASH).ticker(ticker).build();
         for (int i = 1; i <= 6; i++) {
             lb.addBackend("instance-" + i, "10.1.0." + i, 8000);

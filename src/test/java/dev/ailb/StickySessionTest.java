@@ -24,7 +24,7 @@ class StickySessionTest {
 
     private final ManualTicker ticker = new ManualTicker();
 
-    private LoadBalancer balancer(LoadBalancer.Builder builder, int backends) {
+    private LoadBalancer balancer(LoadBalancerBuilder builder, int backends) {
         LoadBalancer lb = builder.ticker(ticker).random(new Random(17)).build();
         for (int i = 1; i <= backends; i++) {
             lb.addBackend("b" + i, "10.0.0." + i, 8000 + i);
@@ -251,7 +251,7 @@ class StickySessionTest {
 
     @Test
     void consistentHashingSendsASessionToTheSameBackendOnEveryReplicaWithoutATable() {
-        LoadBalancer.Builder hashed = LoadBalancer.builder().sessionAffinity(SessionAffinity.CONSISTENT_HASH);
+        LoadBalancerBuilder hashed = LoadBalancer.builder().sessionAffinity(SessionAffinity.CONSISTENT_HASH);
         try (LoadBalancer replica1 = balancer(hashed, 5);
                 LoadBalancer replica2 = balancer(LoadBalancer.builder()
                         .sessionAffinity(SessionAffinity.CONSISTENT_HASH), 5)) {

@@ -6,7 +6,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Where a balancer gets the load reports of its backends, polled while its health checker runs
- * (see {@code LoadBalancer.Builder#loadSource}) or on demand ({@code LoadBalancer#pollLoadReports}).
+ * (see {@code LoadBalancerBuilder#loadSource}) or on demand ({@code LoadBalancer#pollLoadReports}).
  * {@link #prometheus()} reads an inference server's {@code /metrics} page.
  *
  * <p>{@link #fetch} runs on a health checker thread and must not block: do blocking work on the

@@ -38,6 +38,24 @@ public final class Preconditions {
     }
 
     /**
+     * Checks a name that log lines, thread names and metric tags carry: 1 to 64 characters among
+     * ASCII letters, digits, {@code .}, {@code _} and {@code -}.
+     */
+    public static String checkName(String value, String name) {
+        checkNotNull(value, name);
+        boolean ok = !value.isEmpty() && value.length() <= 64;
+        for (int i = 0; ok && i < value.length(); i++) {
+            char c = value.charAt(i);
+            ok = c < 128 && (Character.isLetterOrDigit(c) || c == '.' || c == '_' || c == '-');
+        }
+        if (!ok) {
+            throw new IllegalArgumentException(name + ": " + shown(value)
+                    + " (expected: 1 to 64 characters among letters, digits, '.', '_' and '-')");
+        }
+        return value;
+    }
+
+    /**
      * Checks a host label: a DNS host name, an IPv4 address or an IPv6 address, judged by its
      * text alone. Nothing is resolved or looked up.
      *

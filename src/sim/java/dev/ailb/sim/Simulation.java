@@ -4,6 +4,7 @@ import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadBalancerListener;
 import dev.ailb.LoadReport;
 import dev.ailb.NoAvailableBackendException;
@@ -107,7 +108,7 @@ final class Simulation {
     }
 
     private Result run() {
-        LoadBalancer.Builder builder = LoadBalancer.builder()
+        LoadBalancerBuilder builder = LoadBalancer.builder()
                 .strategy(policy.strategy() == Oracle.MARKER ? new Oracle(instances) : policy.strategy())
                 .ticker(ticker)
                 .random(new Random(seed * 31 + 7))

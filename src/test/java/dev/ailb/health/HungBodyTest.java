@@ -4,6 +4,7 @@ import static dev.ailb.testing.TricklingServer.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
 import dev.ailb.testing.TricklingServer;
@@ -38,7 +39,7 @@ class HungBodyTest {
         server.close();
     }
 
-    private LoadBalancer.Builder builder() {
+    private LoadBalancerBuilder builder() {
         return LoadBalancer.builder()
                 .ticker(ticker)
                 .healthCheckScheduler(scheduler)

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadReport;
 import dev.ailb.TimedLoadReport;
 import dev.ailb.testing.ManualScheduler;
@@ -114,7 +115,7 @@ class LoopbackLoadPollingTest {
         return p;
     }
 
-    private LoadBalancer balancer(LoadBalancer.Builder builder) {
+    private LoadBalancer balancer(LoadBalancerBuilder builder) {
         LoadBalancer lb = builder.ticker(ticker).healthCheckTimeout(TIMEOUT).build();
         balancers.add(lb);
         return lb;
