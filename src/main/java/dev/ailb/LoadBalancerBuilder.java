@@ -126,7 +126,7 @@ public final class LoadBalancerBuilder {
     /**
      * The random source of the strategies that draw ({@code RANDOM}, {@code RESOURCE_BASED}, tie
      * breaks). It is shared by all selecting threads, so it must be thread-safe, e.g.
-     * {@code new Random(seed)} for reproducible tests; default {@link ThreadLocalRandom}.
+     * {@code new Random(seed)} for reproducible tests; default {@link java.util.concurrent.ThreadLocalRandom}.
      *
      * @param random the random source
      * @return this builder

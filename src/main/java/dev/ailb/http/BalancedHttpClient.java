@@ -22,7 +22,7 @@ import java.util.function.Function;
  * attempt goes to the backend the balancer picks (its base URI is {@code http://host:port}), holds
  * a lease for as long as the backend works on it, and reports its time and outcome. A 5xx answer
  * or a failure to connect or to read counts as a failure and is retried on another backend as the
- * balancer's {@linkplain LoadBalancerBuilder#retryPolicy retry policy} and retry budget allow; a
+ * balancer's {@linkplain dev.ailb.LoadBalancerBuilder#retryPolicy retry policy} and retry budget allow; a
  * 4xx answer is the caller's mistake, not the backend's, and counts as a success.
  *
  * <p>Works for OpenAI-compatible endpoints such as {@code /v1/chat/completions}:
