@@ -230,8 +230,8 @@ final class HealthTransitions {
             int allowed = Math.max(1, inService * outliers.maxEjectionPercent() / 100);
             if (ejected >= allowed) {
                 h.requestFailures.set(0);
-                log.debug("Not ejecting backend {} after {} failed requests: {} of {} backends are ejected already "
-                        + "(at most {}%)", backend.id(), failed, ejected, inService, outliers.maxEjectionPercent());
+                log.debug("{} - Not ejecting backend {} after {} failed requests: {} of {} backends are ejected already "
+                        + "(at most {}%)", table.name(), backend.id(), failed, ejected, inService, outliers.maxEjectionPercent());
                 return;
             }
             BackendHealth.Saved before = h.save();
@@ -255,7 +255,7 @@ final class HealthTransitions {
             event = commit(backend, before, why + "; ejected for " + Duration.ofNanos(ejectNanos)
                     + " (ejection " + h.ejections + ")");
         } catch (IllegalStateException e) {
-            log.error("Could not eject backend {}", backend.id(), e);
+            log.error("{} - Could not eject backend {}", table.name(), backend.id(), e);
             return;
         } finally {
             table.unlock();
@@ -276,9 +276,9 @@ final class HealthTransitions {
             return null;
         }
         if (next == HealthState.HEALTHY) {
-            log.info("Backend {} is healthy again: {}", backend.id(), reason);
+            log.info("{} - Backend {} is healthy again: {}", table.name(), backend.id(), reason);
         } else {
-            log.warn("Backend {} is {}: {}", backend.id(), next == HealthState.EJECTED ? "ejected" : "unhealthy",
+            log.warn("{} - Backend {} is {}: {}", table.name(), backend.id(), next == HealthState.EJECTED ? "ejected" : "unhealthy",
                     reason);
         }
         return new HealthEvent(backend, previous, next, reason);

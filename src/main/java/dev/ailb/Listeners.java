@@ -15,7 +15,13 @@ import org.slf4j.LoggerFactory;
 final class Listeners {
     private static final Logger log = LoggerFactory.getLogger(Listeners.class);
 
+    private final String name;
     private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
+
+    /** @param name the balancer's name, for the log line of a listener that failed */
+    Listeners(String name) {
+        this.name = name;
+    }
 
     void add(LoadBalancerListener listener) {
         listeners.add(listener);
@@ -35,7 +41,7 @@ final class Listeners {
             try {
                 event.accept(listener);
             } catch (Throwable t) {
-                log.error("Listener {} failed", listener, t);
+                log.error("{} - Listener {} failed", name, listener, t);
             }
         }
     }

@@ -96,7 +96,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final HealthTransitions health;
     private volatile boolean closed;
     private final Membership membership;
-    private final Listeners listeners = new Listeners();
+    private final Listeners listeners;
 
     private final TrafficFigures figures = new TrafficFigures();
 
@@ -122,6 +122,7 @@ public final class LoadBalancer implements AutoCloseable {
 
     private LoadBalancer(BalancerSettings settings) {
         this.name = settings.name();
+        this.listeners = new Listeners(name);
         this.ticker = settings.ticker();
         RandomGenerator random = settings.random();
         this.decayNanos = settings.decayNanos();
@@ -131,7 +132,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.context = new Context(ticker, random);
         boolean failOpen = settings.failOpen();
         BalancingStrategy strategy = settings.strategy();
-        this.table = new RoutingTable(Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
+        this.table = new RoutingTable(name, Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
                 failOpen);
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
@@ -478,7 +479,7 @@ public final class LoadBalancer implements AutoCloseable {
             checkOpen();
             Registry current = table.current();
             table.publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, table.failOpen()));
-            log.info("Strategy set to {}", strategy.name());
+            log.info("{} - Strategy set to {}", name, strategy.name());
         } finally {
             table.unlock();
         }
@@ -792,8 +793,8 @@ public final class LoadBalancer implements AutoCloseable {
         }
         if (!backend.longLeaseWarned) {
             backend.longLeaseWarned = true;
-            log.warn("Backend {}: a lease was held for {}, counted as {}, the longest response time; "
-                    + "further ones are counted so without a warning", backend.id(),
+            log.warn("{} - Backend {}: a lease was held for {}, counted as {}, the longest response time; "
+                    + "further ones are counted so without a warning", name, backend.id(),
                     Duration.ofNanos(elapsedNanos), MAX_RESPONSE_TIME);
         }
         return MAX_RESPONSE_NANOS;
@@ -984,7 +985,7 @@ public final class LoadBalancer implements AutoCloseable {
             }
             if (backend.loadProblem != null) {
                 backend.loadProblem = null;
-                log.info("Backend {}: load reports are read again", backend.id());
+                log.info("{} - Backend {}: load reports are read again", name, backend.id());
             }
             return;
         }
@@ -992,10 +993,10 @@ public final class LoadBalancer implements AutoCloseable {
                 ? error.getCause() : error;
         String reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
         if (backend.loadProblem == null) {
-            log.warn("Backend {}: load report rejected: {}; its last good report is used until it is too old",
+            log.warn("{} - Backend {}: load report rejected: {}; its last good report is used until it is too old", name,
                     backend.id(), reason);
         } else {
-            log.debug("Backend {}: load report rejected again: {}", backend.id(), reason);
+            log.debug("{} - Backend {}: load report rejected again: {}", name, backend.id(), reason);
         }
         backend.loadProblem = reason;
     }
@@ -1105,7 +1106,7 @@ public final class LoadBalancer implements AutoCloseable {
         }
         checker.close();
         membership.close();
-        log.info("Load balancer closed");
+        log.info("{} - Load balancer closed", name);
     }
 
     /**
@@ -1117,6 +1118,16 @@ public final class LoadBalancer implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * The balancer's name, set with {@link LoadBalancerBuilder#name} or {@code ailb-N} by default;
+     * every log line about this balancer starts with it.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("load balancer is closed");
@@ -1126,7 +1137,7 @@ public final class LoadBalancer implements AutoCloseable {
     @Override
     public String toString() {
         Registry current = table.current();
-        return "LoadBalancer{strategy=" + current.strategy.name() + ", backends=" + current.all.size()
+        return "LoadBalancer{name=" + name + ", strategy=" + current.strategy.name() + ", backends=" + current.all.size()
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
     }
 

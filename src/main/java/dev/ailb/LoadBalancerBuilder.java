@@ -77,10 +77,11 @@ public final class LoadBalancerBuilder {
     LoadBalancerBuilder() {}
 
     /**
-     * The balancer's name, which its log lines, its threads, its metrics' {@code balancer} tag and
-     * {@link LoadBalancer#toString()} show, so that the balancers of one application (one per model
-     * or per fleet) can be told apart; default {@code ailb-N}, N counting the balancers built
-     * without a name in this class loader from 1.
+     * The balancer's name, which starts its log lines and shows in
+     * {@link LoadBalancer#toString()} and in the {@code balancer} tag of its Micrometer meters, so
+     * that the balancers of one application (one per model or per fleet, say) can be told apart;
+     * default {@code ailb-N}, N counting from 1 the balancers built without a name in this class
+     * loader.
      *
      * @param name a name of 1 to 64 characters among letters, digits, {@code .}, {@code _} and
      *             {@code -}

@@ -93,7 +93,7 @@ final class Membership {
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
             table.publish(table.viewOf(all, Backend::isInService));
-            log.info("Added backend {} at {}:{} (weight {}{})", id, backend.host(), backend.port(), backend.weight(),
+            log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(), backend.weight(),
                     initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
             table.unlock();
@@ -123,7 +123,7 @@ final class Membership {
             if (backend.activeConnections() > 0) {
                 armDrainTimeout(backend);
             }
-            log.info("Removing backend {}: draining {} active connections", id, backend.activeConnections());
+            log.info("{} - Removing backend {}: draining {} active connections", table.name(), id, backend.activeConnections());
         } finally {
             table.unlock();
         }
@@ -151,7 +151,7 @@ final class Membership {
             table.takeOut(backend, () -> backend.setMaintenance(true));
             done = new CompletableFuture<>();
             maintenance.put(backend, done);
-            log.info("Backend {} in maintenance: waiting for {} active connections", id, backend.activeConnections());
+            log.info("{} - Backend {} in maintenance: waiting for {} active connections", table.name(), id, backend.activeConnections());
         } finally {
             table.unlock();
         }
@@ -178,7 +178,7 @@ final class Membership {
             }
             table.putBack(backend, () -> backend.setMaintenance(false));
             pending = maintenance.remove(backend);
-            log.info("Backend {} back in service after maintenance", id);
+            log.info("{} - Backend {} back in service after maintenance", table.name(), id);
         } finally {
             table.unlock();
         }
@@ -214,7 +214,7 @@ final class Membership {
             }
             return;
         }
-        log.info("Backend {} drained and removed", backend.id());
+        log.info("{} - Backend {} drained and removed", table.name(), backend.id());
         leave(backend);
     }
 
@@ -231,8 +231,8 @@ final class Membership {
             drainTimers.put(backend, timers().schedule(() -> forceRemoval(backend), drainTimeoutNanos,
                     TimeUnit.NANOSECONDS));
         } catch (RejectedExecutionException e) {
-            log.warn("Backend {}: the scheduler refused its drain timeout; it leaves when its last "
-                    + "connection is released", backend.id());
+            log.warn("{} - Backend {}: the scheduler refused its drain timeout; it leaves when its last "
+                    + "connection is released", table.name(), backend.id());
         }
     }
 
@@ -241,8 +241,8 @@ final class Membership {
         if (!backend.tryForceRemoval()) {
             return; // drained meanwhile
         }
-        log.warn("Backend {} removed after its drain timeout of {} with {} requests still in flight; "
-                + "their releases will still be counted", backend.id(), Duration.ofNanos(drainTimeoutNanos),
+        log.warn("{} - Backend {} removed after its drain timeout of {} with {} requests still in flight; "
+                + "their releases will still be counted", table.name(), backend.id(), Duration.ofNanos(drainTimeoutNanos),
                 backend.activeConnections());
         leave(backend);
     }
@@ -287,7 +287,7 @@ final class Membership {
             table.unlock();
         }
         if (done != null && done.complete(null)) {
-            log.info("Backend {} drained for maintenance", backend.id());
+            log.info("{} - Backend {} in maintenance has no request left in flight", table.name(), backend.id());
         }
     }
 

@@ -37,12 +37,19 @@ final class RoutingTable {
     private static final Logger log = LoggerFactory.getLogger(RoutingTable.class);
 
     private final ReentrantLock lock = new ReentrantLock();
+    private final String name;
     private final boolean failOpen;
     private volatile Registry registry;
 
-    RoutingTable(Registry initial, boolean failOpen) {
+    RoutingTable(String name, Registry initial, boolean failOpen) {
+        this.name = name;
         this.registry = initial;
         this.failOpen = failOpen;
+    }
+
+    /** The balancer's name, which every log line about the table's backends starts with. */
+    String name() {
+        return name;
     }
 
     /** The published view; never blocks. */
@@ -81,10 +88,10 @@ final class RoutingTable {
         Registry previous = registry;
         registry = next;
         if (next.panic && !previous.panic) {
-            log.warn("All {} backends in service are unhealthy: routing across all of them until one recovers "
-                    + "(fail open)", next.routable.size());
+            log.warn("{} - All {} backends in service are unhealthy: routing across all of them until one recovers "
+                    + "(fail open)", name, next.routable.size());
         } else if (previous.panic && !next.panic) {
-            log.info("Leaving panic routing: {} healthy backends available", next.available.size());
+            log.info("{} - Leaving panic routing: {} healthy backends available", name, next.available.size());
         }
     }
 

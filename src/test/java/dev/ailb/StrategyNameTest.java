@@ -19,7 +19,7 @@ class StrategyNameTest {
     void aNamedLambdaShowsItsNameInStatsAndItsDescription() {
         BalancingStrategy first = BalancingStrategy.named("FIRST_AVAILABLE",
                 context -> available -> request -> available.get(0));
-        try (LoadBalancer lb = LoadBalancer.builder().ticker(ticker).build()) {
+        try (LoadBalancer lb = LoadBalancer.builder().name("lambda").ticker(ticker).build()) {
             Backend a = lb.addBackend("a", "10.0.0.1", 8000);
             lb.addBackend("b", "10.0.0.2", 8000);
 
@@ -28,7 +28,7 @@ class StrategyNameTest {
             assertThat(first.name()).isEqualTo("FIRST_AVAILABLE");
             assertThat(first).hasToString("FIRST_AVAILABLE");
             assertThat(lb.getAllStats().strategy()).isEqualTo("FIRST_AVAILABLE");
-            assertThat(lb).hasToString("LoadBalancer{strategy=FIRST_AVAILABLE, backends=2, available=2}");
+            assertThat(lb).hasToString("LoadBalancer{name=lambda, strategy=FIRST_AVAILABLE, backends=2, available=2}");
             assertThat(lb.selectBackend(REQUEST)).isSameAs(a);
             assertThat(lb.selectBackend(REQUEST)).isSameAs(a);
         }

@@ -24,9 +24,10 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Exposes a {@link LoadBalancer}'s figures as Micrometer meters, read when the registry is
- * scraped: nothing is added to the request path. Every meter of a backend carries the tag
- * {@code backend=<id>} beside the common tags given here; the meters of a backend are added when
- * it is added and removed when it leaves the balancer.
+ * scraped: nothing is added to the request path. Every meter carries the tag
+ * {@code balancer=<name>} ({@link LoadBalancer#name()}) unless the common tags given here set
+ * {@code balancer} themselves, and every meter of a backend the tag {@code backend=<id>}; the
+ * meters of a backend are added when it is added and removed when it leaves the balancer.
  *
  * <p>Per backend:
  * <ul>
@@ -74,7 +75,8 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
     }
 
     /**
-     * A binder for a balancer, with tags added to every meter (to tell balancers apart, say).
+     * A binder for a balancer, with tags added to every meter (a {@code balancer} tag here replaces
+     * the one holding the balancer's name).
      *
      * @param balancer the balancer
      * @param tags     the common tags
@@ -82,7 +84,7 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
      */
     public LoadBalancerMeterBinder(LoadBalancer balancer, Iterable<Tag> tags) {
         this.balancer = checkNotNull(balancer, "balancer");
-        this.tags = Tags.of(checkNotNull(tags, "tags"));
+        this.tags = Tags.of("balancer", balancer.name()).and(checkNotNull(tags, "tags"));
     }
 
     /**

@@ -57,6 +57,21 @@ class LoadBalancerMeterBinderTest {
     }
 
     @Test
+    void everyMeterNamesItsBalancerUnlessTheCommonTagsDo() {
+        try (LoadBalancer named = LoadBalancer.builder().name("chat-fleet").build()) {
+            named.addBackend("a", "10.0.0.1", 8000);
+            new LoadBalancerMeterBinder(named).bindTo(registry);
+
+            assertThat(registry.getMeters()).isNotEmpty()
+                    .allMatch(m -> "chat-fleet".equals(m.getId().getTag("balancer")));
+            MeterRegistry other = new SimpleMeterRegistry();
+            new LoadBalancerMeterBinder(named, Tags.of("balancer", "chat")).bindTo(other);
+            assertThat(other.getMeters()).isNotEmpty()
+                    .allMatch(m -> "chat".equals(m.getId().getTag("balancer")));
+        }
+    }
+
+    @Test
     void everyBackendHasItsMetersTaggedWithItsId() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8000, 3);
         lb.addBackend("b", "10.0.0.2", 8000);
