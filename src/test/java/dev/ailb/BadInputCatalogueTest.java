@@ -5,13 +5,12 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.OutlierDetection;
+import dev.ailb.testing.Docs;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
@@ -29,18 +27,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The table under {@code ## Bad input} in README.md is the catalogue of rejected inputs, and this
- * test runs it: each row's key names a call below, which must throw exactly the exception type and
- * message the row shows, and must leave everything it could have touched as it was: the balancers
+ * The table under {@code ## The catalogue} in {@code src/site/markdown/bad-input.md} is the
+ * catalogue of rejected inputs, and this test runs it: each row's key names a call below, which
+ * must throw exactly the exception type and message the row shows, and must leave everything it
+ * could have touched as it was: the balancers
  * of the {@link Fixture} (backends, availability, health, connections, stats, sessions, strategy,
  * closed or not), the timers queued on its scheduler and the settings held by its builders. A row
  * without a call, a call without a row, or a row whose call column differs from the code here
  * fails, so the table and the library cannot drift apart.
  */
 class BadInputCatalogueTest {
-    private static final Path README = Path.of("README.md");
-    private static final String SECTION = "## Bad input";
-    private static final Pattern CELL_SEPARATOR = Pattern.compile("(?<!\\\\)\\|");
+    private static final Path GUIDE = Docs.guide("bad-input.md");
+    private static final String SECTION = "## The catalogue";
 
     /** A call that should be rejected, on the balancers and builders of a fresh fixture. */
     @FunctionalInterface
@@ -48,10 +46,10 @@ class BadInputCatalogueTest {
         void run(Fixture f) throws Exception;
     }
 
-    /** A catalogue entry: the code as the README shows it, and the same code to run. */
+    /** A catalogue entry: the code as the guide shows it, and the same code to run. */
     record Entry(String code, Call call) {}
 
-    /** A row of the README table, cells as written between the backticks. */
+    /** A row of the guide's table, cells as written between the backticks. */
     record Row(String key, String code, String exception, String message) {}
 
     private static final Map<String, Entry> CALLS = new LinkedHashMap<>();
@@ -245,9 +243,9 @@ class BadInputCatalogueTest {
         List<String> withoutRow = CALLS.keySet().stream().filter(k -> !keys.contains(k))
                 .map(BadInputCatalogueTest::suggestedRow).collect(Collectors.toList());
 
-        assertThat(duplicated).as("keys used by more than one README row").isEmpty();
-        assertThat(withoutCall).as("README rows with no call in this test").isEmpty();
-        assertThat(withoutRow).as("calls with no README row; the rows they would need").isEmpty();
+        assertThat(duplicated).as("keys used by more than one catalogue row").isEmpty();
+        assertThat(withoutCall).as("catalogue rows with no call in this test").isEmpty();
+        assertThat(withoutRow).as("calls with no catalogue row; the rows they would need").isEmpty();
         assertThat(rows).hasSizeGreaterThanOrEqualTo(25);
     }
 
@@ -288,31 +286,13 @@ class BadInputCatalogueTest {
                 + (thrown == null ? "" : String.valueOf(thrown.getMessage()).replace("|", "\\|")) + "` |";
     }
 
-    /** The rows of the first table after the {@code ## Bad input} heading, header row excluded. */
+    /** The rows of the first table after the {@code ## The catalogue} heading of the guide, header row excluded. */
     static List<Row> readCatalogue() throws IOException {
-        List<String> lines = Files.readAllLines(README, StandardCharsets.UTF_8);
-        int start = lines.indexOf(SECTION);
-        assertThat(start).as("README.md has a line %s", SECTION).isNotNegative();
+        assertThat(Docs.lines(GUIDE)).as("%s has a line %s", GUIDE, SECTION).contains(SECTION);
         List<Row> rows = new ArrayList<>();
-        boolean inTable = false;
-        int tableLine = 0;
-        for (String line : lines.subList(start + 1, lines.size())) {
-            if (line.startsWith("## ")) {
-                break;
-            }
-            if (!line.startsWith("|")) {
-                if (inTable) {
-                    break;
-                }
-                continue;
-            }
-            inTable = true;
-            if (tableLine++ < 2) {
-                continue; // the header and the line under it
-            }
-            String[] cells = CELL_SEPARATOR.split(line, -1);
-            assertThat(cells).as("cells of %s", line).hasSize(6); // empty before the first | and after the last
-            rows.add(new Row(code(cells[1]), code(cells[2]), code(cells[3]), code(cells[4])));
+        for (List<String> cells : Docs.firstTable(Docs.section(GUIDE, SECTION))) {
+            assertThat(cells).as("cells of %s", cells).hasSize(4);
+            rows.add(new Row(code(cells.get(0)), code(cells.get(1)), code(cells.get(2)), code(cells.get(3))));
         }
         return rows;
     }
