@@ -172,9 +172,9 @@ public final class LoadBalancer implements AutoCloseable {
      * ailb.health-check.interval=10s          # 500ms, 10s, 5m, 1h, 2d or ISO-8601 (PT10S)
      * </pre>
      *
-     * <p>The other keys: {@code health-check.timeout}, {@code health-check.jitter},
-     * {@code healthy-threshold}, {@code unhealthy-threshold}, {@code initially-healthy},
-     * {@code outlier-detection.enabled}, {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
+     * <p>The other keys: {@code name}, {@code health-check.type} (http, tcp),
+     * {@code health-check.timeout}, {@code health-check.jitter}, {@code healthy-threshold},
+     * {@code unhealthy-threshold}, {@code initially-healthy}, {@code outlier-detection.enabled}, {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
      * {@code drain-timeout}, {@code session-affinity} (TABLE, CONSISTENT_HASH),
      * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
      * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
@@ -291,7 +291,8 @@ public final class LoadBalancer implements AutoCloseable {
      * Takes a backend out for maintenance without removing it: it takes no new requests at once
      * (panic routing included), its in-flight requests finish and are counted normally, and it
      * stays registered, with its stats and health checks, until {@link #endMaintenance} puts it
-     * back. Draining a backend already in maintenance returns the same completion.
+     * back. Calling it for a backend already in maintenance changes nothing and returns a future
+     * of the same wait.
      *
      * @param id the backend's id
      * @return a future completed when the backend first has no active connection (at once if it

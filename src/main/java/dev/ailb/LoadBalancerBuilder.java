@@ -285,7 +285,9 @@ public final class LoadBalancerBuilder {
      * its checks until it is ready, and has no flapping to guard against yet. (Envoy asks for
      * the full healthy threshold once a new host's first check has failed.) Once up, it goes
      * down and comes back by the thresholds. With {@code false} and no health checks running,
-     * backends stay unhealthy until marked healthy by hand.
+     * backends stay unhealthy until marked healthy by hand. An unhealthy backend is skipped only
+     * while another is healthy: under the default {@link AllUnhealthyPolicy#FAIL_OPEN}, a fleet
+     * whose backends are all still unchecked gets its requests spread across all of them.
      *
      * @param healthy whether new backends start healthy
      * @return this builder
@@ -362,9 +364,9 @@ public final class LoadBalancerBuilder {
     /**
      * The most sessions the table remembers; beyond it the least recently used one is
      * forgotten (its next request is placed afresh). Default 100,000. Each session retains
-     * about 126 bytes plus its id's characters (one byte each in Latin-1, two beyond): 100,000
-     * sessions with 36-character ids hold about 16 MB, with ids of the longest allowed length
-     * (256 characters) about 38 MB, or 64 MB beyond Latin-1. Used by
+     * about 134 bytes plus its id's characters (one byte each in Latin-1, two beyond), as measured
+     * with JOL: 100,000 sessions with 36-character ids hold about 17 MB, with ids of the longest
+     * allowed length (256 characters) about 39 MB, or 64 MB beyond Latin-1. Used by
      * {@link SessionAffinity#TABLE} only; {@link SessionAffinity#CONSISTENT_HASH} keeps no table.
      *
      * @param max the bound, 1..10,000,000

@@ -82,6 +82,7 @@ final class PropertiesConfig {
                 continue;
             }
             switch (key) {
+                case "name" -> apply(key, () -> b.name(value));
                 case "strategy" -> apply(key, () -> b.strategy(BalancingStrategy.builtIn(value.toUpperCase(Locale.ROOT))));
                 case "response-time-decay" -> apply(key, () -> b.responseTimeDecay(duration(key, value)));
                 case "health-check.type" -> healthType = value.toLowerCase(Locale.ROOT);
@@ -107,7 +108,7 @@ final class PropertiesConfig {
                 case "saturation.kv-cache-usage" -> saturation[1] = value;
                 case "saturation.max-report-age" -> saturation[2] = value;
                 default -> throw new IllegalArgumentException(prefix + key + ": unknown setting (expected one of: "
-                        + "strategy, backends.<id>.host|port|weight, health-check.type|path|interval|timeout|jitter, "
+                        + "name, strategy, backends.<id>.host|port|weight, health-check.type|path|interval|timeout|jitter, "
                         + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
                         + "all-unhealthy-policy, drain-timeout, session-affinity, max-sessions, session-idle-timeout, "
                         + "response-time-decay, count-tokens, load-source, load-poll-interval, "

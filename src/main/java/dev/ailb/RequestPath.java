@@ -91,9 +91,9 @@ final class RequestPath implements Router {
         } else if (unhealthy == registered) {
             reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY;
         } else if (draining == registered) {
-            reason = NoAvailableBackendException.Reason.ALL_DRAINING;
+            reason = NoAvailableBackendException.Reason.ALL_OUT_OF_SERVICE;
         } else {
-            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_DRAINING;
+            reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_OUT_OF_SERVICE;
         }
         return new NoAvailableBackendException(reason, registered, unhealthy, draining);
     }

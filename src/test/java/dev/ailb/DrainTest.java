@@ -270,7 +270,7 @@ class DrainTest {
         assertThatThrownBy(() -> lb.selectBackend(REQUEST))
                 .isInstanceOf(NoAvailableBackendException.class)
                 .extracting(e -> ((NoAvailableBackendException) e).reason())
-                .isEqualTo(NoAvailableBackendException.Reason.ALL_DRAINING);
+                .isEqualTo(NoAvailableBackendException.Reason.ALL_OUT_OF_SERVICE);
     }
 
     @Test

@@ -578,9 +578,9 @@ class LoadBalancerModelTest {
                 return NoAvailableBackendException.Reason.ALL_UNHEALTHY;
             }
             if (draining == present.size()) {
-                return NoAvailableBackendException.Reason.ALL_DRAINING;
+                return NoAvailableBackendException.Reason.ALL_OUT_OF_SERVICE;
             }
-            return NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_DRAINING;
+            return NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_OUT_OF_SERVICE;
         }
 
         Model modelOf(Backend backend) {

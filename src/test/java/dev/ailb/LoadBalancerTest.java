@@ -216,13 +216,13 @@ class LoadBalancerTest {
 
             assertThatThrownBy(() -> lb.selectBackend(request("r")))
                     .isInstanceOf(NoAvailableBackendException.class)
-                    .hasMessage("no backend available: of 2 registered backends, 1 are unhealthy and 1 are draining");
+                    .hasMessage("no backend available: of 2 registered backends, 1 are unhealthy and 1 are out of service");
 
             lb.removeBackend("instance-2");
             assertThatThrownBy(() -> lb.selectBackend(request("r")))
                     .isInstanceOf(NoAvailableBackendException.class)
                     .extracting(e -> ((NoAvailableBackendException) e).reason())
-                    .isEqualTo(NoAvailableBackendException.Reason.ALL_DRAINING);
+                    .isEqualTo(NoAvailableBackendException.Reason.ALL_OUT_OF_SERVICE);
         }
     }
 

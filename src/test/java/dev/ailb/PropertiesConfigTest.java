@@ -45,6 +45,7 @@ class PropertiesConfigTest {
     @Test
     void aFullConfigurationBuildsTheBalancerAndItsBackends() {
         Properties p = properties(
+                "ailb.name", "chat-fleet",
                 "ailb.strategy", "least_connections",
                 "ailb.backends.instance-1.host", "192.168.1.1",
                 "ailb.backends.instance-1.port", "8001",
@@ -68,6 +69,7 @@ class PropertiesConfigTest {
         p.put(42, "not a string key: skipped");
 
         try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.")) {
+            assertThat(lb.name()).isEqualTo("chat-fleet");
             assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
             assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("instance-1", "instance-2");
             Backend first = lb.getBackends().get(0);
@@ -97,7 +99,7 @@ class PropertiesConfigTest {
     void anUnknownSettingIsRefusedNamingIt() {
         assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.strategyy", "RANDOM"), "ailb."))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("ailb.strategyy: unknown setting (expected one of: strategy, ");
+                .hasMessageStartingWith("ailb.strategyy: unknown setting (expected one of: name, strategy, ");
         assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.hots", "x"), "ailb."))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("ailb.backends.a.hots: unknown setting");
@@ -108,6 +110,8 @@ class PropertiesConfigTest {
         assertRefused("ailb.max-sessions: maxSessions: 0 (expected: 1..10000000)", "ailb.max-sessions", "0");
         assertRefused("ailb.max-sessions: \"many\" (expected: an integer)", "ailb.max-sessions", "many");
         assertRefused("ailb.strategy: ", "ailb.strategy", "FASTEST");
+        assertRefused("ailb.name: name: \"chat fleet\" (expected: 1 to 64 characters among letters, digits, '.', '_' and '-')",
+                "ailb.name", "chat fleet");
         assertRefused("ailb.drain-timeout: \"soon\" (expected: a duration such as 500ms, 10s, 5m, 1h, 2d or PT10S)",
                 "ailb.drain-timeout", "soon");
         assertRefused("ailb.drain-timeout: drainTimeout: PT0S", "ailb.drain-timeout", "0s");
