@@ -2,7 +2,6 @@ package dev.ailb;
 
 import static dev.ailb.internal.Preconditions.checkHost;
 import static dev.ailb.internal.Preconditions.checkId;
-import static dev.ailb.internal.Preconditions.checkNonNegative;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkRange;
 
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,7 +75,6 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public static final Duration MAX_RESPONSE_TIME = Duration.ofDays(1);
 
-    private static final long MAX_RESPONSE_NANOS = MAX_RESPONSE_TIME.toNanos();
     private final String name;
     private final Ticker ticker;
     private final double decayNanos;
@@ -86,7 +83,8 @@ public final class LoadBalancer implements AutoCloseable {
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long defaultTokens;
     private final SelectionContext context;
-    private final BalancerSettings.Saturation saturation;
+    private final LoadReports reports;
+    private final Releases releases;
     private final HealthChecker checker;
     private final RetryingExecutor retries;
     private final SessionRouting sessions;
@@ -128,7 +126,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = settings.decayNanos();
         this.originNanos = ticker.read();
         this.defaultTokens = settings.defaultTokens();
-        this.saturation = settings.saturation();
+        this.reports = new LoadReports(name, ticker, settings.saturation());
         this.context = new Context(ticker, random);
         boolean failOpen = settings.failOpen();
         BalancingStrategy strategy = settings.strategy();
@@ -145,6 +143,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.retries = new RetryingExecutor(path, settings.retryPolicy(), random, figures, () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
+        this.releases = new Releases(name, figures, health, membership);
         this.checker = new HealthChecker(this, h.check(), h.interval(), h.timeout(), h.jitter(), h.scheduler(),
                 random, h.loadSource(), h.pollInterval());
     }
@@ -380,8 +379,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkId(id, "id");
         checkNotNull(report, "report");
         checkOpen();
-        Backend backend = table.current().lookup(id);
-        backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
+        reports.record(table.current().lookup(id), report);
     }
 
     /**
@@ -427,14 +425,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @return {@code true} if no available backend has room by its last report
      */
     public boolean isSaturated() {
-        List<Backend> available = readmitIfDue(table.current()).available;
-        long now = ticker.read();
-        for (Backend b : available) {
-            if (!isSaturated(b, now)) {
-                return false;
-            }
-        }
-        return true;
+        return reports.allSaturated(readmitIfDue(table.current()).available);
     }
 
     /**
@@ -449,17 +440,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean isSaturated(Backend backend) {
         checkOwned(backend);
-        return isSaturated(backend, ticker.read());
-    }
-
-    private boolean isSaturated(Backend backend, long now) {
-        TimedLoadReport report = backend.loadReport().orElse(null);
-        if (report == null || report.ageNanos(now) > saturation.maxAgeNanos()) {
-            return false;
-        }
-        LoadReport load = report.load();
-        return (load.hasWaitingRequests() && load.waitingRequests() >= saturation.waitingRequests())
-                || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturation.kvCacheUsage());
+        return reports.isSaturated(backend);
     }
 
     // ---------------------------------------------------------------- strategy
@@ -762,43 +743,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public void releaseConnection(Backend backend, Duration responseTime, boolean success) {
         checkNotNull(backend, "backend"); // ownership is checked by the overload below
-        releaseConnection(backend, nanosOf(responseTime), success);
-    }
-
-    private static long nanosOf(Duration responseTime) {
-        checkNonNegative(responseTime, "responseTime");
-        if (responseTime.compareTo(MAX_RESPONSE_TIME) > 0) {
-            throw new IllegalArgumentException("responseTime: " + responseTime
-                    + " (expected: at most " + MAX_RESPONSE_TIME + ")");
-        }
-        return responseTime.toNanos();
-    }
-
-    private static long checkResponseNanos(long responseTimeNanos) {
-        checkNonNegative(responseTimeNanos, "responseTimeNanos");
-        if (responseTimeNanos > MAX_RESPONSE_NANOS) {
-            throw new IllegalArgumentException("responseTimeNanos: " + responseTimeNanos
-                    + " (expected: at most " + MAX_RESPONSE_NANOS + ", one day)");
-        }
-        return responseTimeNanos;
-    }
-
-    /**
-     * The response time a lease measured, clamped to {@link #MAX_RESPONSE_TIME}: a lease may
-     * legitimately be held longer (forgotten, or a stream left open), and refusing its release
-     * would leak the connection. Warns once per backend.
-     */
-    long leaseNanos(Backend backend, long elapsedNanos) {
-        if (elapsedNanos <= MAX_RESPONSE_NANOS) {
-            return Math.max(0L, elapsedNanos);
-        }
-        if (!backend.longLeaseWarned) {
-            backend.longLeaseWarned = true;
-            log.warn("{} - Backend {}: a lease was held for {}, counted as {}, the longest response time; "
-                    + "further ones are counted so without a warning", name, backend.id(),
-                    Duration.ofNanos(elapsedNanos), MAX_RESPONSE_TIME);
-        }
-        return MAX_RESPONSE_NANOS;
+        releaseConnection(backend, Releases.nanosOf(responseTime), success);
     }
 
     /**
@@ -819,7 +764,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public void releaseConnection(Backend backend, long responseTimeNanos, boolean success) {
         checkOwned(backend);
-        checkResponseNanos(responseTimeNanos);
+        Releases.checkResponseNanos(responseTimeNanos);
         release(backend, defaultTokens, responseTimeNanos, success, ticker.read());
     }
 
@@ -843,7 +788,7 @@ public final class LoadBalancer implements AutoCloseable {
     public void releaseConnection(Backend backend, Request request, Duration responseTime, boolean success) {
         checkNotNull(backend, "backend");
         checkNotNull(request, "request");
-        releaseConnection(backend, request, nanosOf(responseTime), success);
+        releaseConnection(backend, request, Releases.nanosOf(responseTime), success);
     }
 
     /**
@@ -865,7 +810,7 @@ public final class LoadBalancer implements AutoCloseable {
     public void releaseConnection(Backend backend, Request request, long responseTimeNanos, boolean success) {
         checkOwned(backend);
         checkNotNull(request, "request");
-        checkResponseNanos(responseTimeNanos);
+        Releases.checkResponseNanos(responseTimeNanos);
         release(backend, tokensOf(request), responseTimeNanos, success, ticker.read());
     }
 
@@ -877,24 +822,14 @@ public final class LoadBalancer implements AutoCloseable {
         return path.tokensOf(request);
     }
 
-    /**
-     * Releases a connection whose end the caller has just read from the ticker, as a lease has:
-     * the clock is read once per release, not twice.
-     */
+    /** See {@link Releases#leaseNanos}. */
+    long leaseNanos(Backend backend, long elapsedNanos) {
+        return releases.leaseNanos(backend, elapsedNanos);
+    }
+
+    /** See {@link Releases#release}; a lease's release, with the time it read. */
     void release(Backend backend, long tokens, long responseTimeNanos, boolean success, long now) {
-        int ctl = backend.tryRelease(tokens);
-        if (ctl == Backend.NO_CONNECTION) {
-            throw new IllegalStateException("backend: " + backend.id()
-                    + " has no active connection to release (expected: one acquireConnection per release)");
-        }
-        int late = backend.recordCompletion(responseTimeNanos, success, now);
-        if (late != 0) {
-            figures.countLateCompletion(late, responseTimeNanos, success);
-        }
-        if (health.ejects()) {
-            health.onRequestOutcome(backend, success, now);
-        }
-        membership.released(backend, ctl);
+        releases.release(backend, tokens, responseTimeNanos, success, now);
     }
 
     private void checkOwned(Backend backend) {
@@ -975,31 +910,9 @@ public final class LoadBalancer implements AutoCloseable {
         checker.pollOnce();
     }
 
-    /**
-     * Applies the end of a load poll: records the report, or logs why there is none (at WARN when a
-     * backend's polls start failing, at DEBUG while they go on failing, at INFO when they work again).
-     */
+    /** See {@link LoadReports#onPoll}. */
     void onLoadPoll(Backend backend, LoadReport report, Throwable error) {
-        if (error == null) {
-            if (!backend.isRemoved()) {
-                backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
-            }
-            if (backend.loadProblem != null) {
-                backend.loadProblem = null;
-                log.info("{} - Backend {}: load reports are read again", name, backend.id());
-            }
-            return;
-        }
-        Throwable cause = error instanceof CompletionException && error.getCause() != null
-                ? error.getCause() : error;
-        String reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-        if (backend.loadProblem == null) {
-            log.warn("{} - Backend {}: load report rejected: {}; its last good report is used until it is too old", name,
-                    backend.id(), reason);
-        } else {
-            log.debug("{} - Backend {}: load report rejected again: {}", name, backend.id(), reason);
-        }
-        backend.loadProblem = reason;
+        reports.onPoll(backend, report, error);
     }
 
     /** The current view, with ejections that are over ended first if the lock is free. */

@@ -1,0 +1,85 @@
+package dev.ailb;
+
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the backends report about their load: recording a report with the time it arrived, the
+ * outcome of a load poll, and saturation, judged from the reports still fresh.
+ *
+ * <p>A backend holds its last report in one volatile field, replaced whole, so a reader sees one
+ * report or the next, never a mix. Thread-safe.
+ */
+final class LoadReports {
+    private static final Logger log = LoggerFactory.getLogger(LoadReports.class);
+
+    private final String name;
+    private final Ticker ticker;
+    private final BalancerSettings.Saturation saturation;
+
+    LoadReports(String name, Ticker ticker, BalancerSettings.Saturation saturation) {
+        this.name = name;
+        this.ticker = ticker;
+        this.saturation = saturation;
+    }
+
+    /** Records a report, stamped now; see {@link LoadBalancer#updateBackendResources(String, LoadReport)}. */
+    void record(Backend backend, LoadReport report) {
+        backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
+    }
+
+    /**
+     * Applies the end of a load poll: records the report, or logs why there is none (at WARN when a
+     * backend's polls start failing, at DEBUG while they go on failing, at INFO when they work again).
+     */
+    void onPoll(Backend backend, LoadReport report, Throwable error) {
+        if (error == null) {
+            if (!backend.isRemoved()) {
+                record(backend, report);
+            }
+            if (backend.loadProblem != null) {
+                backend.loadProblem = null;
+                log.info("{} - Backend {}: load reports are read again", name, backend.id());
+            }
+            return;
+        }
+        Throwable cause = error instanceof CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        String reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+        if (backend.loadProblem == null) {
+            log.warn("{} - Backend {}: load report rejected: {}; its last good report is used until it is too old",
+                    name, backend.id(), reason);
+        } else {
+            log.debug("{} - Backend {}: load report rejected again: {}", name, backend.id(), reason);
+        }
+        backend.loadProblem = reason;
+    }
+
+    /** See {@link LoadBalancer#isSaturated()}: stops at the first backend with room. */
+    boolean allSaturated(List<Backend> available) {
+        long now = ticker.read();
+        for (Backend b : available) {
+            if (!isSaturated(b, now)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** See {@link LoadBalancer#isSaturated(Backend)}. */
+    boolean isSaturated(Backend backend) {
+        return isSaturated(backend, ticker.read());
+    }
+
+    private boolean isSaturated(Backend backend, long now) {
+        TimedLoadReport report = backend.loadReport().orElse(null);
+        if (report == null || report.ageNanos(now) > saturation.maxAgeNanos()) {
+            return false;
+        }
+        LoadReport load = report.load();
+        return (load.hasWaitingRequests() && load.waitingRequests() >= saturation.waitingRequests())
+                || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturation.kvCacheUsage());
+    }
+}
