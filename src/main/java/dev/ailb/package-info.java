@@ -28,7 +28,8 @@
  *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
  *   <li>{@code Membership}: registration, removal by drain and its timeout, maintenance;</li>
  *   <li>{@code HealthTransitions}: check verdicts against the thresholds, outlier ejection, the
- *       end of ejections, marking by hand; {@code HealthChecker} runs the checks and load polls;</li>
+ *       end of ejections, marking by hand; {@code HealthChecker} runs the checks and load polls on
+ *       the generic prober of {@code dev.ailb.internal.probe}, which owns their threads and timeouts;</li>
  *   <li>{@code SessionRouting}: sticky sessions, in table or hash mode, over the pick path
  *       ({@code Router});</li>
  *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget;</li>
