@@ -3,6 +3,7 @@ package dev.ailb;
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideOutsideOfPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
@@ -44,7 +45,8 @@ import java.util.stream.Collectors;
  *                 |
  *   dev.ailb  &lt;-&gt;  dev.ailb.health         the API and its collaborators; the built-in strategies
  *                 |                       (package-private) see only the strategy SPI
- *   dev.ailb.internal                     generic machinery, imports nothing of the library
+ *   dev.ailb.internal                     generic machinery, imports nothing of the library;
+ *                                         its probe package runs the health checks and load polls
  * </pre>
  * The one cycle between packages is the public API's: the balancer runs health checks, and a
  * health check reads the backend and reports load. Its crossings are pinned below, class by class,
@@ -89,9 +91,26 @@ class ArchitectureTest {
             .that().resideInAPackage("dev.ailb.internal..")
             .should().onlyDependOnClassesThat(
                     resideOutsideOfPackage("dev.ailb..").or(resideInAPackage("dev.ailb.internal..")))
-            .because("internal is generic machinery (histograms, session table, preconditions) that every"
+            .because("internal is generic machinery (prober, histograms, session table, preconditions) that every"
                     + " layer may use; one use of a library type would tie it to the balancer and close a"
                     + " cycle through it");
+
+    @ArchTest
+    static final ArchRule proberKnowsOnlyTheJdkAndTheGenericHelpers = classes()
+            .that().resideInAPackage("dev.ailb.internal.probe..")
+            .should().onlyDependOnClassesThat(
+                    resideInAnyPackage("java..", "org.slf4j..", "dev.ailb.internal.."))
+            .because("the prober runs rounds of probes on targets it is handed, whatever they are: it"
+                    + " knows nothing of backends, health checks or load reports, which HealthChecker"
+                    + " binds to it");
+
+    @ArchTest
+    static final ArchRule onlyTheHealthCheckerBindsTheProber = noClasses()
+            .that().resideOutsideOfPackage("dev.ailb.internal.probe..")
+            .and().doNotBelongToAnyOf(HealthChecker.class)
+            .should().dependOnClassesThat().resideInAPackage("dev.ailb.internal.probe..")
+            .because("a health check or load source sees the health API (HealthCheckContext), never the"
+                    + " prober's own types; HealthChecker is the one adapter between the two");
 
     @ArchTest
     static final ArchRule noPackageCyclesBeyondTheHealthApi = slices()
