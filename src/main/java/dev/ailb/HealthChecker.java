@@ -42,10 +42,12 @@ final class HealthChecker {
     private final RecurringTask<Backend> rounds;
     private final RecurringTask<Backend> polls; // null without a load source
     private final Prober<Backend> prober;
+    private final String name; // the balancer's, which the log lines start with
 
     HealthChecker(LoadBalancer balancer, HealthCheck check, Duration interval, Duration timeout, Duration jitter,
             ScheduledExecutorService userScheduler, RandomGenerator random, LoadSource loadSource,
             Duration pollInterval) {
+        this.name = balancer.name();
         this.check = check;
         this.loadSource = loadSource;
         this.interval = interval;
@@ -58,9 +60,11 @@ final class HealthChecker {
                 : RecurringTask.<Backend>withoutProbes(round, interval, jitter))
                 .startingWith(balancer::readmitDueNow);
         this.polls = loadSource != null
-                ? RecurringTask.probing("load poll", new Polls(balancer, loadSource, timeout), pollInterval, Duration.ZERO)
+                ? RecurringTask.probing("load poll", new Polls(balancer, loadSource, timeout), pollInterval,
+                        Duration.ZERO)
                 : null;
-        this.prober = new Prober<>(new Prober.Identity("health checker", "ailb-health", "load balancer is closed", log),
+        this.prober = new Prober<>(
+                new Prober.Identity(name, "health checker", "ailb-health", "load balancer is closed", log),
                 timeout, userScheduler, balancer.ticker()::read, random, new Registered(balancer),
                 polls != null ? List.of(rounds, polls) : List.of(rounds));
     }
@@ -80,12 +84,14 @@ final class HealthChecker {
             throw new IllegalStateException("health check scheduler refused the first round: " + e, e);
         }
         if (loadSource != null) {
-            log.info("Load polling started: {} every {}", loadSource, pollInterval);
+            log.info("{} - Load polling started: {} every {}", name, loadSource, pollInterval);
         }
         if (check == null) {
-            log.info("Health checker started with no active check: its rounds only end ejections on time");
+            log.info("{} - Health checker started with no active check: its rounds only end ejections on time",
+                    name);
         } else {
-            log.info("Health checker started: {} every {} (jitter {}), timeout {}", check, interval, jitter, timeout);
+            log.info("{} - Health checker started: {} every {} (jitter {}), timeout {}", name, check, interval, jitter,
+                    timeout);
         }
         return true;
     }
@@ -102,9 +108,9 @@ final class HealthChecker {
         logStop(prober.close());
     }
 
-    private static boolean logStop(boolean wasRunning) {
+    private boolean logStop(boolean wasRunning) {
         if (wasRunning) {
-            log.info("Health checker stopped");
+            log.info("{} - Health checker stopped", name);
         }
         return wasRunning;
     }

@@ -104,13 +104,14 @@ class HungBodyTest {
         Set<String> ours = selectorThreads();
         ours.removeAll(selectorsBefore);
         assertThat(ours).as("the checker's HTTP client's selector thread").hasSize(1);
+        // Held before the close: the thread may end as soon as the close has run.
+        Thread selector = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> ours.contains(t.getName())).findFirst().orElseThrow();
 
         lb.close();
 
         assertThat(eventually(() -> server.open() == 0, SETTLE)).as("the check's connection closed").isTrue();
         // On JDK 17 to 20 the selector thread ends once its client is collected; from 21 at close.
-        Thread selector = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> ours.contains(t.getName())).findFirst().orElseThrow();
         for (int i = 0; i < SETTLE.toMillis() / 100 && selector.isAlive(); i++) {
             System.gc();
             selector.join(100);

@@ -110,8 +110,8 @@ final class OnDemandRound {
             long wait = progressNanos + patience - System.nanoTime();
             if (wait <= 0 && !launched.isDone()) {
                 abandoned = true;
-                s.id.log().warn("{}: a call to {} has not returned within {}; it must start its work and return "
-                        + "promptly. The targets after it are not probed this time", what, caller,
+                s.id.log().warn("{} - {}: a call to {} has not returned within {}; it must start its work and return "
+                        + "promptly. The targets after it are not probed this time", s.id.owner(), what, caller,
                         Duration.ofNanos(patience));
                 return;
             }

@@ -200,7 +200,7 @@ public final class Prober<K> {
         try {
             startRound(s, task, null);
         } catch (Throwable t) { // the rounds must go on whatever one of them does
-            id.log().error("{} failed", Identity.capitalized(task.name()), t);
+            id.log().error("{} - {} failed", id.owner(), Identity.capitalized(task.name()), t);
         }
         synchronized (lock) {
             if (!running || session != s) {
@@ -212,9 +212,9 @@ public final class Prober<K> {
             } catch (RejectedExecutionException e) {
                 if (index == 0) {
                     running = false;
-                    id.log().error("{} stopped: its scheduler refused the next round", id.title(), e);
+                    id.log().error("{} - {} stopped: its scheduler refused the next round", id.owner(), id.title(), e);
                 } else {
-                    id.log().error("{} rounds stopped: the scheduler refused the next one",
+                    id.log().error("{} - {} rounds stopped: the scheduler refused the next one", id.owner(),
                             Identity.capitalized(task.name()), e);
                 }
             }
@@ -273,6 +273,8 @@ public final class Prober<K> {
     /**
      * How a prober names itself and where it logs.
      *
+     * @param owner         what the prober works for, which its log lines start with (a
+     *                      balancer's name)
      * @param name          the prober in reasons and log lines, lower case, such as
      *                      {@code "health checker"}
      * @param threadPrefix  the names of its threads: {@code <prefix>-N} for its scheduler,
@@ -281,7 +283,7 @@ public final class Prober<K> {
      *                      round throws
      * @param log           where it logs
      */
-    public record Identity(String name, String threadPrefix, String closedMessage, Logger log) {
+    public record Identity(String owner, String name, String threadPrefix, String closedMessage, Logger log) {
 
         /**
          * Checks the parts.
@@ -289,6 +291,7 @@ public final class Prober<K> {
          * @throws NullPointerException if a part is null
          */
         public Identity {
+            checkNotNull(owner, "owner");
             checkNotNull(name, "name");
             checkNotNull(threadPrefix, "threadPrefix");
             checkNotNull(closedMessage, "closedMessage");

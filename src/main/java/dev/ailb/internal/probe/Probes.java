@@ -94,8 +94,8 @@ final class Probes<K, T> {
             try {
                 p.setTimeout(timeouts.schedule(() -> p.expire(p.timedOut), timeoutNanos, TimeUnit.NANOSECONDS));
             } catch (RejectedExecutionException e) {
-                session.id.log().debug("{}: its scheduler refused a timeout; the round's own bound applies",
-                        session.id.title(), e);
+                session.id.log().debug("{} - {}: its scheduler refused a timeout; the round's own bound applies",
+                        session.id.owner(), session.id.title(), e);
             }
         }
         stage.whenComplete((value, error) -> {
@@ -119,8 +119,8 @@ final class Probes<K, T> {
                 try {
                     kind.apply(target, value, error);
                 } catch (Throwable t) { // a listener's error must not end the rounds
-                    session.id.log().error("Could not apply the outcome of the {} of {}", kind.what(),
-                            session.targets.describe(target), t);
+                    session.id.log().error("{} - Could not apply the outcome of the {} of {}", session.id.owner(),
+                            kind.what(), session.targets.describe(target), t);
                 }
             }
             return null;

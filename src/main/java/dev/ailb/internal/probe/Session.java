@@ -147,7 +147,7 @@ final class Session<K> {
             try {
                 p.expire(id.name() + " stopped");
             } catch (Throwable t) { // a custom stage's cancel must not keep the threads alive
-                id.log().warn("Could not cancel a probe while stopping the {}", id.name(), t);
+                id.log().warn("{} - Could not cancel a probe while stopping the {}", id.owner(), id.name(), t);
             }
         }
         if (client != null) {
@@ -170,7 +170,7 @@ final class Session<K> {
             for (Thread thread : threads) {
                 thread.join(TimeUnit.SECONDS.toMillis(1));
                 if (thread.isAlive()) {
-                    id.log().warn("{} thread {} did not end in time", id.title(), thread.getName());
+                    id.log().warn("{} - {} thread {} did not end in time", id.owner(), id.title(), thread.getName());
                 }
             }
         } catch (InterruptedException e) {
@@ -189,7 +189,7 @@ final class Session<K> {
         } catch (NoSuchMethodException e) {
             // JDK 17 to 20
         } catch (ReflectiveOperationException | RuntimeException e) {
-            id.log().debug("Could not shut the {}'s HTTP client down", id.name(), e);
+            id.log().debug("{} - Could not shut the {}'s HTTP client down", id.owner(), id.name(), e);
         }
     }
 }
