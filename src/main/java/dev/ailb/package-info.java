@@ -22,8 +22,13 @@
  *
  * <h2>Inside</h2>
  * {@code LoadBalancer} validates each call and delegates to package-private collaborators, each
- * owning its state:
+ * owning its state; {@code LoadBalancerBuilder} resolves the settings into one
+ * {@code BalancerSettings} record that the collaborators take their part of:
  * <ul>
+ *   <li>{@code RequestPath}: one request top-down, the candidates of the view, the strategy's pick,
+ *       the re-check, the acquisition, the count and the lease;</li>
+ *   <li>{@code Releases}: the end of a request, its connection given back, its outcome counted
+ *       and shown to outlier detection, and the drain its last release finishes;</li>
  *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
  *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
  *   <li>{@code Membership}: registration, removal by drain and its timeout, maintenance;</li>
@@ -35,6 +40,7 @@
  *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget;</li>
  *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
  *       figures fold into the balancer's;</li>
+ *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation;</li>
  *   <li>{@code Listeners}: the listeners, told outside the lock;</li>
  *   <li>the built-in strategies, one small class each ({@code *Strategy}), which see only the
  *       strategy SPI ({@code Selector}, {@code Picker}, {@code Backend}, {@code Request}).</li>
