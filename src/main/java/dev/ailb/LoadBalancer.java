@@ -128,10 +128,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.defaultTokens = settings.defaultTokens();
         this.reports = new LoadReports(name, ticker, settings.saturation());
         this.context = new Context(ticker, random);
-        boolean failOpen = settings.failOpen();
-        BalancingStrategy strategy = settings.strategy();
-        this.table = new RoutingTable(name, Registry.build(strategy, newSelector(strategy), List.of(), b -> false, failOpen),
-                failOpen);
+        this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen());
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
                 h.outlierDetection(), event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(),
@@ -139,7 +136,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.path = new RequestPath(this, table, health, figures, ticker, defaultTokens);
         this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
-                : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(new Context(ticker, random)));
+                : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
         this.retries = new RetryingExecutor(path, settings.retryPolicy(), random, figures, () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
@@ -459,9 +456,7 @@ public final class LoadBalancer implements AutoCloseable {
         table.lock();
         try {
             checkOpen();
-            Registry current = table.current();
-            table.publish(Registry.build(strategy, newSelector(strategy), current.all, Backend::isInService, table.failOpen()));
-            log.info("{} - Strategy set to {}", name, strategy.name());
+            table.switchStrategy(strategy, context);
         } finally {
             table.unlock();
         }
@@ -475,19 +470,6 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public BalancingStrategy getStrategy() {
         return table.current().strategy;
-    }
-
-    private Selector newSelector(BalancingStrategy strategy) {
-        Selector selector;
-        try {
-            selector = strategy.newSelector(context);
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("strategy " + strategy.name() + " failed to create its selector: " + e, e);
-        }
-        if (selector == null) {
-            throw new IllegalStateException("strategy " + strategy.name() + " created a null selector");
-        }
-        return selector;
     }
 
     // ---------------------------------------------------------------- selection

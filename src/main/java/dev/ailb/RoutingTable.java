@@ -41,10 +41,40 @@ final class RoutingTable {
     private final boolean failOpen;
     private volatile Registry registry;
 
-    RoutingTable(String name, Registry initial, boolean failOpen) {
+    /**
+     * An empty table with the initial strategy.
+     *
+     * @throws IllegalStateException if the strategy fails to create its selector
+     */
+    RoutingTable(String name, BalancingStrategy strategy, SelectionContext context, boolean failOpen) {
         this.name = name;
-        this.registry = initial;
         this.failOpen = failOpen;
+        this.registry = Registry.build(strategy, selectorOf(strategy, context), List.of(), b -> false, failOpen);
+    }
+
+    /**
+     * Publishes the view of the same backends under another strategy; holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to create its selector or build its
+     *                               picker (nothing is published)
+     */
+    void switchStrategy(BalancingStrategy strategy, SelectionContext context) {
+        Registry current = registry;
+        publish(Registry.build(strategy, selectorOf(strategy, context), current.all, Backend::isInService, failOpen));
+        log.info("{} - Strategy set to {}", name, strategy.name());
+    }
+
+    private static Selector selectorOf(BalancingStrategy strategy, SelectionContext context) {
+        Selector selector;
+        try {
+            selector = strategy.newSelector(context);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("strategy " + strategy.name() + " failed to create its selector: " + e, e);
+        }
+        if (selector == null) {
+            throw new IllegalStateException("strategy " + strategy.name() + " created a null selector");
+        }
+        return selector;
     }
 
     /** The balancer's name, which every log line about the table's backends starts with. */
