@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a balancer's active health checks and load polls on the generic {@link Prober}: the
  * configured {@link HealthCheck} and {@link LoadSource} are its two kinds of probe, every
- * registered backend its targets. Verdicts go to {@link LoadBalancer#onCheckResult}, which applies
- * the thresholds, and reports to {@link LoadBalancer#onLoadPoll}; each round of checks first ends
+ * registered backend its targets. Verdicts go to {@link HealthTransitions#onCheckResult}, which applies
+ * the thresholds, and reports to {@link LoadReports#onPoll}; each round of checks first ends
  * the ejections that are over. How the probes are bounded (one per backend, each by the timeout,
  * whatever it does) and which threads run them is the prober's: see {@code Probes} and
  * {@code Session} in its package.
@@ -44,28 +43,31 @@ final class HealthChecker {
     private final Prober<Backend> prober;
     private final String name; // the balancer's, which the log lines start with
 
-    HealthChecker(LoadBalancer balancer, HealthCheck check, Duration interval, Duration timeout, Duration jitter,
-            ScheduledExecutorService userScheduler, RandomGenerator random, LoadSource loadSource,
-            Duration pollInterval) {
-        this.name = balancer.name();
-        this.check = check;
-        this.loadSource = loadSource;
-        this.interval = interval;
-        this.jitter = jitter;
-        this.timeout = timeout;
-        this.pollInterval = pollInterval;
+    /**
+     * The checker of a balancer's backends: the checks' verdicts go to {@code health}, the polls'
+     * reports to {@code reports}, and each round first ends the ejections that are over.
+     */
+    HealthChecker(String name, RoutingTable table, HealthTransitions health, LoadReports reports, Ticker ticker,
+            BalancerSettings.Health settings, RandomGenerator random) {
+        this.name = name;
+        this.check = settings.check();
+        this.loadSource = settings.loadSource();
+        this.interval = settings.interval();
+        this.jitter = settings.jitter();
+        this.timeout = settings.timeout();
+        this.pollInterval = settings.pollInterval();
         String round = "health check round";
         this.rounds = (check != null
-                ? RecurringTask.probing(round, new Checks(balancer, check, timeout), interval, jitter)
+                ? RecurringTask.probing(round, new Checks(health, check, timeout), interval, jitter)
                 : RecurringTask.<Backend>withoutProbes(round, interval, jitter))
-                .startingWith(balancer::readmitDueNow);
+                .startingWith(health::readmitDueNow);
         this.polls = loadSource != null
-                ? RecurringTask.probing("load poll", new Polls(balancer, loadSource, timeout), pollInterval,
+                ? RecurringTask.probing("load poll", new Polls(reports, loadSource, timeout), pollInterval,
                         Duration.ZERO)
                 : null;
         this.prober = new Prober<>(
                 new Prober.Identity(name, "health checker", "ailb-health", "load balancer is closed", log),
-                timeout, userScheduler, balancer.ticker()::read, random, new Registered(balancer),
+                timeout, settings.scheduler(), ticker::read, random, new Registered(table),
                 polls != null ? List.of(rounds, polls) : List.of(rounds));
     }
 
@@ -144,15 +146,15 @@ final class HealthChecker {
 
     /** The targets of every round: the registered backends; one removed meanwhile is skipped. */
     private static final class Registered implements Targets<Backend> {
-        private final LoadBalancer balancer;
+        private final RoutingTable table;
 
-        Registered(LoadBalancer balancer) {
-            this.balancer = balancer;
+        Registered(RoutingTable table) {
+            this.table = table;
         }
 
         @Override
         public Collection<Backend> current() {
-            return balancer.backendsToCheck();
+            return table.current().all;
         }
 
         @Override
@@ -168,12 +170,12 @@ final class HealthChecker {
 
     /** The active check as a probe: a failure, forced or not, counts as an unhealthy verdict. */
     private static final class Checks implements ProbeKind<Backend, HealthCheckResult> {
-        private final LoadBalancer balancer;
+        private final HealthTransitions health;
         private final HealthCheck check;
         private final Duration timeout;
 
-        Checks(LoadBalancer balancer, HealthCheck check, Duration timeout) {
-            this.balancer = balancer;
+        Checks(HealthTransitions health, HealthCheck check, Duration timeout) {
+            this.health = health;
             this.check = check;
             this.timeout = timeout;
         }
@@ -185,7 +187,7 @@ final class HealthChecker {
 
         @Override
         public void apply(Backend backend, HealthCheckResult result, Throwable error) {
-            balancer.onCheckResult(backend, error == null ? result : HealthCheckResult.unhealthy(reasonOf(error)));
+            health.onCheckResult(backend, error == null ? result : HealthCheckResult.unhealthy(reasonOf(error)));
         }
 
         @Override
@@ -206,12 +208,12 @@ final class HealthChecker {
 
     /** The load source as a probe: a report, or the error that rejects the poll. */
     private static final class Polls implements ProbeKind<Backend, LoadReport> {
-        private final LoadBalancer balancer;
+        private final LoadReports reports;
         private final LoadSource source;
         private final Duration timeout;
 
-        Polls(LoadBalancer balancer, LoadSource source, Duration timeout) {
-            this.balancer = balancer;
+        Polls(LoadReports reports, LoadSource source, Duration timeout) {
+            this.reports = reports;
             this.source = source;
             this.timeout = timeout;
         }
@@ -223,7 +225,7 @@ final class HealthChecker {
 
         @Override
         public void apply(Backend backend, LoadReport report, Throwable error) {
-            balancer.onLoadPoll(backend, report, error);
+            reports.onPoll(backend, report, error);
         }
 
         @Override

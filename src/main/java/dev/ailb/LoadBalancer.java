@@ -5,7 +5,6 @@ import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkRange;
 
-import dev.ailb.health.HealthCheckResult;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -141,8 +140,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
         this.releases = new Releases(name, figures, health, membership);
-        this.checker = new HealthChecker(this, h.check(), h.interval(), h.timeout(), h.jitter(), h.scheduler(),
-                random, h.loadSource(), h.pollInterval());
+        this.checker = new HealthChecker(name, table, health, reports, ticker, h, random);
     }
 
     /**
@@ -892,29 +890,9 @@ public final class LoadBalancer implements AutoCloseable {
         checker.pollOnce();
     }
 
-    /** See {@link LoadReports#onPoll}. */
-    void onLoadPoll(Backend backend, LoadReport report, Throwable error) {
-        reports.onPoll(backend, report, error);
-    }
-
     /** The current view, with ejections that are over ended first if the lock is free. */
     Registry readmitIfDue(Registry current) {
         return health.readmitIfDue(current);
-    }
-
-    /** Ends the ejections that are over, blocking for the lock; used by health rounds. */
-    void readmitDueNow() {
-        health.readmitDueNow();
-    }
-
-    /** The backends an active round checks: every registered one. */
-    List<Backend> backendsToCheck() {
-        return table.current().all;
-    }
-
-    /** Counts one active check's verdict toward the rise and fall thresholds. */
-    void onCheckResult(Backend backend, HealthCheckResult result) {
-        health.onCheckResult(backend, result);
     }
 
     // ---------------------------------------------------------------- stats
