@@ -75,7 +75,10 @@ public final class Backend {
     private final String id;
     private final String host;
     private final int port;
-    private final int weight;
+    // Changed only by LoadBalancer.setWeight, under the balancer's lock and with a new view
+    // published after it (RoutingTable#reweigh). Volatile so that the strategies reading it per
+    // pick, stats and metrics see a change at once; on x86 a volatile read is a plain load.
+    private volatile int weight;
     private final double decayNanos;
 
     @SuppressWarnings("unused") // accessed through CTL
@@ -166,7 +169,7 @@ public final class Backend {
     }
 
     /**
-     * The weight given at registration, at least 1.
+     * The weight given at registration, or the last one set by {@link LoadBalancer#setWeight}.
      *
      * @return the weight, 1..{@link LoadBalancer#MAX_WEIGHT}
      */
@@ -612,6 +615,10 @@ public final class Backend {
 
     void setState(HealthState state) {
         this.state = state;
+    }
+
+    void setWeight(int weight) {
+        this.weight = weight;
     }
 
     void setLoadReport(TimedLoadReport report) {

@@ -21,7 +21,9 @@ import java.util.List;
  *   <li>when a backend leaves (unhealthy, draining, removed), only its addresses move, each to the
  *       next backend along the ring, and they return when it comes back;</li>
  *   <li>a new backend takes about {@code 1/(n+1)} of the addresses (for equal weights), and every
- *       address that moves, moves to it.</li>
+ *       address that moves, moves to it;</li>
+ *   <li>a backend given a higher weight keeps its points and gains more (only addresses moving to
+ *       it move), a lower one loses its last points (only its addresses move).</li>
  * </ul>
  *
  * <p>A pick is a binary search of a sorted {@code long[]}. The selector keeps the last ring, so a
@@ -97,14 +99,24 @@ final class IpHashStrategy implements BalancingStrategy {
             for (int i = 0; i < n; i++) {
                 indexOf.put(next[i], i);
             }
-            // Points of backends that stay keep their order; only their owner index changes.
+            // Points of backends that stay keep their order; only their owner index changes. A
+            // backend whose weight changed its number of points has them all placed afresh: its
+            // points are the first ones of one sequence, so the ones it keeps land where they were.
+            int[] points = new int[n];
+            for (int i = 0; i < n; i++) {
+                points[i] = pointsOf(next[i]);
+            }
+            int[] ownerPoints = new int[owners.length]; // counted, not kept: the ring stays its size
+            for (long e : entries) {
+                ownerPoints[owner(e)]++;
+            }
             int[] remap = new int[owners.length];
             boolean[] known = new boolean[n];
             int keptCount = 0;
             for (int j = 0; j < owners.length; j++) {
                 Integer i = indexOf.get(owners[j]);
-                remap[j] = i == null ? -1 : i;
-                if (i != null) {
+                remap[j] = i == null || points[i] != ownerPoints[j] ? -1 : i;
+                if (remap[j] >= 0) {
                     known[i] = true;
                 }
             }
@@ -121,18 +133,18 @@ final class IpHashStrategy implements BalancingStrategy {
                     kept[k++] = position(e) | i;
                 }
             }
-            long[] fresh = freshPoints(next, known);
+            long[] fresh = freshPoints(next, points, known);
             long[] merged = merge(kept, fresh, next);
             entries = merged;
             owners = next;
             return new Ring(merged, next);
         }
 
-        private static long[] freshPoints(Backend[] next, boolean[] known) {
+        private static long[] freshPoints(Backend[] next, int[] points, boolean[] known) {
             long count = 0;
             for (int i = 0; i < next.length; i++) {
                 if (!known[i]) {
-                    count += pointsOf(next[i]);
+                    count += points[i];
                 }
             }
             long[] fresh = new long[Math.toIntExact(count)];
@@ -142,7 +154,7 @@ final class IpHashStrategy implements BalancingStrategy {
                     continue;
                 }
                 long idHash = Hashing.hash(next[i].id());
-                for (long r = 0, points = pointsOf(next[i]); r < points; r++) {
+                for (long r = 0; r < points[i]; r++) {
                     fresh[p++] = (Hashing.mix(idHash + r * KEY_SEED) & ~INDEX_MASK) | i;
                 }
             }

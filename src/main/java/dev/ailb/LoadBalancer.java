@@ -322,6 +322,34 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
+     * Changes a backend's weight in place, keeping its connections, stats, sessions and health
+     * (removing it and adding it again would be refused while it drains). Selections from then on
+     * use the new weight: the view is published again with a picker built for it, so under
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} every run of picks as long as the new period
+     * gives each backend exactly its new share, and under {@link BalancingStrategy#IP_HASH} (and
+     * consistent-hash sessions) the backend gets its new number of points on the ring, so that
+     * only addresses moving to or from it move. {@link BalancingStrategy#LEAST_CONNECTIONS} and
+     * {@link BalancingStrategy#RESOURCE_BASED} divide the load by the weight on every pick and see
+     * it at once. A backend that takes no requests now (unhealthy, in maintenance) keeps the
+     * weight for when it is back. Setting the weight a backend has changes nothing. Sessions stay
+     * bound where they are.
+     *
+     * @param id     the backend's id
+     * @param weight the new relative capacity, 1..{@link #MAX_WEIGHT}
+     * @return the weight the backend had before, equal to {@code weight} if nothing changed
+     * @throws NullPointerException     if {@code id} is null
+     * @throws IllegalArgumentException if {@code weight} is out of range, or no backend has this id
+     * @throws IllegalStateException    if the backend is being removed, the balancer is closed, or
+     *                                  the strategy fails to build its picker with the new weight
+     *                                  (nothing changes then)
+     */
+    public int setWeight(String id, int weight) {
+        checkId(id, "id");
+        checkRange(weight, 1, MAX_WEIGHT, "weight");
+        return membership.setWeight(id, weight);
+    }
+
+    /**
      * Marks a backend healthy or unhealthy by hand. An unhealthy backend gets no new requests until
      * it is marked healthy again or, with active checks running, passes the healthy threshold of
      * checks in a row. Marking a backend healthy also ends an ejection. Either way its check streaks
@@ -959,8 +987,9 @@ public final class LoadBalancer implements AutoCloseable {
      * Closes the balancer. From now on everything that would route, change what routing sees or
      * start work is refused with {@link IllegalStateException} ({@code "load balancer is closed"})
      * and changes nothing: selections, acquisitions, leases and {@code execute}, new backends,
-     * {@link #setStrategy}, {@link #setBackendHealthy}, {@link #updateBackendResources},
-     * {@link #addListener}, and starting health checks or load polls. What winds down stays
+     * {@link #setStrategy}, {@link #setWeight}, {@link #setBackendHealthy},
+     * {@link #updateBackendResources}, {@link #addListener}, and starting health checks or load
+     * polls. What winds down stays
      * allowed: releases of connections still in flight are accepted and counted, drains still
      * complete, backends may still be removed ({@link #removeBackend}, and {@link #beginMaintenance}
      * or {@link #endMaintenance}), listeners removed, the health checker stopped, and stats and

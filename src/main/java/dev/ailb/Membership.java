@@ -20,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which backends a balancer has: registration, removal by drain (with its timeout), maintenance
- * and the end of both, and the timer thread the drain timeouts run on.
+ * Which backends a balancer has: registration, a registered backend's weight, removal by drain
+ * (with its timeout), maintenance and the end of both, and the timer thread the drain timeouts
+ * run on.
  *
  * <p>A removed backend drains: it leaves the view at once ({@link RoutingTable#takeOut}), keeps its
  * in-flight requests, and leaves the balancer when the last one is released
@@ -160,6 +161,31 @@ final class Membership {
             maintenanceDrained(backend);
         }
         return FutureViews.viewOf(done);
+    }
+
+    /** See {@link LoadBalancer#setWeight}; the view is republished by {@link RoutingTable#reweigh}. */
+    int setWeight(String id, int weight) {
+        int previous;
+        table.lock();
+        try {
+            if (closed.getAsBoolean()) {
+                throw new IllegalStateException("load balancer is closed");
+            }
+            Backend backend = table.current().lookup(id);
+            // As for maintenance: a backend whose drain is finishing may still be in the view.
+            if (backend.isDraining() || backend.isRemoved()) {
+                throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
+            }
+            previous = backend.weight();
+            if (previous == weight) {
+                return previous;
+            }
+            table.reweigh(backend, weight);
+            log.info("Backend {} weight changed from {} to {}", id, previous, weight);
+        } finally {
+            table.unlock();
+        }
+        return previous;
     }
 
     /** See {@link LoadBalancer#endMaintenance}. */

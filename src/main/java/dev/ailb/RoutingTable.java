@@ -30,6 +30,16 @@ import org.slf4j.LoggerFactory;
  * here once, and every writer goes through them. A view whose strategy fails to build its picker
  * is never published, and the change is undone.
  *
+ * <h2>A new weight: set, then rebuild the picker</h2>
+ * A weight changes no backend's availability, so no selection can be sent where it should not go;
+ * what matters is that the strategies see it. Those that precompute from the weights (weighted
+ * round robin's schedule, the hash ring) do so only when a picker is built, and a view whose
+ * backends are unchanged keeps its picker ({@link Registry#withBackends}); so {@link #reweigh}
+ * sets the weight, then builds a fresh picker over the same backends with the same selector (a
+ * cursor or a ring carries on) and publishes it. Strategies that read weights per pick
+ * ({@code LEAST_CONNECTIONS}, {@code RESOURCE_BASED}) see the new weight as soon as it is set,
+ * the last picks of the old view included; if the build fails, the old weight is put back.
+ *
  * <p>Entering and leaving panic routing (no backend available, routing across every backend in
  * service under fail-open) are logged once each, as views are published.
  */
@@ -148,6 +158,30 @@ final class RoutingTable {
         Registry next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
         unflag.run();
         publish(next);
+    }
+
+    /**
+     * Gives a backend a new weight and, if the picker routes across it, publishes a view with a
+     * picker built for that weight, in the order of the class comment. Holds the lock. When the
+     * strategy cannot build its picker, puts the old weight back and rethrows, so nothing changes.
+     * A backend the picker does not route across (unavailable, in maintenance) only takes the
+     * weight: the next view that routes across it builds its picker with it.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker
+     */
+    void reweigh(Backend backend, int weight) {
+        Registry current = registry;
+        int previous = backend.weight();
+        backend.setWeight(weight);
+        if (!current.routable.contains(backend)) {
+            return;
+        }
+        try {
+            publish(Registry.build(current.strategy, current.selector, current.all, Backend::isInService, failOpen));
+        } catch (IllegalStateException e) {
+            backend.setWeight(previous);
+            throw e;
+        }
     }
 
     /**

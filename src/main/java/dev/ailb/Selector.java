@@ -9,14 +9,15 @@ import java.util.List;
  * belong in the {@link Picker}.
  *
  * <p>{@link #newPicker} is called by one thread at a time, whenever the set of available backends
- * changes; the pickers it returns are used concurrently.
+ * changes or the weight of one of them does ({@link LoadBalancer#setWeight}); the pickers it
+ * returns are used concurrently.
  */
 @FunctionalInterface
 public interface Selector {
 
     /**
-     * Builds the picker for a new set of available backends. Precompute here whatever makes a
-     * pick cheap (weight tables, hash rings).
+     * Builds the picker for a new set of available backends, or for the same set with a new
+     * weight. Precompute here whatever makes a pick cheap (weight tables, hash rings).
      *
      * @param available the available backends in registration order; immutable, possibly empty
      *                  (the picker is then never asked to pick)

@@ -98,6 +98,18 @@ class BadInputCatalogueTest {
                 f -> f.lb.beginMaintenance("instance-4"));
         call("end-maintenance-while-removed", "lb.endMaintenance(\"instance-4\")",
                 f -> f.lb.endMaintenance("instance-4"));
+        call("weight-zero", "lb.setWeight(\"instance-1\", 0)",
+                f -> f.lb.setWeight("instance-1", 0));
+        call("weight-too-large", "lb.setWeight(\"instance-1\", 1_000_001)",
+                f -> f.lb.setWeight("instance-1", 1_000_001));
+        call("weight-removed", "lb.setWeight(\"instance-3\", 2)",
+                f -> f.lb.setWeight("instance-3", 2));
+        call("weight-while-removed", "lb.setWeight(\"instance-4\", 2)",
+                f -> f.lb.setWeight("instance-4", 2));
+        call("weight-picker-fails", "fixedSet.setWeight(\"a\", 2)",
+                f -> f.fixedSet.setWeight("a", 2));
+        call("weight-after-close", "closed.setWeight(\"instance-1\", 2)",
+                f -> f.closed.setWeight("instance-1", 2));
         call("mark-picker-fails", "fixedSet.setBackendHealthy(\"a\", false)",
                 f -> f.fixedSet.setBackendHealthy("a", false));
         call("stats-blank-id", "lb.getBackendStats(\"\")",
@@ -473,7 +485,7 @@ class BadInputCatalogueTest {
         }
 
         static String describe(Backend b) {
-            return b.id() + " " + b.healthState() + " available=" + b.isAvailable() + " draining=" + b.isDraining()
+            return b.id() + " weight=" + b.weight() + " " + b.healthState() + " available=" + b.isAvailable() + " draining=" + b.isDraining()
                     + " removed=" + b.isRemoved() + " maintenance=" + b.isInMaintenance() + " active="
                     + b.activeConnections() + " ewma=" + b.responseTimeEwmaNanos() + " resources=" + b.loadReport();
         }

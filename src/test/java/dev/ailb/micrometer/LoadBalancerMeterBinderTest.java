@@ -104,6 +104,16 @@ class LoadBalancerMeterBinderTest {
     }
 
     @Test
+    void theWeightGaugeFollowsAWeightChangedInPlace() {
+        lb.addBackend("a", "10.0.0.1", 8000, 3);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+
+        lb.setWeight("a", 8);
+
+        assertThat(gauge("ailb.backend.weight", "a")).isEqualTo(8);
+    }
+
+    @Test
     void ejectionsAndHealthAreCounted() {
         Backend a = lb.addBackend("a", "10.0.0.1", 8000);
         lb.addBackend("b", "10.0.0.2", 8000);
