@@ -633,7 +633,9 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed
      */
     public <T> T execute(Request request, BackendCall<T> call) {
+        checkNotNull(request, "request");
         checkNotNull(call, "call");
+        checkOpen();
         return retries.run(request, null, call);
     }
 
@@ -656,7 +658,9 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed
      */
     public <T> T executeLeased(Request request, LeasedCall<T> call) {
+        checkNotNull(request, "request");
         checkNotNull(call, "call");
+        checkOpen();
         return retries.run(request, call, null);
     }
 

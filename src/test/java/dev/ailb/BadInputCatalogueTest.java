@@ -142,6 +142,8 @@ class BadInputCatalogueTest {
                 f -> f.lb.execute(f.request, null));
         call("select-after-close", "closed.selectBackend(request)",
                 f -> f.closed.selectBackend(f.request));
+        call("execute-after-close", "closed.execute(request, backend -> \"never\")",
+                f -> f.closed.execute(f.request, backend -> "never"));
         call("lease-after-close", "closed.acquire(request, \"user-1\")",
                 f -> f.closed.acquire(f.request, "user-1"));
         call("picker-returns-foreign", "rogue.selectBackend(request)",

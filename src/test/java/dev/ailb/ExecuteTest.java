@@ -178,6 +178,26 @@ class ExecuteTest {
     }
 
     @Test
+    void aClosedBalancerRunsNoCallAndANullRequestIsNamed() {
+        LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN, RetryPolicy.defaults(), 2);
+        List<String> calls = new ArrayList<>();
+        assertThatThrownBy(() -> lb.execute(null, backend -> calls.add(backend.id())))
+                .isInstanceOf(NullPointerException.class).hasMessage("request: null (expected: non-null)");
+        assertThatThrownBy(() -> lb.executeLeased(null, lease -> calls.add(lease.backend().id())))
+                .isInstanceOf(NullPointerException.class).hasMessage("request: null (expected: non-null)");
+        lb.close();
+
+        assertThatThrownBy(() -> lb.execute(REQUEST, backend -> calls.add(backend.id())))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+        assertThatThrownBy(() -> lb.executeLeased(REQUEST, lease -> calls.add(lease.backend().id())))
+                .isInstanceOf(IllegalStateException.class).hasMessage("load balancer is closed");
+
+        assertThat(calls).isEmpty();
+        assertThat(lb.getAllStats().metrics().totalRequests()).isZero();
+        assertThat(lb.getAllStats().metrics().rejectedRequests()).isZero();
+    }
+
+    @Test
     void anAttemptThatFailsOnceTheBalancerIsClosedIsNotRetried() {
         LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN, RetryPolicy.defaults(), 3);
         List<String> calls = new ArrayList<>();
