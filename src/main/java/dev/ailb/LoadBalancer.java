@@ -136,7 +136,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
-        this.retries = new RetryingExecutor(path, settings.retryPolicy(), random, figures, () -> closed);
+        this.retries = new RetryingExecutor(path, sessions, settings.retryPolicy(), random, figures, () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
         this.releases = new Releases(name, figures, health, membership);
@@ -636,7 +636,38 @@ public final class LoadBalancer implements AutoCloseable {
         checkNotNull(request, "request");
         checkNotNull(call, "call");
         checkOpen();
-        return retries.run(request, null, call);
+        return retries.run(request, null, null, call);
+    }
+
+    /**
+     * Like {@link #execute(Request, BackendCall)} for a request of a session. The first attempt
+     * goes where {@link #selectBackend(Request, String)} sends the session: to its backend while
+     * that one takes requests, otherwise to one the strategy picks, to which the session is then
+     * bound. A retry after a failure goes, like any retry, to a backend not tried yet; if one
+     * succeeds, the session moves to the backend that served it (a rebind in the
+     * {@linkplain LoadBalancerMetrics#sessionRebinds() metrics}), unless another request of the
+     * session has placed it elsewhere meanwhile. If no attempt succeeds, the session stays where
+     * it was. With {@link SessionAffinity#CONSISTENT_HASH} nothing is remembered per session, so
+     * the next request goes to the session's hashed backend again.
+     *
+     * @param <T>       what the call returns
+     * @param request   the request to route
+     * @param sessionId the session, not blank, at most 256 characters
+     * @param call      the work to do on a backend
+     * @return the result of the first attempt that succeeded
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws NoAvailableBackendException if no backend is available for the first attempt
+     * @throws CallFailedException         if no attempt succeeded; its cause is the last failure,
+     *                                     the earlier ones are suppressed exceptions
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     */
+    public <T> T execute(Request request, String sessionId, BackendCall<T> call) {
+        checkNotNull(request, "request");
+        checkId(sessionId, "sessionId");
+        checkNotNull(call, "call");
+        checkOpen();
+        return retries.run(request, sessionId, null, call);
     }
 
     /**
@@ -661,7 +692,33 @@ public final class LoadBalancer implements AutoCloseable {
         checkNotNull(request, "request");
         checkNotNull(call, "call");
         checkOpen();
-        return retries.run(request, call, null);
+        return retries.run(request, null, call, null);
+    }
+
+    /**
+     * Like {@link #executeLeased(Request, LeasedCall)} for a request of a session, which is placed,
+     * and moved after a retry that succeeded, as {@link #execute(Request, String, BackendCall)}
+     * does. An attempt succeeds when its call returns normally.
+     *
+     * @param <T>       what the call returns
+     * @param request   the request to route
+     * @param sessionId the session, not blank, at most 256 characters
+     * @param call      the work to start on a backend, given its open lease
+     * @return the result of the first attempt that succeeded; its lease is still open unless the
+     *         call ended it
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws NoAvailableBackendException if no backend is available for the first attempt
+     * @throws CallFailedException         if no attempt succeeded; its cause is the last failure,
+     *                                     the earlier ones are suppressed exceptions
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     */
+    public <T> T executeLeased(Request request, String sessionId, LeasedCall<T> call) {
+        checkNotNull(request, "request");
+        checkId(sessionId, "sessionId");
+        checkNotNull(call, "call");
+        checkOpen();
+        return retries.run(request, sessionId, call, null);
     }
 
     /**

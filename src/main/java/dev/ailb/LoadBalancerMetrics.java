@@ -38,7 +38,9 @@ import java.time.Duration;
  * @param sessionMisses     session requests of a session not known yet (or forgotten: idle too
  *                          long, or evicted), placed by the strategy
  * @param sessionRebinds    session requests whose backend had stopped taking requests or had
- *                          left, moved to another one
+ *                          left, moved to another one; and calls of a session ({@code execute})
+ *                          that failed on its backend and were served by a retry elsewhere,
+ *                          where the session then moved
  */
 public record LoadBalancerMetrics(
         long totalRequests,

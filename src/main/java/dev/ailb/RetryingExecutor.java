@@ -13,19 +13,27 @@ import java.util.random.RandomGenerator;
  * backends not tried yet, as the {@link RetryPolicy} allows and within a retry budget shared by
  * every call of the balancer. Every attempt is counted as a request with its own time and outcome.
  *
+ * <p>A call of a session makes its first attempt where {@link SessionRouting#route} sends it (the
+ * session's backend, or the one it is bound to now); its retries go to backends not tried yet like
+ * any other, and a retry that succeeds moves the session to the backend that served it
+ * ({@link SessionRouting#rebindAfterRetry}). A call whose every attempt fails leaves the session
+ * where it was.
+ *
  * <p>Thread-safe.
  */
 final class RetryingExecutor {
     private final Router router;
+    private final SessionRouting sessions;
     private final RetryPolicy policy;
     private final RetryBudget budget;
     private final RandomGenerator random;
     private final TrafficFigures figures;
     private final BooleanSupplier closed;
 
-    RetryingExecutor(Router router, RetryPolicy policy, RandomGenerator random, TrafficFigures figures,
-            BooleanSupplier closed) {
+    RetryingExecutor(Router router, SessionRouting sessions, RetryPolicy policy, RandomGenerator random,
+            TrafficFigures figures, BooleanSupplier closed) {
         this.router = router;
+        this.sessions = sessions;
         this.policy = policy;
         this.budget = new RetryBudget(policy.budgetPercent() / 100.0, policy.minRetriesPerSecond(),
                 TimeUnit.SECONDS.toNanos(10));
@@ -39,9 +47,15 @@ final class RetryingExecutor {
         return budget.retriesRefused();
     }
 
-    /** Runs a plain call ({@code leased} null) or a leased one ({@code plain} null). */
-    <T> T run(Request request, LeasedCall<T> leased, BackendCall<T> plain) {
-        Backend backend = router.pick(request, true, true);
+    /**
+     * Runs a plain call ({@code leased} null) or a leased one ({@code plain} null), of a session
+     * unless {@code sessionId} is null.
+     */
+    <T> T run(Request request, String sessionId, LeasedCall<T> leased, BackendCall<T> plain) {
+        Backend backend = sessionId == null
+                ? router.pick(request, true, true)
+                : sessions.route(request, sessionId, true);
+        Backend first = backend;
         budget.recordRequest(router.now());
         List<Throwable> failures = new ArrayList<>(1);
         List<Backend> tried = new ArrayList<>(1);
@@ -83,6 +97,11 @@ final class RetryingExecutor {
             } catch (Throwable t) {
                 lease.failure();
                 throw t;
+            }
+            // Before the lease ends, so that the backend that served the call has not drained
+            // away (the rebind still checks: a drain timeout, or a leased call ending its lease).
+            if (sessionId != null && backend != first) {
+                sessions.rebindAfterRetry(sessionId, first, backend);
             }
             if (leased == null) {
                 lease.success();

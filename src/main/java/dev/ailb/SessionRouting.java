@@ -8,8 +8,9 @@ import java.util.concurrent.atomic.LongAdder;
  * Where the requests of a session go: the {@link SessionAffinity} modes as one collaborator of the
  * balancer, over its {@link Router}. {@link #route} sends a request of a session to the session's
  * backend while that backend takes requests, and otherwise places it with the strategy; the mode
- * decides how the session's backend is remembered. It also counts hits, misses and rebinds, with
- * the meanings {@link LoadBalancerMetrics} gives them.
+ * decides how the session's backend is remembered; {@link #rebindAfterRetry} moves a session whose
+ * call was served elsewhere after a failure. It also counts hits, misses and rebinds, with the
+ * meanings {@link LoadBalancerMetrics} gives them.
  *
  * <p>Thread-safe: a hit takes no lock of the balancer in either mode.
  */
@@ -40,6 +41,14 @@ abstract class SessionRouting {
      * @throws IllegalStateException       if the strategy keeps picking backends that are gone
      */
     abstract Backend route(Request request, String sessionId, boolean acquire);
+
+    /**
+     * A call of a session ({@link RetryingExecutor}) failed on {@code failed}, where {@link #route}
+     * had sent it, and a retry succeeded on {@code served}: the session follows the backend that
+     * served it, counted as a rebind, unless another request of the session has placed it
+     * elsewhere since.
+     */
+    abstract void rebindAfterRetry(String sessionId, Backend failed, Backend served);
 
     /** A backend left the balancer: nothing here may hold it any more. */
     abstract void forget(Backend departed);
@@ -112,6 +121,26 @@ abstract class SessionRouting {
                     + " keeps picking backends that are not available");
         }
 
+        @Override
+        void rebindAfterRetry(String sessionId, Backend failed, Backend served) {
+            served.sessions.incrementAndGet(); // before binding, as in place()
+            // Only a binding to the backend that failed gives way; an unbound or forgotten
+            // session is bound without asking.
+            SessionTable.Binding<Backend> binding = table.bind(sessionId, served, b -> b != failed, router.now());
+            if (binding.kept() != null) {
+                served.sessions.decrementAndGet();
+                return;
+            }
+            // As in place(): a backend that left since may have had its sessions unbound before
+            // this binding was made. Unbound again, the session's next request is placed afresh,
+            // and counted then.
+            if (served.isRemoved()) {
+                table.unbind(sessionId, served);
+                return;
+            }
+            rebinds.increment();
+        }
+
         /**
          * The table lets go of the backend (and its histograms) but remembers its sessions, so
          * that each one's next request counts as a rebind.
@@ -173,6 +202,12 @@ abstract class SessionRouting {
                 }
                 return current;
             }
+        }
+
+        @Override
+        void rebindAfterRetry(String sessionId, Backend failed, Backend served) {
+            // Nothing is kept per session: the next request goes to the hashed backend again, or
+            // is placed by the strategy while that backend takes no requests.
         }
 
         @Override

@@ -37,7 +37,8 @@
  *       the generic prober of {@code dev.ailb.internal.probe}, which owns their threads and timeouts;</li>
  *   <li>{@code SessionRouting}: sticky sessions, in table or hash mode, over the pick path
  *       ({@code Router});</li>
- *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget;</li>
+ *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget, a
+ *       session's first on its backend;</li>
  *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
  *       figures fold into the balancer's;</li>
  *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation;</li>

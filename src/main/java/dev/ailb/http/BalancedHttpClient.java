@@ -3,8 +3,10 @@ package dev.ailb.http;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 
 import dev.ailb.Backend;
+import dev.ailb.BackendCall;
 import dev.ailb.CallFailedException;
 import dev.ailb.Lease;
+import dev.ailb.LeasedCall;
 import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import java.io.ByteArrayInputStream;
@@ -28,6 +30,8 @@ import java.util.function.Function;
  * <p>Works for OpenAI-compatible endpoints such as {@code /v1/chat/completions}:
  * {@link #send} for a whole answer, {@link #stream} for a streamed one (server-sent events), whose
  * lease lasts until its body has been read or closed and whose time to first byte is recorded.
+ * Their overloads taking a session id keep the requests of a conversation on one instance, for its
+ * prefix cache, and move it when that instance fails them.
  *
  * <pre>{@code
  * BalancedHttpClient http = BalancedHttpClient.of(lb);
@@ -110,16 +114,47 @@ public final class BalancedHttpClient {
      */
     public <T> HttpResponse<T> send(Request request, Function<URI, HttpRequest> requestFor,
             HttpResponse.BodyHandler<T> handler) throws InterruptedException {
+        return sendOf(request, null, requestFor, handler);
+    }
+
+    /**
+     * Like {@link #send(Request, Function, HttpResponse.BodyHandler)} for a request of a session
+     * (a conversation, say, whose instance keeps its prefix cache): the first attempt goes to the
+     * session's backend, and a retry that succeeds elsewhere after a 5xx answer or an I/O failure
+     * moves the session there, as {@link LoadBalancer#execute(Request, String, BackendCall)}
+     * does. A 4xx answer counts as a success and leaves the session where it is.
+     *
+     * @param <T>        the type of the body
+     * @param request    what the balancer routes by
+     * @param sessionId  the session, not blank, at most 256 characters
+     * @param requestFor builds the HTTP request from the chosen backend's base URI
+     * @param handler    reads the body
+     * @return the first answer below 500, or the last 5xx answer when no attempt is left
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public <T> HttpResponse<T> send(Request request, String sessionId, Function<URI, HttpRequest> requestFor,
+            HttpResponse.BodyHandler<T> handler) throws InterruptedException {
+        return sendOf(request, checkNotNull(sessionId, "sessionId"), requestFor, handler);
+    }
+
+    /** {@link #send} of a session, or of none when {@code sessionId} is null. */
+    private <T> HttpResponse<T> sendOf(Request request, String sessionId, Function<URI, HttpRequest> requestFor,
+            HttpResponse.BodyHandler<T> handler) throws InterruptedException {
         checkNotNull(requestFor, "requestFor");
         checkNotNull(handler, "handler");
+        BackendCall<HttpResponse<T>> call = backend -> {
+            HttpResponse<T> response = client.send(build(requestFor, backend), handler);
+            if (response.statusCode() >= 500) {
+                throw new ServerErrorException(response);
+            }
+            return response;
+        };
         try {
-            return balancer.execute(request, backend -> {
-                HttpResponse<T> response = client.send(build(requestFor, backend), handler);
-                if (response.statusCode() >= 500) {
-                    throw new ServerErrorException(response);
-                }
-                return response;
-            });
+            return sessionId == null ? balancer.execute(request, call) : balancer.execute(request, sessionId, call);
         } catch (CallFailedException e) {
             return lastAnswer(e);
         }
@@ -143,20 +178,50 @@ public final class BalancedHttpClient {
      */
     public StreamedResponse stream(Request request, Function<URI, HttpRequest> requestFor)
             throws InterruptedException {
+        return streamOf(request, null, requestFor);
+    }
+
+    /**
+     * Like {@link #stream(Request, Function)} for a request of a session: the first attempt goes to
+     * the session's backend, and a retry whose answer's headers come in below 500 after a failed
+     * attempt moves the session to the backend that answered, as
+     * {@link LoadBalancer#executeLeased(Request, String, LeasedCall)} does.
+     *
+     * @param request    what the balancer routes by
+     * @param sessionId  the session, not blank, at most 256 characters
+     * @param requestFor builds the HTTP request from the chosen backend's base URI
+     * @return the answer; close it (or read its body to the end) to end its lease
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public StreamedResponse stream(Request request, String sessionId, Function<URI, HttpRequest> requestFor)
+            throws InterruptedException {
+        return streamOf(request, checkNotNull(sessionId, "sessionId"), requestFor);
+    }
+
+    /** {@link #stream} of a session, or of none when {@code sessionId} is null. */
+    private StreamedResponse streamOf(Request request, String sessionId, Function<URI, HttpRequest> requestFor)
+            throws InterruptedException {
         checkNotNull(requestFor, "requestFor");
-        try {
-            return balancer.executeLeased(request, lease -> {
-                HttpResponse<InputStream> response =
-                        client.send(build(requestFor, lease.backend()), HttpResponse.BodyHandlers.ofInputStream());
-                if (response.statusCode() >= 500) {
-                    byte[] body;
-                    try (InputStream in = response.body()) {
-                        body = in.readNBytes(MAX_ERROR_BODY);
-                    }
-                    throw new ServerErrorException(new ReadResponse(response, body));
+        LeasedCall<StreamedResponse> call = lease -> {
+            HttpResponse<InputStream> response =
+                    client.send(build(requestFor, lease.backend()), HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() >= 500) {
+                byte[] body;
+                try (InputStream in = response.body()) {
+                    body = in.readNBytes(MAX_ERROR_BODY);
                 }
-                return new StreamedResponse(response, lease);
-            });
+                throw new ServerErrorException(new ReadResponse(response, body));
+            }
+            return new StreamedResponse(response, lease);
+        };
+        try {
+            return sessionId == null
+                    ? balancer.executeLeased(request, call)
+                    : balancer.executeLeased(request, sessionId, call);
         } catch (CallFailedException e) {
             HttpResponse<?> last = lastAnswer(e);
             ReadResponse read = (ReadResponse) last;
