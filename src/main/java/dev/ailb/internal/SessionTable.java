@@ -2,10 +2,7 @@ package dev.ailb.internal;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
+import dev.ailb.internal.AccessOrder.Node;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,10 +22,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The table is split into up to 16 segments, each with its own lock, LRU order and a share of
  * {@code maxSessions}; the shares add up to {@code maxSessions}. A hit (a {@link #get} of a live
- * entry) takes no lock: it stamps the entry's last access, and the segment moves stamped entries to
- * their place when it next looks for its least recently used or expired ones, so eviction and
- * expiry still follow the order of last access exactly. Eviction is least-recently-used
- * within a segment, so a new session may evict an entry while other segments still have room.
+ * entry) takes no lock: it stamps the entry's last access, and the segment's {@link AccessOrder}
+ * moves stamped entries to their place when it next looks for its least recently used or expired
+ * ones, so eviction and expiry still follow the order of last access exactly. Eviction is
+ * least-recently-used within a segment, so a new session may evict an entry while other segments
+ * still have room.
  * Tables of fewer than 128 sessions have a single segment and are exactly LRU.
  *
  * <p>Every value that leaves the table is reported exactly once to the {@link RemovalListener},
@@ -65,7 +63,7 @@ public final class SessionTable<V> {
 
     private final long idleTimeoutNanos;
     private final RemovalListener<V> listener;
-    private final Segment<V>[] segments;
+    private final SessionSegment<V>[] segments;
 
     /**
      * Creates an empty table.
@@ -88,10 +86,10 @@ public final class SessionTable<V> {
         this.listener = checkNotNull(listener, "listener");
         int count = Math.min(MAX_SEGMENTS, Integer.highestOneBit(Math.max(1, maxSessions / MIN_SEGMENT_SHARE)));
         @SuppressWarnings("unchecked")
-        Segment<V>[] array = (Segment<V>[]) new Segment<?>[count];
+        SessionSegment<V>[] array = (SessionSegment<V>[]) new SessionSegment<?>[count];
         for (int i = 0; i < count; i++) {
             // Spread the remainder over the first segments so that the shares add up exactly.
-            array[i] = new Segment<>(maxSessions / count + (i < maxSessions % count ? 1 : 0));
+            array[i] = new SessionSegment<>(maxSessions / count + (i < maxSessions % count ? 1 : 0));
         }
         this.segments = array;
     }
@@ -107,7 +105,7 @@ public final class SessionTable<V> {
      */
     public V get(String sessionId, long nowNanos) {
         checkNotNull(sessionId, "sessionId");
-        Segment<V> s = segmentFor(sessionId);
+        SessionSegment<V> s = segmentFor(sessionId);
         // A hit takes no lock: it reads the binding and stamps the access, and the segment's next
         // walk of its order (an eviction or an expiry) moves the entry to its place then.
         Node<V> node = s.map.get(sessionId);
@@ -127,7 +125,7 @@ public final class SessionTable<V> {
     }
 
     /** {@link #get} of an entry that looked expired: settled under the lock, where it is removed. */
-    private V getExpired(Segment<V> s, String sessionId, long nowNanos) {
+    private V getExpired(SessionSegment<V> s, String sessionId, long nowNanos) {
         s.lock.lock();
         try {
             Node<V> node = s.map.get(sessionId);
@@ -136,11 +134,10 @@ public final class SessionTable<V> {
             }
             long now = s.advance(nowNanos);
             if (now - node.lastAccess >= idleTimeoutNanos) {
-                s.remove(node);
-                notifyLeft(node, Cause.EXPIRED);
+                takeOut(s, node, Cause.EXPIRED);
                 return null;
             }
-            s.touch(node, now); // another thread used the session meanwhile
+            s.order.touch(node, now); // another thread used the session meanwhile
             return node.value;
         } finally {
             s.lock.unlock();
@@ -180,7 +177,7 @@ public final class SessionTable<V> {
         checkNotNull(sessionId, "sessionId");
         checkNotNull(value, "value");
         checkNotNull(keep, "keep");
-        Segment<V> s = segmentFor(sessionId);
+        SessionSegment<V> s = segmentFor(sessionId);
         s.lock.lock();
         try {
             long now = s.advance(nowNanos);
@@ -189,7 +186,7 @@ public final class SessionTable<V> {
             Node<V> node = s.map.get(sessionId);
             if (node != null) {
                 V old = node.value;
-                s.touch(node, now);
+                s.order.touch(node, now);
                 if (old == null) {
                     s.rebind(node, value);
                     return made(BOUND_AGAIN);
@@ -202,9 +199,7 @@ public final class SessionTable<V> {
                 return made(BOUND_AGAIN);
             }
             if (s.map.size() >= s.capacity) {
-                Node<V> eldest = s.eldest();
-                s.remove(eldest);
-                notifyLeft(eldest, Cause.EVICTED);
+                takeOut(s, s.order.eldest(), Cause.EVICTED);
             }
             s.add(new Node<>(sessionId, value, now));
             return made(BOUND_NEW);
@@ -222,21 +217,7 @@ public final class SessionTable<V> {
      * @throws NullPointerException if {@code sessionId} or {@code expected} is null
      */
     public boolean remove(String sessionId, V expected) {
-        checkNotNull(sessionId, "sessionId");
-        checkNotNull(expected, "expected");
-        Segment<V> s = segmentFor(sessionId);
-        s.lock.lock();
-        try {
-            Node<V> node = s.map.get(sessionId);
-            if (node == null || !expected.equals(node.value)) {
-                return false;
-            }
-            s.remove(node);
-            notifyLeft(node, Cause.EXPLICIT);
-            return true;
-        } finally {
-            s.lock.unlock();
-        }
+        return withdraw(sessionId, expected, Cause.EXPLICIT);
     }
 
     /**
@@ -249,27 +230,7 @@ public final class SessionTable<V> {
      * @throws NullPointerException if {@code stale} is null
      */
     public int removeIf(Predicate<? super V> stale) {
-        checkNotNull(stale, "stale");
-        int removed = 0;
-        for (Segment<V> s : segments) {
-            s.lock.lock();
-            try {
-                Node<V> node = s.head;
-                while (node != null) {
-                    Node<V> next = node.next;
-                    V value = node.value;
-                    if (value != null && stale.test(value)) {
-                        s.remove(node);
-                        notifyLeft(node, Cause.EXPLICIT);
-                        removed++;
-                    }
-                    node = next;
-                }
-            } finally {
-                s.lock.unlock();
-            }
-        }
-        return removed;
+        return withdrawAll(stale, Cause.EXPLICIT);
     }
 
     /**
@@ -281,22 +242,7 @@ public final class SessionTable<V> {
      * @throws NullPointerException if {@code sessionId} or {@code expected} is null
      */
     public boolean unbind(String sessionId, V expected) {
-        checkNotNull(sessionId, "sessionId");
-        checkNotNull(expected, "expected");
-        Segment<V> s = segmentFor(sessionId);
-        s.lock.lock();
-        try {
-            Node<V> node = s.map.get(sessionId);
-            if (node == null || !expected.equals(node.value)) {
-                return false;
-            }
-            V old = node.value;
-            s.unbind(node);
-            notify(sessionId, old, Cause.UNBOUND);
-            return true;
-        } finally {
-            s.lock.unlock();
-        }
+        return withdraw(sessionId, expected, Cause.UNBOUND);
     }
 
     /**
@@ -310,24 +256,49 @@ public final class SessionTable<V> {
      * @throws NullPointerException if {@code stale} is null
      */
     public int unbindIf(Predicate<? super V> stale) {
+        return withdrawAll(stale, Cause.UNBOUND);
+    }
+
+    /** {@link #remove} or {@link #unbind}, as {@code cause} says. */
+    private boolean withdraw(String sessionId, V expected, Cause cause) {
+        checkNotNull(sessionId, "sessionId");
+        checkNotNull(expected, "expected");
+        SessionSegment<V> s = segmentFor(sessionId);
+        s.lock.lock();
+        try {
+            Node<V> node = s.map.get(sessionId);
+            if (node == null || !expected.equals(node.value)) {
+                return false;
+            }
+            takeOut(s, node, cause);
+            return true;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /** {@link #removeIf} or {@link #unbindIf}, as {@code cause} says. */
+    private int withdrawAll(Predicate<? super V> stale, Cause cause) {
         checkNotNull(stale, "stale");
-        int unbound = 0;
-        for (Segment<V> s : segments) {
+        int withdrawn = 0;
+        for (SessionSegment<V> s : segments) {
             s.lock.lock();
             try {
-                for (Node<V> node = s.head; node != null; node = node.next) {
+                Node<V> node = s.order.first();
+                while (node != null) {
+                    Node<V> next = node.next(); // read first: a removed node leaves the list
                     V value = node.value;
                     if (value != null && stale.test(value)) {
-                        s.unbind(node);
-                        notify(node.key, value, Cause.UNBOUND);
-                        unbound++;
+                        takeOut(s, node, cause);
+                        withdrawn++;
                     }
+                    node = next;
                 }
             } finally {
                 s.lock.unlock();
             }
         }
-        return unbound;
+        return withdrawn;
     }
 
     /**
@@ -340,7 +311,7 @@ public final class SessionTable<V> {
      */
     public int expire(long nowNanos) {
         int expired = 0;
-        for (Segment<V> s : segments) {
+        for (SessionSegment<V> s : segments) {
             s.lock.lock();
             try {
                 expired += dropExpired(s, s.advance(nowNanos));
@@ -352,13 +323,13 @@ public final class SessionTable<V> {
     }
 
     /**
-     * Returns the number of entries, including idle ones not yet dropped and unbound ones. Does not lock, so under
-     * concurrent updates the result may be slightly stale; it is never more than
-     * {@code maxSessions}.
+     * Returns the number of entries, including idle ones not yet dropped and unbound ones. Does
+     * not lock, so under concurrent updates the result may be slightly stale; it is never more
+     * than {@code maxSessions}.
      */
     public int size() {
         int size = 0;
-        for (Segment<V> s : segments) {
+        for (SessionSegment<V> s : segments) {
             size += s.size;
         }
         return size;
@@ -370,7 +341,7 @@ public final class SessionTable<V> {
      */
     public int boundSize() {
         int bound = 0;
-        for (Segment<V> s : segments) {
+        for (SessionSegment<V> s : segments) {
             bound += Math.max(0, s.size - s.unbound);
         }
         return bound;
@@ -382,22 +353,20 @@ public final class SessionTable<V> {
     }
 
     /**
-     * A segment's list is in order of last access once touched entries are moved (see
-     * {@link Segment#eldest}), so its expired entries form a prefix of it and dropping them costs
-     * O(expired + touched).
+     * A segment's expired entries are the prefix of its {@link AccessOrder}, so dropping them
+     * costs O(expired + touched).
      */
-    private int dropExpired(Segment<V> s, long now) {
+    private int dropExpired(SessionSegment<V> s, long now) {
         int dropped = 0;
-        for (Node<V> eldest = s.eldest(); eldest != null && now - eldest.lastAccess >= idleTimeoutNanos;
-                eldest = s.eldest()) {
-            s.remove(eldest);
-            notifyLeft(eldest, Cause.EXPIRED);
+        for (Node<V> eldest = s.order.eldest(); eldest != null && now - eldest.lastAccess >= idleTimeoutNanos;
+                eldest = s.order.eldest()) {
+            takeOut(s, eldest, Cause.EXPIRED);
             dropped++;
         }
         return dropped;
     }
 
-    private Segment<V> segmentFor(String sessionId) {
+    private SessionSegment<V> segmentFor(String sessionId) {
         // The top bits of a Fibonacci product depend on every bit of the hash. The segment's map
         // picks buckets by the low bits, so choosing the segment by those too would leave most of
         // every segment's buckets empty.
@@ -409,9 +378,19 @@ public final class SessionTable<V> {
         return (Binding<V>) binding;
     }
 
-    /** Reports the value of an entry that left the table, if it was bound to one. */
-    private void notifyLeft(Node<V> node, Cause cause) {
+    /**
+     * Takes an entry's value out of the table and reports it, if the entry is bound to one: with
+     * {@link Cause#UNBOUND} the session stays, unbound (the entry must be bound then); with any
+     * other cause the entry leaves too. Every way out but a rebinding ({@link Cause#REPLACED})
+     * comes through here.
+     */
+    private void takeOut(SessionSegment<V> s, Node<V> node, Cause cause) {
         V value = node.value;
+        if (cause == Cause.UNBOUND) {
+            s.unbind(node);
+        } else {
+            s.remove(node);
+        }
         if (value != null) {
             notify(node.key, value, cause);
         }
@@ -476,192 +455,4 @@ public final class SessionTable<V> {
      * @param <V>     the bound value
      */
     public record Binding<V>(Outcome outcome, V kept) {}
-
-    /** An entry, linked into its segment's LRU list so that reordering allocates nothing. */
-    private static final class Node<V> {
-        private static final VarHandle LAST_ACCESS;
-
-        static {
-            try {
-                LAST_ACCESS = MethodHandles.lookup().findVarHandle(Node.class, "lastAccess", long.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final String key;
-        /** Null once withdrawn (an unbound session). Written under the segment's lock, read by hits without it. */
-        volatile V value;
-        /** The latest access; hits stamp it without the lock (see {@link #stamp}). */
-        volatile long lastAccess;
-        /** lastAccess as of the node's place in the list; guarded by the lock. */
-        long linkedAt;
-        Node<V> prev; // guarded by the lock
-        Node<V> next; // guarded by the lock
-
-        Node(String key, V value, long lastAccess) {
-            this.key = key;
-            this.value = value;
-            this.lastAccess = lastAccess;
-            this.linkedAt = lastAccess;
-        }
-
-        /**
-         * A hit's stamp, stored with release semantics only: a plain store on x86, where a
-         * volatile store would add a full fence to every hit. A walk under the lock that misses a
-         * stamp made in the same instant treats the hit as coming just after it.
-         */
-        void stamp(long now) {
-            LAST_ACCESS.setRelease(this, now);
-        }
-
-        /** Whether a hit stamped the node since it took its place in the list. */
-        boolean touched() {
-            return lastAccess - linkedAt > 0;
-        }
-    }
-
-    /**
-     * A share of the table: a hash map for lookup and a doubly linked list from least to most
-     * recently used. All fields but {@code size} are guarded by {@code lock}. A ReentrantLock
-     * rather than {@code synchronized} so that a virtual thread waiting for it does not pin its
-     * carrier thread on JDKs before 24.
-     */
-    private static final class Segment<V> {
-        final ReentrantLock lock = new ReentrantLock();
-        // Changed under the lock; read by hits without it.
-        final ConcurrentHashMap<String, Node<V>> map = new ConcurrentHashMap<>();
-        final int capacity;
-        Node<V> head; // guarded by the lock
-        Node<V> tail; // guarded by the lock
-        /** The latest reading seen under the lock; hits read it to place late readings. */
-        volatile long latest;
-        /** A copy of {@code map.size()} that {@link SessionTable#size()} may read without the lock. */
-        volatile int size;
-        /** How many of the entries are unbound; written under the lock, read without it. */
-        volatile int unbound;
-
-        Segment(int capacity) {
-            this.capacity = capacity;
-        }
-
-        /**
-         * Returns the time to use for an operation at {@code nowNanos}: the latest reading this
-         * segment has seen. Two threads can read the ticker in one order and take the lock in the
-         * other; without this the later reading could be stored before the earlier one, the list
-         * would no longer be sorted by last access, and an expired entry could hide behind a live one.
-         */
-        long advance(long nowNanos) {
-            if (head == null || nowNanos - latest > 0) {
-                latest = nowNanos;
-            }
-            return latest;
-        }
-
-        void add(Node<V> node) {
-            map.put(node.key, node);
-            link(node);
-            size = map.size();
-        }
-
-        /** Marks a node used at {@code now} (never earlier than it was) and moves it to its place. */
-        void touch(Node<V> node, long now) {
-            if (now - node.lastAccess > 0) {
-                node.lastAccess = now;
-            }
-            unlink(node);
-            link(node);
-        }
-
-        /**
-         * The least recently used node, or null if the segment is empty. Nodes that hits stamped
-         * since they took their place are first moved to their new place, so the head that comes
-         * out untouched has the oldest last access of all: every other node's is at least its own
-         * place's, which is at least the head's.
-         */
-        Node<V> eldest() {
-            Node<V> node = head;
-            while (node != null && node.touched()) {
-                unlink(node);
-                link(node);
-                node = head;
-            }
-            return node;
-        }
-
-        void remove(Node<V> node) {
-            if (node.value == null) {
-                unbound--;
-            }
-            map.remove(node.key);
-            unlink(node);
-            size = map.size();
-        }
-
-        /** Withdraws a bound node's value, which the caller reports. */
-        void unbind(Node<V> node) {
-            node.value = null;
-            unbound++;
-        }
-
-        /** Binds an unbound node again. */
-        void rebind(Node<V> node, V value) {
-            node.value = value;
-            unbound--;
-        }
-
-        /**
-         * Links a node at its place by last access, after the last node placed at or before it:
-         * usually the tail, but a late reading, or a hit stamped long before the walk that moves
-         * it, belongs further in. The list is searched from both ends at once, so a place near
-         * either end (a session used just after it was bound, or just now) costs a few steps, and
-         * none costs more than the length of the list.
-         */
-        private void link(Node<V> node) {
-            long at = node.lastAccess;
-            node.linkedAt = at;
-            Node<V> fromTail = tail;
-            Node<V> fromHead = head;
-            Node<V> after;
-            for (;;) {
-                if (fromTail == null || fromTail.linkedAt - at <= 0) {
-                    after = fromTail;
-                    break;
-                }
-                if (fromHead.linkedAt - at > 0) {
-                    after = fromHead.prev;
-                    break;
-                }
-                fromTail = fromTail.prev;
-                fromHead = fromHead.next;
-            }
-            node.prev = after;
-            node.next = after == null ? head : after.next;
-            if (after == null) {
-                head = node;
-            } else {
-                after.next = node;
-            }
-            if (node.next == null) {
-                tail = node;
-            } else {
-                node.next.prev = node;
-            }
-        }
-
-        private void unlink(Node<V> node) {
-            if (node.prev == null) {
-                head = node.next;
-            } else {
-                node.prev.next = node.next;
-            }
-            if (node.next == null) {
-                tail = node.prev;
-            } else {
-                node.next.prev = node.prev;
-            }
-            node.prev = null;
-            node.next = null;
-        }
-    }
 }
