@@ -1,5 +1,7 @@
 package dev.ailb.testing;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -7,11 +9,16 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A JDK {@link HttpServer} on {@code 127.0.0.1}, for the tests, the demo and the soak run: it serves
@@ -20,8 +27,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@link #stop()} stops the server as a crash would: the port and every open connection close at
  * once, and requests under way get no answer. {@link #restart(Duration)} binds the same port again.
- * The handlers run on the executor given to {@link #start}, which stays the caller's: it outlives a
- * stop and {@link #close()}, and the caller shuts it down. Thread-safe.
+ * The handlers run on the executor given to {@link #start(int, int, Executor, Map)}, which stays the
+ * caller's: it outlives a stop and {@link #close()}, and the caller shuts it down. A server started
+ * by {@link #start(String, Map)}, as a test starts one, runs them on threads of its own instead,
+ * which outlive a stop and end with {@link #close()}. A {@link ScriptedEndpoint} is a handler whose
+ * answers the test sets. Thread-safe.
  */
 public final class LoopbackServer implements AutoCloseable {
 
@@ -30,18 +40,26 @@ public final class LoopbackServer implements AutoCloseable {
 
     /** How long a restart waits between two tries to bind the port again. */
     private static final long REBIND_PAUSE_MILLIS = 20;
+    /** The listen backlog of a server started by {@link #start(String, Map)}. */
+    private static final int BACKLOG = 50;
+    /** How long {@link #close()} waits for the threads of its own to end. */
+    private static final long THREADS_END_SECONDS = 5;
+    /** How long a thread of its own with no request to handle lives on. */
+    private static final long IDLE_THREAD_SECONDS = 5;
 
     private final Map<String, HttpHandler> contexts;
     private final Executor executor;
+    private final ExecutorService ownThreads; // null when the executor is the caller's
     private final int backlog;
     private final int port;
     private HttpServer server; // guarded by this; null while stopped
     private boolean closed; // guarded by this
 
-    private LoopbackServer(int port, int backlog, Executor executor, Map<String, HttpHandler> contexts)
-            throws IOException {
+    private LoopbackServer(int port, int backlog, Executor executor, ExecutorService ownThreads,
+            Map<String, HttpHandler> contexts) throws IOException {
         this.contexts = new LinkedHashMap<>(contexts);
         this.executor = executor;
+        this.ownThreads = ownThreads;
         this.backlog = backlog;
         HttpServer first = bind(port);
         try {
@@ -65,7 +83,50 @@ public final class LoopbackServer implements AutoCloseable {
      */
     public static LoopbackServer start(int port, int backlog, Executor executor, Map<String, HttpHandler> contexts)
             throws IOException {
-        return new LoopbackServer(port, backlog, executor, contexts);
+        return new LoopbackServer(port, backlog, executor, null, contexts);
+    }
+
+    /**
+     * Binds an ephemeral port of {@code 127.0.0.1} and serves each context with its handler, on
+     * daemon threads of its own named {@code loopback-<name>-<n>}, as many as the requests under
+     * way need (a held request keeps its thread). {@link #close()} ends them.
+     *
+     * @param name     names the threads
+     * @param contexts handlers by path prefix
+     * @throws UncheckedIOException if no port can be bound
+     * @throws NullPointerException if an argument is null
+     */
+    public static LoopbackServer start(String name, Map<String, HttpHandler> contexts) {
+        checkNotNull(name, "name");
+        checkNotNull(contexts, "contexts");
+        AtomicInteger threads = new AtomicInteger();
+        ExecutorService own = new ThreadPoolExecutor(0, Integer.MAX_VALUE, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), task -> {
+                    Thread thread = new Thread(task, "loopback-" + name + "-" + threads.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        try {
+            return new LoopbackServer(0, BACKLOG, own, own, contexts);
+        } catch (IOException e) {
+            own.shutdownNow();
+            throw new UncheckedIOException("cannot bind " + name + " to " + HOST, e);
+        } catch (RuntimeException e) {
+            own.shutdownNow();
+            throw e;
+        }
+    }
+
+    /**
+     * A port of {@code 127.0.0.1} that nothing listens on: a connection to it is refused. It was
+     * free a moment ago, so only another process binding it meanwhile could answer there.
+     */
+    public static int closedPort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot find a free port on " + HOST, e);
+        }
     }
 
     /** The port, the same after every restart. */
@@ -141,7 +202,13 @@ public final class LoopbackServer implements AutoCloseable {
         return s;
     }
 
-    /** Stops the server if it is up; it cannot be restarted afterwards. Idempotent. */
+    /**
+     * Stops the server if it is up; it cannot be restarted afterwards. A server with threads of its
+     * own interrupts them, which ends held requests, and waits for them to end. Idempotent.
+     *
+     * @throws IllegalStateException if threads of its own are still alive after a few seconds, or
+     *     the wait for them is interrupted
+     */
     @Override
     public void close() {
         HttpServer s;
@@ -152,6 +219,18 @@ public final class LoopbackServer implements AutoCloseable {
         }
         if (s != null) {
             s.stop(0);
+        }
+        if (ownThreads != null) {
+            ownThreads.shutdownNow();
+            try {
+                if (!ownThreads.awaitTermination(THREADS_END_SECONDS, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("threads of " + this + " still alive "
+                            + THREADS_END_SECONDS + " s after close");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while the threads of " + this + " end", e);
+            }
         }
     }
 
