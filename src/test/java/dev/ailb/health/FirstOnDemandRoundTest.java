@@ -2,14 +2,14 @@ package dev.ailb.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.ailb.LoadBalancer;
+import dev.ailb.testing.LoopbackServer;
+import dev.ailb.testing.ScriptedEndpoint;
 import java.io.File;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -45,23 +45,17 @@ class FirstOnDemandRoundTest {
     /** Two backends on one loopback server, both starting unhealthy; one on-demand round. */
     public static final class Main {
         public static void main(String[] args) throws Exception {
-            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-            server.createContext("/health", exchange -> {
-                exchange.sendResponseHeaders(200, -1);
-                exchange.close();
-            });
-            server.start();
-            try (LoadBalancer lb = LoadBalancer.builder()
-                    .healthCheck(HealthCheck.http("/health"))
-                    .healthCheckTimeout(Duration.ofMillis(Long.parseLong(args[0])))
-                    .initiallyHealthy(false)
-                    .build()) {
-                lb.addBackend("a", "127.0.0.1", server.getAddress().getPort());
-                lb.addBackend("b", "127.0.0.1", server.getAddress().getPort());
+            try (LoopbackServer server = LoopbackServer.start("health",
+                            Map.of("/health", ScriptedEndpoint.answering(200)));
+                    LoadBalancer lb = LoadBalancer.builder()
+                            .healthCheck(HealthCheck.http("/health"))
+                            .healthCheckTimeout(Duration.ofMillis(Long.parseLong(args[0])))
+                            .initiallyHealthy(false)
+                            .build()) {
+                lb.addBackend("a", LoopbackServer.HOST, server.port());
+                lb.addBackend("b", LoopbackServer.HOST, server.port());
                 lb.performHealthChecks();
                 System.out.println("verdicts a=" + verdicts(lb, "a") + " b=" + verdicts(lb, "b"));
-            } finally {
-                server.stop(0);
             }
         }
 

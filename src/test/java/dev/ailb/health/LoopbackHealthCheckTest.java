@@ -3,17 +3,13 @@ package dev.ailb.health;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpHandler;
-import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerListener;
+import dev.ailb.testing.LoopbackServer;
+import dev.ailb.testing.ScriptedEndpoint;
 import dev.ailb.testing.Traffic;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,12 +17,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,13 +28,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Active health checks against real servers on loopback: JDK {@link HttpServer}s answering 200 or
- * 503, one that accepts and never answers, one stopped and restarted on the same port, and plain
- * {@link ServerSocket}s for the TCP check. Every round is {@link LoadBalancer#performHealthChecks()},
- * which returns once each verdict is counted, so the counts asserted are exact.
+ * Active health checks against real servers on loopback ({@link LoopbackServer}s): answering 200 or
+ * 503, one that accepts and never answers, one stopped and restarted on the same port, and one
+ * that only accepts connections for the TCP check. Every round is
+ * {@link LoadBalancer#performHealthChecks()}, which returns once each verdict is counted, so the
+ * counts asserted are exact.
  */
 class LoopbackHealthCheckTest {
-    private static final String LOOPBACK = "127.0.0.1";
+    private static final String LOOPBACK = LoopbackServer.HOST;
     private static final String HEALTH_PATH = "/health";
     /**
      * Short, so that a round with a hanging backend stays short. A warm JVM answers a check on
@@ -50,10 +45,10 @@ class LoopbackHealthCheckTest {
     /** For the tests where nothing hangs: a bound that no check on loopback comes near. */
     private static final Duration GENEROUS_TIMEOUT = Duration.ofSeconds(5);
     private static final String CHECKER_THREAD_PREFIX = "ailb-health";
+    /** How long a restarted server keeps trying to bind its port again. */
+    private static final Duration REBIND_TIMEOUT = Duration.ofSeconds(5);
 
-    private final CountDownLatch releaseHangingHandlers = new CountDownLatch(1);
     private final List<LoopbackServer> servers = new ArrayList<>();
-    private final List<ServerSocket> sockets = new ArrayList<>();
     private final List<LoadBalancer> balancers = new ArrayList<>();
     private final List<ExecutorService> userExecutors = new ArrayList<>();
     private Set<Thread> checkerThreadsBefore;
@@ -64,19 +59,16 @@ class LoopbackHealthCheckTest {
      * keeps that one-off cost out of the tests that use the short timeout.
      */
     @BeforeAll
-    static void warmUpTheHttpCheck() throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0), 50);
-        server.createContext(HEALTH_PATH, answering(200));
-        server.start();
-        try (LoadBalancer lb = LoadBalancer.builder()
-                .healthCheck(HealthCheck.http(HEALTH_PATH))
-                .healthCheckTimeout(GENEROUS_TIMEOUT)
-                .build()) {
-            lb.addBackend("warm-up", LOOPBACK, server.getAddress().getPort());
+    static void warmUpTheHttpCheck() {
+        try (LoopbackServer server = LoopbackServer.start("warm-up",
+                        Map.of(HEALTH_PATH, ScriptedEndpoint.answering(200)));
+                LoadBalancer lb = LoadBalancer.builder()
+                        .healthCheck(HealthCheck.http(HEALTH_PATH))
+                        .healthCheckTimeout(GENEROUS_TIMEOUT)
+                        .build()) {
+            lb.addBackend("warm-up", LOOPBACK, server.port());
             lb.performHealthChecks();
             assertThat(lb.getBackendStats("warm-up").health().consecutiveCheckSuccesses()).isEqualTo(1);
-        } finally {
-            server.stop(0);
         }
     }
 
@@ -86,17 +78,14 @@ class LoopbackHealthCheckTest {
         checkerThreadsBefore = liveCheckerThreads();
     }
 
+    /** Closing a server ends its held requests, and fails if its threads do not end in time. */
     @AfterEach
     void stopEverything() throws Exception {
-        releaseHangingHandlers.countDown();
         for (LoadBalancer lb : balancers) {
             lb.close();
         }
         for (LoopbackServer server : servers) {
-            server.shutdown();
-        }
-        for (ServerSocket socket : sockets) {
-            socket.close();
+            server.close();
         }
         for (ExecutorService executor : userExecutors) {
             executor.shutdownNow();
@@ -109,9 +98,10 @@ class LoopbackHealthCheckTest {
     @Test
     void http503AndHangingBackendsStayHealthyForTwoFailedRoundsAndGoDownExactlyOnTheThird() {
         // given
-        LoopbackServer healthy = startServer("healthy", answering(200));
-        LoopbackServer failing = startServer("failing", answering(503));
-        LoopbackServer hanging = startServer("hanging", hangingUntilTestEnds());
+        LoopbackServer healthy = startServer("healthy", ScriptedEndpoint.answering(200));
+        LoopbackServer failing = startServer("failing", ScriptedEndpoint.answering(503));
+        ScriptedEndpoint neverAnswering = hangingUntilTestEnds();
+        LoopbackServer hanging = startServer("hanging", neverAnswering);
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(CHECK_TIMEOUT)
@@ -149,14 +139,14 @@ class LoopbackHealthCheckTest {
             assertThat(ofHealthy.consecutiveCheckFailures()).isZero();
             assertThat(ofHealthy.lastFailureReason()).isEmpty();
         }
-        assertThat(hanging.healthRequests()).as("the hanging server did receive the checks").isPositive();
+        assertThat(neverAnswering.requests()).as("the hanging server did receive the checks").isPositive();
     }
 
     @Test
     void backendsDownByHealthCheckGetNoneOfTheSelectionsOfAnyStrategy() {
         // given: a fall of one, so that a single round takes the 503 and the hanging backend down
-        LoopbackServer healthy = startServer("healthy", answering(200));
-        LoopbackServer failing = startServer("failing", answering(503));
+        LoopbackServer healthy = startServer("healthy", ScriptedEndpoint.answering(200));
+        LoopbackServer failing = startServer("failing", ScriptedEndpoint.answering(503));
         LoopbackServer hanging = startServer("hanging", hangingUntilTestEnds());
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
@@ -190,9 +180,10 @@ class LoopbackHealthCheckTest {
     // ---------------------------------------------------------------- stop and restart
 
     @Test
-    void stoppedServerGoesDownAfterFallRoundsAndComesBackAfterRiseRoundsOnTheSamePort() {
+    void stoppedServerGoesDownAfterFallRoundsAndComesBackAfterRiseRoundsOnTheSamePort() throws InterruptedException {
         // given
-        LoopbackServer server = startServer("restarting", answering(200));
+        ScriptedEndpoint health = ScriptedEndpoint.answering(200);
+        LoopbackServer server = startServer("restarting", health);
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
@@ -223,15 +214,15 @@ class LoopbackHealthCheckTest {
         assertThat(health(lb, "restarting").consecutiveCheckFailures()).isEqualTo(3);
 
         // when: it starts again on the same port
-        int requestsBeforeRestart = server.healthRequests();
-        server.restart();
+        int requestsBeforeRestart = health.requests();
+        server.restart(REBIND_TIMEOUT);
         lb.performHealthChecks();
         HealthState afterFirstRound = backend.healthState();
         int successesAfterFirstRound = health(lb, "restarting").consecutiveCheckSuccesses();
         lb.performHealthChecks();
 
         // then
-        assertThat(server.healthRequests() - requestsBeforeRestart).isEqualTo(2);
+        assertThat(health.requests() - requestsBeforeRestart).isEqualTo(2);
         assertThat(afterFirstRound).isEqualTo(HealthState.UNHEALTHY);
         assertThat(successesAfterFirstRound).isEqualTo(1);
         assertThat(backend.healthState()).isEqualTo(HealthState.HEALTHY);
@@ -254,16 +245,16 @@ class LoopbackHealthCheckTest {
     // ---------------------------------------------------------------- TCP
 
     @Test
-    void tcpCheckKeepsAnAcceptingPortUpAndTakesARefusingPortDownAfterFallRounds() throws IOException {
-        // given
-        ServerSocket open = openSocket();
-        int closedPort = portNobodyListensOn();
+    void tcpCheckKeepsAnAcceptingPortUpAndTakesARefusingPortDownAfterFallRounds() {
+        // given: a server with no context still accepts every connection
+        LoopbackServer open = startServer("accepting", Map.of());
+        int closedPort = LoopbackServer.closedPort();
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.tcp())
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
                 .unhealthyThreshold(3)
                 .build());
-        Backend accepting = lb.addBackend("accepting", LOOPBACK, open.getLocalPort());
+        Backend accepting = lb.addBackend("accepting", LOOPBACK, open.port());
         Backend refusing = lb.addBackend("refusing", LOOPBACK, closedPort);
 
         // when
@@ -288,8 +279,8 @@ class LoopbackHealthCheckTest {
     @Test
     void initiallyUnhealthyBackendComesUpOnItsFirstPassingCheckWhileA503OneStaysDown() {
         // given
-        LoopbackServer healthy = startServer("healthy", answering(200));
-        LoopbackServer failing = startServer("failing", answering(503));
+        LoopbackServer healthy = startServer("healthy", ScriptedEndpoint.answering(200));
+        LoopbackServer failing = startServer("failing", ScriptedEndpoint.answering(503));
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
@@ -322,7 +313,7 @@ class LoopbackHealthCheckTest {
     @Test
     void stoppingTheCheckerEndsAllItsThreadsAndItCanBeStartedAgain() {
         // given: rounds a day apart, so that only the rounds the test runs count
-        LoopbackServer failing = startServer("failing", answering(503));
+        LoopbackServer failing = startServer("failing", ScriptedEndpoint.answering(503));
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
@@ -358,7 +349,7 @@ class LoopbackHealthCheckTest {
     @Test
     void closingTheBalancerEndsAllCheckerThreads() {
         // given
-        LoopbackServer healthy = startServer("healthy", answering(200));
+        LoopbackServer healthy = startServer("healthy", ScriptedEndpoint.answering(200));
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
@@ -385,7 +376,7 @@ class LoopbackHealthCheckTest {
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 task -> daemon(task, "user-scheduler"));
         userExecutors.add(scheduler);
-        LoopbackServer healthy = startServer("healthy", answering(200));
+        LoopbackServer healthy = startServer("healthy", ScriptedEndpoint.answering(200));
         LoadBalancer lb = track(LoadBalancer.builder()
                 .healthCheck(HealthCheck.http(HEALTH_PATH))
                 .healthCheckTimeout(GENEROUS_TIMEOUT)
@@ -511,105 +502,25 @@ class LoopbackHealthCheckTest {
                 .collect(Collectors.toList());
     }
 
-    private LoopbackServer startServer(String name, HttpHandler handler) {
-        LoopbackServer server = new LoopbackServer(name, handler);
+    private LoopbackServer startServer(String name, ScriptedEndpoint health) {
+        return startServer(name, Map.of(HEALTH_PATH, health));
+    }
+
+    private LoopbackServer startServer(String name, Map<String, HttpHandler> contexts) {
+        LoopbackServer server = LoopbackServer.start(name, contexts);
         servers.add(server);
-        server.restart();
         return server;
     }
 
-    private ServerSocket openSocket() throws IOException {
-        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getByName(LOOPBACK));
-        sockets.add(socket);
-        return socket;
-    }
-
-    private static int portNobodyListensOn() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
-            return socket.getLocalPort();
-        }
-    }
-
-    private static HttpHandler answering(int status) {
-        return exchange -> {
-            try (exchange) {
-                exchange.getRequestBody().readAllBytes();
-                exchange.sendResponseHeaders(status, -1);
-            }
-        };
-    }
-
-    private HttpHandler hangingUntilTestEnds() {
-        return exchange -> {
-            try (exchange) {
-                releaseHangingHandlers.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        };
+    /** Accepts the checks and answers none of them; {@link #stopEverything} ends them. */
+    private static ScriptedEndpoint hangingUntilTestEnds() {
+        return ScriptedEndpoint.answering(200).hold();
     }
 
     private static Thread daemon(Runnable task, String name) {
         Thread thread = new Thread(task, name);
         thread.setDaemon(true);
         return thread;
-    }
-
-    /** A JDK HTTP server on a loopback port that it keeps when stopped and started again. */
-    private static final class LoopbackServer {
-        private final String name;
-        private final HttpHandler handler;
-        private final AtomicInteger healthRequests = new AtomicInteger();
-        private final ExecutorService executor;
-        private InetSocketAddress address; // port 0 until first bound
-        private HttpServer server;
-
-        LoopbackServer(String name, HttpHandler handler) {
-            this.name = name;
-            this.handler = handler;
-            AtomicInteger threads = new AtomicInteger();
-            this.executor = Executors.newFixedThreadPool(4,
-                    task -> daemon(task, "loopback-" + name + "-" + threads.incrementAndGet()));
-        }
-
-        int port() {
-            return address.getPort();
-        }
-
-        int healthRequests() {
-            return healthRequests.get();
-        }
-
-        /** Starts on a fresh ephemeral port the first time, on the same port afterwards. */
-        void restart() {
-            try {
-                InetSocketAddress bindTo = address != null
-                        ? address : new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0);
-                server = HttpServer.create(bindTo, 50);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot bind " + name + " to " + LOOPBACK, e);
-            }
-            server.setExecutor(executor);
-            server.createContext(HEALTH_PATH, exchange -> {
-                healthRequests.incrementAndGet();
-                handler.handle(exchange);
-            });
-            server.start();
-            address = server.getAddress();
-        }
-
-        void stop() {
-            server.stop(0);
-            server = null;
-        }
-
-        void shutdown() throws InterruptedException {
-            if (server != null) {
-                stop();
-            }
-            executor.shutdownNow();
-            assertThat(executor.awaitTermination(5, TimeUnit.SECONDS)).as("threads of server %s end", name).isTrue();
-        }
     }
 
     /** One health change a listener heard. */

@@ -3,43 +3,35 @@ package dev.ailb.health;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadReport;
 import dev.ailb.TimedLoadReport;
+import dev.ailb.testing.LoopbackServer;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
+import dev.ailb.testing.ScriptedEndpoint;
 import dev.ailb.testing.StandardErrorCapture;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Load reports read from {@code /metrics} pages served by JDK {@link HttpServer}s on loopback.
+ * Load reports read from {@code /metrics} pages served by {@link LoopbackServer}s.
  * {@link LoadBalancer#pollLoadReports()} returns once every poll has ended, so what it recorded
  * can be asserted at once. Log lines are counted in a buffer swapped in for {@code System.err},
  * where slf4j-simple writes them.
  */
 class LoopbackLoadPollingTest {
-    private static final String LOOPBACK = "127.0.0.1";
+    private static final String LOOPBACK = LoopbackServer.HOST;
+    private static final String METRICS_PATH = "/metrics";
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4";
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
     private static final String VLLM_PAGE = String.join("\n",
             "# HELP vllm:num_requests_running Number of requests in model execution batches.",
@@ -55,7 +47,7 @@ class LoopbackLoadPollingTest {
             "");
 
     private final ManualTicker ticker = new ManualTicker();
-    private final List<Page> pages = new ArrayList<>();
+    private final List<LoopbackServer> servers = new ArrayList<>();
     private final List<LoadBalancer> balancers = new ArrayList<>();
     private StandardErrorCapture captured;
 
@@ -68,51 +60,19 @@ class LoopbackLoadPollingTest {
     void cleanUp() {
         captured.close();
         balancers.forEach(LoadBalancer::close);
-        pages.forEach(Page::stop);
+        servers.forEach(LoopbackServer::close);
     }
 
-    /** A loopback server whose {@code /metrics} answer the test sets. */
-    private static final class Page {
-        final AtomicReference<String> body = new AtomicReference<>(VLLM_PAGE);
-        final AtomicInteger status = new AtomicInteger(200);
-        final AtomicInteger requests = new AtomicInteger();
-        final BlockingQueue<Integer> arrivals = new LinkedBlockingQueue<>();
-        final ExecutorService executor = Executors.newFixedThreadPool(2, task -> {
-            Thread t = new Thread(task, "loopback-metrics");
-            t.setDaemon(true);
-            return t;
-        });
-        final HttpServer server;
-
-        Page() throws IOException {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0), 50);
-            server.setExecutor(executor);
-            server.createContext("/metrics", exchange -> {
-                arrivals.add(requests.incrementAndGet());
-                byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4");
-                exchange.sendResponseHeaders(status.get(), bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            });
-            server.start();
-        }
-
-        int port() {
-            return server.getAddress().getPort();
-        }
-
-        void stop() {
-            server.stop(0);
-            executor.shutdownNow();
-        }
+    /** A {@code /metrics} page whose answer the test sets: a vLLM page with 200 until it does. */
+    private static ScriptedEndpoint page() {
+        return ScriptedEndpoint.answering(200, PROMETHEUS_TEXT, VLLM_PAGE);
     }
 
-    private Page page() throws IOException {
-        Page p = new Page();
-        pages.add(p);
-        return p;
+    /** Serves {@code page} on a loopback server of its own and returns the server's port. */
+    private int serve(ScriptedEndpoint page) {
+        LoopbackServer server = LoopbackServer.start("metrics", Map.of(METRICS_PATH, page));
+        servers.add(server);
+        return server.port();
     }
 
     private LoadBalancer balancer(LoadBalancerBuilder builder) {
@@ -132,10 +92,11 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
-    void aVllmPageBecomesAReportStampedWithTheTicker() throws IOException {
-        Page page = page();
+    void aVllmPageBecomesAReportStampedWithTheTicker() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         LoadBalancer lb = vllmBalancer();
-        Backend a = lb.addBackend("poll-a", LOOPBACK, page.port());
+        Backend a = lb.addBackend("poll-a", LOOPBACK, port);
         ticker.advance(Duration.ofSeconds(3));
 
         lb.pollLoadReports();
@@ -145,19 +106,21 @@ class LoopbackLoadPollingTest {
         // counts are summed over the models, the KV cache takes the fuller one
         assertThat(report.load()).isEqualTo(LoadReport.builder().waitingRequests(6).runningRequests(15)
                 .kvCacheUsage(0.625).build());
-        assertThat(page.requests).hasValue(1);
+        assertThat(page.requests()).isEqualTo(1);
         assertThat(warnLinesAbout("poll-a")).isZero();
     }
 
     @Test
-    void everyRegisteredBackendIsPolledAndRemovedOnesAreNot() throws IOException {
-        Page first = page();
-        Page second = page();
-        second.body.set("vllm:num_requests_waiting 9\n");
+    void everyRegisteredBackendIsPolledAndRemovedOnesAreNot() {
+        ScriptedEndpoint first = page();
+        int firstPort = serve(first);
+        ScriptedEndpoint second = page();
+        int secondPort = serve(second);
+        second.body("vllm:num_requests_waiting 9\n");
         LoadBalancer lb = vllmBalancer();
-        Backend a = lb.addBackend("poll-b1", LOOPBACK, first.port());
-        Backend b = lb.addBackend("poll-b2", LOOPBACK, second.port());
-        Backend gone = lb.addBackend("poll-b3", LOOPBACK, first.port());
+        Backend a = lb.addBackend("poll-b1", LOOPBACK, firstPort);
+        Backend b = lb.addBackend("poll-b2", LOOPBACK, secondPort);
+        Backend gone = lb.addBackend("poll-b3", LOOPBACK, firstPort);
         lb.removeBackend("poll-b3");
 
         lb.pollLoadReports();
@@ -166,18 +129,19 @@ class LoopbackLoadPollingTest {
         assertThat(b.loadReport().orElseThrow().load())
                 .isEqualTo(LoadReport.builder().waitingRequests(9).build());
         assertThat(gone.loadReport()).isEmpty();
-        assertThat(first.requests).hasValue(1);
+        assertThat(first.requests()).isEqualTo(1);
     }
 
     @Test
-    void aMalformedPageIsRejectedWithItsReasonAndTheLastGoodReportAgesOut() throws IOException {
-        Page page = page();
+    void aMalformedPageIsRejectedWithItsReasonAndTheLastGoodReportAgesOut() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         LoadBalancer lb = vllmBalancer();
-        Backend a = lb.addBackend("poll-c", LOOPBACK, page.port());
+        Backend a = lb.addBackend("poll-c", LOOPBACK, port);
         lb.pollLoadReports();
         TimedLoadReport good = a.loadReport().orElseThrow();
 
-        page.body.set("vllm:num_requests_waiting{model_name=\"llama\" 4\n");
+        page.body("vllm:num_requests_waiting{model_name=\"llama\" 4\n");
         ticker.advance(Duration.ofSeconds(1));
         lb.pollLoadReports();
         lb.pollLoadReports();
@@ -192,18 +156,19 @@ class LoopbackLoadPollingTest {
         ticker.advance(Duration.ofSeconds(30));
         assertThat(lb.isSaturated()).isFalse();
 
-        page.body.set(VLLM_PAGE.replace("} 4.0", "} 0.0").replace("} 2.0", "} 1.0"));
+        page.body(VLLM_PAGE.replace("} 4.0", "} 0.0").replace("} 2.0", "} 1.0"));
         lb.pollLoadReports();
         assertThat(a.loadReport().orElseThrow().load().waitingRequests()).isEqualTo(1);
         assertThat(a.loadReport().orElseThrow().reportedAtNanos()).isEqualTo(ticker.read());
     }
 
     @Test
-    void aPageListingASeriesTwiceIsRejectedRatherThanCountedTwice() throws IOException {
-        Page page = page();
+    void aPageListingASeriesTwiceIsRejectedRatherThanCountedTwice() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         LoadBalancer lb = vllmBalancer();
-        Backend a = lb.addBackend("poll-twice", LOOPBACK, page.port());
-        page.body.set(String.join("\n",
+        Backend a = lb.addBackend("poll-twice", LOOPBACK, port);
+        page.body(String.join("\n",
                 "# TYPE vllm:num_requests_waiting gauge",
                 "vllm:num_requests_waiting{engine=\"0\",model_name=\"llama\"} 4.0",
                 "vllm:num_requests_waiting{engine=\"0\",model_name=\"qwen\"} 2.0",
@@ -222,24 +187,25 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
-    void badAnswersAreRejectedWithWhatWasWrong() throws IOException {
-        Page page = page();
+    void badAnswersAreRejectedWithWhatWasWrong() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         LoadBalancer lb = vllmBalancer();
-        lb.addBackend("poll-d", LOOPBACK, page.port());
+        lb.addBackend("poll-d", LOOPBACK, port);
 
-        page.status.set(503);
+        page.status(503);
         lb.pollLoadReports();
-        page.status.set(200);
-        page.body.set("# nothing we know\nsome_other_metric 1\n");
-        lb.addBackend("poll-e", LOOPBACK, page.port());
+        page.status(200);
+        page.body("# nothing we know\nsome_other_metric 1\n");
+        lb.addBackend("poll-e", LOOPBACK, port);
         lb.removeBackend("poll-d");
         lb.pollLoadReports();
-        page.body.set("vllm:num_requests_waiting -3\n");
-        lb.addBackend("poll-f", LOOPBACK, page.port());
+        page.body("vllm:num_requests_waiting -3\n");
+        lb.addBackend("poll-f", LOOPBACK, port);
         lb.removeBackend("poll-e");
         lb.pollLoadReports();
-        page.body.set("vllm:kv_cache_usage_perc 62.5\n");
-        lb.addBackend("poll-g", LOOPBACK, page.port());
+        page.body("vllm:kv_cache_usage_perc 62.5\n");
+        lb.addBackend("poll-g", LOOPBACK, port);
         lb.removeBackend("poll-f");
         lb.pollLoadReports();
 
@@ -254,15 +220,16 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
-    void aPageTooLargeIsRejectedWithoutBeingReadWhole() throws IOException {
-        Page page = page();
+    void aPageTooLargeIsRejectedWithoutBeingReadWhole() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         StringBuilder big = new StringBuilder(PrometheusLoadSource.MAX_PAGE_BYTES + 100);
         while (big.length() <= PrometheusLoadSource.MAX_PAGE_BYTES) {
             big.append("# padding padding padding padding padding padding padding padding\n");
         }
-        page.body.set(big + "vllm:num_requests_waiting 1\n");
+        page.body(big + "vllm:num_requests_waiting 1\n");
         LoadBalancer lb = vllmBalancer();
-        Backend a = lb.addBackend("poll-h", LOOPBACK, page.port());
+        Backend a = lb.addBackend("poll-h", LOOPBACK, port);
 
         lb.pollLoadReports();
 
@@ -272,11 +239,8 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
-    void aClosedPortIsRejected() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
-            closedPort = socket.getLocalPort();
-        }
+    void aClosedPortIsRejected() {
+        int closedPort = LoopbackServer.closedPort();
         LoadBalancer lb = vllmBalancer();
         Backend a = lb.addBackend("poll-i", LOOPBACK, closedPort);
 
@@ -289,34 +253,35 @@ class LoopbackLoadPollingTest {
 
     @Test
     void whileTheHealthCheckerRunsPollsFollowTheInterval() throws Exception {
-        Page page = page();
+        ScriptedEndpoint page = page();
+        int port = serve(page);
         ManualScheduler scheduler = new ManualScheduler(ticker);
         LoadBalancer lb = balancer(LoadBalancer.builder().healthCheckScheduler(scheduler)
                 .loadSource(PrometheusLoadSource.vllm(), Duration.ofMillis(500)));
-        Backend a = lb.addBackend("poll-j", LOOPBACK, page.port());
+        Backend a = lb.addBackend("poll-j", LOOPBACK, port);
 
         lb.startHealthChecker();
         scheduler.runDueTasks(); // the first poll starts at once
         // the poll's I/O runs on real threads: wait for the request, not for a time
-        assertThat(page.arrivals.poll(10, TimeUnit.SECONDS)).as("first poll").isEqualTo(1);
+        assertThat(page.arrivals().poll(10, TimeUnit.SECONDS)).as("first poll").isEqualTo(1);
         // waits for that poll to be applied, or polls once more if it already was: either way no
         // poll is under way afterwards, so the next scheduled one is not skipped as a duplicate
         lb.pollLoadReports();
         assertThat(a.loadReport()).isPresent();
-        int seen = page.requests.get();
-        page.arrivals.clear();
+        int seen = page.requests();
+        page.arrivals().clear();
 
         scheduler.advance(Duration.ofMillis(499));
-        assertThat(page.arrivals).isEmpty();
+        assertThat(page.arrivals()).isEmpty();
         scheduler.advance(Duration.ofMillis(1));
-        assertThat(page.arrivals.poll(10, TimeUnit.SECONDS)).as("second scheduled poll").isEqualTo(seen + 1);
+        assertThat(page.arrivals().poll(10, TimeUnit.SECONDS)).as("second scheduled poll").isEqualTo(seen + 1);
         lb.pollLoadReports();
-        page.arrivals.clear();
+        page.arrivals().clear();
 
         lb.stopHealthChecker();
         scheduler.advance(Duration.ofSeconds(10));
         assertThat(scheduler.pendingTasks()).as("nothing left scheduled").isZero();
-        assertThat(page.arrivals).isEmpty();
+        assertThat(page.arrivals()).isEmpty();
         assertThat(a.isAvailable()).isTrue();
     }
 
@@ -345,13 +310,14 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
-    void otherEnginesAreReadThroughTheirOwnNames() throws IOException {
-        Page page = page();
-        page.body.set("tgi_queue_size 3\ntgi_batch_current_size 8\nnode_cpu 0.4\n");
+    void otherEnginesAreReadThroughTheirOwnNames() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
+        page.body("tgi_queue_size 3\ntgi_batch_current_size 8\nnode_cpu 0.4\n");
         PrometheusLoadSource tgi = LoadSource.prometheus().path("/metrics").waitingRequests("tgi_queue_size")
                 .runningRequests("tgi_batch_current_size").cpu("node_cpu").build();
         LoadBalancer lb = balancer(LoadBalancer.builder().loadSource(tgi, Duration.ofSeconds(5)));
-        Backend a = lb.addBackend("poll-k", LOOPBACK, page.port());
+        Backend a = lb.addBackend("poll-k", LOOPBACK, port);
 
         lb.pollLoadReports();
 

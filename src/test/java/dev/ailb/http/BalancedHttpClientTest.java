@@ -3,8 +3,6 @@ package dev.ailb.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.CallFailedException;
@@ -12,106 +10,55 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import dev.ailb.RetryPolicy;
 import dev.ailb.health.OutlierDetection;
+import dev.ailb.testing.LoopbackServer;
+import dev.ailb.testing.ScriptedEndpoint;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The HTTP integration end to end against OpenAI-style endpoints on loopback ({@code POST
- * /v1/chat/completions}), JDK {@link HttpServer}s answering whole or streamed (server-sent events).
+ * /v1/chat/completions}), {@link LoopbackServer}s answering whole or streamed (server-sent events).
  */
 class BalancedHttpClientTest {
-    private static final String LOOPBACK = "127.0.0.1";
+    private static final String LOOPBACK = LoopbackServer.HOST;
     private static final String CHAT = "/v1/chat/completions";
     private static final String JSON = "{\"model\":\"llama\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-    private final List<Server> servers = new ArrayList<>();
+    private final List<LoopbackServer> servers = new ArrayList<>();
     private final List<LoadBalancer> balancers = new ArrayList<>();
 
     @AfterEach
     void cleanUp() {
         balancers.forEach(LoadBalancer::close);
-        servers.forEach(Server::stop);
+        servers.forEach(LoopbackServer::close);
     }
 
-    /** A loopback model server: answers with the status and body the test sets. */
-    private final class Server {
-        final AtomicInteger status = new AtomicInteger(200);
-        final AtomicReference<String> body = new AtomicReference<>("{\"choices\":[{\"message\":{\"content\":\"hello\"}}]}");
-        final AtomicInteger requests = new AtomicInteger();
-        final AtomicReference<String> lastBody = new AtomicReference<>();
-        /** For streams: the first event goes out at once, the rest when this opens. */
-        final CountDownLatch releaseRest = new CountDownLatch(1);
-        final ExecutorService executor = Executors.newFixedThreadPool(4, task -> {
-            Thread t = new Thread(task, "loopback-model");
-            t.setDaemon(true);
-            return t;
-        });
-        final HttpServer http;
+    /**
+     * A model's chat endpoint: answers with the status and body the test sets, and streams to a
+     * request that asks for it, the first event at once and the rest when not held.
+     */
+    private static ScriptedEndpoint model() {
+        return ScriptedEndpoint
+                .answering(200, "application/json", "{\"choices\":[{\"message\":{\"content\":\"hello\"}}]}")
+                .streamWhenAsked("data: {\"delta\":\"hel\"}\n\n", "data: {\"delta\":\"lo\"}\n\ndata: [DONE]\n\n");
+    }
 
-        Server() throws IOException {
-            http = HttpServer.create(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0), 50);
-            http.setExecutor(executor);
-            http.createContext(CHAT, this::handle);
-            http.start();
-            servers.add(this);
-        }
-
-        private void handle(HttpExchange exchange) throws IOException {
-            requests.incrementAndGet();
-            lastBody.set(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-            boolean stream = lastBody.get().contains("\"stream\":true") && status.get() < 500;
-            if (!stream) {
-                byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", "application/json");
-                exchange.sendResponseHeaders(status.get(), bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-                return;
-            }
-            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
-            exchange.sendResponseHeaders(status.get(), 0); // chunked
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write("data: {\"delta\":\"hel\"}\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                try {
-                    releaseRest.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                out.write("data: {\"delta\":\"lo\"}\n\ndata: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            }
-        }
-
-        int port() {
-            return http.getAddress().getPort();
-        }
-
-        void stop() {
-            releaseRest.countDown();
-            http.stop(0);
-            executor.shutdownNow();
-        }
+    /** Serves {@code model} on a loopback server of its own and returns the server's port. */
+    private int serve(ScriptedEndpoint model) {
+        LoopbackServer server = LoopbackServer.start("model", Map.of(CHAT, model));
+        servers.add(server);
+        return server.port();
     }
 
     private LoadBalancer balancer(RetryPolicy retries) {
@@ -134,17 +81,18 @@ class BalancedHttpClientTest {
 
     @Test
     void aWholeAnswerComesBackAndIsCountedOnItsBackend() throws Exception {
-        Server server = new Server();
+        ScriptedEndpoint server = model();
+        int port = serve(server);
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        Backend a = lb.addBackend("a", LOOPBACK, server.port());
+        Backend a = lb.addBackend("a", LOOPBACK, port);
         BalancedHttpClient http = BalancedHttpClient.of(lb);
 
         HttpResponse<String> answer = http.send(request("r1"), chat(JSON), HttpResponse.BodyHandlers.ofString());
 
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.body()).contains("hello");
-        assertThat(answer.uri()).isEqualTo(URI.create("http://127.0.0.1:" + server.port() + CHAT));
-        assertThat(server.lastBody.get()).isEqualTo(JSON);
+        assertThat(answer.uri()).isEqualTo(URI.create("http://127.0.0.1:" + port + CHAT));
+        assertThat(server.lastRequestBody()).isEqualTo(JSON);
         assertThat(a.successes()).isOne();
         assertThat(a.failures()).isZero();
         assertThat(a.activeConnections()).isZero();
@@ -153,12 +101,11 @@ class BalancedHttpClientTest {
 
     @Test
     void aServerErrorIsRetriedOnAnotherBackendAndCountedAsAFailure() throws Exception {
-        Server failing = new Server();
-        failing.status.set(503);
-        Server healthy = new Server();
+        ScriptedEndpoint failing = model().status(503);
+        ScriptedEndpoint healthy = model();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        Backend bad = lb.addBackend("bad", LOOPBACK, failing.port());
-        Backend good = lb.addBackend("good", LOOPBACK, healthy.port());
+        Backend bad = lb.addBackend("bad", LOOPBACK, serve(failing));
+        Backend good = lb.addBackend("good", LOOPBACK, serve(healthy));
         BalancedHttpClient http = BalancedHttpClient.of(lb);
 
         for (int i = 0; i < 4; i++) {
@@ -167,60 +114,52 @@ class BalancedHttpClientTest {
         }
 
         assertThat(good.successes()).isEqualTo(4);
-        assertThat(bad.failures()).isEqualTo(failing.requests.get()).isPositive();
+        assertThat(bad.failures()).isEqualTo(failing.requests()).isPositive();
         assertThat(bad.successes()).isZero();
         assertThat(lb.getAllStats().metrics().retries()).isEqualTo(bad.failures());
     }
 
     @Test
     void whenEveryAttemptFailsTheLastServerErrorIsReturned() throws Exception {
-        Server first = new Server();
-        Server second = new Server();
-        first.status.set(500);
-        second.status.set(502);
-        first.body.set("{\"error\":\"overloaded\"}");
-        second.body.set("{\"error\":\"overloaded\"}");
+        ScriptedEndpoint first = model().status(500).body("{\"error\":\"overloaded\"}");
+        ScriptedEndpoint second = model().status(502).body("{\"error\":\"overloaded\"}");
         LoadBalancer lb = balancer(RetryPolicy.builder().maxAttempts(2).build());
-        lb.addBackend("a", LOOPBACK, first.port());
-        lb.addBackend("b", LOOPBACK, second.port());
+        lb.addBackend("a", LOOPBACK, serve(first));
+        lb.addBackend("b", LOOPBACK, serve(second));
 
         HttpResponse<String> answer = BalancedHttpClient.of(lb)
                 .send(request("r"), chat(JSON), HttpResponse.BodyHandlers.ofString());
 
         assertThat(answer.statusCode()).isIn(500, 502);
         assertThat(answer.body()).contains("overloaded");
-        assertThat(first.requests.get() + second.requests.get()).isEqualTo(2);
+        assertThat(first.requests() + second.requests()).isEqualTo(2);
         assertThat(lb.getAllStats().metrics().failures()).isEqualTo(2);
     }
 
     @Test
     void aClientErrorIsTheCallersMistakeNotRetriedAndNotAFailure() throws Exception {
-        Server server = new Server();
-        server.status.set(400);
-        Server other = new Server();
+        ScriptedEndpoint server = model().status(400);
+        ScriptedEndpoint other = model();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        lb.addBackend("a", LOOPBACK, server.port());
-        lb.addBackend("b", LOOPBACK, other.port());
+        lb.addBackend("a", LOOPBACK, serve(server));
+        lb.addBackend("b", LOOPBACK, serve(other));
 
         HttpResponse<String> answer = BalancedHttpClient.of(lb)
                 .send(request("r"), chat("{not json"), HttpResponse.BodyHandlers.ofString());
 
         assertThat(answer.statusCode()).isIn(200, 400);
-        assertThat(server.requests.get() + other.requests.get()).isOne();
+        assertThat(server.requests() + other.requests()).isOne();
         assertThat(lb.getAllStats().metrics().failures()).isZero();
         assertThat(lb.getAllStats().metrics().successes()).isOne();
     }
 
     @Test
     void aRefusedConnectionIsRetriedElsewhereAndAllRefusedThrows() throws Exception {
-        int closed;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
-            closed = socket.getLocalPort();
-        }
-        Server server = new Server();
+        int closed = LoopbackServer.closedPort();
+        ScriptedEndpoint server = model();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
         Backend down = lb.addBackend("down", LOOPBACK, closed);
-        lb.addBackend("up", LOOPBACK, server.port());
+        lb.addBackend("up", LOOPBACK, serve(server));
         BalancedHttpClient http = BalancedHttpClient.of(lb);
 
         for (int i = 0; i < 2; i++) {
@@ -240,9 +179,9 @@ class BalancedHttpClientTest {
 
     @Test
     void aStreamedAnswerHoldsItsLeaseUntilReadAndRecordsTheFirstByte() throws Exception {
-        Server server = new Server();
+        ScriptedEndpoint server = model().hold();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        Backend a = lb.addBackend("a", LOOPBACK, server.port());
+        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
         BalancedHttpClient http = BalancedHttpClient.of(lb);
 
         try (StreamedResponse answer = http.stream(request("r"), chat(JSON.replace("}]}", "}],\"stream\":true}")))) {
@@ -258,7 +197,7 @@ class BalancedHttpClientTest {
             assertThat(a.firstByteCount()).isOne();
             assertThat(a.timeToFirstByteAt(0.5)).isPositive();
 
-            server.releaseRest.countDown();
+            server.release();
             ByteArrayOutputStream rest = new ByteArrayOutputStream();
             body.transferTo(rest);
             assertThat(rest.toString(StandardCharsets.UTF_8)).contains("data: [DONE]");
@@ -272,9 +211,9 @@ class BalancedHttpClientTest {
 
     @Test
     void aStreamClosedEarlyEndsItsLease() throws Exception {
-        Server server = new Server();
+        ScriptedEndpoint server = model().hold();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        Backend a = lb.addBackend("a", LOOPBACK, server.port());
+        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
 
         StreamedResponse answer = BalancedHttpClient.of(lb)
                 .stream(request("r"), chat(JSON.replace("}]}", "}],\"stream\":true}")));
@@ -288,14 +227,12 @@ class BalancedHttpClientTest {
 
     @Test
     void aStreamedServerErrorIsRetriedAndTheLastOneReturnedReadable() throws Exception {
-        Server failing = new Server();
-        failing.status.set(503);
-        failing.body.set("{\"error\":\"busy\"}");
-        Server healthy = new Server();
-        healthy.releaseRest.countDown();
+        ScriptedEndpoint failing = model().status(503).body("{\"error\":\"busy\"}");
+        int failingPort = serve(failing);
+        ScriptedEndpoint healthy = model();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
-        Backend bad = lb.addBackend("bad", LOOPBACK, failing.port());
-        lb.addBackend("good", LOOPBACK, healthy.port());
+        Backend bad = lb.addBackend("bad", LOOPBACK, failingPort);
+        lb.addBackend("good", LOOPBACK, serve(healthy));
         BalancedHttpClient http = BalancedHttpClient.of(lb);
         String streaming = JSON.replace("}]}", "}],\"stream\":true}");
 
@@ -305,10 +242,10 @@ class BalancedHttpClientTest {
                 answer.body().transferTo(OutputStream.nullOutputStream());
             }
         }
-        assertThat(bad.failures()).isEqualTo(failing.requests.get()).isPositive();
+        assertThat(bad.failures()).isEqualTo(failing.requests()).isPositive();
 
         LoadBalancer onlyBad = balancer(RetryPolicy.builder().maxAttempts(1).build());
-        onlyBad.addBackend("bad", LOOPBACK, failing.port());
+        onlyBad.addBackend("bad", LOOPBACK, failingPort);
         try (StreamedResponse answer = BalancedHttpClient.of(onlyBad).stream(request("r"), chat(streaming))) {
             assertThat(answer.statusCode()).isEqualTo(503);
             assertThat(new String(answer.body().readAllBytes(), StandardCharsets.UTF_8)).contains("busy");
