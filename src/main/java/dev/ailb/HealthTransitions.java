@@ -230,8 +230,9 @@ final class HealthTransitions {
             int allowed = Math.max(1, inService * outliers.maxEjectionPercent() / 100);
             if (ejected >= allowed) {
                 h.requestFailures.set(0);
-                log.debug("{} - Not ejecting backend {} after {} failed requests: {} of {} backends are ejected already "
-                        + "(at most {}%)", table.name(), backend.id(), failed, ejected, inService, outliers.maxEjectionPercent());
+                log.debug("{} - Not ejecting backend {} after {} failed requests: {} of {} backends are ejected "
+                        + "already (at most {}%)", table.name(), backend.id(), failed, ejected, inService,
+                        outliers.maxEjectionPercent());
                 return;
             }
             BackendHealth.Saved before = h.save();
@@ -278,7 +279,8 @@ final class HealthTransitions {
         if (next == HealthState.HEALTHY) {
             log.info("{} - Backend {} is healthy again: {}", table.name(), backend.id(), reason);
         } else {
-            log.warn("{} - Backend {} is {}: {}", table.name(), backend.id(), next == HealthState.EJECTED ? "ejected" : "unhealthy",
+            log.warn("{} - Backend {} is {}: {}", table.name(), backend.id(),
+                    next == HealthState.EJECTED ? "ejected" : "unhealthy",
                     reason);
         }
         return new HealthEvent(backend, previous, next, reason);

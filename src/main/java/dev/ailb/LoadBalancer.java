@@ -168,7 +168,8 @@ public final class LoadBalancer implements AutoCloseable {
      *
      * <p>The other keys: {@code name}, {@code health-check.type} (http, tcp),
      * {@code health-check.timeout}, {@code health-check.jitter}, {@code healthy-threshold},
-     * {@code unhealthy-threshold}, {@code initially-healthy}, {@code outlier-detection.enabled}, {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
+     * {@code unhealthy-threshold}, {@code initially-healthy}, {@code outlier-detection.enabled},
+     * {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
      * {@code drain-timeout}, {@code session-affinity} (TABLE, CONSISTENT_HASH),
      * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
      * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
@@ -1011,7 +1012,8 @@ public final class LoadBalancer implements AutoCloseable {
         int boundSessions = sessions.boundSessions(now);
         readmitIfDue(table.current());
         long retriesRefused = retries.retriesRefused();
-        return figures.consistently(() -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused));
+        return figures.consistently(
+                () -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused));
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1101,7 +1103,8 @@ public final class LoadBalancer implements AutoCloseable {
     @Override
     public String toString() {
         Registry current = table.current();
-        return "LoadBalancer{name=" + name + ", strategy=" + current.strategy.name() + ", backends=" + current.all.size()
+        return "LoadBalancer{name=" + name + ", strategy=" + current.strategy.name()
+                + ", backends=" + current.all.size()
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
     }
 

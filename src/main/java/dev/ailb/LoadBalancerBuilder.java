@@ -263,9 +263,10 @@ public final class LoadBalancerBuilder {
 
     /**
      * A scheduler of yours to run the health checker and the drain timeouts on. The balancer
-     * schedules its rounds, check timeouts and drain timeouts on it and never shuts it down; default a daemon thread of the balancer's
-     * own, started by {@link LoadBalancer#startHealthChecker()} and stopped by
-     * {@link LoadBalancer#stopHealthChecker()} or {@link LoadBalancer#close()}.
+     * schedules its rounds, check timeouts and drain timeouts on it and never shuts it down;
+     * default a daemon thread of the balancer's own, started by
+     * {@link LoadBalancer#startHealthChecker()} and stopped by {@link LoadBalancer#stopHealthChecker()}
+     * or {@link LoadBalancer#close()}.
      *
      * @param scheduler the scheduler
      * @return this builder

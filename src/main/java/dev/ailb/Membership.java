@@ -94,8 +94,8 @@ final class Membership {
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
             table.publish(table.viewOf(all, Backend::isInService));
-            log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(), backend.weight(),
-                    initiallyHealthy ? "" : ", unhealthy until its first check passes");
+            log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(),
+                    backend.weight(), initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
             table.unlock();
         }
@@ -124,7 +124,8 @@ final class Membership {
             if (backend.activeConnections() > 0) {
                 armDrainTimeout(backend);
             }
-            log.info("{} - Removing backend {}: draining {} active connections", table.name(), id, backend.activeConnections());
+            log.info("{} - Removing backend {}: draining {} active connections", table.name(), id,
+                    backend.activeConnections());
         } finally {
             table.unlock();
         }
@@ -152,7 +153,8 @@ final class Membership {
             table.takeOut(backend, () -> backend.setMaintenance(true));
             done = new CompletableFuture<>();
             maintenance.put(backend, done);
-            log.info("{} - Backend {} in maintenance: waiting for {} active connections", table.name(), id, backend.activeConnections());
+            log.info("{} - Backend {} in maintenance: waiting for {} active connections", table.name(), id,
+                    backend.activeConnections());
         } finally {
             table.unlock();
         }
@@ -268,8 +270,8 @@ final class Membership {
             return; // drained meanwhile
         }
         log.warn("{} - Backend {} removed after its drain timeout of {} with {} requests still in flight; "
-                + "their releases will still be counted", table.name(), backend.id(), Duration.ofNanos(drainTimeoutNanos),
-                backend.activeConnections());
+                + "their releases will still be counted", table.name(), backend.id(),
+                Duration.ofNanos(drainTimeoutNanos), backend.activeConnections());
         leave(backend);
     }
 

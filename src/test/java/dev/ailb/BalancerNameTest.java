@@ -49,7 +49,8 @@ class BalancerNameTest {
             }
             log = captured.text();
         }
-        String[] lines = Arrays.stream(log.split("\\R")).filter(line -> line.startsWith("[") && line.contains(" dev.ailb.")).toArray(String[]::new);
+        String[] lines = Arrays.stream(log.split("\\R"))
+                .filter(line -> line.startsWith("[") && line.contains(" dev.ailb.")).toArray(String[]::new);
         assertThat(lines).hasSizeGreaterThanOrEqualTo(4)
                 .allMatch(line -> line.contains(" - llama-70b - "), "names the balancer");
         assertThat(log).contains("llama-70b - Backend a is unhealthy: marked unhealthy")
