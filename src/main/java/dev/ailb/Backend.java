@@ -4,10 +4,6 @@ import static dev.ailb.internal.Preconditions.checkUnitInterval;
 
 import dev.ailb.health.HealthState;
 import dev.ailb.internal.FoldableCounter;
-import dev.ailb.internal.FoldableDoubleAdder;
-import dev.ailb.internal.LatencyHistogram;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,52 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
-public final class Backend {
-    // ctl packs the active connection count (low 29 bits) with three lifecycle flags, so that
-    // "acquire unless removed" and "finish the drain when the last connection goes" are single
-    // atomic transitions and a drain can complete exactly once.
-    static final int COUNT_MASK = (1 << 29) - 1;
-    static final int MAINTENANCE = 1 << 29;
-    static final int DRAINING = 1 << 30;
-    static final int REMOVED = 1 << 31;
-    /** What {@link #tryRelease(long)} returns when there was nothing to release; never a valid ctl,
-     *  since MAINTENANCE is cleared when DRAINING is set. */
-    static final int NO_CONNECTION = -1;
-    /**
-     * The most tokens a backend may have in flight: 2^42, so that a count times a weight (at most
-     * 2^20) never overflows in the comparisons of {@link BalancingStrategy#LEAST_CONNECTIONS}.
-     */
-    static final long MAX_TOKENS_IN_FLIGHT = 1L << 42;
-
-    private static final VarHandle CTL;
-    private static final VarHandle EWMA_BITS;
-    private static final VarHandle HISTOGRAM;
-    private static final VarHandle EWMA_STAMP;
-    private static final VarHandle RANK;
-    private static final VarHandle TOKENS;
-
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            CTL = lookup.findVarHandle(Backend.class, "ctl", int.class);
-            EWMA_BITS = lookup.findVarHandle(Backend.class, "ewmaBits", long.class);
-            HISTOGRAM = lookup.findVarHandle(Backend.class, "histogram", LatencyHistogram.class);
-            EWMA_STAMP = lookup.findVarHandle(Backend.class, "ewmaStampNanos", long.class);
-            RANK = lookup.findVarHandle(Backend.class, "rank", double.class);
-            TOKENS = lookup.findVarHandle(Backend.class, "tokens", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private static final long UNMEASURED = Double.doubleToRawLongBits(Double.NaN);
-    /** Stands for the histogram of a backend folded before its first completion; never written. */
-    private static final LatencyHistogram FOLDED_EMPTY = new LatencyHistogram();
-
-    /** Bits of {@link #recordCompletion}'s result: which figures came after the fold. */
-    static final int LATE_COUNT = 1;
-    static final int LATE_TIME = 2;
-    static final int LATE_HISTOGRAM = 4;
+public final class Backend extends PeakEwma {
+    // The lifecycle word, the tokens in flight and the response-time average are fields of the
+    // superclasses, kept inline for the strategies' scans (see LifecycleWord); the completion
+    // figures, read and written off the pick path, are a holder of their own.
 
     final LoadBalancer owner;
     private final String id;
@@ -79,10 +33,7 @@ public final class Backend {
     // published after it (RoutingTable#reweigh). Volatile so that the strategies reading it per
     // pick, stats and metrics see a change at once; on x86 a volatile read is a plain load.
     private volatile int weight;
-    private final double decayNanos;
 
-    @SuppressWarnings("unused") // accessed through CTL
-    private volatile int ctl;
     // The committed health state; the bookkeeping behind it is in `health`. Written by the owning
     // balancer under its lock, in the order that keeps selections from seeing a stale view.
     private volatile HealthState state = HealthState.HEALTHY;
@@ -93,48 +44,17 @@ public final class Backend {
     /** Whether a lease held longer than the longest response time has been logged for this backend. */
     volatile boolean longLeaseWarned;
 
-    @SuppressWarnings("unused") // accessed through EWMA_BITS
-    private volatile long ewmaBits = UNMEASURED;
-    // Written with release semantics, a plain store on x86: a volatile store would cost a full
-    // fence on every release, for a time that only weighs samples and is never compared exactly.
-    @SuppressWarnings("unused") // accessed through EWMA_STAMP
-    private long ewmaStampNanos;
-    // ln(max(average, 1 ns)) + (stamp - originNanos) / decayNanos, NaN before the first sample;
-    // written after the average, with release semantics as the stamp.
-    @SuppressWarnings("unused") // accessed through RANK
-    private double rank = Double.NaN;
-    private final long originNanos;
-    /** The tokens of a request without an estimate when the balancer counts tokens; 0 when it counts connections. */
-    private final long defaultTokens;
-    @SuppressWarnings("unused") // accessed through TOKENS
-    private volatile long tokens;
-
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
     /** Requests routed here; folded into the balancer's total when the backend leaves. */
     final FoldableCounter selections = new FoldableCounter();
-    // Completions, folded like the selections when the backend leaves: the balancer's overall
-    // figures are derived from these, so a release updates each figure once, not twice.
-    final FoldableCounter successes = new FoldableCounter();
-    final FoldableCounter failures = new FoldableCounter();
-    // A double sum cannot overflow. A long wraps after 2^63 ns (292 years) of summed response
-    // times: two releases of Long.MAX_VALUE, or a few weeks of thousands of requests in flight,
-    // and the average turns negative. Below 2^53 ns (104 days in all) the double sum is exact, so
-    // the average is what a long sum would give.
-    final FoldableDoubleAdder responseNanos = new FoldableDoubleAdder();
-    // Allocated on the first completed request: an idle backend in a large fleet costs nothing.
-    // FOLDED_EMPTY once the backend has left without one.
-    @SuppressWarnings("unused") // accessed through HISTOGRAM
-    private volatile LatencyHistogram histogram;
-    /** Times to first byte of streamed responses; allocated on the first one. */
-    private volatile LatencyHistogram firstBytes;
+    /** Completions: counts, time sum, histograms; folded like the selections when the backend leaves. */
+    final CompletionFigures completions = new CompletionFigures();
 
     Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
             long defaultTokens) {
+        super(defaultTokens, decayNanos, originNanos);
         this.owner = owner;
-        this.defaultTokens = defaultTokens;
-        this.decayNanos = decayNanos;
-        this.originNanos = originNanos;
         this.id = id;
         this.host = host;
         this.port = port;
@@ -146,6 +66,7 @@ public final class Backend {
      *
      * @return the backend's id
      */
+    @Override
     public String id() {
         return id;
     }
@@ -205,7 +126,7 @@ public final class Backend {
      *         {@code false}
      */
     public boolean isDraining() {
-        int c = (int) CTL.getVolatile(this);
+        int c = lifecycle();
         return (c & DRAINING) != 0 && (c & REMOVED) == 0;
     }
 
@@ -215,7 +136,7 @@ public final class Backend {
      * @return {@code true} once the backend is removed; it never becomes {@code false} again
      */
     public boolean isRemoved() {
-        return ((int) CTL.getVolatile(this) & REMOVED) != 0;
+        return (lifecycle() & REMOVED) != 0;
     }
 
     /**
@@ -225,7 +146,7 @@ public final class Backend {
      */
     public boolean isAvailable() {
         return state == HealthState.HEALTHY
-                && ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == 0;
+                && (lifecycle() & (MAINTENANCE | DRAINING | REMOVED)) == 0;
     }
 
     /**
@@ -235,12 +156,12 @@ public final class Backend {
      * @return {@code true} from {@code beginMaintenance} until {@code endMaintenance} or its removal
      */
     public boolean isInMaintenance() {
-        return ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == MAINTENANCE;
+        return (lifecycle() & (MAINTENANCE | DRAINING | REMOVED)) == MAINTENANCE;
     }
 
     /** Neither in maintenance, draining nor removed: the backends panic routing may use. */
     boolean isInService() {
-        return ((int) CTL.getVolatile(this) & (MAINTENANCE | DRAINING | REMOVED)) == 0;
+        return (lifecycle() & (MAINTENANCE | DRAINING | REMOVED)) == 0;
     }
 
     /**
@@ -249,7 +170,7 @@ public final class Backend {
      * @return the active connection count, {@code >= 0}
      */
     public int activeConnections() {
-        return (int) CTL.getVolatile(this) & COUNT_MASK;
+        return connections();
     }
 
     /**
@@ -267,7 +188,7 @@ public final class Backend {
      * @return the count, {@code >= 0}
      */
     public long successes() {
-        return successes.sum();
+        return completions.successes();
     }
 
     /**
@@ -276,7 +197,7 @@ public final class Backend {
      * @return the count, {@code >= 0}
      */
     public long failures() {
-        return failures.sum();
+        return completions.failures();
     }
 
     /**
@@ -285,7 +206,7 @@ public final class Backend {
      * @return the sum in nanoseconds, {@code >= 0}; a double, so it never overflows
      */
     public double totalResponseNanos() {
-        return responseNanos.sum();
+        return completions.responseNanos();
     }
 
     /**
@@ -299,7 +220,7 @@ public final class Backend {
      */
     public Duration responseTimeAt(double quantile) {
         checkUnitInterval(quantile, "quantile");
-        return Duration.ofNanos(histogramSnapshot().valueAt(quantile));
+        return Duration.ofNanos(completions.histogramSnapshot().valueAt(quantile));
     }
 
     /**
@@ -312,8 +233,7 @@ public final class Backend {
      */
     public Duration timeToFirstByteAt(double quantile) {
         checkUnitInterval(quantile, "quantile");
-        LatencyHistogram h = firstBytes;
-        return h == null ? Duration.ZERO : Duration.ofNanos(h.snapshot().valueAt(quantile));
+        return Duration.ofNanos(completions.firstBytesSnapshot().valueAt(quantile));
     }
 
     /**
@@ -322,22 +242,7 @@ public final class Backend {
      * @return the count, {@code >= 0}
      */
     public long firstByteCount() {
-        LatencyHistogram h = firstBytes;
-        return h == null ? 0 : h.snapshot().count();
-    }
-
-    void recordFirstByte(long nanos) {
-        LatencyHistogram h = firstBytes;
-        if (h == null) {
-            synchronized (this) {
-                h = firstBytes;
-                if (h == null) {
-                    h = new LatencyHistogram();
-                    firstBytes = h;
-                }
-            }
-        }
-        h.record(nanos);
+        return completions.firstBytesSnapshot().count();
     }
 
     /**
@@ -367,7 +272,7 @@ public final class Backend {
      * @return the tokens in flight, {@code >= 0}; always 0 when the balancer counts connections
      */
     public long inFlightTokens() {
-        return (long) TOKENS.getVolatile(this);
+        return tokens();
     }
 
     /**
@@ -379,7 +284,7 @@ public final class Backend {
      * @return the in-flight load, {@code >= 0}
      */
     public long inFlightLoad() {
-        return defaultTokens == 0 ? activeConnections() : (long) TOKENS.getVolatile(this);
+        return defaultTokens == 0 ? activeConnections() : tokens();
     }
 
     /**
@@ -393,7 +298,7 @@ public final class Backend {
         if (defaultTokens == 0) {
             return (double) activeConnections() / weight;
         }
-        return (double) (long) TOKENS.getVolatile(this) / ((double) defaultTokens * weight);
+        return (double) tokens() / ((double) defaultTokens * weight);
     }
 
     /**
@@ -413,7 +318,7 @@ public final class Backend {
      * @return the average in nanoseconds, or {@code NaN} before the first completed request
      */
     public double responseTimeEwmaNanos() {
-        return Double.longBitsToDouble((long) EWMA_BITS.getVolatile(this));
+        return ewmaNanos();
     }
 
     /**
@@ -426,12 +331,7 @@ public final class Backend {
      * @return the decayed average, or {@code NaN} before the first completed request
      */
     public double responseTimeEwmaNanos(long nowNanos) {
-        double ewma = responseTimeEwmaNanos();
-        long elapsed = nowNanos - (long) EWMA_STAMP.getAcquire(this);
-        if (elapsed <= 0 || Double.isNaN(ewma)) {
-            return ewma;
-        }
-        return ewma * decay(elapsed / decayNanos);
+        return ewmaNanos(nowNanos);
     }
 
     /**
@@ -450,168 +350,10 @@ public final class Backend {
      * @return the rank, or {@code NaN} before the first completed request
      */
     public double responseTimeRank() {
-        return (double) RANK.getAcquire(this);
+        return rank();
     }
 
-    // ---- state transitions, driven by the owning balancer ----
-
-    /**
-     * Counts one more connection, and {@code requestTokens} more tokens in flight when the balancer
-     * counts them, unless the backend was removed.
-     */
-    boolean tryAcquire(long requestTokens) {
-        if (defaultTokens == 0) {
-            return tryAcquire();
-        }
-        for (;;) {
-            long t = (long) TOKENS.getVolatile(this);
-            if (t > MAX_TOKENS_IN_FLIGHT - requestTokens) {
-                throw new IllegalStateException("backend " + id + ": too many tokens in flight ("
-                        + t + " + " + requestTokens + ", at most " + MAX_TOKENS_IN_FLIGHT + ")");
-            }
-            if (TOKENS.compareAndSet(this, t, t + requestTokens)) {
-                break;
-            }
-        }
-        boolean acquired = false;
-        try {
-            acquired = tryAcquire();
-        } finally {
-            if (!acquired) {
-                TOKENS.getAndAdd(this, -requestTokens);
-            }
-        }
-        return acquired;
-    }
-
-    /**
-     * Counts one connection less and, when the balancer counts tokens, takes {@code requestTokens}
-     * off the tokens in flight. Returns the new ctl value, or {@link #NO_CONNECTION} when there was
-     * no connection to release (nothing is changed then).
-     *
-     * <p>The connection is claimed before the tokens are taken, so that of two releases racing
-     * for the last connection the loser finds no connection, whatever the tokens, and acquisition
-     * adds the tokens before the connection: under correct use the tokens of every counted
-     * connection are in flight, and a release that claimed one always finds its tokens.
-     *
-     * @throws IllegalArgumentException if a connection is held but fewer tokens than
-     *                                  {@code requestTokens} are in flight (nothing is changed then)
-     */
-    int tryRelease(long requestTokens) {
-        if (defaultTokens == 0) {
-            return tryRelease();
-        }
-        // A release with the wrong request is refused before the count is touched: claiming the
-        // connection and giving it back would show a draining backend drained for an instant.
-        long before = (long) TOKENS.getVolatile(this);
-        if (before < requestTokens && activeConnections() > 0) {
-            throw tooFewTokens(requestTokens, before);
-        }
-        int c = tryRelease();
-        if (c == NO_CONNECTION) {
-            return c;
-        }
-        for (;;) {
-            long t = (long) TOKENS.getVolatile(this);
-            if (t < requestTokens) {
-                // Another release with the wrong request took the tokens since the check above.
-                CTL.getAndAdd(this, 1);
-                throw tooFewTokens(requestTokens, t);
-            }
-            if (TOKENS.compareAndSet(this, t, t - requestTokens)) {
-                return c;
-            }
-        }
-    }
-
-    private IllegalArgumentException tooFewTokens(long requestTokens, long inFlight) {
-        return new IllegalArgumentException("tokens: " + requestTokens + " (expected: at most the " + inFlight
-                + " tokens in flight on backend " + id + "; release with the request it was acquired for)");
-    }
-
-    /** Counts one more connection, unless the backend was removed. */
-    private boolean tryAcquire() {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & REMOVED) != 0) {
-                return false;
-            }
-            if ((c & COUNT_MASK) == COUNT_MASK) {
-                throw new IllegalStateException("backend " + id + ": too many active connections ("
-                        + COUNT_MASK + ")");
-            }
-            if (CTL.compareAndSet(this, c, c + 1)) {
-                return true;
-            }
-        }
-    }
-
-    /**
-     * Counts one connection less. Returns the new ctl value, or {@link #NO_CONNECTION} when there was
-     * no connection to release (nothing is changed then).
-     */
-    private int tryRelease() {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & COUNT_MASK) == 0) {
-                return NO_CONNECTION;
-            }
-            if (CTL.compareAndSet(this, c, c - 1)) {
-                return c - 1;
-            }
-        }
-    }
-
-    /**
-     * Sets the draining flag, ending maintenance (a removal supersedes it); returns false if it was
-     * already draining or removed.
-     */
-    boolean markDraining() {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & (DRAINING | REMOVED)) != 0) {
-                return false;
-            }
-            if (CTL.compareAndSet(this, c, (c & ~MAINTENANCE) | DRAINING)) {
-                return true;
-            }
-        }
-    }
-
-    /** Moves a draining backend with no connections to removed; true for exactly one caller. */
-    boolean tryFinishDrain() {
-        return CTL.compareAndSet(this, DRAINING, DRAINING | REMOVED);
-    }
-
-    /**
-     * Moves a draining backend to removed whatever its connections, when its drain timed out; true
-     * for exactly one caller, and false if the drain finished first. The count is kept, so that the
-     * late releases still count down to zero and never below.
-     */
-    boolean tryForceRemoval() {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & DRAINING) == 0 || (c & REMOVED) != 0) {
-                return false;
-            }
-            if (CTL.compareAndSet(this, c, c | REMOVED)) {
-                return true;
-            }
-        }
-    }
-
-    /** Sets or clears the maintenance flag; false if it already had that value or is draining or removed. */
-    boolean setMaintenance(boolean on) {
-        for (;;) {
-            int c = (int) CTL.getVolatile(this);
-            if ((c & (DRAINING | REMOVED)) != 0 || ((c & MAINTENANCE) != 0) == on) {
-                return false;
-            }
-            if (CTL.compareAndSet(this, c, on ? c | MAINTENANCE : c & ~MAINTENANCE)) {
-                return true;
-            }
-        }
-    }
+    // ---- state changes, driven by the owning balancer ----
 
     void setState(HealthState state) {
         this.state = state;
@@ -634,83 +376,15 @@ public final class Backend {
     }
 
     /**
-     * Records a completed request here. Returns which of its figures came after the backend left
-     * and its figures were folded into the balancer's ({@link #LATE_COUNT}, {@link #LATE_TIME},
-     * {@link #LATE_HISTOGRAM}), 0 for none: the caller records those in the balancer instead.
+     * Records a completed request here: its figures, and the response-time average. Returns which
+     * of its figures came after the backend left and its figures were folded into the balancer's
+     * ({@link CompletionFigures#record}), 0 for none: the caller records those in the balancer
+     * instead.
      */
     int recordCompletion(long responseTimeNanos, boolean success, long nowNanos) {
-        int late = (success ? successes : failures).increment() ? 0 : LATE_COUNT;
-        if (!responseNanos.add(responseTimeNanos)) {
-            late |= LATE_TIME;
-        }
-        LatencyHistogram h = histogram();
-        if (h == FOLDED_EMPTY || !h.record(responseTimeNanos)) {
-            late |= LATE_HISTOGRAM;
-        }
+        int late = completions.record(responseTimeNanos, success);
         updateEwma(responseTimeNanos, nowNanos);
         return late;
-    }
-
-    private LatencyHistogram histogram() {
-        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
-        if (h == null) {
-            LatencyHistogram fresh = new LatencyHistogram();
-            h = (LatencyHistogram) HISTOGRAM.compareAndExchange(this, null, fresh);
-            if (h == null) {
-                h = fresh;
-            }
-        }
-        return h;
-    }
-
-    /**
-     * Folds this backend's completion figures, when it leaves its balancer: the counts, time sum
-     * and histogram at this instant. Every completion recorded later reports itself late.
-     */
-    Completions foldCompletions() {
-        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.compareAndExchange(this, null, FOLDED_EMPTY);
-        LatencyHistogram.Snapshot folded = h == null ? LatencyHistogram.Snapshot.empty() : h.fold();
-        return new Completions(successes.fold(), failures.fold(), responseNanos.fold(), folded);
-    }
-
-    /** A backend's completion figures at the instant they were folded. */
-    record Completions(long successes, long failures, double responseNanos, LatencyHistogram.Snapshot histogram) {}
-
-    LatencyHistogram.Snapshot histogramSnapshot() {
-        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
-        return h == null || h == FOLDED_EMPTY ? LatencyHistogram.Snapshot.empty() : h.snapshot();
-    }
-
-    private void updateEwma(long sampleNanos, long nowNanos) {
-        // The stamp is written without coordination: two racing updates may both decay from the
-        // same stamp, which only shifts the weight of one sample slightly.
-        long elapsed = Math.max(0L, nowNanos - (long) EWMA_STAMP.getAcquire(this));
-        EWMA_STAMP.setRelease(this, nowNanos);
-        double keep = decay(elapsed / decayNanos);
-        double sample = sampleNanos;
-        for (;;) {
-            long bits = (long) EWMA_BITS.getVolatile(this);
-            double current = Double.longBitsToDouble(bits);
-            double next = Double.isNaN(current) || sample > current
-                    ? sample
-                    : current * keep + sample * (1.0 - keep);
-            if (EWMA_BITS.compareAndSet(this, bits, Double.doubleToRawLongBits(next))) {
-                RANK.setRelease(this, Math.log(Math.max(next, 1.0)) + (nowNanos - originNanos) / decayNanos);
-                return;
-            }
-        }
-    }
-
-    /**
-     * e^-x for x >= 0. Under load the time between two completions is a tiny fraction of the decay
-     * time, and there the first four terms of the series are exact to 1e-13 at a fraction of the
-     * cost of {@link Math#exp}.
-     */
-    static double decay(double x) {
-        if (x < 0x1p-10) {
-            return 1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0)));
-        }
-        return Math.exp(-x);
     }
 
     @Override

@@ -111,7 +111,7 @@ public final class Lease implements AutoCloseable {
         if (released || !FIRST_BYTE.compareAndSet(this, false, true)) {
             return false;
         }
-        backend.recordFirstByte(Math.max(0L, balancer.ticker().read() - startNanos));
+        backend.completions.recordFirstByte(Math.max(0L, balancer.ticker().read() - startNanos));
         return true;
     }
 

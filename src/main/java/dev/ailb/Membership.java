@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A removed backend drains: it leaves the view at once ({@link RoutingTable#takeOut}), keeps its
  * in-flight requests, and leaves the balancer when the last one is released
- * ({@link Backend#tryFinishDrain()}, exactly once whatever races it) or when its drain timeout
+ * ({@link LifecycleWord#tryFinishDrain()}, exactly once whatever races it) or when its drain timeout
  * passes. Leaving folds its figures into the balancer's ({@link TrafficFigures#fold}), lets go of
  * its sessions, tells the listeners and completes the removal's future. A backend in maintenance
  * also leaves the view, stays registered, and its future completes when its last connection is
@@ -219,13 +219,13 @@ final class Membership {
 
     /**
      * A connection was released; {@code ctl} is the backend's lifecycle word after the release
-     * ({@link Backend#tryRelease}): the last release of a draining backend finishes its drain, that
+     * ({@link InFlightTokens#tryRelease}): the last release of a draining backend finishes its drain, that
      * of a backend in maintenance completes its maintenance wait.
      */
     void released(Backend backend, int ctl) {
-        if (ctl == Backend.DRAINING) {
+        if (ctl == LifecycleWord.DRAINING) {
             finishDrain(backend);
-        } else if (ctl == Backend.MAINTENANCE) {
+        } else if (ctl == LifecycleWord.MAINTENANCE) {
             maintenanceDrained(backend);
         }
     }

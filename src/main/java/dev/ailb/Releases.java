@@ -77,7 +77,7 @@ final class Releases {
      */
     void release(Backend backend, long tokens, long responseTimeNanos, boolean success, long now) {
         int ctl = backend.tryRelease(tokens);
-        if (ctl == Backend.NO_CONNECTION) {
+        if (ctl == LifecycleWord.NO_CONNECTION) {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");
         }

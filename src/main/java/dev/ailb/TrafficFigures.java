@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  * foldable ({@code FoldableCounter}, {@code FoldableDoubleAdder}, {@link LatencyHistogram#fold()}):
  * when it leaves, {@link #fold} moves them into the departed figures here in one step per figure,
  * and a selection or completion that comes after that step learns it from the same atomic update
- * ({@link Backend#recordSelection()}, {@link Backend#recordCompletion}) and is counted here
+ * ({@link Backend#recordSelection()}, {@link CompletionFigures#record}) and is counted here
  * instead ({@link #countSelection}, {@link #countLateCompletion}). So a selection updates one
  * count, on its backend, and a release each figure once, and nothing racing a departure is lost
  * or counted twice.
@@ -35,7 +35,7 @@ final class TrafficFigures {
     private final LongAdder departedRequests = new LongAdder();
     private final LongAdder departedSuccesses = new LongAdder();
     private final LongAdder departedFailures = new LongAdder();
-    private final DoubleAdder departedResponseNanos = new DoubleAdder(); // see Backend.responseNanos
+    private final DoubleAdder departedResponseNanos = new DoubleAdder(); // see CompletionFigures.responseNanos
     private final LatencyHistogram departedHistogram = new LatencyHistogram();
     /** Odd while a departing backend's figures move here; written under the balancer's lock. */
     private volatile int departures;
@@ -68,13 +68,13 @@ final class TrafficFigures {
      * {@link Backend#recordCompletion} returned.
      */
     void countLateCompletion(int late, long responseTimeNanos, boolean success) {
-        if ((late & Backend.LATE_COUNT) != 0) {
+        if ((late & CompletionFigures.LATE_COUNT) != 0) {
             (success ? departedSuccesses : departedFailures).increment();
         }
-        if ((late & Backend.LATE_TIME) != 0) {
+        if ((late & CompletionFigures.LATE_TIME) != 0) {
             departedResponseNanos.add(responseTimeNanos);
         }
-        if ((late & Backend.LATE_HISTOGRAM) != 0) {
+        if ((late & CompletionFigures.LATE_HISTOGRAM) != 0) {
             departedHistogram.record(responseTimeNanos);
         }
     }
@@ -87,7 +87,7 @@ final class TrafficFigures {
         departures++; // a reader of the overall figures that overlaps this reads again
         publish.run();
         departedRequests.add(leaving.selections.fold());
-        Backend.Completions folded = leaving.foldCompletions();
+        CompletionFigures.Folded folded = leaving.completions.fold();
         departedSuccesses.add(folded.successes());
         departedFailures.add(folded.failures());
         departedResponseNanos.add(folded.responseNanos());
@@ -130,14 +130,14 @@ final class TrafficFigures {
         int draining = 0;
         int ejected = 0;
         for (Backend b : view.all) {
-            LatencyHistogram.Snapshot h = b.histogramSnapshot();
+            LatencyHistogram.Snapshot h = b.completions.histogramSnapshot();
             histograms.add(h);
             BackendStats s = statsOf(b, h, nowNanos);
             perBackend.add(s);
             requests += s.totalRequests();
             ok += s.successes();
             failed += s.failures();
-            responseNanos += b.responseNanos.sum();
+            responseNanos += b.totalResponseNanos();
             active += s.activeConnections();
             if (s.healthy()) {
                 healthy++;
@@ -161,16 +161,16 @@ final class TrafficFigures {
 
     /** One backend's figures as of {@code nowNanos}. */
     static BackendStats statsOf(Backend b, long nowNanos) {
-        return statsOf(b, b.histogramSnapshot(), nowNanos);
+        return statsOf(b, b.completions.histogramSnapshot(), nowNanos);
     }
 
     private static BackendStats statsOf(Backend b, LatencyHistogram.Snapshot h, long nowNanos) {
-        long ok = b.successes.sum();
-        long failed = b.failures.sum();
+        long ok = b.successes();
+        long failed = b.failures();
         HealthState state = b.healthState();
         return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
-                average(b.responseNanos.sum(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
+                average(b.totalResponseNanos(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.loadReport(),
                 b.health.stats(state, nowNanos), b.sessions.get());
     }

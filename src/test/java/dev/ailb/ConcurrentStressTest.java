@@ -140,8 +140,8 @@ class ConcurrentStressTest {
                 assertThat(removedEvents).doesNotContainKey(b);
             }
             selectionsOnBackends += b.selections.sum();
-            successesOnBackends += b.successes.sum();
-            failuresOnBackends += b.failures.sum();
+            successesOnBackends += b.successes();
+            failuresOnBackends += b.failures();
             sessionsOnBackends += b.sessions.get();
         }
         assertThat(registered).allMatch(added::containsKey);
