@@ -20,23 +20,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
-public final class Backend extends PeakEwma {
-    // The lifecycle word, the tokens in flight and the response-time average are fields of the
-    // superclasses, kept inline for the strategies' scans (see LifecycleWord); the completion
-    // figures, read and written off the pick path, are a holder of their own.
+public final class Backend extends InFlightTokens {
+    // The response-time average, the lifecycle word and the tokens in flight are fields of the
+    // superclasses, kept inline for the strategies' scans; the completion figures, read and
+    // written off the pick path, are a holder of their own. The order of the fields below is
+    // part of the layout described in LifecycleWord: the port fills the gap after the header,
+    // the weight and the fields the pick path reads come first.
 
-    final LoadBalancer owner;
-    private final String id;
-    private final String host;
     private final int port;
     // Changed only by LoadBalancer.setWeight, under the balancer's lock and with a new view
     // published after it (RoutingTable#reweigh). Volatile so that the strategies reading it per
     // pick, stats and metrics see a change at once; on x86 a volatile read is a plain load.
     private volatile int weight;
-
+    final LoadBalancer owner;
     // The committed health state; the bookkeeping behind it is in `health`. Written by the owning
     // balancer under its lock, in the order that keeps selections from seeing a stale view.
     private volatile HealthState state = HealthState.HEALTHY;
+    /** Requests routed here; folded into the balancer's total when the backend leaves. */
+    final FoldableCounter selections = new FoldableCounter();
+    private final String id;
+    private final String host;
     final BackendHealth health = new BackendHealth();
     private volatile TimedLoadReport loadReport;
     /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
@@ -46,8 +49,6 @@ public final class Backend extends PeakEwma {
 
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
-    /** Requests routed here; folded into the balancer's total when the backend leaves. */
-    final FoldableCounter selections = new FoldableCounter();
     /** Completions: counts, time sum, histograms; folded like the selections when the backend leaves. */
     final CompletionFigures completions = new CompletionFigures();
 
@@ -126,7 +127,7 @@ public final class Backend extends PeakEwma {
      *         {@code false}
      */
     public boolean isDraining() {
-        int c = lifecycle();
+        long c = lifecycle();
         return (c & DRAINING) != 0 && (c & REMOVED) == 0;
     }
 

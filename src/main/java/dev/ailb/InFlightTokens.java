@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  * <p>A superclass of {@link Backend} only to keep its fields inline (see {@link LifecycleWord}).
  * Thread-safe.
  */
-abstract sealed class InFlightTokens extends LifecycleWord permits PeakEwma {
+abstract sealed class InFlightTokens extends LifecycleWord permits Backend {
     /**
      * The most tokens a backend may have in flight: 2^42, so that a count times a weight (at most
      * 2^20) never overflows in the comparisons of {@link BalancingStrategy#LEAST_CONNECTIONS}.
@@ -42,7 +42,8 @@ abstract sealed class InFlightTokens extends LifecycleWord permits PeakEwma {
     @SuppressWarnings("unused") // accessed through TOKENS
     private volatile long tokens;
 
-    InFlightTokens(long defaultTokens) {
+    InFlightTokens(long defaultTokens, double decayNanos, long originNanos) {
+        super(decayNanos, originNanos);
         this.defaultTokens = defaultTokens;
     }
 
@@ -91,7 +92,7 @@ abstract sealed class InFlightTokens extends LifecycleWord permits PeakEwma {
      * @throws IllegalArgumentException if a connection is held but fewer tokens than
      *                                  {@code requestTokens} are in flight (nothing is changed then)
      */
-    final int tryRelease(long requestTokens) {
+    final long tryRelease(long requestTokens) {
         if (defaultTokens == 0) {
             return tryRemoveConnection();
         }
@@ -101,7 +102,7 @@ abstract sealed class InFlightTokens extends LifecycleWord permits PeakEwma {
         if (before < requestTokens && connections() > 0) {
             throw tooFewTokens(requestTokens, before);
         }
-        int c = tryRemoveConnection();
+        long c = tryRemoveConnection();
         if (c == NO_CONNECTION) {
             return c;
         }

@@ -4,8 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A backend's lifecycle word: its active connection count and its lifecycle flags, in one
- * {@code int} updated by compare-and-set.
+ * A backend's lifecycle word: its active connection count and its lifecycle flags, in one word
+ * updated by compare-and-set.
  *
  * <h2>The word</h2>
  * The low 29 bits ({@link #COUNT_MASK}) count the connections acquired and not yet released; the
@@ -32,56 +32,68 @@ import java.lang.invoke.VarHandle;
  * sets these flags, is {@link RoutingTable}'s design note. {@code MAINTENANCE} and {@code DRAINING}
  * change under the balancer's lock; the count and {@code REMOVED} on any thread.
  *
- * <h2>Why a superclass</h2>
- * This class, {@link InFlightTokens} and {@link PeakEwma} are one chain of superclasses of
- * {@link Backend}, each owning its own fields, so that those fields sit inline in the backend
- * object: the strategies read the count, the tokens and the response-time rank of every backend
- * they look at, and a field in a separate holder would cost one more dependent load per backend
- * per pick. Nothing else extends them.
+ * <h2>Why a superclass, and why a {@code long}</h2>
+ * {@link PeakEwma}, this class and {@link InFlightTokens} are one sealed chain of superclasses of
+ * {@link Backend}, in that order, each owning its own fields, so that those fields sit inline in
+ * the backend object: the strategies read the count, the tokens and the response-time rank of
+ * every backend they look at, and a field in a separate holder would cost one more dependent load
+ * per backend per pick. HotSpot lays out a superclass's fields before its subclass's, so the
+ * order of the chain is the order in memory, and it puts the fields a pick reads together:
+ * the rank (declared last in {@code PeakEwma}), this word, the tokens, then the backend's weight,
+ * owner, health state and selection count, which the pick path reads right after. In a fleet too
+ * large for the processor's caches, each cache line a pick touches on a backend is a miss. The word
+ * is a {@code long} although it uses 32 bits: an {@code int} would be placed in the 4-byte gap
+ * after the object header, away from the rest; the gap is left to the backend's port. A change to
+ * these fields is worth a look at the layout ({@code Unsafe.objectFieldOffset}) and a run of
+ * {@code SelectBenchmark} over 10,000 backends.
  *
  * <p>Thread-safe.
  */
-abstract sealed class LifecycleWord permits InFlightTokens {
-    static final int COUNT_MASK = (1 << 29) - 1;
-    static final int MAINTENANCE = 1 << 29;
-    static final int DRAINING = 1 << 30;
-    static final int REMOVED = 1 << 31;
+abstract sealed class LifecycleWord extends PeakEwma permits InFlightTokens {
+    static final long COUNT_MASK = (1L << 29) - 1;
+    static final long MAINTENANCE = 1L << 29;
+    static final long DRAINING = 1L << 30;
+    static final long REMOVED = 1L << 31;
     /**
      * What {@link #tryRemoveConnection()} returns when there was nothing to release; never a valid
-     * word, since {@code MAINTENANCE} is cleared when {@code DRAINING} is set.
+     * word, whose bits above {@code REMOVED} are always clear.
      */
-    static final int NO_CONNECTION = -1;
+    static final long NO_CONNECTION = -1L;
 
     private static final VarHandle CTL;
 
     static {
         try {
-            CTL = MethodHandles.lookup().findVarHandle(LifecycleWord.class, "ctl", int.class);
+            CTL = MethodHandles.lookup().findVarHandle(LifecycleWord.class, "ctl", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     @SuppressWarnings("unused") // accessed through CTL
-    private volatile int ctl;
+    private volatile long ctl;
+
+    LifecycleWord(double decayNanos, long originNanos) {
+        super(decayNanos, originNanos);
+    }
 
     /** The backend's id, for the messages of the exceptions thrown here and in the subclasses. */
     abstract String id();
 
     /** The word as it stands: count and flags. */
-    final int lifecycle() {
-        return (int) CTL.getVolatile(this);
+    final long lifecycle() {
+        return (long) CTL.getVolatile(this);
     }
 
     /** The active connection count. */
     final int connections() {
-        return lifecycle() & COUNT_MASK;
+        return (int) (lifecycle() & COUNT_MASK);
     }
 
     /** Counts one more connection, unless the backend was removed. */
     final boolean tryAddConnection() {
         for (;;) {
-            int c = (int) CTL.getVolatile(this);
+            long c = (long) CTL.getVolatile(this);
             if ((c & REMOVED) != 0) {
                 return false;
             }
@@ -89,7 +101,7 @@ abstract sealed class LifecycleWord permits InFlightTokens {
                 throw new IllegalStateException("backend " + id() + ": too many active connections ("
                         + COUNT_MASK + ")");
             }
-            if (CTL.compareAndSet(this, c, c + 1)) {
+            if (CTL.compareAndSet(this, c, c + 1L)) {
                 return true;
             }
         }
@@ -99,21 +111,21 @@ abstract sealed class LifecycleWord permits InFlightTokens {
      * Counts one connection less. Returns the new word, or {@link #NO_CONNECTION} when there was no
      * connection to release (nothing is changed then).
      */
-    final int tryRemoveConnection() {
+    final long tryRemoveConnection() {
         for (;;) {
-            int c = (int) CTL.getVolatile(this);
+            long c = (long) CTL.getVolatile(this);
             if ((c & COUNT_MASK) == 0) {
                 return NO_CONNECTION;
             }
-            if (CTL.compareAndSet(this, c, c - 1)) {
-                return c - 1;
+            if (CTL.compareAndSet(this, c, c - 1L)) {
+                return c - 1L;
             }
         }
     }
 
     /** Gives back a connection that {@link #tryRemoveConnection()} took and the release then refused. */
     final void restoreConnection() {
-        CTL.getAndAdd(this, 1);
+        CTL.getAndAdd(this, 1L);
     }
 
     /**
@@ -122,7 +134,7 @@ abstract sealed class LifecycleWord permits InFlightTokens {
      */
     final boolean markDraining() {
         for (;;) {
-            int c = (int) CTL.getVolatile(this);
+            long c = (long) CTL.getVolatile(this);
             if ((c & (DRAINING | REMOVED)) != 0) {
                 return false;
             }
@@ -143,7 +155,7 @@ abstract sealed class LifecycleWord permits InFlightTokens {
      */
     final boolean tryForceRemoval() {
         for (;;) {
-            int c = (int) CTL.getVolatile(this);
+            long c = (long) CTL.getVolatile(this);
             if ((c & DRAINING) == 0 || (c & REMOVED) != 0) {
                 return false;
             }
@@ -156,7 +168,7 @@ abstract sealed class LifecycleWord permits InFlightTokens {
     /** Sets or clears the maintenance flag; false if it already had that value or is draining or removed. */
     final boolean setMaintenance(boolean on) {
         for (;;) {
-            int c = (int) CTL.getVolatile(this);
+            long c = (long) CTL.getVolatile(this);
             if ((c & (DRAINING | REMOVED)) != 0 || ((c & MAINTENANCE) != 0) == on) {
                 return false;
             }

@@ -222,7 +222,7 @@ final class Membership {
      * ({@link InFlightTokens#tryRelease}): the last release of a draining backend finishes its drain, that
      * of a backend in maintenance completes its maintenance wait.
      */
-    void released(Backend backend, int ctl) {
+    void released(Backend backend, long ctl) {
         if (ctl == LifecycleWord.DRAINING) {
             finishDrain(backend);
         } else if (ctl == LifecycleWord.MAINTENANCE) {

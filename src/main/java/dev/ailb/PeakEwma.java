@@ -24,10 +24,10 @@ import java.lang.invoke.VarHandle;
  *       racing another may leave the rank one sample behind the average until the next one.</li>
  * </ul>
  *
- * <p>A superclass of {@link Backend} only to keep its fields inline (see {@link LifecycleWord}).
- * Thread-safe.
+ * <p>The base of {@link Backend}'s chain of superclasses, only to keep its fields inline (see
+ * {@link LifecycleWord}). Thread-safe.
  */
-abstract sealed class PeakEwma extends InFlightTokens permits Backend {
+abstract sealed class PeakEwma permits LifecycleWord {
     private static final VarHandle EWMA_BITS;
     private static final VarHandle EWMA_STAMP;
     private static final VarHandle RANK;
@@ -51,11 +51,11 @@ abstract sealed class PeakEwma extends InFlightTokens permits Backend {
     private volatile long ewmaBits = UNMEASURED;
     @SuppressWarnings("unused") // accessed through EWMA_STAMP
     private long ewmaStampNanos;
+    // Declared last, so that it is laid out next to the lifecycle word (see LifecycleWord).
     @SuppressWarnings("unused") // accessed through RANK
     private double rank = Double.NaN;
 
-    PeakEwma(long defaultTokens, double decayNanos, long originNanos) {
-        super(defaultTokens);
+    PeakEwma(double decayNanos, long originNanos) {
         this.decayNanos = decayNanos;
         this.originNanos = originNanos;
     }

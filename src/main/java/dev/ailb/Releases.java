@@ -76,7 +76,7 @@ final class Releases {
      * @throws IllegalStateException if the backend has no connection to release (nothing changes)
      */
     void release(Backend backend, long tokens, long responseTimeNanos, boolean success, long now) {
-        int ctl = backend.tryRelease(tokens);
+        long ctl = backend.tryRelease(tokens);
         if (ctl == LifecycleWord.NO_CONNECTION) {
             throw new IllegalStateException("backend: " + backend.id()
                     + " has no active connection to release (expected: one acquireConnection per release)");

@@ -46,6 +46,10 @@
  *   <li>the built-in strategies, one small class each ({@code *Strategy}), which see only the
  *       strategy SPI ({@code Selector}, {@code Picker}, {@code Backend}, {@code Request}).</li>
  * </ul>
+ * {@code Backend} is the public view of one backend; its machinery is in classes named after what
+ * they own: {@code LifecycleWord} (the connection count and the maintenance, draining and removed
+ * flags; the design note is there), {@code InFlightTokens} and {@code PeakEwma}, a chain of
+ * superclasses so that the fields the strategies scan stay inline, and {@code CompletionFigures}.
  * {@code ArchitectureTest} holds the layering.
  *
  * <h2>Choosing a strategy</h2>
