@@ -183,7 +183,7 @@ final class Membership {
                 return previous;
             }
             table.reweigh(backend, weight);
-            log.info("Backend {} weight changed from {} to {}", id, previous, weight);
+            log.info("{} - Backend {} weight changed from {} to {}", table.name(), id, previous, weight);
         } finally {
             table.unlock();
         }
