@@ -51,6 +51,7 @@ public final class Backend extends InFlightTokens {
     final AtomicInteger sessions = new AtomicInteger();
     /** Completions: counts, time sum, histograms; folded like the selections when the backend leaves. */
     final CompletionFigures completions = new CompletionFigures();
+    final PromptCacheFigures promptCache = new PromptCacheFigures();
 
     Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
             long defaultTokens) {

@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param loadReport        its last load report, if any
  * @param health            its health: state, check streaks, ejections
  * @param sessions          sessions bound to it in the session table
+ * @param promptCache       its prompt cache: hits predicted by the balancer and reported by the server
  */
 public record BackendStats(
         String id,
@@ -47,7 +48,8 @@ public record BackendStats(
         Duration p99ResponseTime,
         Optional<TimedLoadReport> loadReport,
         HealthStats health,
-        int sessions) {
+        int sessions,
+        PromptCacheStats promptCache) {
 
     /**
      * Requests released so far, successful or not.

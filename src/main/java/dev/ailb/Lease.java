@@ -31,11 +31,13 @@ import java.lang.invoke.VarHandle;
 public final class Lease implements AutoCloseable {
     private static final VarHandle RELEASED;
     private static final VarHandle FIRST_BYTE;
+    private static final VarHandle CACHE_REPORTED;
 
     static {
         try {
             RELEASED = MethodHandles.lookup().findVarHandle(Lease.class, "released", boolean.class);
             FIRST_BYTE = MethodHandles.lookup().findVarHandle(Lease.class, "firstByteSeen", boolean.class);
+            CACHE_REPORTED = MethodHandles.lookup().findVarHandle(Lease.class, "cacheReported", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -49,6 +51,8 @@ public final class Lease implements AutoCloseable {
     private volatile boolean released;
     @SuppressWarnings("unused") // accessed through FIRST_BYTE
     private volatile boolean firstByteSeen;
+    @SuppressWarnings("unused") // accessed through CACHE_REPORTED
+    private volatile boolean cacheReported;
 
     Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos) {
         this.balancer = balancer;
@@ -112,6 +116,41 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         backend.completions.recordFirstByte(Math.max(0L, balancer.ticker().read() - startNanos));
+        return true;
+    }
+
+    /**
+     * Reports what the server said of this request's prompt: how many prompt tokens it took and
+     * how many of them it served from its prefix cache. OpenAI-compatible servers say so in each
+     * answer's {@code usage}: {@code prompt_tokens} and
+     * {@code prompt_tokens_details.cached_tokens} (the final chunk of a stream carries it when the
+     * request asks for {@code stream_options.include_usage}). The HTTP integration reports it
+     * itself; call this when you call the backend yourself.
+     *
+     * <p>The report counts in the backend's {@link BackendStats#promptCache()}. Under
+     * {@link BalancingStrategy#PREFIX_AFFINITY} it also checks the prediction the lease was routed
+     * by: a prefix predicted cached that was not is dropped from the balancer's index of that
+     * backend, with the older guesses the server must have evicted before it; one confirmed is
+     * refreshed. Counted once per lease; allowed before or after the release.
+     *
+     * @param promptTokens the prompt's tokens, 0..{@link Request#MAX_TOKENS}
+     * @param cachedTokens of those, the tokens served from the cache, 0..{@code promptTokens}
+     * @return {@code true} if this call recorded the report, {@code false} if one was recorded before
+     * @throws IllegalArgumentException if a count is out of range
+     */
+    public boolean reportCachedTokens(long promptTokens, long cachedTokens) {
+        if (promptTokens < 0 || promptTokens > Request.MAX_TOKENS) {
+            throw new IllegalArgumentException("promptTokens: " + promptTokens + " (expected: 0.." + Request.MAX_TOKENS
+                    + ")");
+        }
+        if (cachedTokens < 0 || cachedTokens > promptTokens) {
+            throw new IllegalArgumentException("cachedTokens: " + cachedTokens + " (expected: 0.." + promptTokens
+                    + ", the prompt's tokens)");
+        }
+        if (!CACHE_REPORTED.compareAndSet(this, false, true)) {
+            return false;
+        }
+        backend.promptCache.recordReport(promptTokens, cachedTokens);
         return true;
     }
 
