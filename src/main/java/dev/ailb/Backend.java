@@ -304,6 +304,16 @@ public final class Backend extends InFlightTokens {
     }
 
     /**
+     * What its prompt cache did for the requests routed here: the hits predicted by
+     * {@link BalancingStrategy#PREFIX_AFFINITY} and those its server reported on leases.
+     *
+     * @return a snapshot of the figures, summed as of now
+     */
+    public PromptCacheStats promptCache() {
+        return promptCache.snapshot();
+    }
+
+    /**
      * The last load report, if one was ever recorded. Its age decides whether it is still trusted.
      *
      * @return the last report, or empty if none was recorded

@@ -172,7 +172,7 @@ final class TrafficFigures {
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.totalResponseNanos(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.loadReport(),
-                b.health.stats(state, nowNanos), b.sessions.get(), b.promptCache.snapshot());
+                b.health.stats(state, nowNanos), b.sessions.get(), b.promptCache());
     }
 
     private static Duration average(double totalNanos, long count) {
