@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * How a balancer chooses a backend for each request: the seven built-in strategies below, or
+ * How a balancer chooses a backend for each request: the eight built-in strategies below, or
  * your own.
  *
  * <p>A strategy is an immutable description, safe to share between balancers: it holds no state
@@ -94,13 +94,26 @@ public interface BalancingStrategy {
             ResourceWeights.DEFAULT, ResourceBasedStrategy.DEFAULT_MAX_REPORT_AGE);
 
     /**
-     * The seven built-in strategies, in the order they are declared here.
+     * Prefix-cache-aware routing for LLM fleets: a request carrying a
+     * {@linkplain Request#withPrompt prompt} goes to the backend that holds the longest prefix of it
+     * in its KV cache, as far as this balancer knows, unless that backend is loaded beyond 1.25 times
+     * the average; a new prompt is placed by rendezvous hashing of its leading blocks, so that
+     * balancers in separate replicas agree; saturated backends are left out and an imbalanced fleet
+     * is routed by load alone. A request without a prompt goes to the least loaded backend.
+     * The server's reports on leases ({@link Lease#reportCachedTokens}) correct the index. See
+     * {@link PrefixAffinity} for the pick step by step, the defaults and their reasons, and
+     * {@link PrefixAffinity#builder()} for other settings.
+     */
+    BalancingStrategy PREFIX_AFFINITY = PrefixAffinity.builder().build();
+
+    /**
+     * The eight built-in strategies, in the order they are declared here.
      *
      * @return an immutable list of the constants above
      */
     static List<BalancingStrategy> builtIns() {
         return List.of(ROUND_ROBIN, LEAST_CONNECTIONS, WEIGHTED_ROUND_ROBIN, IP_HASH, LEAST_RESPONSE_TIME,
-                RANDOM, RESOURCE_BASED);
+                RANDOM, RESOURCE_BASED, PREFIX_AFFINITY);
     }
 
     /**

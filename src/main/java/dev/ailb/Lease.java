@@ -47,6 +47,8 @@ public final class Lease implements AutoCloseable {
     private final Backend backend;
     private final long tokens;
     private final long startNanos;
+    /** What the strategy predicted of the prompt cache, to check against the server's report; or null. */
+    private final PrefixPrediction prediction;
     @SuppressWarnings("unused") // accessed through RELEASED
     private volatile boolean released;
     @SuppressWarnings("unused") // accessed through FIRST_BYTE
@@ -54,11 +56,12 @@ public final class Lease implements AutoCloseable {
     @SuppressWarnings("unused") // accessed through CACHE_REPORTED
     private volatile boolean cacheReported;
 
-    Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos) {
+    Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos, PrefixPrediction prediction) {
         this.balancer = balancer;
         this.backend = backend;
         this.tokens = tokens;
         this.startNanos = startNanos;
+        this.prediction = prediction;
     }
 
     /**
@@ -151,6 +154,9 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         backend.promptCache.recordReport(promptTokens, cachedTokens);
+        if (prediction != null) {
+            prediction.check(promptTokens, cachedTokens);
+        }
         return true;
     }
 

@@ -126,7 +126,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.originNanos = ticker.read();
         this.defaultTokens = settings.defaultTokens();
         this.reports = new LoadReports(name, ticker, settings.saturation());
-        this.context = new Context(ticker, random);
+        this.context = new Context(ticker, random, reports);
         this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen());
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
@@ -569,7 +569,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Lease acquire(Request request, String sessionId) {
         Backend backend = routeSession(request, sessionId, true);
-        return new Lease(this, backend, tokensOf(request), ticker.read());
+        return path.lease(backend, request);
     }
 
     private Backend routeSession(Request request, String sessionId, boolean acquire) {
@@ -602,7 +602,7 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public Lease acquire(Request request) {
         Backend backend = pick(request, true, true, true);
-        return new Lease(this, backend, tokensOf(request), ticker.read());
+        return path.lease(backend, request);
     }
 
     Ticker ticker() {
@@ -1108,5 +1108,10 @@ public final class LoadBalancer implements AutoCloseable {
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
     }
 
-    private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
+    private record Context(Ticker ticker, RandomGenerator random, LoadReports reports) implements SelectionContext {
+        @Override
+        public boolean isSaturated(Backend backend) {
+            return reports.isSaturated(backend);
+        }
+    }
 }

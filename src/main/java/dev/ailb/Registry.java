@@ -41,6 +41,8 @@ final class Registry {
      */
     final long readmitAtNanos;
     final Picker picker;
+    /** The selector, if it learns from the selections that stand; null for most strategies. */
+    final PrefixRecorder recorder;
 
     private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all, Map<String, Backend> byId,
             List<Backend> available, List<Backend> routable, boolean panic, boolean ejecting, long readmitAtNanos,
@@ -55,6 +57,7 @@ final class Registry {
         this.ejecting = ejecting;
         this.readmitAtNanos = readmitAtNanos;
         this.picker = picker;
+        this.recorder = selector instanceof PrefixRecorder r ? r : null;
     }
 
     /**

@@ -61,7 +61,7 @@ final class RequestPath implements Router {
             // and only the pick that acquired is counted.
             if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
                 if (count) {
-                    figures.countSelection(backend, current);
+                    countSelection(backend, request, current);
                 }
                 return backend;
             }
@@ -131,8 +131,14 @@ final class RequestPath implements Router {
     }
 
     @Override
-    public void countSelection(Backend backend, Registry view) {
+    public void countSelection(Backend backend, Request request, Registry view) {
         figures.countSelection(backend, view);
+        if (view.recorder != null) {
+            long prediction = view.recorder.recordSelection(backend, request);
+            if (prediction != PrefixRecorder.NO_PREDICTION) {
+                backend.promptCache.recordPrediction(prediction >>> 32, prediction & 0xFFFF_FFFFL);
+            }
+        }
     }
 
     @Override
@@ -142,6 +148,8 @@ final class RequestPath implements Router {
 
     @Override
     public Lease lease(Backend backend, Request request) {
-        return new Lease(owner, backend, tokensOf(request), ticker.read());
+        PrefixRecorder recorder = table.current().recorder;
+        PrefixPrediction prediction = recorder == null ? null : recorder.claim(backend, request);
+        return new Lease(owner, backend, tokensOf(request), ticker.read(), prediction);
     }
 }

@@ -137,7 +137,7 @@ final class RetryingExecutor {
                 backend = candidates.get(random.nextInt(candidates.size()));
             }
             if (router.tryAcquire(backend, request)) {
-                router.countSelection(backend, current);
+                router.countSelection(backend, request, current);
                 figures.countRetry();
                 return backend;
             }

@@ -25,8 +25,11 @@ interface Router {
     /** Acquires a connection on a backend for a request, unless it has been removed. */
     boolean tryAcquire(Backend backend, Request request);
 
-    /** Counts a request routed to a backend from a view. */
-    void countSelection(Backend backend, Registry view);
+    /**
+     * Counts a request routed to a backend from a view: the selection stands. A strategy that
+     * learns from selections ({@link PrefixRecorder}) records it here.
+     */
+    void countSelection(Backend backend, Request request, Registry view);
 
     /** A reading of the balancer's ticker. */
     long now();

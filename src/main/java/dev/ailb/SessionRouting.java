@@ -77,7 +77,7 @@ abstract class SessionRouting {
             if (bound != null) {
                 Registry view = router.view();
                 if (view.routes(bound) && (!acquire || router.tryAcquire(bound, request))) {
-                    router.countSelection(bound, view);
+                    router.countSelection(bound, request, view);
                     hits.increment();
                     return bound;
                 }
@@ -113,7 +113,7 @@ abstract class SessionRouting {
                     table.unbind(sessionId, winner);
                     continue;
                 }
-                router.countSelection(winner, router.published());
+                router.countSelection(winner, request, router.published());
                 (binding.kept() != null ? hits : found == SessionTable.Outcome.NEW ? misses : rebinds).increment();
                 return winner;
             }
@@ -184,7 +184,7 @@ abstract class SessionRouting {
                 }
                 Backend backend = IpHashStrategy.backendForKey(current.picker, sessionId);
                 if (view.routes(backend) && (!acquire || router.tryAcquire(backend, request))) {
-                    router.countSelection(backend, view);
+                    router.countSelection(backend, request, view);
                     hits.increment();
                     return backend;
                 }

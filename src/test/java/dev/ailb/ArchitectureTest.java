@@ -71,14 +71,17 @@ class ArchitectureTest {
      */
     static final Set<String> STRATEGY_SPI = names(
             BalancingStrategy.class, Selector.class, Picker.class, SelectionContext.class, Request.class,
-            Backend.class, Ticker.class, LoadReport.class, TimedLoadReport.class, ResourceWeights.class);
+            Backend.class, Ticker.class, LoadReport.class, TimedLoadReport.class, ResourceWeights.class,
+            Tokenizer.class);
 
     /**
      * The classes that only the built-in strategies use. A new helper is added here, which states
      * that it belongs to the strategies and holds it to their rules.
      */
     static final Set<String> STRATEGY_HELPERS = names(
-            Hashing.class, TwoChoices.class, SmoothWeightedSchedule.class, GoldenRatioSchedule.class);
+            Hashing.class, TwoChoices.class, SmoothWeightedSchedule.class, GoldenRatioSchedule.class,
+            PrefixAffinity.Builder.class, PrefixAffinitySelector.Scratch.class, PrefixRecorder.class,
+            PrefixPrediction.class);
 
     static final DescribedPredicate<JavaClass> STRATEGY_PARTS = resideInAPackage("dev.ailb")
             .and(assignableTo(BalancingStrategy.class).or(assignableTo(Selector.class)).or(assignableTo(Picker.class)))

@@ -283,7 +283,7 @@ class BadInputTest {
     void builtInStrategiesAreFoundByNameAndUnknownNamesAreRejected() {
         assertThat(BalancingStrategy.builtIns()).extracting(BalancingStrategy::name).containsExactly(
                 "ROUND_ROBIN", "LEAST_CONNECTIONS", "WEIGHTED_ROUND_ROBIN", "IP_HASH", "LEAST_RESPONSE_TIME",
-                "RANDOM", "RESOURCE_BASED");
+                "RANDOM", "RESOURCE_BASED", "PREFIX_AFFINITY");
         for (BalancingStrategy s : BalancingStrategy.builtIns()) {
             assertThat(BalancingStrategy.builtIn(s.name())).isSameAs(s);
         }

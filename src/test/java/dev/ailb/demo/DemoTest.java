@@ -44,7 +44,7 @@ class DemoTest {
         Map<String, LoadBalancerStats> results = report.strategies();
 
         List<String> names = Demo.STRATEGIES.stream().map(BalancingStrategy::name).collect(Collectors.toList());
-        assertThat(names).hasSize(7);
+        assertThat(names).hasSize(8);
         assertThat(results.keySet()).containsExactlyElementsOf(names);
         for (String name : names) {
             assertThat(printed).contains("=== " + name + " ===");

@@ -1,0 +1,354 @@
+package dev.ailb;
+
+import dev.ailb.internal.PrefixIndex;
+import dev.ailb.internal.PromptHashes;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+
+/**
+ * One balancer's state for {@link PrefixAffinity}: an index per available backend of the prefixes
+ * routed there, and the pickers over them; see {@link PrefixAffinity} for what a pick does.
+ *
+ * <h2>Where the work happens</h2>
+ * A pick only reads: loads, the indexes (without locking), and the prompt's block hashes. The
+ * selection that stands is recorded afterwards, through {@link PrefixRecorder}: the request path
+ * calls {@link #recordSelection} once it has counted the selection (after an acquisition that
+ * could still fail, a session's binding, or a retry's choice among untried backends), so a pick
+ * that was abandoned never enters an index and a request is predicted exactly once. The hashes of
+ * a prompt are kept per thread with the prompt they belong to, so the pick, the record and a
+ * retry of the same request on the same thread hash it once.
+ *
+ * <p>{@link #newPicker} runs under the balancer's lock, one call at a time; the indexes map it
+ * publishes is never changed afterwards.
+ */
+final class PrefixAffinitySelector implements Selector, PrefixRecorder {
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private final PrefixAffinity settings;
+    private final SelectionContext context;
+    /** The index of each backend of the current picker; replaced whole by {@link #newPicker}. */
+    private volatile Map<Backend, PrefixIndex> indexes = new IdentityHashMap<>();
+
+    PrefixAffinitySelector(PrefixAffinity settings, SelectionContext context) {
+        this.settings = settings;
+        this.context = context;
+    }
+
+    @Override
+    public Picker newPicker(List<Backend> available) {
+        // A backend that left the set loses its index: its server has likely restarted, or will.
+        Map<Backend, PrefixIndex> previous = indexes;
+        Map<Backend, PrefixIndex> next = new IdentityHashMap<>();
+        Backend[] backends = available.toArray(new Backend[0]);
+        PrefixIndex[] byPosition = new PrefixIndex[backends.length];
+        long[] ids = new long[backends.length];
+        boolean equalWeights = true;
+        for (int i = 0; i < backends.length; i++) {
+            Backend b = backends[i];
+            PrefixIndex index = previous.get(b);
+            if (index == null) {
+                index = new PrefixIndex(settings.indexBlocks());
+            }
+            next.put(b, index);
+            byPosition[i] = index;
+            ids[i] = PromptHashes.ofName(b.id());
+            equalWeights &= b.weight() == backends[0].weight();
+        }
+        indexes = next;
+        return new PrefixPicker(backends, byPosition, ids, equalWeights);
+    }
+
+    // ---------------------------------------------------------------- the record of a selection
+
+    @Override
+    public long recordSelection(Backend backend, Request request) {
+        Scratch s = SCRATCH.get();
+        s.forget();
+        PrefixIndex index = indexes.get(backend);
+        if (index == null || !request.hasPrompt()) {
+            return NO_PREDICTION;
+        }
+        int count = s.hash(request.prompt(), settings);
+        if (count == 0) {
+            return NO_PREDICTION;
+        }
+        long[] stamps = s.stamps(count);
+        index.record(s.hashes, count, stamps);
+        int matched = 0;
+        while (matched < count && stamps[matched] >= 0) {
+            matched++;
+        }
+        long cached = Math.min((long) matched * settings.blockTokens(), s.promptTokens);
+        s.remember(this, request, backend, index, matched);
+        return s.promptTokens << 32 | cached; // both below 2^31: a prompt has at most 2^24 characters
+    }
+
+    @Override
+    public PrefixPrediction claim(Backend backend, Request request) {
+        Scratch s = SCRATCH.get();
+        if (s.lastSelector != this || s.lastRequest != request || s.lastBackend != backend) {
+            return null;
+        }
+        PrefixPrediction prediction = new PrefixPrediction(s.lastIndex, Arrays.copyOf(s.hashes, s.count),
+                s.lastMatched, Arrays.copyOf(s.stamps, s.lastMatched), s.promptUnits,
+                s.tokenized ? settings.blockTokens() : settings.blockChars(), s.tokenized);
+        s.forget();
+        return prediction;
+    }
+
+    // ---------------------------------------------------------------- the pick
+
+    private final class PrefixPicker implements Picker {
+        private final Backend[] backends;
+        private final PrefixIndex[] indexes;
+        private final long[] ids;
+        private final boolean equalWeights;
+
+        PrefixPicker(Backend[] backends, PrefixIndex[] indexes, long[] ids, boolean equalWeights) {
+            this.backends = backends;
+            this.indexes = indexes;
+            this.ids = ids;
+            this.equalWeights = equalWeights;
+        }
+
+        @Override
+        public Backend pick(Request request) {
+            int n = backends.length;
+            if (n == 1) {
+                return backends[0];
+            }
+            Scratch s = SCRATCH.get();
+            int[] cand = s.candidates(n);
+            int c = 0;
+            for (int i = 0; i < n; i++) {
+                Backend b = backends[i];
+                if (b.loadReport().isEmpty() || !context.isSaturated(b)) {
+                    cand[c++] = i;
+                }
+            }
+            if (c == 0) { // every backend saturated: leaving them all out would route nowhere
+                for (int i = 0; i < n; i++) {
+                    cand[i] = i;
+                }
+                c = n;
+            }
+            long totalLoad = 0;
+            long totalWeight = 0;
+            double least = Double.MAX_VALUE;
+            double most = 0;
+            for (int k = 0; k < c; k++) {
+                Backend b = backends[cand[k]];
+                long load = b.inFlightLoad();
+                int weight = b.weight();
+                totalLoad += load;
+                totalWeight += weight;
+                double perWeight = (double) load / weight;
+                least = Math.min(least, perWeight);
+                most = Math.max(most, perWeight);
+            }
+            if (most - least > settings.imbalanceAbsolute() && most > settings.imbalanceRelative() * least
+                    || !request.hasPrompt()) {
+                return leastLoaded(cand, c);
+            }
+            int blocks = s.hash(request.prompt(), settings);
+            if (blocks == 0) {
+                return leastLoaded(cand, c);
+            }
+            // Bounded load: below loadBound times the average per unit of weight, this request
+            // included. The least loaded is always below it, so someone is eligible.
+            double bound = settings.loadBound() * (totalLoad + 1) / totalWeight;
+            long[] hashes = s.hashes;
+            int first = -1; // the longest match, and where
+            int firstAt = -1;
+            int second = -1; // the longest among the others
+            int eligible = 0;
+            for (int k = 0; k < c; k++) {
+                int i = cand[k];
+                Backend b = backends[i];
+                if (b.inFlightLoad() >= bound * b.weight()) {
+                    continue;
+                }
+                cand[eligible++] = i;
+                int matched = indexes[i].match(hashes, blocks);
+                if (matched > first) {
+                    second = first;
+                    first = matched;
+                    firstAt = i;
+                } else if (matched > second) {
+                    second = matched;
+                }
+            }
+            if (eligible == 0) { // loads moved under the scan
+                return leastLoaded(cand, c);
+            }
+            if (first > second && second >= 0) {
+                return backends[firstAt]; // holds more of the prompt than any other
+            }
+            if (eligible == 1) {
+                return backends[cand[0]];
+            }
+            // Nobody holds more than the others: place by the first block beyond what they share.
+            long key = hashes[Math.min(blocks, Math.max(first, 0) + 1) - 1];
+            return backends[rendezvous(key, cand, eligible)];
+        }
+
+        /** The position, among the first {@code count} of {@code cand}, that ranks first for the key. */
+        private int rendezvous(long key, int[] cand, int count) {
+            int best = cand[0];
+            if (equalWeights) {
+                long top = PromptHashes.mix(key, ids[best]);
+                for (int k = 1; k < count; k++) {
+                    long score = PromptHashes.mix(key, ids[cand[k]]);
+                    if (Long.compareUnsigned(score, top) > 0) {
+                        top = score;
+                        best = cand[k];
+                    }
+                }
+                return best;
+            }
+            // Weighted rendezvous: the largest w / -ln(u), u uniform in (0, 1) from the hash.
+            double top = -1;
+            for (int k = 0; k < count; k++) {
+                int i = cand[k];
+                double u = ((PromptHashes.mix(key, ids[i]) >>> 11) + 0.5) * 0x1.0p-53;
+                double score = backends[i].weight() / -Math.log(u);
+                if (score > top) {
+                    top = score;
+                    best = i;
+                }
+            }
+            return best;
+        }
+
+        /** The least loaded per unit of weight among the first {@code count} of {@code cand}; ties at random. */
+        private Backend leastLoaded(int[] cand, int count) {
+            RandomGenerator random = context.random();
+            Backend best = backends[cand[0]];
+            long bestLoad = best.inFlightLoad();
+            long bestWeight = best.weight();
+            int ties = 1;
+            for (int k = 1; k < count; k++) {
+                Backend b = backends[cand[k]];
+                long load = b.inFlightLoad();
+                long lhs = load * bestWeight;
+                long rhs = bestLoad * b.weight();
+                if (lhs < rhs) {
+                    best = b;
+                    bestLoad = load;
+                    bestWeight = b.weight();
+                    ties = 1;
+                } else if (lhs == rhs && random.nextInt(++ties) == 0) {
+                    best = b; // each of the tied is kept with probability 1 / ties: uniform
+                    bestLoad = load;
+                    bestWeight = b.weight();
+                }
+            }
+            return best;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PrefixAffinitySelector{" + settings + ", backends=" + indexes.size() + '}';
+    }
+
+    // ---------------------------------------------------------------- per-thread buffers
+
+    /**
+     * One thread's buffers: the hashes of the last prompt hashed, with that prompt, and the last
+     * selection recorded, for a lease to claim. Never shared between threads.
+     */
+    static final class Scratch {
+        long[] hashes = new long[64];
+        long[] stamps = new long[64];
+        char[] chars = new char[256];
+        int[] candidates = new int[16];
+        int count;
+        String prompt;
+        PrefixAffinity hashedWith;
+        long promptTokens;
+        long promptUnits;
+        boolean tokenized;
+
+        PrefixAffinitySelector lastSelector;
+        Request lastRequest;
+        Backend lastBackend;
+        PrefixIndex lastIndex;
+        int lastMatched;
+
+        int[] candidates(int n) {
+            if (candidates.length < n) {
+                candidates = new int[Math.max(n, candidates.length * 2)];
+            }
+            return candidates;
+        }
+
+        long[] stamps(int count) {
+            if (stamps.length < count) {
+                stamps = new long[Math.max(count, stamps.length * 2)];
+            }
+            return stamps;
+        }
+
+        /** The block hashes of this prompt under these settings, into {@link #hashes}; their count. */
+        int hash(String text, PrefixAffinity settings) {
+            if (text == prompt && settings == hashedWith) { // the same String: the same content
+                return count;
+            }
+            Tokenizer tokenizer = settings.tokenizerOrNull();
+            int blocks;
+            if (tokenizer == null) {
+                int blockChars = settings.blockChars();
+                blocks = Math.min(text.length() / blockChars, settings.maxPromptBlocks());
+                ensureHashes(blocks);
+                if (chars.length < blockChars) {
+                    chars = new char[blockChars];
+                }
+                count = PromptHashes.ofText(text, blockChars, blocks, hashes, chars);
+                promptUnits = text.length();
+                promptTokens = (text.length() + settings.charsPerToken() - 1) / settings.charsPerToken();
+                tokenized = false;
+            } else {
+                int[] tokens = tokenizer.encode(text);
+                if (tokens == null) {
+                    throw new IllegalStateException("tokenizer " + tokenizer + " returned null for a prompt of "
+                            + text.length() + " characters");
+                }
+                blocks = Math.min(tokens.length / settings.blockTokens(), settings.maxPromptBlocks());
+                ensureHashes(blocks);
+                count = PromptHashes.ofTokens(tokens, settings.blockTokens(), blocks, hashes);
+                promptUnits = tokens.length;
+                promptTokens = tokens.length;
+                tokenized = true;
+            }
+            prompt = text;
+            hashedWith = settings;
+            return count;
+        }
+
+        private void ensureHashes(int blocks) {
+            if (hashes.length < blocks) {
+                hashes = new long[Math.max(blocks, hashes.length * 2)];
+            }
+        }
+
+        void remember(PrefixAffinitySelector selector, Request request, Backend backend, PrefixIndex index,
+                int matched) {
+            lastSelector = selector;
+            lastRequest = request;
+            lastBackend = backend;
+            lastIndex = index;
+            lastMatched = matched;
+        }
+
+        void forget() {
+            lastSelector = null;
+            lastRequest = null;
+            lastBackend = null;
+            lastIndex = null;
+        }
+    }
+}
