@@ -45,6 +45,22 @@ class RetainedMemoryMeasurement {
         long hashed = retained(balancer(BalancingStrategy.IP_HASH, 100_000, 100));
         out.append(line("per backend of weight 1, added by the IP_HASH ring", (hashed - idle) / 100.0, "B"));
 
+        // PREFIX_AFFINITY: each backend's index filled to its default bound of 8,192 blocks by
+        // distinct prompts of 64 blocks; the prompts themselves are not retained by the index.
+        LoadBalancer prefix = balancer(BalancingStrategy.PREFIX_AFFINITY, 100_000, 6);
+        long prefixEmpty = retained(prefix);
+        StringBuilder prompt = new StringBuilder();
+        for (int i = 0; i < 6 * 8192 / 64 * 2; i++) {
+            prompt.setLength(0);
+            while (prompt.length() < 64 * 256) {
+                prompt.append("prompt ").append(i).append(" word ").append(prompt.length()).append(". ");
+            }
+            prefix.selectBackend(new Request("r", "10.1.1.1", "/v1/chat/completions").withPrompt(prompt));
+        }
+        long prefixFull = retained(prefix);
+        out.append(line("per backend, PREFIX_AFFINITY index full (8,192 blocks)", (prefixFull - prefixEmpty) / 6.0, "B"));
+        out.append(line("per indexed block", (prefixFull - prefixEmpty) / 6.0 / 8192, "B"));
+
         long base = retained(balancer(BalancingStrategy.IP_HASH, 100_000, 6));
         out.append(line("IP_HASH balancer with 6 backends", base, "B"));
         for (int length : new int[] {12, 36, 256}) {
