@@ -200,6 +200,12 @@ class BadInputCatalogueTest {
         call("resource-age-overflow",
                 "lb.setStrategy(BalancingStrategy.resourceBased(0.4, 0.3, 0.3, Duration.ofDays(200_000)))",
                 f -> f.lb.setStrategy(BalancingStrategy.resourceBased(0.4, 0.3, 0.3, Duration.ofDays(200_000))));
+        call("prefix-block-zero", "lb.setStrategy(PrefixAffinity.builder().blockTokens(0).build())",
+                f -> f.lb.setStrategy(PrefixAffinity.builder().blockTokens(0).build()));
+        call("prefix-load-bound-below-one", "lb.setStrategy(PrefixAffinity.builder().loadBound(0.9).build())",
+                f -> f.lb.setStrategy(PrefixAffinity.builder().loadBound(0.9).build()));
+        call("prompt-too-long", "lb.selectBackend(request.withPrompt(\"x\".repeat(Request.MAX_PROMPT_CHARS + 1)))",
+                f -> f.lb.selectBackend(f.request.withPrompt("x".repeat(Request.MAX_PROMPT_CHARS + 1))));
         // Settings
         call("setting-twice", "builder.strategy(BalancingStrategy.RANDOM)",
                 f -> f.builder.strategy(BalancingStrategy.RANDOM));
