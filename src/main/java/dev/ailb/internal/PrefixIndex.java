@@ -34,8 +34,9 @@ public final class PrefixIndex {
     private static final int NONE = -1;
 
     private final StampedLock lock = new StampedLock();
+    /** Written under the write lock; read without it by {@link #maxEntries()}. */
+    private volatile int maxEntries;
     // Written under the write lock; read optimistically (see the class comment).
-    private int maxEntries;
     private long[] keys;
     private long[] stamps;
     private int[] prev;
@@ -225,12 +226,7 @@ public final class PrefixIndex {
      * @return the most hashes this index holds
      */
     public int maxEntries() {
-        long s = lock.readLock();
-        try {
-            return maxEntries;
-        } finally {
-            lock.unlockRead(s);
-        }
+        return maxEntries;
     }
 
     /**
