@@ -11,31 +11,40 @@ import static dev.ailb.internal.Preconditions.checkUnitInterval;
  * missing count is {@link #UNKNOWN_COUNT}. Hand it to
  * {@link LoadBalancer#updateBackendResources(String, LoadReport)}, which time-stamps it.
  *
+ * <p>A report may also say how large the instance's KV cache is, in tokens: a fact about the
+ * instance rather than a signal of its load, so a report needs at least one signal besides it.
+ * It bounds how much of the prompts routed to the instance can still be cached there.
+ *
  * <p>Immutable and thread-safe. Build one with {@link #builder()}.
  *
- * @param cpu             CPU utilisation in [0, 1], or NaN if not reported
- * @param memory          memory utilisation in [0, 1], or NaN if not reported
- * @param waitingRequests requests queued and not yet running, {@code >= 0}, or
- *                        {@link #UNKNOWN_COUNT}
- * @param runningRequests requests in the running batch, {@code >= 0}, or {@link #UNKNOWN_COUNT}
- * @param kvCacheUsage    share of the KV cache in use in [0, 1], or NaN if not reported
+ * @param cpu                   CPU utilisation in [0, 1], or NaN if not reported
+ * @param memory                memory utilisation in [0, 1], or NaN if not reported
+ * @param waitingRequests       requests queued and not yet running, {@code >= 0}, or
+ *                              {@link #UNKNOWN_COUNT}
+ * @param runningRequests       requests in the running batch, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+ * @param kvCacheUsage          share of the KV cache in use in [0, 1], or NaN if not reported
+ * @param kvCacheCapacityTokens tokens the KV cache holds when full, {@code >= 1}, or
+ *                              {@link #UNKNOWN_COUNT}
  */
-public record LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage) {
+public record LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage,
+        long kvCacheCapacityTokens) {
 
-    /** The value of a request count that was not reported. */
+    /** The value of a count (of requests, or of the KV cache's tokens) that was not reported. */
     public static final int UNKNOWN_COUNT = -1;
 
     /**
      * Checks the values.
      *
-     * @param cpu             CPU utilisation in [0, 1], or NaN
-     * @param memory          memory utilisation in [0, 1], or NaN
-     * @param waitingRequests queued requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
-     * @param runningRequests running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
-     * @param kvCacheUsage    KV-cache usage in [0, 1], or NaN
+     * @param cpu                   CPU utilisation in [0, 1], or NaN
+     * @param memory                memory utilisation in [0, 1], or NaN
+     * @param waitingRequests       queued requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param runningRequests       running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param kvCacheUsage          KV-cache usage in [0, 1], or NaN
+     * @param kvCacheCapacityTokens KV-cache capacity in tokens, {@code >= 1}, or {@link #UNKNOWN_COUNT}
      * @throws IllegalArgumentException naming the first bad value: a utilisation outside [0, 1]
-     *                                  (NaN stands for not reported), a count below -1, or no
-     *                                  signal at all
+     *                                  (NaN stands for not reported), a count below -1, a capacity
+     *                                  below 1 other than -1, or no signal at all (the capacity is
+     *                                  not one)
      */
     public LoadReport {
         checkUtilisation(cpu, "cpu");
@@ -43,11 +52,29 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
         checkRange(waitingRequests, UNKNOWN_COUNT, Integer.MAX_VALUE, "waitingRequests");
         checkRange(runningRequests, UNKNOWN_COUNT, Integer.MAX_VALUE, "runningRequests");
         checkUtilisation(kvCacheUsage, "kvCacheUsage");
+        if (kvCacheCapacityTokens != UNKNOWN_COUNT && kvCacheCapacityTokens < 1) {
+            throw new IllegalArgumentException("kvCacheCapacityTokens: " + kvCacheCapacityTokens
+                    + " (expected: >= 1, or " + UNKNOWN_COUNT + " if not reported)");
+        }
         if (Double.isNaN(cpu) && Double.isNaN(memory) && waitingRequests == UNKNOWN_COUNT
                 && runningRequests == UNKNOWN_COUNT && Double.isNaN(kvCacheUsage)) {
             throw new IllegalArgumentException("report: no signal (expected: at least one of cpu, memory, "
                     + "waitingRequests, runningRequests, kvCacheUsage)");
         }
+    }
+
+    /**
+     * A report without the KV cache's capacity.
+     *
+     * @param cpu             CPU utilisation in [0, 1], or NaN
+     * @param memory          memory utilisation in [0, 1], or NaN
+     * @param waitingRequests queued requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param runningRequests running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param kvCacheUsage    KV-cache usage in [0, 1], or NaN
+     * @throws IllegalArgumentException naming the first bad value, as the canonical constructor
+     */
+    public LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage) {
+        this(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, UNKNOWN_COUNT);
     }
 
     private static void checkUtilisation(double value, String name) {
@@ -111,6 +138,15 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
     }
 
     /**
+     * Whether the report has the KV cache's capacity.
+     *
+     * @return {@code true} if {@link #kvCacheCapacityTokens()} is not {@link #UNKNOWN_COUNT}
+     */
+    public boolean hasKvCacheCapacity() {
+        return kvCacheCapacityTokens != UNKNOWN_COUNT;
+    }
+
+    /**
      * Builds a {@link LoadReport}; a signal not set is not reported. Each setter checks its value
      * at once, naming it. Not thread-safe.
      */
@@ -120,6 +156,7 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
         private int waitingRequests = UNKNOWN_COUNT;
         private int runningRequests = UNKNOWN_COUNT;
         private double kvCacheUsage = Double.NaN;
+        private long kvCacheCapacityTokens = UNKNOWN_COUNT;
 
         private Builder() {}
 
@@ -184,13 +221,30 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
         }
 
         /**
+         * Sets the number of tokens the KV cache holds when full. Not a signal of load: a report
+         * still needs one of the others.
+         *
+         * @param kvCacheCapacityTokens {@code >= 1}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code kvCacheCapacityTokens} is below 1
+         */
+        public Builder kvCacheCapacityTokens(long kvCacheCapacityTokens) {
+            if (kvCacheCapacityTokens < 1) {
+                throw new IllegalArgumentException(
+                        "kvCacheCapacityTokens: " + kvCacheCapacityTokens + " (expected: >= 1)");
+            }
+            this.kvCacheCapacityTokens = kvCacheCapacityTokens;
+            return this;
+        }
+
+        /**
          * The report.
          *
          * @return a new report with the signals set so far
-         * @throws IllegalArgumentException if no signal was set
+         * @throws IllegalArgumentException if no signal was set (the capacity is not one)
          */
         public LoadReport build() {
-            return new LoadReport(cpu, memory, waitingRequests, runningRequests, kvCacheUsage);
+            return new LoadReport(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, kvCacheCapacityTokens);
         }
     }
 }

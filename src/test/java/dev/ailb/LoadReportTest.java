@@ -54,6 +54,53 @@ class LoadReportTest {
     }
 
     @Test
+    void theKvCacheCapacityIsUnknownUntilSet() {
+        LoadReport without = LoadReport.builder().kvCacheUsage(0.5).build();
+        LoadReport with = LoadReport.builder().kvCacheUsage(0.5).kvCacheCapacityTokens(432_000).build();
+
+        assertThat(without.hasKvCacheCapacity()).isFalse();
+        assertThat(without.kvCacheCapacityTokens()).isEqualTo(LoadReport.UNKNOWN_COUNT);
+        assertThat(with.hasKvCacheCapacity()).isTrue();
+        assertThat(with.kvCacheCapacityTokens()).isEqualTo(432_000L);
+        assertThat(LoadReport.builder().runningRequests(1).kvCacheCapacityTokens(Long.MAX_VALUE).build()
+                .kvCacheCapacityTokens()).isEqualTo(Long.MAX_VALUE);
+        assertThat(with).isEqualTo(new LoadReport(Double.NaN, Double.NaN, -1, -1, 0.5, 432_000L));
+    }
+
+    @Test
+    void theConstructorWithoutTheCapacityLeavesItUnknown() {
+        LoadReport five = new LoadReport(0.1, 0.2, 3, 4, 0.5);
+
+        assertThat(five).isEqualTo(new LoadReport(0.1, 0.2, 3, 4, 0.5, LoadReport.UNKNOWN_COUNT));
+        assertThat(five.hasKvCacheCapacity()).isFalse();
+    }
+
+    @Test
+    void aBadCapacityIsRejectedNamingIt() {
+        assertThatThrownBy(() -> LoadReport.builder().kvCacheCapacityTokens(0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kvCacheCapacityTokens: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> LoadReport.builder().kvCacheCapacityTokens(LoadReport.UNKNOWN_COUNT))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kvCacheCapacityTokens: -1 (expected: >= 1)");
+        assertThatThrownBy(() -> new LoadReport(0.5, 0.5, 0, 0, 0.5, -5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kvCacheCapacityTokens: -5 (expected: >= 1, or -1 if not reported)");
+        assertThatThrownBy(() -> new LoadReport(0.5, 0.5, 0, 0, 0.5, 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kvCacheCapacityTokens: 0 (expected: >= 1, or -1 if not reported)");
+    }
+
+    @Test
+    void theCapacityAloneIsNoSignal() {
+        // the size of the cache says nothing of the load on it
+        assertThatThrownBy(() -> LoadReport.builder().kvCacheCapacityTokens(432_000).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("report: no signal (expected: at least one of cpu, memory, waitingRequests, "
+                        + "runningRequests, kvCacheUsage)");
+    }
+
+    @Test
     void aReportWithoutAnySignalIsRejected() {
         assertThatThrownBy(() -> LoadReport.builder().build())
                 .isInstanceOf(IllegalArgumentException.class)

@@ -5,6 +5,7 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
 import dev.ailb.Backend;
 import dev.ailb.LoadReport;
 import dev.ailb.internal.PrometheusText;
+import dev.ailb.internal.PrometheusText.Sample;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -31,13 +32,18 @@ import java.util.function.IntConsumer;
  * first one on the page is used: {@link #vllm()} knows vLLM's.
  *
  * <p>A metric may have several series (one per model, for example): the request counts are
- * summed over them, the utilisations take the highest. A poll is rejected, with the reason, when
- * the answer is not a 2xx, the page is larger than {@value #MAX_PAGE_BYTES} bytes or breaks the
- * text format anywhere (see {@link PrometheusText}), lists a series of one of the metrics twice
- * (the same labels, in any order: the format forbids it, and summing both would count a queue
- * twice), a count is negative, fractional beyond rounding or not finite, a utilisation lies
- * outside [0, 1], or none of the metrics is on the page. A signal whose metrics are all missing
- * is not reported.
+ * summed over them, the utilisations take the highest. The KV cache's capacity, in tokens, is a
+ * count too, read from a gauge ({@link Builder#kvCacheCapacityTokens}) or from the labels of an
+ * info metric ({@link Builder#kvCacheCapacityBlocks}); a page without it, or with a value the
+ * engine has not set yet, leaves it unknown.
+ *
+ * <p>A poll is rejected, with the reason, when the answer is not a 2xx, the page is larger than
+ * {@value #MAX_PAGE_BYTES} bytes or breaks the text format anywhere (see {@link PrometheusText}),
+ * lists a series of one of the metrics twice (the same labels, in any order: the format forbids
+ * it, and summing both would count a queue twice), a count is negative, fractional beyond
+ * rounding or not finite, a utilisation lies outside [0, 1], a capacity is malformed, or none of
+ * the metrics of load is on the page (the capacity alone makes no report). A signal whose
+ * metrics are all missing is not reported.
  *
  * <p>Immutable and thread-safe.
  */
@@ -51,6 +57,7 @@ public final class PrometheusLoadSource implements LoadSource {
     private final List<String> kvCache;
     private final List<String> cpu;
     private final List<String> memory;
+    private final KvCacheCapacityMetrics capacity;
     private final Set<String> wanted;
 
     private PrometheusLoadSource(Builder b) {
@@ -60,20 +67,24 @@ public final class PrometheusLoadSource implements LoadSource {
         this.kvCache = List.copyOf(b.kvCache);
         this.cpu = List.copyOf(b.cpu);
         this.memory = List.copyOf(b.memory);
+        this.capacity = b.capacity;
         Set<String> all = new HashSet<>();
         all.addAll(waiting);
         all.addAll(running);
         all.addAll(kvCache);
         all.addAll(cpu);
         all.addAll(memory);
+        all.addAll(capacity.names());
         this.wanted = Set.copyOf(all);
     }
 
     /**
      * vLLM's page: {@code GET /metrics}, waiting requests from {@code vllm:num_requests_waiting},
-     * running ones from {@code vllm:num_requests_running}, and the KV-cache usage (a fraction,
+     * running ones from {@code vllm:num_requests_running}, the KV-cache usage (a fraction,
      * despite its name) from {@code vllm:kv_cache_usage_perc}, or from
-     * {@code vllm:gpu_cache_usage_perc} as older versions call it.
+     * {@code vllm:gpu_cache_usage_perc} as older versions call it, and the KV cache's capacity from
+     * the labels {@code num_gpu_blocks} and {@code block_size} of {@code vllm:cache_config_info},
+     * where the version has it.
      *
      * @return the source
      */
@@ -82,6 +93,7 @@ public final class PrometheusLoadSource implements LoadSource {
                 .waitingRequests("vllm:num_requests_waiting")
                 .runningRequests("vllm:num_requests_running")
                 .kvCacheUsage("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
+                .kvCacheCapacityBlocks("vllm:cache_config_info", "num_gpu_blocks", "block_size")
                 .build();
     }
 
@@ -123,10 +135,10 @@ public final class PrometheusLoadSource implements LoadSource {
      * @param page the text of the page
      * @return the report
      * @throws IllegalArgumentException if the page is malformed, a value is out of range, or none
-     *                                  of the metrics is on it
+     *                                  of the metrics of load is on it
      */
     public LoadReport reportOf(String page) {
-        Map<String, List<Double>> found = PrometheusText.samples(page, wanted);
+        Map<String, List<Sample>> found = PrometheusText.samples(page, wanted);
         LoadReport.Builder report = LoadReport.builder();
         boolean any = readCount(waiting, found, report::waitingRequests);
         any |= readCount(running, found, report::runningRequests);
@@ -136,6 +148,10 @@ public final class PrometheusLoadSource implements LoadSource {
         if (!any) {
             throw new IllegalArgumentException("none of the metrics " + wantedInOrder()
                     + " is on the page");
+        }
+        long tokens = capacity.read(found);
+        if (tokens != LoadReport.UNKNOWN_COUNT) {
+            report.kvCacheCapacityTokens(tokens);
         }
         return report.build();
     }
@@ -149,7 +165,7 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /** Sets a count from the first of its metrics on the page; false if none is there. */
-    private static boolean readCount(List<String> names, Map<String, List<Double>> found, IntConsumer set) {
+    private static boolean readCount(List<String> names, Map<String, List<Sample>> found, IntConsumer set) {
         String name = firstPresent(names, found);
         if (name != null) {
             set.accept(count(name, found.get(name)));
@@ -158,7 +174,8 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /** Sets a utilisation from the first of its metrics on the page; false if none is there. */
-    private static boolean readUtilisation(List<String> names, Map<String, List<Double>> found, DoubleConsumer set) {
+    private static boolean readUtilisation(List<String> names, Map<String, List<Sample>> found,
+            DoubleConsumer set) {
         String name = firstPresent(names, found);
         if (name != null) {
             set.accept(utilisation(name, found.get(name)));
@@ -166,7 +183,7 @@ public final class PrometheusLoadSource implements LoadSource {
         return name != null;
     }
 
-    private static String firstPresent(List<String> names, Map<String, List<Double>> found) {
+    private static String firstPresent(List<String> names, Map<String, List<Sample>> found) {
         for (String name : names) {
             if (found.containsKey(name)) {
                 return name;
@@ -176,9 +193,10 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /** A request count: the sum of the series, each a finite count >= 0 (gauges are floats). */
-    private static int count(String name, List<Double> values) {
+    private static int count(String name, List<Sample> series) {
         double sum = 0;
-        for (double v : values) {
+        for (Sample s : series) {
+            double v = s.value();
             if (!(v >= 0) || Double.isInfinite(v) || Math.abs(v - Math.rint(v)) > 1e-6) {
                 throw new IllegalArgumentException(name + ": " + v + " (expected: a whole count >= 0)");
             }
@@ -188,9 +206,10 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /** A utilisation: the highest of the series, each in [0, 1]. */
-    private static double utilisation(String name, List<Double> values) {
+    private static double utilisation(String name, List<Sample> series) {
         double max = 0;
-        for (double v : values) {
+        for (Sample s : series) {
+            double v = s.value();
             if (!(v >= 0.0 && v <= 1.0)) {
                 throw new IllegalArgumentException(name + ": " + v + " (expected: 0.0..1.0)");
             }
@@ -202,7 +221,8 @@ public final class PrometheusLoadSource implements LoadSource {
     @Override
     public String toString() {
         return "PrometheusLoadSource{GET " + path + ", waiting=" + waiting + ", running=" + running
-                + ", kvCache=" + kvCache + ", cpu=" + cpu + ", memory=" + memory + '}';
+                + ", kvCache=" + kvCache + ", cpu=" + cpu + ", memory=" + memory + ", kvCacheCapacity=" + capacity
+                + '}';
     }
 
     /** Collects a body of at most {@code limit} bytes, and fails as soon as it is longer. */
@@ -263,6 +283,7 @@ public final class PrometheusLoadSource implements LoadSource {
         private final List<String> kvCache = new ArrayList<>();
         private final List<String> cpu = new ArrayList<>();
         private final List<String> memory = new ArrayList<>();
+        private KvCacheCapacityMetrics capacity = KvCacheCapacityMetrics.NONE;
 
         private Builder() {}
 
@@ -339,7 +360,58 @@ public final class PrometheusLoadSource implements LoadSource {
             return names(memory, "memory", names);
         }
 
+        /**
+         * The gauges of the KV cache's capacity in tokens, such as SGLang's
+         * {@code sglang:max_total_num_tokens}; tried before the info metric of
+         * {@link #kvCacheCapacityBlocks}, if both are set. The capacity is not a signal of load:
+         * the source needs another metric too.
+         *
+         * @param names metric names, in order of preference
+         * @return this builder
+         * @throws NullPointerException     if a name is null
+         * @throws IllegalArgumentException if there is no name, or one is not a metric name
+         */
+        public Builder kvCacheCapacityTokens(String... names) {
+            capacity = capacity.withTokenGauges(metricNames("kvCacheCapacityTokens", names));
+            return this;
+        }
+
+        /**
+         * An info metric whose labels give the KV cache's capacity as a number of blocks and the
+         * tokens per block, such as vLLM's
+         * {@code vllm:cache_config_info{block_size="16",num_gpu_blocks="27000",...} 1.0}; the
+         * capacity is their product, summed over the series. A series without one of the labels,
+         * or giving it as {@code None}, leaves the capacity unknown; a label of 0 or that is not a
+         * decimal number, or a product over {@link Long#MAX_VALUE}, rejects the poll.
+         *
+         * @param name           the metric name
+         * @param blocksLabel    the label with the number of blocks
+         * @param blockSizeLabel the label with the tokens per block
+         * @return this builder
+         * @throws NullPointerException     if an argument is null
+         * @throws IllegalArgumentException if {@code name} is not a metric name, a label is not a
+         *                                  label name, or both labels are the same
+         */
+        public Builder kvCacheCapacityBlocks(String name, String blocksLabel, String blockSizeLabel) {
+            metricNames("kvCacheCapacityBlocks", name);
+            KvCacheCapacityMetrics.checkLabelName(blocksLabel, "blocksLabel");
+            KvCacheCapacityMetrics.checkLabelName(blockSizeLabel, "blockSizeLabel");
+            if (blocksLabel.equals(blockSizeLabel)) {
+                throw new IllegalArgumentException("blockSizeLabel: \"" + blockSizeLabel
+                        + "\" (expected: not the blocksLabel)");
+            }
+            capacity = capacity.withBlocks(name, blocksLabel, blockSizeLabel);
+            return this;
+        }
+
         private Builder names(List<String> signal, String what, String... names) {
+            List<String> checked = metricNames(what, names);
+            signal.clear();
+            signal.addAll(checked);
+            return this;
+        }
+
+        private static List<String> metricNames(String what, String... names) {
             checkNotNull(names, what);
             if (names.length == 0) {
                 throw new IllegalArgumentException(what + ": no metric name (expected: at least one)");
@@ -351,9 +423,7 @@ public final class PrometheusLoadSource implements LoadSource {
                             + "\" (expected: a metric name, [a-zA-Z_:][a-zA-Z0-9_:]*)");
                 }
             }
-            signal.clear();
-            signal.addAll(List.of(names));
-            return this;
+            return List.of(names);
         }
 
         /**

@@ -90,8 +90,11 @@ public final class Preconditions {
         return value;
     }
 
-    /** A refused text as a message shows it: quoted, or its start and length if over 256 characters. */
-    private static String shown(String value) {
+    /**
+     * A refused text as a message shows it: quoted (see {@link #quote}), or its start and length if
+     * over 256 characters.
+     */
+    public static String shown(String value) {
         return value.length() <= 256 ? quote(value)
                 : quote(value.substring(0, 32)) + "... of length " + value.length();
     }

@@ -1,6 +1,7 @@
 package dev.ailb.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,7 @@ import java.util.TreeMap;
 /**
  * A reader of the Prometheus text exposition format (version 0.0.4), the page an inference
  * server serves at {@code /metrics}. It checks every line and keeps the samples of the metrics
- * asked for, whatever their labels.
+ * asked for, each with its labels and value, whatever the labels are.
  *
  * <p>A line is blank, a comment (starting with {@code #}, which covers {@code HELP} and
  * {@code TYPE}), or a sample: a metric name, optionally a set of labels in braces with values in
@@ -29,17 +30,27 @@ public final class PrometheusText {
     private PrometheusText() {}
 
     /**
-     * The values of every sample of the wanted metrics on a page, by metric name; a wanted metric
-     * without a sample has no entry.
+     * One sample of a wanted metric: its labels, unescaped, sorted by name, without those whose
+     * value is empty, and its value. Info metrics (such as vLLM's {@code vllm:cache_config_info},
+     * whose value is always 1) carry what they say in their labels.
+     *
+     * @param labels the labels, unmodifiable
+     * @param value  the value
+     */
+    public record Sample(Map<String, String> labels, double value) {}
+
+    /**
+     * Every sample of the wanted metrics on a page, with its labels, by metric name; a wanted
+     * metric without a sample has no entry.
      *
      * @param page   the page
      * @param wanted the metric names to keep
-     * @return the values found, in the order of the page
+     * @return the samples found, in the order of the page
      * @throws IllegalArgumentException if the page is malformed; the message names the line and
      *                                  what was wrong with it
      */
-    public static Map<String, List<Double>> samples(String page, Set<String> wanted) {
-        Map<String, List<Double>> found = new HashMap<>();
+    public static Map<String, List<Sample>> samples(String page, Set<String> wanted) {
+        Map<String, List<Sample>> found = new HashMap<>();
         Map<Series, Integer> seen = new HashMap<>();
         int line = 0;
         int pos = 0;
@@ -75,7 +86,7 @@ public final class PrometheusText {
          * Reads the line; keeps its value if its metric is wanted, after checking that its series
          * is not in {@code seen} (the series of the wanted metrics met so far, with their lines).
          */
-        void read(Set<String> wanted, Map<String, List<Double>> found, Map<Series, Integer> seen) {
+        void read(Set<String> wanted, Map<String, List<Sample>> found, Map<Series, Integer> seen) {
             skipBlanks();
             if (at == end || text.charAt(at) == '#') {
                 return;
@@ -102,12 +113,13 @@ public final class PrometheusText {
             }
             if (labels != null) {
                 labels.values().removeIf(String::isEmpty); // in Prometheus, an empty label is no label
-                Series series = new Series(name, labels);
+                Map<String, String> kept = Collections.unmodifiableMap(labels);
+                Series series = new Series(name, kept);
                 Integer first = seen.putIfAbsent(series, number);
                 if (first != null) {
                     throw malformed("series " + series + " listed twice (first on line " + first + ")");
                 }
-                found.computeIfAbsent(name, k -> new ArrayList<>(1)).add(value);
+                found.computeIfAbsent(name, k -> new ArrayList<>(1)).add(new Sample(kept, value));
             }
         }
 

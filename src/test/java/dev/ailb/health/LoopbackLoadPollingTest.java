@@ -111,6 +111,30 @@ class LoopbackLoadPollingTest {
     }
 
     @Test
+    void theKvCacheCapacityComesWithTheReportWhereThePageHasIt() {
+        ScriptedEndpoint page = page();
+        int port = serve(page);
+        LoadBalancer lb = vllmBalancer();
+        Backend a = lb.addBackend("poll-capacity", LOOPBACK, port);
+        lb.pollLoadReports();
+        assertThat(a.loadReport().orElseThrow().load().hasKvCacheCapacity()).as("not on the page").isFalse();
+
+        page.body(VLLM_PAGE + "# TYPE vllm:cache_config_info gauge\n"
+                + "vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",engine=\"0\","
+                + "num_gpu_blocks=\"27000\",sliding_window=\"None\"} 1.0\n");
+        lb.pollLoadReports();
+        LoadReport withCapacity = a.loadReport().orElseThrow().load();
+        assertThat(withCapacity).isEqualTo(LoadReport.builder().waitingRequests(6).runningRequests(15)
+                .kvCacheUsage(0.625).kvCacheCapacityTokens(432_000).build());
+
+        page.body(VLLM_PAGE + "vllm:cache_config_info{block_size=\"16\",num_gpu_blocks=\"-1\"} 1.0\n");
+        lb.pollLoadReports();
+        assertThat(a.loadReport().orElseThrow().load()).as("the last good report stays").isSameAs(withCapacity);
+        assertThat(captured.text()).contains("Backend poll-capacity: load report rejected: vllm:cache_config_info: "
+                + "num_gpu_blocks=\"-1\" (expected: a whole number 1..9223372036854775807)");
+    }
+
+    @Test
     void everyRegisteredBackendIsPolledAndRemovedOnesAreNot() {
         ScriptedEndpoint first = page();
         int firstPort = serve(first);

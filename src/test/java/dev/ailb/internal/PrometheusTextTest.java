@@ -2,7 +2,11 @@ package dev.ailb.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
+import dev.ailb.internal.PrometheusText.Sample;
+
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,12 +34,46 @@ class PrometheusTextTest {
 
     @Test
     void keepsEverySeriesOfTheWantedMetrics() {
-        Map<String, List<Double>> found = PrometheusText.samples(VLLM_PAGE,
+        Map<String, List<Double>> found = values(VLLM_PAGE,
                 Set.of("vllm:num_requests_running", "vllm:kv_cache_usage_perc", "absent"));
 
         assertThat(found).containsOnlyKeys("vllm:num_requests_running", "vllm:kv_cache_usage_perc");
         assertThat(found.get("vllm:num_requests_running")).containsExactly(12.0, 3.0);
         assertThat(found.get("vllm:kv_cache_usage_perc")).containsExactly(0.625);
+    }
+
+    @Test
+    void theLabelsOfAWantedSampleAreKeptUnescapedSortedAndUnmodifiable() {
+        String page = String.join("\n",
+                "# TYPE vllm:cache_config_info gauge",
+                "vllm:cache_config_info{num_gpu_blocks=\"27000\",block_size=\"16\",engine=\"0\",sliding_window=\"\","
+                        + "path=\"C:\\\\dir \\\"x\\\"\\n\"} 1.0",
+                "vllm:num_requests_running{engine=\"0\"} 3",
+                "other{a=\"1\"} 2",
+                "");
+
+        Map<String, List<Sample>> found = PrometheusText.samples(page,
+                Set.of("vllm:cache_config_info", "vllm:num_requests_running"));
+
+        assertThat(found).containsOnlyKeys("vllm:cache_config_info", "vllm:num_requests_running");
+        Sample info = found.get("vllm:cache_config_info").get(0);
+        assertThat(info.value()).isEqualTo(1.0);
+        // sorted by name, the empty one dropped, the escapes undone
+        assertThat(info.labels()).containsExactly(entry("block_size", "16"), entry("engine", "0"),
+                entry("num_gpu_blocks", "27000"), entry("path", "C:\\dir \"x\"\n"));
+        assertThat(found.get("vllm:num_requests_running")).containsExactly(new Sample(Map.of("engine", "0"), 3.0));
+        assertThatThrownBy(() -> info.labels().put("block_size", "32"))
+                .isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
+    void everySeriesKeepsItsOwnLabels() {
+        List<Sample> buckets = PrometheusText.samples(VLLM_PAGE, Set.of("vllm:e2e_request_latency_seconds_bucket"))
+                .get("vllm:e2e_request_latency_seconds_bucket");
+
+        assertThat(buckets).containsExactly(
+                new Sample(Map.of("le", "0.3", "model_name", "llama"), 17.0),
+                new Sample(Map.of("le", "+Inf", "model_name", "llama"), 20.0));
     }
 
     @Test
@@ -50,7 +88,7 @@ class PrometheusTextTest {
                 "   # an indented comment",
                 "",
                 "g 7.");
-        Map<String, List<Double>> found = PrometheusText.samples(page, Set.of("a", "b", "c", "d", "e", "f", "g"));
+        Map<String, List<Double>> found = values(page, Set.of("a", "b", "c", "d", "e", "f", "g"));
 
         assertThat(found.get("a")).containsExactly(1.0);
         assertThat(found.get("b")).containsExactly(-0.0025);
@@ -79,6 +117,14 @@ class PrometheusTextTest {
         assertMalformed("m 1 12 extra", "line 1: unexpected text after the time stamp");
         assertMalformed("m{x=\"1\"}2", "line 1: expected a space before the value");
         assertMalformed("<html><body>502 Bad Gateway</body></html>", "line 1: expected a metric name");
+    }
+
+    /** The values of the samples found, by metric name. */
+    private static Map<String, List<Double>> values(String page, Set<String> wanted) {
+        Map<String, List<Double>> values = new HashMap<>();
+        PrometheusText.samples(page, wanted).forEach((name, samples) ->
+                values.put(name, samples.stream().map(Sample::value).toList()));
+        return values;
     }
 
     private static void assertMalformed(String page, String message) {
@@ -112,7 +158,7 @@ class PrometheusTextTest {
                 "m{model=\"A\"} 5",
                 "m 6");
 
-        assertThat(PrometheusText.samples(page, Set.of("m")).get("m")).containsExactly(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
+        assertThat(values(page, Set.of("m")).get("m")).containsExactly(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
     }
 
     @Test
@@ -123,7 +169,7 @@ class PrometheusTextTest {
     @Test
     void onlyTheSeriesOfTheWantedMetricsAreComparedAcrossLines() {
         // Comparing every series of a large page would cost a key per line on every poll.
-        Map<String, List<Double>> found = PrometheusText.samples("other 1\nother 2\nm 3", Set.of("m"));
+        Map<String, List<Double>> found = values("other 1\nother 2\nm 3", Set.of("m"));
         assertThat(found).containsOnlyKeys("m");
     }
 
