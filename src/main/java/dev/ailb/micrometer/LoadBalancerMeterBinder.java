@@ -40,7 +40,13 @@ import java.util.function.ToDoubleFunction;
  *       the time gauge {@code ailb.backend.response.time.percentile} for the quantiles 0.5, 0.95
  *       and 0.99 (tag {@code quantile}), from the backend's latency histogram, and
  *       {@code ailb.backend.time.to.first.byte.percentile} for streamed answers (see
- *       {@link dev.ailb.Lease#firstByte()}).</li>
+ *       {@link dev.ailb.Lease#firstByte()});</li>
+ *   <li>for the prompt cache ({@link Backend#promptCache()}), with the tag {@code source}:
+ *       {@code predicted} for the balancer's predictions, {@code reported} for what the servers
+ *       reported ({@link dev.ailb.Lease#reportCachedTokens}): counters
+ *       {@code ailb.backend.prompt.tokens} and {@code ailb.backend.prompt.cached.tokens}, whose
+ *       rates divide into the hit rate over any window, and the gauge
+ *       {@code ailb.backend.prompt.cache.hit.rate}, the hit rate since the backend was added.</li>
  * </ul>
  * For the balancer: gauges {@code ailb.backends} (registered), {@code ailb.backends.available}
  * and {@code ailb.saturated} (1 or 0, see {@link LoadBalancer#isSaturated()}).
@@ -56,6 +62,14 @@ import java.util.function.ToDoubleFunction;
 @SuppressWarnings("exports") // Micrometer's types in this API: its users require Micrometer themselves
 public final class LoadBalancerMeterBinder implements MeterBinder {
     private static final double[] QUANTILES = {0.5, 0.95, 0.99};
+    private static final String PROMPT_TOKENS = "ailb.backend.prompt.tokens";
+    private static final String PROMPT_TOKENS_HELP =
+            "Prompt tokens of the requests routed to the backend, with a prediction or a report of its prompt cache";
+    private static final String CACHED_TOKENS = "ailb.backend.prompt.cached.tokens";
+    private static final String CACHED_TOKENS_HELP = "Of those prompt tokens, the ones predicted or reported cached";
+    private static final String HIT_RATE = "ailb.backend.prompt.cache.hit.rate";
+    private static final String HIT_RATE_HELP =
+            "Cached prompt tokens over prompt tokens since the backend was added, 0 before any";
 
     private final LoadBalancer balancer;
     private final Tags tags;
@@ -182,6 +196,7 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
         meters.add(FunctionTimer.builder("ailb.backend.response.time", b, x -> x.successes() + x.failures(),
                         Backend::totalResponseNanos, TimeUnit.NANOSECONDS)
                 .tags(t).description("Response times of the completed requests").register(registry));
+        registerPromptCache(registry, t, b, meters);
         for (double q : QUANTILES) {
             Tags quantile = t.and("quantile", Double.toString(q));
             meters.add(timeGauge(registry, quantile, b, "ailb.backend.response.time.percentile",
@@ -192,6 +207,27 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
                     "Time to the first byte of streamed answers below which this quantile lie"));
         }
         return meters;
+    }
+
+    /**
+     * The prompt-cache meters of a backend, one of each per source. The two counters of a source
+     * carry the same tags, so that a dashboard divides the rate of one by the other's: over a
+     * window, {@code rate(cached) / rate(prompt)} is the hit rate, which the gauge, cumulative,
+     * cannot give.
+     */
+    private static void registerPromptCache(MeterRegistry registry, Tags t, Backend b, List<Meter> meters) {
+        Tags predicted = t.and("source", "predicted");
+        Tags reported = t.and("source", "reported");
+        meters.add(counter(registry, predicted, b, PROMPT_TOKENS, x -> x.promptCache().predictedPromptTokens(),
+                PROMPT_TOKENS_HELP));
+        meters.add(counter(registry, predicted, b, CACHED_TOKENS, x -> x.promptCache().predictedCachedTokens(),
+                CACHED_TOKENS_HELP));
+        meters.add(gauge(registry, predicted, b, HIT_RATE, x -> x.promptCache().predictedHitRate(), HIT_RATE_HELP));
+        meters.add(counter(registry, reported, b, PROMPT_TOKENS, x -> x.promptCache().reportedPromptTokens(),
+                PROMPT_TOKENS_HELP));
+        meters.add(counter(registry, reported, b, CACHED_TOKENS, x -> x.promptCache().reportedCachedTokens(),
+                CACHED_TOKENS_HELP));
+        meters.add(gauge(registry, reported, b, HIT_RATE, x -> x.promptCache().reportedHitRate(), HIT_RATE_HELP));
     }
 
     private static Meter gauge(MeterRegistry registry, Tags tags, Backend b, String name,

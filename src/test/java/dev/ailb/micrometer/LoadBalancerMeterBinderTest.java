@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.ailb.Backend;
+import dev.ailb.BalancingStrategy;
+import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadReport;
+import dev.ailb.PromptCacheStats;
 import dev.ailb.Request;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.ManualTicker;
@@ -103,6 +106,101 @@ class LoadBalancerMeterBinderTest {
         assertThat(registry.get("ailb.backends.available").gauge().value()).isEqualTo(2);
     }
 
+    private double promptCounter(String name, String backend, String source) {
+        return registry.get(name).tags("backend", backend, "source", source).functionCounter().count();
+    }
+
+    private double hitRate(String backend, String source) {
+        return registry.get("ailb.backend.prompt.cache.hit.rate").tags("backend", backend, "source", source)
+                .gauge().value();
+    }
+
+    @Test
+    void theServersPromptCacheReportsAreCountedPerBackend() {
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        lb.addBackend("b", "10.0.0.2", 8000);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+        assertThat(hitRate("a", "reported")).as("nothing reported yet").isZero();
+
+        lb.setBackendHealthy("b", false); // every lease goes to a
+
+        for (long[] usage : new long[][] {{1_000, 600}, {500, 0}, {2_500, 2_400}}) {
+            try (Lease lease = lb.acquire(REQUEST)) {
+                assertThat(lease.backend()).isSameAs(a);
+                lease.reportCachedTokens(usage[0], usage[1]);
+                lease.success();
+            }
+        }
+
+        assertThat(promptCounter("ailb.backend.prompt.tokens", "a", "reported")).isEqualTo(4_000);
+        assertThat(promptCounter("ailb.backend.prompt.cached.tokens", "a", "reported")).isEqualTo(3_000);
+        assertThat(hitRate("a", "reported")).isEqualTo(0.75);
+        assertThat(promptCounter("ailb.backend.prompt.tokens", "b", "reported")).isZero();
+        assertThat(hitRate("b", "reported")).isZero();
+        assertThat(a.promptCache()).isEqualTo(new PromptCacheStats(0, 0, 4_000, 3_000));
+    }
+
+    @Test
+    void withoutPrefixAffinityNothingIsPredictedAndReportsDoNotLeakIn() {
+        lb.addBackend("a", "10.0.0.1", 8000);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+
+        try (Lease lease = lb.acquire(REQUEST.withPrompt("You are a careful assistant. ".repeat(40)))) {
+            lease.reportCachedTokens(800, 800);
+            lease.success();
+        }
+
+        assertThat(promptCounter("ailb.backend.prompt.tokens", "a", "predicted")).isZero();
+        assertThat(promptCounter("ailb.backend.prompt.cached.tokens", "a", "predicted")).isZero();
+        assertThat(hitRate("a", "predicted")).isZero();
+        assertThat(promptCounter("ailb.backend.prompt.tokens", "a", "reported")).isEqualTo(800);
+        assertThat(hitRate("a", "reported")).isEqualTo(1.0);
+    }
+
+    @Test
+    void thePredictionsOfPrefixAffinityAreReadFromTheBackendsPromptCache() {
+        try (LoadBalancer prefix = LoadBalancer.builder().strategy(BalancingStrategy.PREFIX_AFFINITY).build()) {
+            Backend a = prefix.addBackend("a", "10.0.0.1", 8000);
+            new LoadBalancerMeterBinder(prefix, Tags.of("pool", "chat")).bindTo(registry);
+            Request request = REQUEST.withPrompt("You are a careful assistant. ".repeat(40));
+
+            // the first time the prompt is new there; the second time its blocks are predicted cached
+            for (int i = 0; i < 2; i++) {
+                try (Lease lease = prefix.acquire(request)) {
+                    lease.success();
+                }
+            }
+
+            PromptCacheStats stats = a.promptCache();
+            assertThat(stats.predictedCachedTokens()).isPositive();
+            assertThat(stats.predictedPromptTokens()).isGreaterThan(stats.predictedCachedTokens());
+            assertThat(promptCounter("ailb.backend.prompt.tokens", "a", "predicted"))
+                    .isEqualTo(stats.predictedPromptTokens());
+            assertThat(promptCounter("ailb.backend.prompt.cached.tokens", "a", "predicted"))
+                    .isEqualTo(stats.predictedCachedTokens());
+            assertThat(hitRate("a", "predicted")).isEqualTo(stats.predictedHitRate()).isBetween(0.0, 1.0);
+            assertThat(promptCounter("ailb.backend.prompt.tokens", "a", "reported")).isZero();
+        }
+    }
+
+    @Test
+    void thePromptCacheMetersComeAndGoWithTheirBackend() {
+        lb.addBackend("a", "10.0.0.1", 8000);
+        new LoadBalancerMeterBinder(lb, Tags.of("pool", "chat")).bindTo(registry);
+
+        lb.addBackend("b", "10.0.0.2", 8000);
+        assertThat(registry.find("ailb.backend.prompt.cached.tokens").tags("backend", "b").functionCounters())
+                .extracting(m -> m.getId().getTag("source")).containsExactlyInAnyOrder("predicted", "reported");
+        lb.removeBackend("a");
+
+        for (String name : List.of("ailb.backend.prompt.tokens", "ailb.backend.prompt.cached.tokens",
+                "ailb.backend.prompt.cache.hit.rate")) {
+            assertThat(registry.find(name).tags("backend", "a").meters()).as(name).isEmpty();
+            assertThat(registry.find(name).tags("backend", "b").meters()).as(name).hasSize(2)
+                    .allMatch(m -> "chat".equals(m.getId().getTag("pool")));
+        }
+    }
+
     @Test
     void theWeightGaugeFollowsAWeightChangedInPlace() {
         lb.addBackend("a", "10.0.0.1", 8000, 3);
@@ -137,7 +235,7 @@ class LoadBalancerMeterBinderTest {
         LoadBalancerMeterBinder binder = new LoadBalancerMeterBinder(lb);
         binder.bindTo(registry);
         int perBackend = binder.metersOf(registry, a).size();
-        assertThat(perBackend).isEqualTo(17);
+        assertThat(perBackend).isEqualTo(23);
 
         Backend b = lb.addBackend("b", "10.0.0.2", 8000);
         assertThat(registry.find("ailb.backend.requests").tags("backend", "b").functionCounter()).isNotNull();
