@@ -41,7 +41,10 @@ import java.util.Optional;
  *       backend, and its next turn, arriving at another replica, follows it there.</li>
  * </ol>
  * The backend chosen records the prompt's blocks in its index, which is bounded (LRU) to
- * {@link #indexBlocks()} blocks per backend, about 32 bytes per block. A backend that leaves the
+ * {@link #indexBlocks()} blocks per backend, about 32 bytes per block, or, where the backend's
+ * load reports give its KV-cache capacity ({@link LoadReport#kvCacheCapacityTokens()}, which
+ * {@link dev.ailb.health.PrometheusLoadSource#vllm()} reads from vLLM's {@code /metrics}), to that
+ * capacity divided by {@link #blockTokens()}. A backend that leaves the
  * available set (unhealthy, removed, in maintenance) loses its index: its server has likely
  * restarted or will.
  *
@@ -251,7 +254,8 @@ public final class PrefixAffinity implements BalancingStrategy {
         }
 
         /**
-         * The bound of each backend's index, in blocks. Default 8,192 blocks (524,288 tokens at the
+         * The bound of each backend's index, in blocks, unless the backend reports its KV-cache
+         * capacity, which then sets it. Default 8,192 blocks (524,288 tokens at the
          * default block, about what one 80 GB accelerator holds for an 8-billion-parameter model),
          * about 256 KiB of heap per backend when full. Too large an index trusts prefixes the
          * server has evicted; the feedback of {@link Lease#reportCachedTokens} corrects that.

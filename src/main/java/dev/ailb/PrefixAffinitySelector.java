@@ -75,6 +75,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         if (count == 0) {
             return NO_PREDICTION;
         }
+        sizeFromReport(index, backend);
         long[] stamps = s.stamps(count);
         index.record(s.hashes, count, stamps);
         int matched = 0;
@@ -84,6 +85,22 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         long cached = Math.min((long) matched * settings.blockTokens(), s.promptTokens);
         s.remember(this, request, backend, index, matched);
         return s.promptTokens << 32 | cached; // both below 2^31: a prompt has at most 2^24 characters
+    }
+
+    /**
+     * Bounds the index by the KV-cache capacity the backend's server reports, where it does: a
+     * larger index would trust prefixes the server cannot hold.
+     */
+    private void sizeFromReport(PrefixIndex index, Backend backend) {
+        TimedLoadReport report = backend.loadReport().orElse(null);
+        if (report == null || !report.load().hasKvCacheCapacity()) {
+            return;
+        }
+        long blocks = report.load().kvCacheCapacityTokens() / settings.blockTokens();
+        int wanted = (int) Math.max(1, Math.min(blocks, PrefixIndex.MAX_ENTRIES));
+        if (index.maxEntries() != wanted) {
+            index.resize(wanted);
+        }
     }
 
     @Override

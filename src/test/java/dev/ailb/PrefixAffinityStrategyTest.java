@@ -284,6 +284,22 @@ class PrefixAffinityStrategyTest {
     }
 
     @Test
+    void theIndexIsSizedFromTheKvCacheCapacityTheBackendReports() {
+        LoadBalancer lb = balancer(BalancingStrategy.PREFIX_AFFINITY, "a");
+        // 640 tokens of KV cache: ten blocks of 64.
+        lb.updateBackendResources("a", LoadReport.builder().waitingRequests(0).kvCacheCapacityTokens(640).build());
+        String first = text("first conversation", 8);
+        served(lb, first);
+        served(lb, text("second conversation", 8));
+
+        // Ten blocks held: the second prompt's eight and two of the first; its longest went first.
+        Backend a = lb.getBackend("a").orElseThrow();
+        long before = a.promptCache().predictedCachedTokens();
+        served(lb, first + text("turn 2", 1));
+        assertThat(a.promptCache().predictedCachedTokens() - before).isEqualTo(2 * 64);
+    }
+
+    @Test
     void aSessionsRequestsTeachTheIndexToo() {
         LoadBalancer lb = LoadBalancer.builder().strategy(BalancingStrategy.PREFIX_AFFINITY).ticker(ticker)
                 .outlierDetection(OutlierDetection.disabled()).sessionAffinity(SessionAffinity.TABLE).build();

@@ -140,18 +140,22 @@ public final class PrefixIndex {
      * @param hashes    chained block hashes of a prompt
      * @param count     how many of them to record
      * @param oldStamps receives, for each hash, its last-use stamp before this call (larger is more
-     *                  recent), or -1 if it was not held; long enough for {@code count}
+     *                  recent), or -1 if it was not held, as it was before any insertion of this
+     *                  call could evict it; long enough for {@code count}
      */
     public void record(long[] hashes, int count, long[] oldStamps) {
         long stamp = lock.writeLock();
         try {
+            // What was held before any of this prompt's own insertions evicts anything.
+            for (int i = 0; i < count; i++) {
+                int node = find(table, keys, hashes[i]);
+                oldStamps[i] = node == NONE ? -1 : stamps[node];
+            }
             for (int i = count - 1; i >= 0; i--) {
                 int node = find(table, keys, hashes[i]);
                 if (node == NONE) {
-                    oldStamps[i] = -1;
                     insert(hashes[i]);
                 } else {
-                    oldStamps[i] = stamps[node];
                     moveToHead(node);
                 }
             }

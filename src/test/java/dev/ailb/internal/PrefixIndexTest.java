@@ -66,6 +66,22 @@ class PrefixIndexTest {
     }
 
     @Test
+    void theOldStampsAreThoseBeforeThePromptsOwnInsertionsEvictedAnything() {
+        PrefixIndex index = new PrefixIndex(4);
+        record(index, 1, 2);
+        record(index, 50, 51);
+        long[] old = new long[5];
+
+        // Inserting 3, 4 and 5 evicts 2 and 1 on the way, but they were held when the call began.
+        index.record(prompt(1, 2, 3, 4, 5), 5, old);
+
+        assertThat(old[0]).isPositive();
+        assertThat(old[1]).isPositive();
+        assertThat(old[2]).isEqualTo(-1);
+        assertThat(index.size()).isEqualTo(4);
+    }
+
+    @Test
     void evictingByAgeDropsTheOldEntriesOnly() {
         PrefixIndex index = new PrefixIndex(10);
         record(index, 1, 2);
