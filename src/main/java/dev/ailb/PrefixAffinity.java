@@ -1,6 +1,7 @@
 package dev.ailb;
 
 import dev.ailb.internal.PrefixIndex;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -16,6 +17,9 @@ import java.util.Optional;
  * }</pre>
  *
  * <h2>A pick</h2>
+ * A backend's load is its requests in flight from this balancer, or, when higher, the running and
+ * waiting requests of its last load report younger than {@link #maxReportAge()}: with several
+ * application replicas in front of one fleet, the report is what shows the others' requests.
  * <ol>
  *   <li><b>Saturated backends out.</b> Backends the balancer calls
  *       {@linkplain SelectionContext#isSaturated saturated} by their load reports are left out,
@@ -33,12 +37,16 @@ import java.util.Optional;
  *       chain so that a hash names a whole prefix, and looked up in each eligible backend's index of
  *       the prefixes this balancer routed there. If one backend holds a longer prefix than every
  *       other, it takes the request.</li>
- *   <li><b>Placement.</b> Otherwise (a new prompt, or one whose known prefix is held alike by
- *       several backends, like a system prompt that many conversations share) the request is placed
- *       by weighted rendezvous hashing of its first block beyond that shared prefix. Placement
- *       depends only on the prompt, the backends' ids and weights, and the shared prefixes: balancers
- *       in separate application replicas, which share nothing, place a new conversation on the same
- *       backend, and its next turn, arriving at another replica, follows it there.</li>
+ *   <li><b>Placement.</b> Otherwise, when several backends hold the longest known prefix alike
+ *       (a system prompt that many conversations share), the request is placed by weighted
+ *       rendezvous hashing of its first block beyond that shared prefix, which names the
+ *       conversation. Placement depends only on the prompt, the backends' ids and weights, and the
+ *       shared prefixes: balancers in separate application replicas, which share nothing, place a
+ *       new conversation on the same backend, and its next turn, arriving at another replica,
+ *       follows it there. A prompt no eligible backend holds any block of is placed the same way by
+ *       its first block, but only among the backends at or below the average load: nothing is
+ *       cached to gain, and a fleet whose prompts share nothing then queues no more than under
+ *       least-connections routing.</li>
  * </ol>
  * The backend chosen records the prompt's blocks in its index, which is bounded (LRU) to
  * {@link #indexBlocks()} blocks per backend, about 32 bytes per block, or, where the backend's
@@ -78,6 +86,8 @@ public final class PrefixAffinity implements BalancingStrategy {
     public static final double DEFAULT_IMBALANCE_ABSOLUTE = 32;
     /** The default relative imbalance: 1.5. See {@link Builder#imbalance}. */
     public static final double DEFAULT_IMBALANCE_RELATIVE = 1.5;
+    /** How long a load report's queue counts by default: 5 seconds. See {@link Builder#maxReportAge}. */
+    public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofSeconds(5);
 
     static final int MAX_BLOCK_TOKENS = 65_536;
     static final int MAX_CHARS_PER_TOKEN = 64;
@@ -90,6 +100,7 @@ public final class PrefixAffinity implements BalancingStrategy {
     private final double loadBound;
     private final double imbalanceAbsolute;
     private final double imbalanceRelative;
+    private final Duration maxReportAge;
     private final Tokenizer tokenizer;
 
     private PrefixAffinity(Builder b) {
@@ -100,6 +111,7 @@ public final class PrefixAffinity implements BalancingStrategy {
         this.loadBound = b.loadBound;
         this.imbalanceAbsolute = b.imbalanceAbsolute;
         this.imbalanceRelative = b.imbalanceRelative;
+        this.maxReportAge = b.maxReportAge;
         this.tokenizer = b.tokenizer;
     }
 
@@ -162,6 +174,15 @@ public final class PrefixAffinity implements BalancingStrategy {
         return imbalanceRelative;
     }
 
+    /** @return how long a load report's running and waiting requests count in a backend's load */
+    public Duration maxReportAge() {
+        return maxReportAge;
+    }
+
+    long maxReportAgeNanos() {
+        return maxReportAge.toNanos();
+    }
+
     /** @return the tokenizer, if one was given */
     public Optional<Tokenizer> tokenizer() {
         return Optional.ofNullable(tokenizer);
@@ -180,7 +201,8 @@ public final class PrefixAffinity implements BalancingStrategy {
     public String toString() {
         return "PREFIX_AFFINITY{blockTokens=" + blockTokens + ", charsPerToken=" + charsPerToken + ", maxPromptBlocks="
                 + maxPromptBlocks + ", indexBlocks=" + indexBlocks + ", loadBound=" + loadBound + ", imbalance="
-                + imbalanceAbsolute + "/" + imbalanceRelative + (tokenizer == null ? "" : ", tokenizer=" + tokenizer)
+                + imbalanceAbsolute + "/" + imbalanceRelative + ", maxReportAge=" + maxReportAge
+                + (tokenizer == null ? "" : ", tokenizer=" + tokenizer)
                 + '}';
     }
 
@@ -195,6 +217,7 @@ public final class PrefixAffinity implements BalancingStrategy {
         private double loadBound = DEFAULT_LOAD_BOUND;
         private double imbalanceAbsolute = DEFAULT_IMBALANCE_ABSOLUTE;
         private double imbalanceRelative = DEFAULT_IMBALANCE_RELATIVE;
+        private Duration maxReportAge = DEFAULT_MAX_REPORT_AGE;
         private Tokenizer tokenizer;
 
         private Builder() {}
@@ -314,6 +337,23 @@ public final class PrefixAffinity implements BalancingStrategy {
             }
             this.imbalanceAbsolute = absolute;
             this.imbalanceRelative = relative;
+            return this;
+        }
+
+        /**
+         * How long a backend's load report counts: its running and waiting requests, which come
+         * from every client of the server (other application replicas included), make its load
+         * when they exceed this balancer's own count of requests in flight there. Default 5 s:
+         * a few intervals of a {@code /metrics} poller, after which the queue it saw has likely
+         * turned over.
+         *
+         * @param maxReportAge > 0, at most {@code Duration.ofNanos(Long.MAX_VALUE)}
+         * @return this builder
+         * @throws NullPointerException     if {@code maxReportAge} is null
+         * @throws IllegalArgumentException if not positive or too long
+         */
+        public Builder maxReportAge(Duration maxReportAge) {
+            this.maxReportAge = dev.ailb.internal.Preconditions.checkPositiveNanos(maxReportAge, "maxReportAge");
             return this;
         }
 

@@ -139,15 +139,31 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             }
             Scratch s = SCRATCH.get();
             int[] cand = s.candidates(n);
+            long[] loads = s.loads(n);
+            long now = Long.MIN_VALUE; // read once, and only if some backend has a report
             int c = 0;
             for (int i = 0; i < n; i++) {
                 Backend b = backends[i];
-                if (b.loadReport().isEmpty() || !context.isSaturated(b)) {
-                    cand[c++] = i;
+                TimedLoadReport report = b.loadReport().orElse(null);
+                long load = b.activeConnections();
+                if (report != null) {
+                    if (context.isSaturated(b)) {
+                        continue;
+                    }
+                    if (now == Long.MIN_VALUE) {
+                        now = context.ticker().read();
+                    }
+                    load = Math.max(load, reportedLoad(report, now));
                 }
+                loads[i] = load;
+                cand[c++] = i;
             }
             if (c == 0) { // every backend saturated: leaving them all out would route nowhere
                 for (int i = 0; i < n; i++) {
+                    Backend b = backends[i];
+                    TimedLoadReport report = b.loadReport().orElse(null);
+                    loads[i] = report == null ? b.activeConnections()
+                            : Math.max(b.activeConnections(), reportedLoad(report, context.ticker().read()));
                     cand[i] = i;
                 }
                 c = n;
@@ -157,22 +173,21 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             double least = Double.MAX_VALUE;
             double most = 0;
             for (int k = 0; k < c; k++) {
-                Backend b = backends[cand[k]];
-                long load = b.inFlightLoad();
-                int weight = b.weight();
-                totalLoad += load;
+                int i = cand[k];
+                int weight = backends[i].weight();
+                totalLoad += loads[i];
                 totalWeight += weight;
-                double perWeight = (double) load / weight;
+                double perWeight = (double) loads[i] / weight;
                 least = Math.min(least, perWeight);
                 most = Math.max(most, perWeight);
             }
             if (most - least > settings.imbalanceAbsolute() && most > settings.imbalanceRelative() * least
                     || !request.hasPrompt()) {
-                return leastLoaded(cand, c);
+                return leastLoaded(cand, c, loads);
             }
             int blocks = s.hash(request.prompt(), settings);
             if (blocks == 0) {
-                return leastLoaded(cand, c);
+                return leastLoaded(cand, c, loads);
             }
             // Bounded load: below loadBound times the average per unit of weight, this request
             // included. The least loaded is always below it, so someone is eligible.
@@ -184,8 +199,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             int eligible = 0;
             for (int k = 0; k < c; k++) {
                 int i = cand[k];
-                Backend b = backends[i];
-                if (b.inFlightLoad() >= bound * b.weight()) {
+                if (loads[i] >= bound * backends[i].weight()) {
                     continue;
                 }
                 cand[eligible++] = i;
@@ -198,8 +212,8 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
                     second = matched;
                 }
             }
-            if (eligible == 0) { // loads moved under the scan
-                return leastLoaded(cand, c);
+            if (eligible == 0) { // cannot happen: the least loaded is below the bound
+                return leastLoaded(cand, c, loads);
             }
             if (first > second && second >= 0) {
                 return backends[firstAt]; // holds more of the prompt than any other
@@ -207,9 +221,31 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             if (eligible == 1) {
                 return backends[cand[0]];
             }
-            // Nobody holds more than the others: place by the first block beyond what they share.
-            long key = hashes[Math.min(blocks, Math.max(first, 0) + 1) - 1];
+            if (first == 0) {
+                // Nobody holds any of it: a prompt new to this balancer. Its placement only matters
+                // for the prompts that will share its beginning, so it is placed among the backends
+                // at or below the average load: a fleet whose prompts share nothing is then routed
+                // close to least loaded, and queues no more than under LEAST_CONNECTIONS.
+                eligible = atOrBelowAverage(cand, eligible, loads, totalLoad, totalWeight);
+                return backends[rendezvous(hashes[0], cand, eligible)];
+            }
+            // Several hold the longest known prefix alike (a system prompt many conversations
+            // share): place by the first block beyond it, which names this conversation.
+            long key = hashes[Math.min(blocks, first + 1) - 1];
             return backends[rendezvous(key, cand, eligible)];
+        }
+
+        /** Keeps, at the front of {@code cand}, those of its first {@code count} at or below the average load. */
+        private int atOrBelowAverage(int[] cand, int count, long[] loads, long totalLoad, long totalWeight) {
+            int kept = 0;
+            for (int k = 0; k < count; k++) {
+                int i = cand[k];
+                // load / weight <= totalLoad / totalWeight, by cross multiplication
+                if (loads[i] * totalWeight <= totalLoad * backends[i].weight()) {
+                    cand[kept++] = i;
+                }
+            }
+            return kept > 0 ? kept : count;
         }
 
         /** The position, among the first {@code count} of {@code cand}, that ranks first for the key. */
@@ -241,15 +277,15 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         }
 
         /** The least loaded per unit of weight among the first {@code count} of {@code cand}; ties at random. */
-        private Backend leastLoaded(int[] cand, int count) {
+        private Backend leastLoaded(int[] cand, int count, long[] loads) {
             RandomGenerator random = context.random();
             Backend best = backends[cand[0]];
-            long bestLoad = best.inFlightLoad();
+            long bestLoad = loads[cand[0]];
             long bestWeight = best.weight();
             int ties = 1;
             for (int k = 1; k < count; k++) {
                 Backend b = backends[cand[k]];
-                long load = b.inFlightLoad();
+                long load = loads[cand[k]];
                 long lhs = load * bestWeight;
                 long rhs = bestLoad * b.weight();
                 if (lhs < rhs) {
@@ -265,6 +301,19 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             }
             return best;
         }
+    }
+
+    /**
+     * The requests a fresh report says the backend runs and queues, from every client of its
+     * server; 0 for a report older than the strategy's bound or without those counts.
+     */
+    private long reportedLoad(TimedLoadReport report, long now) {
+        if (report.ageNanos(now) > settings.maxReportAgeNanos()) {
+            return 0;
+        }
+        LoadReport load = report.load();
+        return (load.hasRunningRequests() ? load.runningRequests() : 0)
+                + (load.hasWaitingRequests() ? load.waitingRequests() : 0);
     }
 
     @Override
@@ -295,6 +344,15 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         Backend lastBackend;
         PrefixIndex lastIndex;
         int lastMatched;
+
+        long[] loads = new long[16];
+
+        long[] loads(int n) {
+            if (loads.length < n) {
+                loads = new long[Math.max(n, loads.length * 2)];
+            }
+            return loads;
+        }
 
         int[] candidates(int n) {
             if (candidates.length < n) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.ManualTicker;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -382,11 +383,13 @@ class PrefixAffinityStrategyTest {
                 .hasMessage("absolute: -1.0 (expected: a finite number >= 0)");
         assertThatThrownBy(() -> PrefixAffinity.builder().imbalance(1, 0.5))
                 .hasMessage("relative: 0.5 (expected: a finite number >= 1.0)");
+        assertThatThrownBy(() -> PrefixAffinity.builder().maxReportAge(Duration.ZERO))
+                .hasMessage("maxReportAge: PT0S (expected: > 0)");
         assertThatThrownBy(() -> PrefixAffinity.builder().tokenizer(null)).isInstanceOf(NullPointerException.class)
                 .hasMessage("tokenizer: null (expected: non-null)");
         PrefixAffinity defaults = PrefixAffinity.builder().build();
         assertThat(defaults.toString()).isEqualTo("PREFIX_AFFINITY{blockTokens=64, charsPerToken=4, maxPromptBlocks=2048,"
-                + " indexBlocks=8192, loadBound=1.25, imbalance=32.0/1.5}");
+                + " indexBlocks=8192, loadBound=1.25, imbalance=32.0/1.5, maxReportAge=PT5S}");
         assertThat(BalancingStrategy.builtIn("PREFIX_AFFINITY")).isSameAs(BalancingStrategy.PREFIX_AFFINITY);
     }
 }
