@@ -5,7 +5,7 @@ package dev.ailb.http;
  * Jackson type itself, so that the public types that ask it load in an application without
  * Jackson and fail with a clear message rather than a {@link NoClassDefFoundError}: they call
  * {@link #require} before they touch a class that reads JSON ({@link PromptReader},
- * {@link CanonicalJson}). Stateless.
+ * {@link CanonicalJson}, {@link UsageScanner}). Stateless.
  */
 final class Jackson {
     /** The artifact an application adds to use the body-aware calls. */
