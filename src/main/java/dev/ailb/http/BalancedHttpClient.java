@@ -1,6 +1,7 @@
 package dev.ailb.http;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
+import static dev.ailb.internal.Preconditions.quote;
 
 import dev.ailb.Backend;
 import dev.ailb.BackendCall;
@@ -13,11 +14,15 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * Sends HTTP requests through a {@link LoadBalancer} with the JDK's {@link HttpClient}: each
@@ -43,6 +48,17 @@ import java.util.function.Function;
  *         HttpResponse.BodyHandlers.ofString());
  * }</pre>
  *
+ * <p>{@link #sendJson} and {@link #streamJson} are the same calls for a JSON body that they post
+ * themselves: they route the request by the prompt read from the body ({@link OpenAiPrompt}) and
+ * report the server's prompt-cache figures from its answer on the attempt's lease
+ * ({@link Lease#reportCachedTokens}). They need {@code com.fasterxml.jackson.core:jackson-core},
+ * an optional dependency; every other method works without it.
+ *
+ * <pre>{@code
+ * HttpResponse<String> answer = http.sendJson(request, "/v1/chat/completions", json,
+ *         HttpResponse.BodyHandlers.ofString());
+ * }</pre>
+ *
  * <p>Thread-safe.
  */
 public final class BalancedHttpClient {
@@ -52,11 +68,14 @@ public final class BalancedHttpClient {
     private final LoadBalancer balancer;
     private final HttpClient client;
     private final String scheme;
+    private final UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer;
 
-    private BalancedHttpClient(LoadBalancer balancer, HttpClient client, String scheme) {
+    private BalancedHttpClient(LoadBalancer balancer, HttpClient client, String scheme,
+            UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer) {
         this.balancer = balancer;
         this.client = client;
         this.scheme = scheme;
+        this.jsonRequestCustomizer = jsonRequestCustomizer;
     }
 
     /**
@@ -206,9 +225,18 @@ public final class BalancedHttpClient {
     private StreamedResponse streamOf(Request request, String sessionId, Function<URI, HttpRequest> requestFor)
             throws InterruptedException {
         checkNotNull(requestFor, "requestFor");
+        return streamOf(request, sessionId, backend -> build(requestFor, backend), (response, lease) -> response.body());
+    }
+
+    /**
+     * The attempts of a streamed request: {@code requestFor} builds each attempt's request, and
+     * {@code bodyOf} the body its caller reads, from the answer of an attempt that succeeded.
+     */
+    private StreamedResponse streamOf(Request request, String sessionId, Function<Backend, HttpRequest> requestFor,
+            BiFunction<HttpResponse<InputStream>, Lease, InputStream> bodyOf) throws InterruptedException {
         LeasedCall<StreamedResponse> call = lease -> {
             HttpResponse<InputStream> response =
-                    client.send(build(requestFor, lease.backend()), HttpResponse.BodyHandlers.ofInputStream());
+                    client.send(requestFor.apply(lease.backend()), HttpResponse.BodyHandlers.ofInputStream());
             if (response.statusCode() >= 500) {
                 byte[] body;
                 try (InputStream in = response.body()) {
@@ -216,7 +244,7 @@ public final class BalancedHttpClient {
                 }
                 throw new ServerErrorException(new ReadResponse(response, body));
             }
-            return new StreamedResponse(response, lease);
+            return new StreamedResponse(response, lease, bodyOf.apply(response, lease));
         };
         try {
             return sessionId == null
@@ -227,6 +255,203 @@ public final class BalancedHttpClient {
             ReadResponse read = (ReadResponse) last;
             return StreamedResponse.ended(read.original(), new ByteArrayInputStream(read.body()));
         }
+    }
+
+    /**
+     * Like {@link #send(Request, Function, HttpResponse.BodyHandler)} for a JSON body that this
+     * client posts itself, {@code POST path} with {@code Content-Type: application/json} (and what
+     * the builder's {@linkplain Builder#jsonRequestCustomizer customizer} adds), and two things
+     * more. When {@code path} ends with {@code /v1/chat/completions} or {@code /v1/completions}
+     * and the request has no {@linkplain Request#hasPrompt() prompt} yet, the request is routed
+     * with the prompt read from the body ({@link OpenAiPrompt}). And when the answer of the attempt
+     * that succeeded is a 2xx of JSON (or of server-sent events), its {@code usage.prompt_tokens}
+     * and {@code usage.prompt_tokens_details.cached_tokens} are reported on that attempt's lease
+     * ({@link Lease#reportCachedTokens}) as the body arrives, before the lease ends; an answer
+     * without them (a server that does not report its prefix cache) reports nothing, and a
+     * malformed one logs one DEBUG line; either way {@code handler} gets the body as it came.
+     *
+     * <p>Named after {@code send}, whose retries, leases and outcomes it shares, with {@code Json}
+     * for what it adds: it takes the JSON body rather than a request builder, and reads it and the
+     * answer. With a handler that hands the body over before it has arrived
+     * ({@code ofInputStream}, {@code ofLines}, {@code ofPublisher}) the lease ends when the
+     * headers are in, as it does for {@code send}, and the report comes once the caller has read
+     * it: {@link #streamJson} holds the lease until then.
+     *
+     * @param <T>     the type of the body
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, from the backend's base URI, such as
+     *                {@code /v1/chat/completions}; may carry a query
+     * @param body    the JSON body, sent in UTF-8
+     * @param handler reads the body of the answer
+     * @return the first answer below 500, or the last 5xx answer when no attempt is left
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code path} is not an absolute path, or the body of a
+     *                                     chat or completion request is not one (see
+     *                                     {@link OpenAiPrompt}); nothing is sent then
+     * @throws IllegalStateException       if {@code jackson-core} is missing
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public <T> HttpResponse<T> sendJson(Request request, String path, String body, HttpResponse.BodyHandler<T> handler)
+            throws InterruptedException {
+        return sendJsonOf(request, null, path, body, handler);
+    }
+
+    /**
+     * Like {@link #sendJson(Request, String, String, HttpResponse.BodyHandler)} for a request of a
+     * session, placed and moved as {@link #send(Request, String, Function, HttpResponse.BodyHandler)}
+     * places and moves it.
+     *
+     * @param <T>       the type of the body
+     * @param request   what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param sessionId the session, not blank, at most 256 characters
+     * @param path      the path to post to, such as {@code /v1/chat/completions}
+     * @param body      the JSON body, sent in UTF-8
+     * @param handler   reads the body of the answer
+     * @return the first answer below 500, or the last 5xx answer when no attempt is left
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long, {@code path}
+     *                                     is not an absolute path, or the body of a chat or
+     *                                     completion request is not one; nothing is sent then
+     * @throws IllegalStateException       if {@code jackson-core} is missing
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public <T> HttpResponse<T> sendJson(Request request, String sessionId, String path, String body,
+            HttpResponse.BodyHandler<T> handler) throws InterruptedException {
+        return sendJsonOf(request, checkNotNull(sessionId, "sessionId"), path, body, handler);
+    }
+
+    /** {@link #sendJson} of a session, or of none when {@code sessionId} is null. */
+    private <T> HttpResponse<T> sendJsonOf(Request request, String sessionId, String path, String body,
+            HttpResponse.BodyHandler<T> handler) throws InterruptedException {
+        checkNotNull(handler, "handler");
+        Request routed = routedByBody("BalancedHttpClient.sendJson", request, path, body);
+        String name = balancer.name();
+        LeasedCall<Answered<T>> call = lease -> {
+            HttpResponse<T> response =
+                    client.send(post(path, body, lease.backend()), UsageTap.handler(handler, name, lease));
+            if (response.statusCode() >= 500) {
+                throw new ServerErrorException(response);
+            }
+            return new Answered<>(response, lease);
+        };
+        try {
+            Answered<T> answered = sessionId == null
+                    ? balancer.executeLeased(routed, call)
+                    : balancer.executeLeased(routed, sessionId, call);
+            answered.lease().success(); // after the session's move, as send ends its leases
+            return answered.response();
+        } catch (CallFailedException e) {
+            return lastAnswer(e);
+        }
+    }
+
+    /**
+     * Like {@link #stream(Request, Function)} for a JSON body that this client posts itself, as
+     * {@link #sendJson(Request, String, String, HttpResponse.BodyHandler) sendJson} posts it: the
+     * request is routed with the prompt read from the body when it has none, and the server's
+     * prompt-cache figures are reported on the lease of the attempt that answered. In a stream of
+     * server-sent events they come in the last chunk, when the body asks for them
+     * ({@code "stream_options":{"include_usage":true}}); they are read as the caller reads
+     * {@link StreamedResponse#body()}, a chunk at a time, without holding the stream or changing a
+     * byte of it, and reported before the caller reaches the end of the stream (and so before the
+     * lease ends). A stream without them reports nothing.
+     *
+     * <p>Named after {@code stream}, whose retries and lease it shares, with {@code Json} for the
+     * body it posts and reads.
+     *
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, such as {@code /v1/chat/completions}
+     * @param body    the JSON body, sent in UTF-8
+     * @return the answer; close it (or read its body to the end) to end its lease
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code path} is not an absolute path, or the body of a
+     *                                     chat or completion request is not one; nothing is sent then
+     * @throws IllegalStateException       if {@code jackson-core} is missing
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public StreamedResponse streamJson(Request request, String path, String body) throws InterruptedException {
+        return streamJsonOf(request, null, path, body);
+    }
+
+    /**
+     * Like {@link #streamJson(Request, String, String)} for a request of a session, placed and
+     * moved as {@link #stream(Request, String, Function)} places and moves it.
+     *
+     * @param request   what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param sessionId the session, not blank, at most 256 characters
+     * @param path      the path to post to, such as {@code /v1/chat/completions}
+     * @param body      the JSON body, sent in UTF-8
+     * @return the answer; close it (or read its body to the end) to end its lease
+     * @throws CallFailedException         if the last attempt failed without an answer
+     * @throws InterruptedException        if the thread was interrupted while waiting
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code sessionId} is blank or too long, {@code path}
+     *                                     is not an absolute path, or the body of a chat or
+     *                                     completion request is not one; nothing is sent then
+     * @throws IllegalStateException       if {@code jackson-core} is missing
+     * @throws dev.ailb.NoAvailableBackendException if no backend is available
+     */
+    public StreamedResponse streamJson(Request request, String sessionId, String path, String body)
+            throws InterruptedException {
+        return streamJsonOf(request, checkNotNull(sessionId, "sessionId"), path, body);
+    }
+
+    /** {@link #streamJson} of a session, or of none when {@code sessionId} is null. */
+    private StreamedResponse streamJsonOf(Request request, String sessionId, String path, String body)
+            throws InterruptedException {
+        Request routed = routedByBody("BalancedHttpClient.streamJson", request, path, body);
+        String name = balancer.name();
+        return streamOf(routed, sessionId, backend -> post(path, body, backend),
+                (response, lease) -> UsageTap.body(response, name, lease));
+    }
+
+    /**
+     * The request as a body-aware call routes it: with the prompt read from the body when it has
+     * none and the path is a chat or completion endpoint. Checks the arguments first.
+     */
+    private static Request routedByBody(String caller, Request request, String path, String body) {
+        checkNotNull(request, "request");
+        checkNotNull(path, "path");
+        checkNotNull(body, "body");
+        Jackson.require(caller);
+        checkPath(path);
+        if (request.hasPrompt()) {
+            return request;
+        }
+        return OpenAiPrompt.Endpoint.of(path)
+                .map(endpoint -> request.withPrompt(OpenAiPrompt.read(endpoint, body)))
+                .orElse(request);
+    }
+
+    private static void checkPath(String path) {
+        URI uri;
+        try {
+            uri = new URI(path);
+        } catch (URISyntaxException e) {
+            uri = null;
+        }
+        if (uri == null || !path.startsWith("/") || path.startsWith("//") || uri.getScheme() != null) {
+            throw new IllegalArgumentException("path: " + quote(path)
+                    + " (expected: an absolute path such as /v1/chat/completions)");
+        }
+    }
+
+    /** The POST of a body-aware call to a backend, as the customizer finishes it. */
+    private HttpRequest post(String path, String body, Backend backend) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(baseUri(backend).resolve(path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        HttpRequest.Builder customized = jsonRequestCustomizer.apply(builder);
+        if (customized == null) {
+            throw new IllegalStateException("jsonRequestCustomizer returned no builder for " + backend.id());
+        }
+        return customized.build();
     }
 
     private HttpRequest build(Function<URI, HttpRequest> requestFor, Backend backend) {
@@ -261,6 +486,7 @@ public final class BalancedHttpClient {
         private final LoadBalancer balancer;
         private HttpClient client;
         private String scheme = "http";
+        private UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer = UnaryOperator.identity();
 
         private Builder(LoadBalancer balancer) {
             this.balancer = balancer;
@@ -297,6 +523,29 @@ public final class BalancedHttpClient {
         }
 
         /**
+         * Finishes each request of {@link #sendJson} and {@link #streamJson}, once per attempt:
+         * headers to add (an API key), a timeout, a version. It is given a builder with the URI,
+         * the {@code Content-Type} and the POST of the body already set, and returns the builder
+         * to build (the same one, usually). An exception it throws counts as a failed attempt.
+         * By default none.
+         *
+         * <pre>{@code
+         * BalancedHttpClient http = BalancedHttpClient.builder(lb)
+         *         .jsonRequestCustomizer(b -> b.header("Authorization", "Bearer " + key)
+         *                 .timeout(Duration.ofMinutes(2)))
+         *         .build();
+         * }</pre>
+         *
+         * @param customizer finishes a request builder; called from the threads that send
+         * @return this builder
+         * @throws NullPointerException if {@code customizer} is null
+         */
+        public Builder jsonRequestCustomizer(UnaryOperator<HttpRequest.Builder> customizer) {
+            this.jsonRequestCustomizer = checkNotNull(customizer, "customizer");
+            return this;
+        }
+
+        /**
          * The client.
          *
          * @return a new client with these settings
@@ -306,9 +555,12 @@ public final class BalancedHttpClient {
                     .version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(10))
                     .build();
-            return new BalancedHttpClient(balancer, c, scheme);
+            return new BalancedHttpClient(balancer, c, scheme, jsonRequestCustomizer);
         }
     }
+
+    /** An answer of a body-aware call and the lease of its attempt, still open. */
+    private record Answered<T>(HttpResponse<T> response, Lease lease) {}
 
     /** A streamed 5xx answer whose body was read, so that it can be handed back when no attempt is left. */
     private record ReadResponse(HttpResponse<InputStream> original, byte[] body) implements HttpResponse<byte[]> {

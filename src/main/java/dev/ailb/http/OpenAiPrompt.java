@@ -8,7 +8,7 @@ import java.util.Optional;
 /**
  * The routing text of an OpenAI-style request body: what {@link Request#withPrompt} takes, so that
  * a strategy that routes by prompt sends a conversation where its prefix is likely cached.
- * {@code BalancedHttpClient.sendJson} and {@code streamJson}
+ * {@link BalancedHttpClient#sendJson sendJson} and {@link BalancedHttpClient#streamJson streamJson}
  * fill it themselves; call this when you send the body another way.
  *
  * <pre>{@code

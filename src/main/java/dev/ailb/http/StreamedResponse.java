@@ -8,9 +8,10 @@ import java.net.http.HttpHeaders;
 import java.net.http.HttpResponse;
 
 /**
- * An answer of {@link BalancedHttpClient#stream}, whose body is read as it arrives. Its lease on
- * the backend lasts until the body is read to its end (a success), fails to read (a failure) or is
- * closed (a success); the first byte read is recorded as the backend's time to first byte.
+ * An answer of {@link BalancedHttpClient#stream} or {@link BalancedHttpClient#streamJson}, whose
+ * body is read as it arrives. Its lease on the backend lasts until the body is read to its end (a
+ * success), fails to read (a failure) or is closed (a success); the first byte read is recorded
+ * as the backend's time to first byte.
  *
  * <p>Read it from one thread at a time, as any {@link InputStream}.
  */
@@ -18,9 +19,10 @@ public final class StreamedResponse implements AutoCloseable {
     private final HttpResponse<InputStream> response;
     private final Body body;
 
-    StreamedResponse(HttpResponse<InputStream> response, Lease lease) {
+    /** The answer of an attempt that succeeded, whose body the caller reads from {@code body}. */
+    StreamedResponse(HttpResponse<InputStream> response, Lease lease, InputStream body) {
         this.response = response;
-        this.body = new Body(response.body(), lease);
+        this.body = new Body(body, lease);
     }
 
     private StreamedResponse(HttpResponse<InputStream> response, InputStream readBody) {
