@@ -18,8 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The library as a JPMS module, seen from an application module on the module path: it compiles
- * against the exported packages and runs (with the SLF4J API and without Micrometer, which the
- * library requires only statically), and the internal packages stay out of its reach.
+ * against the exported packages and runs (with the SLF4J API and without Micrometer or Jackson,
+ * which the library requires only statically), and the internal packages stay out of its reach.
+ * With Jackson on the module path and required by the application, the body-aware calls read JSON.
  */
 class ModulePathConsumerTest {
     @TempDir
@@ -33,9 +34,17 @@ class ModulePathConsumerTest {
         return location(LoadBalancer.class) + File.pathSeparator + location(org.slf4j.Logger.class);
     }
 
+    private String modulePathWithJackson() throws Exception {
+        return modulePath() + File.pathSeparator + location(com.fasterxml.jackson.core.JsonFactory.class);
+    }
+
     private int compile(Path sources, Path out, ByteArrayOutputStream errors) throws Exception {
+        return compile(sources, out, errors, modulePath());
+    }
+
+    private int compile(Path sources, Path out, ByteArrayOutputStream errors, String modulePath) throws Exception {
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        List<String> args = new ArrayList<>(List.of("--module-path", modulePath(), "-d", out.toString()));
+        List<String> args = new ArrayList<>(List.of("--module-path", modulePath, "-d", out.toString()));
         try (var files = Files.walk(sources)) {
             files.filter(p -> p.toString().endsWith(".java")).forEach(p -> args.add(p.toString()));
         }
@@ -44,11 +53,85 @@ class ModulePathConsumerTest {
 
     /** The sources of module {@code consumer}, which requires {@code dev.ailb}: its class {@code consumer.Main}. */
     private Path consumerSources(String... mainLines) throws IOException {
+        return consumerSourcesWith("module consumer { requires dev.ailb; }", mainLines);
+    }
+
+    /** The sources of module {@code consumer} with this module declaration. */
+    private Path consumerSourcesWith(String moduleInfo, String... mainLines) throws IOException {
         Path sources = work.resolve("src");
         Files.createDirectories(sources.resolve("consumer"));
-        Files.writeString(sources.resolve("module-info.java"), "module consumer { requires dev.ailb; }");
+        Files.writeString(sources.resolve("module-info.java"), moduleInfo);
         Files.writeString(sources.resolve("consumer/Main.java"), String.join("\n", mainLines));
         return sources;
+    }
+
+    /** Runs {@code consumer.Main} on this module path; returns what it printed, failing if it failed. */
+    private static String run(Path out, String modulePath) throws Exception {
+        Process java = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--module-path", out + File.pathSeparator + modulePath, "-m", "consumer/consumer.Main")
+                .redirectErrorStream(true).start();
+        String output = new String(java.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(java.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(java.exitValue()).as(output).isZero();
+        return output;
+    }
+
+    /** A program that asks the body-aware calls for the routing text of a chat body. */
+    private static final String[] READS_A_CHAT_BODY = {
+            "package consumer;",
+            "import dev.ailb.*;",
+            "import dev.ailb.http.*;",
+            "public class Main {",
+            "  public static void main(String[] args) throws Exception {",
+            "    try (LoadBalancer lb = LoadBalancer.builder().build()) {",
+            "      lb.addBackend(\"a\", \"192.168.1.1\", 8001);",
+            "      BalancedHttpClient http = BalancedHttpClient.of(lb);",
+            "      System.out.println(\"client \" + http.baseUri(lb.getBackend(\"a\").orElseThrow()));",
+            "      try {",
+            "        System.out.print(\"prompt \" + OpenAiPrompt.ofChatCompletions(",
+            "            \"{\\\"messages\\\":[{\\\"role\\\":\\\"user\\\",\\\"content\\\":\\\"hi\\\"}]}\"));",
+            "      } catch (IllegalStateException e) {",
+            "        System.out.println(\"missing: \" + e.getMessage());",
+            "      }",
+            "      try {",
+            "        http.sendJson(new Request(\"r\", \"\", \"/v1/chat/completions\"), \"/v1/chat/completions\", \"{\\\"messages\\\":\",",
+            "            java.net.http.HttpResponse.BodyHandlers.discarding());",
+            "      } catch (IllegalStateException | IllegalArgumentException e) {",
+            "        System.out.println(e.getClass().getSimpleName() + \": \" + e.getMessage());",
+            "      }",
+            "    }",
+            "  }",
+            "}"};
+
+    @Test
+    void withoutJacksonTheClientLoadsAndTheBodyAwareCallsSayWhatIsMissing() throws Exception {
+        Path sources = consumerSources(READS_A_CHAT_BODY);
+        Path out = work.resolve("out");
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        assertThat(compile(sources, out, errors)).as(errors.toString(StandardCharsets.UTF_8)).isZero();
+
+        String output = run(out, modulePath());
+
+        assertThat(output).contains("client http://192.168.1.1:8001",
+                "missing: OpenAiPrompt reads JSON with com.fasterxml.jackson.core:jackson-core",
+                "IllegalStateException: BalancedHttpClient.sendJson reads JSON with"
+                        + " com.fasterxml.jackson.core:jackson-core");
+    }
+
+    @Test
+    void withJacksonRequiredByTheApplicationTheBodyAwareCallsReadJson() throws Exception {
+        Path sources = consumerSourcesWith("module consumer { requires dev.ailb; requires com.fasterxml.jackson.core; }",
+                READS_A_CHAT_BODY);
+        Path out = work.resolve("out");
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        assertThat(compile(sources, out, errors, modulePathWithJackson()))
+                .as(errors.toString(StandardCharsets.UTF_8)).isZero();
+
+        String output = run(out, modulePathWithJackson());
+
+        assertThat(output).contains("prompt [user] hi\n",
+                "IllegalArgumentException: body: invalid JSON near messages at line 1, column 13 (Unexpected"
+                        + " end-of-input within/between Object entries)");
     }
 
     @Test

@@ -8,14 +8,22 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Micrometer is optional: no class outside {@code dev.ailb.micrometer} may name one of its types,
- * or an application without Micrometer would fail to load it.
+ * Micrometer and Jackson are optional: no class outside {@code dev.ailb.micrometer} may name a type
+ * of Micrometer, and none but the JSON readers of {@code dev.ailb.http} a type of Jackson, or an
+ * application without them would fail to load it. (The readers are reached only after
+ * {@code dev.ailb.http.Jackson} has checked that Jackson is there; ClassPathWithoutJacksonTest and
+ * ModulePathConsumerTest run the library without either.)
  */
 class OptionalDependencyTest {
+    /** The classes that read JSON with Jackson, which the body-aware calls load after their check. */
+    private static final Set<String> JSON_READERS = Set.of("dev/ailb/http/PromptReader.class",
+            "dev/ailb/http/CanonicalJson.class", "dev/ailb/http/UsageScanner.class");
 
     @Test
     void onlyTheMicrometerPackageReferencesMicrometer() throws Exception {
@@ -37,7 +45,26 @@ class OptionalDependencyTest {
                 .as("the check can see a reference").isTrue();
     }
 
+    @Test
+    void onlyTheJsonReadersReferenceJackson() throws Exception {
+        Path classes = Path.of(LoadBalancer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Set<String> mentioning = new TreeSet<>();
+        try (Stream<Path> walk = Files.walk(classes)) {
+            for (Path file : walk.filter(p -> p.toString().endsWith(".class")).toList()) {
+                if (mentions(file, "com/fasterxml/jackson/")) {
+                    String relative = classes.relativize(file).toString().replace('\\', '/');
+                    mentioning.add(relative.replaceFirst("\\$.*\\.class$", ".class")); // with its nested classes
+                }
+            }
+        }
+        assertThat(mentioning).containsExactlyInAnyOrderElementsOf(JSON_READERS);
+    }
+
     private static boolean mentionsMicrometer(Path classFile) throws IOException {
-        return new String(Files.readAllBytes(classFile), StandardCharsets.ISO_8859_1).contains("io/micrometer/");
+        return mentions(classFile, "io/micrometer/");
+    }
+
+    private static boolean mentions(Path classFile, String packagePrefix) throws IOException {
+        return new String(Files.readAllBytes(classFile), StandardCharsets.ISO_8859_1).contains(packagePrefix);
     }
 }
