@@ -2,12 +2,14 @@ package dev.ailb.http;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
 
+import dev.ailb.BalancingStrategy;
 import dev.ailb.Request;
 import java.util.Optional;
 
 /**
  * The routing text of an OpenAI-style request body: what {@link Request#withPrompt} takes, so that
- * a strategy that routes by prompt sends a conversation where its prefix is likely cached.
+ * a strategy that routes by prompt ({@link BalancingStrategy#PREFIX_AFFINITY}) sends a
+ * conversation where its prefix is likely cached.
  * {@link BalancedHttpClient#sendJson sendJson} and {@link BalancedHttpClient#streamJson streamJson}
  * fill it themselves; call this when you send the body another way.
  *

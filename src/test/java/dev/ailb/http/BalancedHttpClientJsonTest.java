@@ -249,6 +249,35 @@ class BalancedHttpClientJsonTest {
     }
 
     @Test
+    void underPrefixAffinityAConversationsTurnsFollowTheirPrefixAndTheReportsCheckThePredictions() throws Exception {
+        List<ScriptedEndpoint> instances = List.of(model(), model(), model());
+        LoadBalancer lb = balancer(BalancingStrategy.PREFIX_AFFINITY);
+        for (int i = 0; i < instances.size(); i++) {
+            lb.addBackend("i" + i, LOOPBACK, serve(instances.get(i)));
+        }
+        BalancedHttpClient http = BalancedHttpClient.of(lb);
+        StringBuilder messages = new StringBuilder("{\"role\":\"system\",\"content\":\""
+                + "You answer questions about the fleet. ".repeat(40) + "\"}");
+
+        for (int turn = 1; turn <= 4; turn++) {
+            messages.append(",{\"role\":\"user\",\"content\":\"question ").append(turn).append(' ')
+                    .append("with some detail ".repeat(20)).append("\"}");
+            String body = "{\"model\":\"llama\",\"messages\":[" + messages + "]}";
+            assertThat(http.sendJson(request("t" + turn), CHAT, body, HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+            messages.append(",{\"role\":\"assistant\",\"content\":\"answer ").append(turn).append("\"}");
+        }
+
+        assertThat(instances.stream().map(ScriptedEndpoint::requests)).containsExactlyInAnyOrder(4, 0, 0);
+        String served = "i" + instances.indexOf(instances.stream().filter(e -> e.requests() == 4).findFirst().get());
+        PromptCacheStats cache = lb.getBackendStats(served).promptCache();
+        assertThat(cache.reportedPromptTokens()).isEqualTo(4 * 1200);
+        assertThat(cache.reportedCachedTokens()).isEqualTo(4 * 1024);
+        assertThat(cache.predictedPromptTokens()).as("each turn routed by its prompt").isPositive();
+        assertThat(cache.predictedCachedTokens()).as("the later turns predicted cached there").isPositive();
+    }
+
+    @Test
     void aBadBodyIsRefusedBeforeAnythingIsSent() {
         ScriptedEndpoint server = model();
         LoadBalancer lb = balancer(BalancingStrategy.ROUND_ROBIN);
