@@ -14,7 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -60,16 +60,22 @@ final class Clients implements AutoCloseable {
     void sendAll(LoadBalancer lb, int count, String[] clientAddresses, LongAdder transportErrors)
             throws InterruptedException {
         AtomicInteger next = new AtomicInteger();
-        List<Callable<Void>> tasks = new ArrayList<>(threads);
-        for (int t = 0; t < threads; t++) {
-            tasks.add(() -> {
-                for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
-                    sendOne(lb, i, clientAddresses[i % clientAddresses.length], transportErrors);
-                }
-                return null;
-            });
-        }
-        List<Future<Void>> futures = workers.invokeAll(tasks);
+        onEveryThread(() -> {
+            for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                sendOne(lb, i, clientAddresses[i % clientAddresses.length], transportErrors);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Runs {@code task} on every client thread at once and returns when each has returned; the
+     * tasks share their work through state of their own, such as a counter.
+     *
+     * @throws IllegalStateException if a task threw
+     */
+    void onEveryThread(Callable<Void> task) throws InterruptedException {
+        List<Future<Void>> futures = workers.invokeAll(Collections.nCopies(threads, task));
         for (Future<Void> f : futures) {
             try {
                 f.get();
