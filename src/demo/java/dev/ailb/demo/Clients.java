@@ -9,14 +9,18 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.NoAvailableBackendException;
 import dev.ailb.Request;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -151,6 +155,68 @@ final class Clients implements AutoCloseable {
             return success ? Outcome.SUCCEEDED : Outcome.FAILED;
         } catch (NoAvailableBackendException e) {
             return Outcome.REJECTED;
+        }
+    }
+
+    /**
+     * What one chat turn got back.
+     *
+     * @param text           the answer's text
+     * @param firstByteNanos the time from asking the balancer for a lease to the answer's first byte
+     */
+    record ChatAnswer(String text, long firstByteNanos) {}
+
+    /**
+     * Sends one chat turn, a request carrying its prompt, through a {@link Lease}: posts the prompt,
+     * marks the lease's {@linkplain Lease#firstByte() first byte} when the headers arrive, reads the
+     * answer and reports its {@code usage} with {@link Lease#reportCachedTokens}.
+     *
+     * @return the answer, or empty if the balancer had no backend, the status was not 2xx, the
+     *         answer lacked its text or its usage, or the exchange failed
+     */
+    Optional<ChatAnswer> sendChat(LoadBalancer lb, Request request, LongAdder transportErrors)
+            throws InterruptedException {
+        long acquiring = System.nanoTime();
+        try (Lease lease = lb.acquire(request)) {
+            Backend backend = lease.backend();
+            HttpRequest call = HttpRequest.newBuilder(
+                            URI.create("http://" + backend.host() + ":" + backend.port() + request.path()))
+                    .timeout(REQUEST_TIMEOUT)
+                    .header("Content-Type", "application/json")
+                    .header("X-Request-Id", request.id())
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sim-chat\",\"prompt\":"
+                            + ChatJson.quote(request.prompt()) + ",\"max_tokens\":160}"))
+                    .build();
+            String json;
+            long firstByte;
+            try {
+                HttpResponse<InputStream> response = http.send(call, HttpResponse.BodyHandlers.ofInputStream());
+                firstByte = System.nanoTime() - acquiring;
+                lease.firstByte();
+                try (InputStream body = response.body()) {
+                    json = new String(body.readAllBytes(), StandardCharsets.UTF_8);
+                }
+                if (response.statusCode() < 200 || response.statusCode() >= 300) {
+                    lease.failure();
+                    return Optional.empty();
+                }
+            } catch (IOException e) {
+                transportErrors.increment();
+                lease.failure();
+                return Optional.empty();
+            }
+            Optional<String> text = ChatJson.string(json, "text");
+            OptionalLong promptTokens = ChatJson.number(json, "prompt_tokens");
+            OptionalLong cachedTokens = ChatJson.number(json, "cached_tokens");
+            if (text.isEmpty() || promptTokens.isEmpty() || cachedTokens.isEmpty()) {
+                lease.failure();
+                return Optional.empty();
+            }
+            lease.reportCachedTokens(promptTokens.getAsLong(), cachedTokens.getAsLong());
+            lease.success();
+            return Optional.of(new ChatAnswer(text.get(), firstByte));
+        } catch (NoAvailableBackendException e) {
+            return Optional.empty();
         }
     }
 

@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Runs a fleet of six simulated AI inference instances on loopback and sends real HTTP requests
  * to them through a {@link LoadBalancer}, once per built-in strategy, then prints what each
- * instance served and how fast. A last run shows health checking: while requests flow, one instance
+ * instance served and how fast. A prefix cache run then sends multi-turn chats to six instances that
+ * cache the prompts they prefill, through {@code LEAST_CONNECTIONS} and through
+ * {@code PREFIX_AFFINITY}, and compares how much of the prompts the instances found cached and how
+ * soon the first byte came. A further run shows health checking: while requests flow, one instance
  * is stopped, marked down and bypassed, then restarted on the same port, marked up and used again.
  * A short drain run then removes one instance gracefully while requests flow: it takes no new
  * request from the moment {@link LoadBalancer#removeBackend} returns, its requests in flight finish
@@ -38,8 +41,10 @@ import java.util.concurrent.atomic.LongAdder;
  * a request depends only on the instance and the request id, so runs with the same arguments are
  * comparable. One instance fails a small fraction of requests with HTTP 503. Each answers
  * {@code GET /health} with 200 at once, and every balancer checks that endpoint on a short
- * interval (see {@link #healthTiming(double)}). The client addresses of the requests are labels
- * for {@link BalancingStrategy#IP_HASH} and are never contacted.
+ * interval (see {@link #healthTiming(double)}), but for those of the prefix cache run, whose
+ * instances are {@link CachingInstance}s (see {@link PrefixScenario} for why). The client
+ * addresses of the requests are labels for {@link BalancingStrategy#IP_HASH} and are never
+ * contacted.
  *
  * <p>Every thread the demo starts is a daemon whose name begins with {@link #THREAD_PREFIX}; all of
  * them have ended, as have the balancers' health checker threads ({@link #HEALTH_THREAD_PREFIX}),
@@ -61,6 +66,13 @@ public final class Demo {
 
     /** The strategies the demo runs, in order. */
     public static final List<BalancingStrategy> STRATEGIES = BalancingStrategy.builtIns();
+
+    /**
+     * The strategies of the prefix cache scenario, in order: one that balances load alone, and the
+     * one that routes a prompt to where its prefix is cached.
+     */
+    public static final List<BalancingStrategy> PREFIX_STRATEGIES =
+            List.of(BalancingStrategy.LEAST_CONNECTIONS, BalancingStrategy.PREFIX_AFFINITY);
 
     /** The ids, kinds and behaviour of the simulated instances, in registration order. */
     static final List<InstanceSpec> FLEET = List.of(
@@ -126,10 +138,12 @@ public final class Demo {
      * What {@link #run} measured.
      *
      * @param strategies the final stats of each strategy's balancer, by strategy name, in run order
+     * @param prefix     what the prefix cache scenario saw
      * @param health     what the health scenario saw
      * @param drain      what the drain scenario saw
      */
-    public record Report(Map<String, LoadBalancerStats> strategies, HealthReport health, DrainReport drain) {}
+    public record Report(Map<String, LoadBalancerStats> strategies, PrefixReport prefix, HealthReport health,
+                         DrainReport drain) {}
 
     // ---------------------------------------------------------------- entry points
 
@@ -200,6 +214,7 @@ public final class Demo {
         HealthTiming timing = healthTiming(timeScale);
         Map<String, LoadBalancerStats> results = new LinkedHashMap<>();
         Map<String, Long> wallNanos = new LinkedHashMap<>();
+        PrefixReport prefix;
         HealthReport health;
         DrainReport drain;
         Set<Thread> healthThreadsBefore = DemoThreads.healthThreads();
@@ -234,14 +249,15 @@ public final class Demo {
                     }
                 }
             }
+            prefix = PrefixScenario.run(out, clients, requestsPerStrategy, threads, timeScale, clientAddresses);
             health = HealthScenario.run(out, fleet, clients, requestsPerStrategy, threads, timing, clientAddresses);
             drain = DrainScenario.run(out, clients, fleet, requestsPerStrategy, threads, timing, clientAddresses);
         } finally {
             DemoThreads.awaitHealthThreads(healthThreadsBefore);
         }
-        Tables.printSummary(out, results, wallNanos, health, drain);
+        Tables.printSummary(out, results, wallNanos, prefix, health, drain);
         out.flush();
-        return new Report(Collections.unmodifiableMap(results), health, drain);
+        return new Report(Collections.unmodifiableMap(results), prefix, health, drain);
     }
 
     /**

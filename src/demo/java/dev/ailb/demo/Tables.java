@@ -14,12 +14,13 @@ import dev.ailb.LoadBalancerMetrics;
 import dev.ailb.LoadBalancerStats;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * The demo's printed report: the fleet, one table per strategy, the health and drain scenarios'
- * tables and the summary. Stateless.
+ * The demo's printed report: the fleet, one table per strategy, the prefix cache, health and drain
+ * scenarios' tables and the summary. Stateless.
  */
 final class Tables {
 
@@ -208,8 +209,74 @@ final class Tables {
         out.println();
     }
 
+    static void printPrefixIntro(PrintStream out, int chats, int threads, double timeScale,
+                                 List<CachingInstance> instances) {
+        out.println(String.format(Locale.ROOT,
+                "=== prefix cache: %,d chats of %d turns on %d instances that cache prompt prefixes ===",
+                chats, ChatWorkload.TURNS, instances.size()));
+        out.println(String.format(Locale.ROOT,
+                "  each chat opens with one of %d shared system prompts (%,d to %,d characters); a turn's prompt",
+                ChatWorkload.SYSTEM_PROMPTS, ChatWorkload.MIN_SYSTEM_CHARS, ChatWorkload.MAX_SYSTEM_CHARS));
+        out.println(String.format(Locale.ROOT,
+                "  is the previous one, its answer and a new message. %d client threads keep %d chats open each",
+                threads, PrefixScenario.OPEN_CHATS_PER_THREAD));
+        out.println("  and send their turns in rotation, each request with its prompt (Request#withPrompt).");
+        out.println(String.format(Locale.ROOT,
+                "  An instance prefills %.1f us per token it has not cached (an LRU of %,d blocks of %d characters),",
+                CachingInstance.PREFILL_NANOS_PER_TOKEN * timeScale / 1e3, CachingInstance.CACHE_BLOCKS,
+                PromptCache.BLOCK_CHARS));
+        out.println(String.format(Locale.ROOT,
+                "  sends its first byte, answers %.1f ms later and reports usage.prompt_tokens_details.cached_tokens,",
+                CachingInstance.DECODE_NANOS * timeScale / 1e6));
+        StringBuilder ports = new StringBuilder();
+        for (CachingInstance instance : instances) {
+            ports.append(String.format(Locale.ROOT, " %s:%d", instance.id(), instance.port()));
+        }
+        out.println("  which the client passes to Lease#reportCachedTokens. Instances on " + LOOPBACK + ":");
+        out.println(" " + ports);
+    }
+
+    static void printPrefix(PrintStream out, PrefixReport report) {
+        out.println();
+        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-18s %9s %9s %9s %9s",
+                "strategy", "requests", "hit rate", "ttfb avg", "ttfb p99"));
+        for (String id : report.instances()) {
+            header.append(String.format(Locale.ROOT, " %7s", id));
+        }
+        header.append(String.format(Locale.ROOT, " %7s", "wall s"));
+        out.println(header);
+        String rule = "  " + "-".repeat(header.length() - 2);
+        out.println(rule);
+        for (PrefixRun run : report.runs()) {
+            long routed = run.stats().metrics().totalRequests();
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %-18s %,9d %8.1f%% %9.2f %9.2f",
+                    run.strategy(), run.answered(), run.hitRate() * 100.0, run.firstByteMean() / 1e6,
+                    run.firstByteP99() / 1e6));
+            for (String id : report.instances()) {
+                long served = run.stats().backend(id).map(BackendStats::totalRequests).orElse(0L);
+                row.append(String.format(Locale.ROOT, " %6.1f%%", percent(served, routed)));
+            }
+            row.append(String.format(Locale.ROOT, " %7.2f", run.wallNanos() / 1e9));
+            out.println(row);
+        }
+        out.println(rule);
+        out.println("  (hit rate: prompt tokens the instances served from their caches, as their answers reported;");
+        out.println("   ttfb: ms from asking the balancer for a lease to the answer's first byte;"
+                + " per instance: its share of the requests)");
+        for (PrefixRun run : report.runs()) {
+            if (run.failed() > 0) {
+                out.println(String.format(Locale.ROOT,
+                        "  %s: %,d turns got no answer, counting the rest of each chat that failed"
+                                + " (%,d transport errors: timeouts or refused connections)",
+                        run.strategy(), run.failed(), run.transportErrors()));
+            }
+        }
+        out.println();
+    }
+
     static void printSummary(PrintStream out, Map<String, LoadBalancerStats> results,
-                                     Map<String, Long> wallNanos, HealthReport health, DrainReport drain) {
+                                     Map<String, Long> wallNanos, PrefixReport prefix, HealthReport health,
+                                     DrainReport drain) {
         out.println("=== summary ===");
         String header = String.format(Locale.ROOT, "  %-22s %9s %9s %9s %9s %9s %8s",
                 "strategy", "requests", "success", "avg ms", "p99 ms", "slow %", "wall s");
@@ -229,6 +296,12 @@ final class Tables {
         out.println("  (slow %: share of requests sent to the slow instance; health: the run in which "
                 + health.instance() + " stopped;");
         out.println("   drain: the run in which " + drain.instance() + " was removed)");
+        String label = "  prefix cache: ";
+        for (PrefixRun run : prefix.runs()) {
+            out.println(String.format(Locale.ROOT, "%s%-18s %5.1f%% of prompt tokens cached, first byte in %.2f ms"
+                    + " on average", label, run.strategy(), run.hitRate() * 100.0, run.firstByteMean() / 1e6));
+            label = " ".repeat(label.length());
+        }
     }
 
     private static void printSummaryRow(PrintStream out, String name, LoadBalancerStats stats, String slowId,
