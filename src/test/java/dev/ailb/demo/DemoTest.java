@@ -15,6 +15,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -46,7 +47,11 @@ class DemoTest {
         Map<String, LoadBalancerStats> results = report.strategies();
 
         List<String> names = Demo.STRATEGIES.stream().map(BalancingStrategy::name).collect(Collectors.toList());
-        assertThat(names).hasSize(8);
+        assertThat(names).hasSize(7).doesNotContain("PREFIX_AFFINITY");
+        List<BalancingStrategy> everyRun = new ArrayList<>(Demo.STRATEGIES);
+        everyRun.addAll(Demo.PREFIX_STRATEGIES);
+        assertThat(everyRun).as("every built-in strategy runs in the demo")
+                .containsAll(BalancingStrategy.builtIns());
         assertThat(results.keySet()).containsExactlyElementsOf(names);
         for (String name : names) {
             assertThat(printed).contains("=== " + name + " ===");
