@@ -101,6 +101,32 @@ public abstract class SelectRacingRemovalTest {
         }
     }
 
+    /**
+     * Prefix affinity with a prompt already routed once, so that the pick reads and writes the
+     * backends' prefix indexes while the removal drops "a"'s: one after the removal must not take "a".
+     */
+    @JCStressTest
+    @State
+    @Description("PREFIX_AFFINITY never selects a backend whose removal has returned.")
+    public static class PrefixAffinity extends SelectRacingRemovalTest {
+        static final Request PROMPTED = Fixtures.REQUEST.withPrompt("a system prompt of two whole blocks. ".repeat(16));
+
+        public PrefixAffinity() {
+            super(BalancingStrategy.PREFIX_AFFINITY, PROMPTED);
+            lb.selectBackend(PROMPTED);
+        }
+
+        @Actor
+        public void remover() {
+            removeThenFlag();
+        }
+
+        @Actor
+        public void selector(II_Result r) {
+            readFlagThenSelect(r);
+        }
+    }
+
     /** Smooth weighted rotation, whose first slot goes to the heavier "a". */
     @JCStressTest
     @State
