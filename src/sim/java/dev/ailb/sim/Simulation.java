@@ -10,7 +10,6 @@ import dev.ailb.LoadReport;
 import dev.ailb.NoAvailableBackendException;
 import dev.ailb.Request;
 import dev.ailb.health.HealthState;
-import dev.ailb.testing.ManualTicker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,7 +17,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.SplittableRandom;
 
@@ -39,14 +37,10 @@ final class Simulation {
     private final Policy policy;
     private final long seed;
 
-    private final ManualTicker ticker = new ManualTicker();
-    private final PriorityQueue<Event> events = new PriorityQueue<>();
+    private final EventQueue events = new EventQueue();
     private final Map<String, Instance> instances = new LinkedHashMap<>();
     private final SplittableRandom workload;
     private LoadBalancer lb;
-    private long clockNanos;
-    private double now;
-    private long sequence;
 
     // what is measured, for requests after the warm-up
     private final double[] latencies;
@@ -88,29 +82,18 @@ final class Simulation {
         return new Simulation(scenario, policy, seed).run();
     }
 
-    private abstract static class Event implements Comparable<Event> {
-        double at;
-        long order;
-
-        @Override
-        public int compareTo(Event o) {
-            int c = Double.compare(at, o.at);
-            return c != 0 ? c : Long.compare(order, o.order);
-        }
-
-        abstract void fire();
+    private void schedule(double at, EventQueue.Event e) {
+        events.schedule(at, e);
     }
 
-    private void schedule(double at, Event e) {
-        e.at = at;
-        e.order = sequence++;
-        events.add(e);
+    private double now() {
+        return events.now();
     }
 
     private Result run() {
         LoadBalancerBuilder builder = LoadBalancer.builder()
                 .strategy(policy.strategy() == Oracle.MARKER ? new Oracle(instances) : policy.strategy())
-                .ticker(ticker)
+                .ticker(events.ticker())
                 .random(new Random(seed * 31 + 7))
                 .maxSessions(100_000);
         if (policy.decay() != null) {
@@ -132,16 +115,16 @@ final class Simulation {
                     String reason) {
                 if (current == HealthState.EJECTED && instances.get(backend.id()).failing
                         && Double.isNaN(failingEjectedAt)) {
-                    failingEjectedAt = now;
+                    failingEjectedAt = now();
                 }
             }
         });
         for (Scenario.Change change : scenario.changes()) {
-            schedule(change.atSeconds(), new Event() {
+            schedule(change.atSeconds(), new EventQueue.Event() {
                 @Override
                 void fire() {
                     Instance inst = instances.get(change.instance());
-                    inst.setSpeed(now, change.speed());
+                    inst.setSpeed(now(), change.speed());
                     inst.failing = change.failing();
                     rescheduleCompletion(inst);
                 }
@@ -150,21 +133,7 @@ final class Simulation {
         schedule(scenario.scrapeSeconds(), new Scrape());
         Arrivals arrivals = new Arrivals();
         schedule(arrivals.nextGap(), arrivals);
-        while (!events.isEmpty()) {
-            Event e = events.poll();
-            if (e.at > now) {
-                long target = Math.round(e.at * 1e9);
-                if (target > clockNanos) {
-                    ticker.advance(Duration.ofNanos(target - clockNanos));
-                    clockNanos = target;
-                }
-                now = e.at;
-            }
-            e.fire();
-            if (arrivals.done() && inFlight == 0) {
-                break;
-            }
-        }
+        events.run(() -> arrivals.done() && inFlight == 0);
         lb.close();
         return result();
     }
@@ -172,7 +141,7 @@ final class Simulation {
     private int inFlight;
 
     /** Poisson arrivals, with bursts when the scenario has them (a two-state modulated process). */
-    private final class Arrivals extends Event {
+    private final class Arrivals extends EventQueue.Event {
         private int issued;
         private boolean burst;
         private double phaseEnds;
@@ -180,12 +149,12 @@ final class Simulation {
         double nextGap() {
             Scenario.Workload w = scenario.workload();
             if (w.burstFactor() > 1) {
-                while (now >= phaseEnds) {
+                while (now() >= phaseEnds) {
                     burst = !burst;
                     phaseEnds += exponential(burst ? w.burstSeconds() : w.calmSeconds());
                 }
             }
-            return now + exponential(1.0 / rate());
+            return now() + exponential(1.0 / rate());
         }
 
         private double rate() {
@@ -266,7 +235,7 @@ final class Simulation {
                 : prompt * w.prefillSecondsPerToken() * (cached ? w.cachedPromptShare() : 1.0)
                         + output * w.decodeSecondsPerToken();
         Tag tag = new Tag(index, lease);
-        Instance.Job job = inst.admit(tag, now, work);
+        Instance.Job job = inst.admit(tag, now(), work);
         inFlight++;
         if (index >= warmup()) {
             routed.merge(inst.id, 1L, Long::sum);
@@ -278,7 +247,7 @@ final class Simulation {
             }
         }
         if (job.fails) {
-            schedule(now + Instance.FAIL_FAST_SECONDS, new Event() {
+            schedule(now() + Instance.FAIL_FAST_SECONDS, new EventQueue.Event() {
                 @Override
                 void fire() {
                     finish(job, false);
@@ -301,13 +270,13 @@ final class Simulation {
             return;
         }
         long version = inst.version;
-        schedule(Math.max(at, now), new Event() {
+        schedule(Math.max(at, now()), new EventQueue.Event() {
             @Override
             void fire() {
                 if (inst.version != version) {
                     return; // the instance changed since: a newer event stands for it
                 }
-                for (Instance.Job job : inst.complete(now)) {
+                for (Instance.Job job : inst.complete(now())) {
                     finish(job, true);
                 }
                 rescheduleCompletion(inst);
@@ -326,7 +295,7 @@ final class Simulation {
         if (tag.index() < warmup()) {
             return;
         }
-        double latency = now - job.arrivedAt;
+        double latency = now() - job.arrivedAt;
         if (!success) {
             errors++;
         }
@@ -334,7 +303,7 @@ final class Simulation {
     }
 
     /** What a metrics poller would bring: each instance's queue, batch and KV-cache pressure. */
-    private final class Scrape extends Event {
+    private final class Scrape extends EventQueue.Event {
         @Override
         void fire() {
             for (Instance inst : instances.values()) {
@@ -347,7 +316,7 @@ final class Simulation {
                         .kvCacheUsage(Math.min(1.0, (double) inst.runningCount() / inst.maxBatch))
                         .build());
             }
-            schedule(now + scenario.scrapeSeconds(), this); // the run ends when the last request does
+            schedule(now() + scenario.scrapeSeconds(), this); // the run ends when the last request does
         }
     }
 
