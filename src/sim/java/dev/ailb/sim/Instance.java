@@ -97,6 +97,7 @@ final class Instance {
         /** The work left once the prefill is done; negative for a job without a first-token time. */
         private double decodeWork = -1;
         private int cachedTokens;
+        private double startedAt = Double.NaN;
         private double firstTokenAt = Double.NaN;
 
         Job(Object tag, double arrivedAt, double work, boolean fails) {
@@ -115,6 +116,11 @@ final class Instance {
         /** The prompt tokens its prefill found in the cache. */
         int cachedTokens() {
             return cachedTokens;
+        }
+
+        /** When it left the queue for the batch; NaN before. */
+        double startedAt() {
+            return startedAt;
         }
 
         /** When its prefill ended and its first token came; NaN before. */
@@ -190,14 +196,15 @@ final class Instance {
 
     private Job enter(Job job) {
         if (running.size() < maxBatch) {
-            start(job);
+            start(job, job.arrivedAt);
         } else {
             queue.add(job);
         }
         return job;
     }
 
-    private void start(Job job) {
+    private void start(Job job, double now) {
+        job.startedAt = now;
         if (job.prompt != null) {
             job.cachedTokens = prefixCache.useCachedTokens(job.prompt);
             job.decodeWork = costs.decodeWork(job.outputTokens);
@@ -242,7 +249,7 @@ final class Instance {
             }
         }
         while (running.size() < maxBatch && !queue.isEmpty()) {
-            start(queue.poll());
+            start(queue.poll(), now);
         }
         return done;
     }
