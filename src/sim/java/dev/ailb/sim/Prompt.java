@@ -67,14 +67,18 @@ final class Prompt {
     /** The text: {@value #CHARS_PER_TOKEN} characters per token, in order. */
     String text() {
         char[] text = new char[length * CHARS_PER_TOKEN];
-        for (int i = 0, c = 0; i < length; i++) {
-            int t = tokens[i];
-            text[c++] = SYMBOLS[(t >>> 18) & 63];
-            text[c++] = SYMBOLS[(t >>> 12) & 63];
-            text[c++] = SYMBOLS[(t >>> 6) & 63];
-            text[c++] = SYMBOLS[t & 63];
+        for (int i = 0; i < length; i++) {
+            render(tokens[i], text, i * CHARS_PER_TOKEN);
         }
         return new String(text);
+    }
+
+    /** Writes the {@value #CHARS_PER_TOKEN} characters of a token (its low 24 bits) at {@code at}. */
+    static void render(int token, char[] text, int at) {
+        text[at] = SYMBOLS[(token >>> 18) & 63];
+        text[at + 1] = SYMBOLS[(token >>> 12) & 63];
+        text[at + 2] = SYMBOLS[(token >>> 6) & 63];
+        text[at + 3] = SYMBOLS[token & 63];
     }
 
     /** Appends tokens and hashes each block as it fills. Not thread-safe. */

@@ -8,6 +8,7 @@ import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadBalancerListener;
 import dev.ailb.LoadReport;
 import dev.ailb.NoAvailableBackendException;
+import dev.ailb.PrefixAffinity;
 import dev.ailb.Request;
 import dev.ailb.health.HealthState;
 import java.time.Duration;
@@ -219,6 +220,9 @@ final class Simulation {
         String client = "172.16." + (index % 7) + "." + workload.nextInt(250);
         long estimate = Math.round(prompt + w.outputMedian());
         Request request = new Request("r" + index, client, "/v1/chat/completions", Math.min(Request.MAX_TOKENS, estimate));
+        if (policy.strategy() instanceof PrefixAffinity) {
+            request = request.withPrompt(promptText(index, session, (int) prompt));
+        }
         Lease lease;
         try {
             lease = session != null ? lb.acquire(request, session) : lb.acquire(request);
@@ -256,6 +260,38 @@ final class Simulation {
         } else {
             rescheduleCompletion(inst);
         }
+    }
+
+    /**
+     * A request's prompt, for a strategy that routes by it (rendered for no other: they ignore it).
+     * Its tokens are drawn from the request's own index, or from its session's id, so that the
+     * workload's random source is not touched and the requests are those of every other strategy:
+     * a request's prompt is its own, and the prompts of one session share their first tokens, as
+     * the instances' session cache assumes.
+     */
+    private String promptText(int index, String session, int tokens) {
+        if (session == null) {
+            return syntheticText(index, tokens);
+        }
+        // a session's longest text so far; a shorter prompt of the session is its beginning
+        String text = sessionTexts.get(session);
+        if (text == null || text.length() < tokens * Prompt.CHARS_PER_TOKEN) {
+            text = syntheticText(1L << 40 | (session.hashCode() & 0xffffffffL), tokens);
+            sessionTexts.put(session, text);
+        }
+        return text.substring(0, tokens * Prompt.CHARS_PER_TOKEN);
+    }
+
+    private final Map<String, String> sessionTexts = new HashMap<>();
+
+    /** The text of {@code tokens} tokens, each a function of the source and its position. */
+    private String syntheticText(long source, int tokens) {
+        long key = Prompt.mix(Prompt.mix(seed) + source);
+        char[] text = new char[tokens * Prompt.CHARS_PER_TOKEN];
+        for (int i = 0; i < tokens; i++) {
+            Prompt.render((int) Prompt.mix(key + i), text, i * Prompt.CHARS_PER_TOKEN);
+        }
+        return new String(text);
     }
 
     private int warmup() {
