@@ -13,9 +13,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Runs every scenario with every strategy and the oracle, and writes the tables
- * ({@code report.md}) and a chart of p99 latency per strategy per scenario ({@code p99.svg}) to a
- * folder, {@code target/simulation} unless given another as the first argument.
+ * Runs every scenario with every strategy and the oracle, then the prefix-cache scenarios with
+ * {@code LEAST_CONNECTIONS}, {@code PREFIX_AFFINITY} and the time-to-first-token oracle, and writes
+ * the tables, the targets of {@code PREFIX_AFFINITY} met and missed ({@code report.md}) and a
+ * chart of p99 latency per strategy per scenario ({@code p99.svg}) to a folder,
+ * {@code target/simulation} unless given another as the first argument.
  *
  * <pre>
  * mvn -B -q -Psim test-compile exec:java
@@ -41,6 +43,22 @@ public final class SimulationReport {
         return policies;
     }
 
+    /** The policies of the prefix-cache runs: the reference strategy, the one under test, the oracle. */
+    static List<Simulation.Policy> prefixCachePolicies() {
+        return List.of(Simulation.Policy.of(BalancingStrategy.LEAST_CONNECTIONS),
+                Simulation.Policy.of(BalancingStrategy.PREFIX_AFFINITY),
+                new Simulation.Policy(TtftOracle.NAME, TtftOracle.MARKER, false, null));
+    }
+
+    /** Every prefix-cache scenario run with every policy, in the order of {@link PrefixCacheScenario#all()}. */
+    static List<PrefixCacheSimulation.Result> prefixCacheRuns(List<PrefixCacheScenario> scenarios) {
+        List<PrefixCacheSimulation.Result> results = new ArrayList<>();
+        for (PrefixCacheScenario scenario : scenarios) {
+            results.addAll(PrefixCacheSimulation.runAll(scenario, prefixCachePolicies(), SEED));
+        }
+        return results;
+    }
+
     public static void main(String[] args) throws IOException {
         Path folder = Path.of(args.length > 0 ? args[0] : "target/simulation");
         Files.createDirectories(folder);
@@ -50,7 +68,13 @@ public final class SimulationReport {
             all.put(scenario, Simulation.runAll(scenario, policies(), SEED));
             System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", scenario.name(), (System.nanoTime() - start) / 1e9);
         }
-        String report = validation() + markdown(all);
+        long start = System.nanoTime();
+        List<PrefixCacheSimulation.Result> prefixRuns = prefixCacheRuns(PrefixCacheScenario.all());
+        System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", "prefix caches", (System.nanoTime() - start) / 1e9);
+        Map<String, Map<String, Simulation.Result>> byScenario = new LinkedHashMap<>();
+        all.forEach((scenario, results) -> byScenario.put(scenario.name(), Simulation.byPolicy(results)));
+        String report = validation() + markdown(all) + prefixCacheMarkdown(PrefixCacheScenario.all(), prefixRuns)
+                + targetsMarkdown(prefixRuns, byScenario);
         Files.writeString(folder.resolve("report.md"), report, StandardCharsets.UTF_8);
         Files.writeString(folder.resolve("p99.svg"), svg(all), StandardCharsets.UTF_8);
         System.out.println(report);
@@ -106,6 +130,59 @@ public final class SimulationReport {
             out.append('\n');
         }
         return out.toString();
+    }
+
+    /** The prefix-cache runs: one table per workload and replica count. */
+    static String prefixCacheMarkdown(List<PrefixCacheScenario> scenarios, List<PrefixCacheSimulation.Result> results) {
+        PrefixCacheScenario first = scenarios.get(0);
+        StringBuilder out = new StringBuilder();
+        out.append("## Prefix caches\n\n");
+        out.append(String.format(Locale.ROOT, "Seed %d. %d instances of %d slots, each with a prefix cache of %,d tokens"
+                + " in blocks of %d; prefill %.1f ms per uncached prompt token, decode %.0f ms per output token (at"
+                + " batch size 1); load %.0f%% of what the fleet would serve with nothing cached. The first and last"
+                + " tenth of the conversations are not measured. Times in seconds; TTFT: from a request's arrival to"
+                + " its first token; hit rate: prompt tokens found cached over prompt tokens; waited: the requests that"
+                + " waited for a slot; followed: the later turns sent to the instance of their previous turn.%n%n",
+                SEED, first.instances().size(), first.instances().get(0).maxBatch(), first.cacheTokens(),
+                first.blockSize(), first.costs().prefillSecondsPerToken() * 1e3,
+                first.costs().decodeSecondsPerToken() * 1e3, first.load() * 100));
+        for (PrefixCacheScenario s : scenarios) {
+            String unit = s.workload().maxTurns() == 1 ? "requests" : "conversations";
+            out.append(String.format(Locale.ROOT, "### %s, %s (%,d %s, %.2f per second)%n%n", s.name(),
+                    PrefixCacheTargets.replicas(s.replicas()), s.conversations(), unit, s.conversationRate()));
+            out.append("| policy | hit rate | TTFT p50 | TTFT p99 | TTFT mean | end-to-end p99 | waited | followed "
+                    + "| share per instance, % | busiest / mean | routed / sent |\n");
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (PrefixCacheSimulation.Result r : results) {
+                if (!r.scenario().equals(s.name()) || r.replicas() != s.replicas()) {
+                    continue;
+                }
+                StringBuilder share = new StringBuilder();
+                r.share().forEach((id, v) -> share.append(share.length() == 0 ? "" : " ").append(
+                        String.format(Locale.ROOT, "%.1f", v * 100)));
+                out.append(String.format(Locale.ROOT,
+                        "| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f%% | %.1f%% | %s | %.2f | %,d / %,d |%n",
+                        r.policy(), r.hitRate(), r.ttftP50(), r.ttftP99(), r.ttftMean(), r.e2eP99(),
+                        r.waitedShare() * 100, r.followedShare() * 100, share, r.busiestOverMean(), r.routed(),
+                        r.issued()));
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    /** PREFIX_AFFINITY's targets, each with its figure, met or missed. */
+    static String targetsMarkdown(List<PrefixCacheSimulation.Result> prefixRuns,
+            Map<String, Map<String, Simulation.Result>> otherRuns) {
+        String policy = BalancingStrategy.PREFIX_AFFINITY.name();
+        List<PrefixCacheTargets.Target> targets = new ArrayList<>(PrefixCacheTargets.of(prefixRuns, policy));
+        targets.addAll(PrefixCacheTargets.ofOtherScenarios(otherRuns, policy));
+        StringBuilder out = new StringBuilder("## Targets of " + policy + "\n\n| target | figure | met |\n|---|---|---|\n");
+        for (PrefixCacheTargets.Target t : targets) {
+            out.append("| ").append(t.name()).append(" | ").append(t.figure()).append(" | ")
+                    .append(t.met() ? "yes" : "**missed**").append(" |\n");
+        }
+        return out.append('\n').toString();
     }
 
     static double oracleP99(List<Simulation.Result> results) {
