@@ -60,6 +60,21 @@ class SimulationTargetsTest {
                 assertThat(ratio(runs, RECOMMENDED)).as(scenario).isLessThanOrEqualTo(1.15));
     }
 
+    /**
+     * {@link BalancingStrategy#PREFIX_AFFINITY}, its requests carrying prompts of their own, stays
+     * within 1.15 of the oracle where instances differ, degrade, fail or take bursts.
+     */
+    @Test
+    void prefixAffinityIsWithinOnePointOneFiveOfTheOracleWhereInstancesDifferDegradeFailOrBurst() {
+        List<PrefixCacheTargets.Target> targets = PrefixCacheTargets.ofOtherScenarios(RUNS,
+                BalancingStrategy.PREFIX_AFFINITY.name());
+
+        assertThat(targets).hasSize(4);
+        for (PrefixCacheTargets.Target t : targets) {
+            assertThat(t.met()).as("%s: %s", t.name(), t.figure()).isTrue();
+        }
+    }
+
     /** With the default decay (10 s, shorter than the requests) it trails where an instance degrades. */
     @Test
     void leastResponseTimeWithADecayLongerThanTheRequestsStaysCloseToTheOracleToo() {
