@@ -64,7 +64,7 @@ record ChatWorkload(int systemPrompts, int systemMinTokens, int systemMaxTokens,
      * {@code conversations} conversations drawn from a seed of their own.
      */
     MeanRequest meanRequest(int conversations, long seed) {
-        SystemPrompts prompts = new SystemPrompts(this, seed);
+        SystemPrompts prompts = new SystemPrompts(this, seed, 16);
         double prompt = 0;
         double output = 0;
         long requests = 0;

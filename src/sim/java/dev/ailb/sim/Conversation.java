@@ -24,16 +24,22 @@ final class Conversation {
     private int turn;
     private int lastAnswer;
 
+    /** A conversation whose prompts are cut into blocks as the system prompts are, or of {@code blockSize} without them. */
     Conversation(ChatWorkload workload, SystemPrompts systemPrompts, long seed, int blockSize) {
         this.workload = workload;
         this.random = new SplittableRandom(seed);
-        this.prompt = new Prompt.Builder(blockSize);
         this.turns = workload.minTurns() + random.nextInt(workload.maxTurns() - workload.minTurns() + 1);
         if (systemPrompts.size() > 0) {
             systemPrompt = systemPrompts.draw(random.nextDouble());
-            systemPrompts.appendTo(systemPrompt, prompt);
+            Prompt opening = systemPrompts.get(systemPrompt);
+            if (opening.blockSize() != blockSize) {
+                throw new IllegalArgumentException("blockSize: " + blockSize + " (expected: " + opening.blockSize()
+                        + ", the system prompts')");
+            }
+            prompt = new Prompt.Builder(opening);
         } else {
             systemPrompt = -1;
+            prompt = new Prompt.Builder(blockSize);
         }
     }
 

@@ -105,7 +105,8 @@ final class PrefixCacheSimulation {
         this.policy = policy;
         this.seed = seed;
         this.starts = new SplittableRandom(seed);
-        this.systemPrompts = new SystemPrompts(scenario.workload(), PrefixCacheScenario.WORKLOAD_SEED);
+        this.systemPrompts = new SystemPrompts(scenario.workload(), PrefixCacheScenario.WORKLOAD_SEED,
+                scenario.blockSize());
     }
 
     static Result run(PrefixCacheScenario scenario, Simulation.Policy policy, long seed) {

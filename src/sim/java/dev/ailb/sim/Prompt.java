@@ -14,7 +14,8 @@ import java.util.Arrays;
  *
  * <p>Prompts are made by a {@link Builder} that is only ever appended to: a conversation's next
  * prompt is its last one, the answer and a new message. A prompt is a view of the builder's first
- * tokens, and stays valid as the builder grows. Immutable once built.
+ * tokens (and of their hashes and text, made as the tokens are appended), and stays valid as the
+ * builder grows. Immutable once built.
  */
 final class Prompt {
     static final int CHARS_PER_TOKEN = 4;
@@ -22,16 +23,19 @@ final class Prompt {
     private static final char[] SYMBOLS =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".toCharArray();
     static final int TOKEN_BITS = 24;
+    private static final long FIRST_LINK = 0x6a09e667f3bcc909L;
 
     private final int[] tokens;
     private final long[] blocks;
+    private final char[] text;
     private final int length;
     private final int blockSize;
 
-    private Prompt(int[] tokens, int length, long[] blocks, int blockSize) {
+    private Prompt(int[] tokens, long[] blocks, char[] text, int length, int blockSize) {
         this.tokens = tokens;
-        this.length = length;
         this.blocks = blocks;
+        this.text = text;
+        this.length = length;
         this.blockSize = blockSize;
     }
 
@@ -66,11 +70,7 @@ final class Prompt {
 
     /** The text: {@value #CHARS_PER_TOKEN} characters per token, in order. */
     String text() {
-        char[] text = new char[length * CHARS_PER_TOKEN];
-        for (int i = 0; i < length; i++) {
-            render(tokens[i], text, i * CHARS_PER_TOKEN);
-        }
-        return new String(text);
+        return new String(text, 0, length * CHARS_PER_TOKEN);
     }
 
     /** Writes the {@value #CHARS_PER_TOKEN} characters of a token (its low 24 bits) at {@code at}. */
@@ -81,11 +81,12 @@ final class Prompt {
         text[at + 3] = SYMBOLS[token & 63];
     }
 
-    /** Appends tokens and hashes each block as it fills. Not thread-safe. */
+    /** Appends tokens, hashing each block as it fills and writing each token's text. Not thread-safe. */
     static final class Builder {
         private final int blockSize;
-        private int[] tokens = new int[256];
-        private long[] blocks = new long[16];
+        private int[] tokens;
+        private long[] blocks;
+        private char[] text;
         private int length;
 
         Builder(int blockSize) {
@@ -93,20 +94,37 @@ final class Prompt {
                 throw new IllegalArgumentException("blockSize: " + blockSize + " (expected: > 0)");
             }
             this.blockSize = blockSize;
+            this.tokens = new int[256];
+            this.blocks = new long[16];
+            this.text = new char[256 * CHARS_PER_TOKEN];
+        }
+
+        /** A builder that starts with the tokens of {@code start}, copied, not hashed or written again. */
+        Builder(Prompt start) {
+            int capacity = Math.max(256, Integer.highestOneBit(start.length) << 1);
+            this.blockSize = start.blockSize;
+            this.tokens = Arrays.copyOf(start.tokens, capacity);
+            this.blocks = Arrays.copyOf(start.blocks, capacity / blockSize + 1);
+            this.text = Arrays.copyOf(start.text, capacity * CHARS_PER_TOKEN);
+            this.length = start.length;
         }
 
         /** Appends one token, of which the low {@value #TOKEN_BITS} bits are kept. */
         Builder append(int token) {
             if (length == tokens.length) {
                 tokens = Arrays.copyOf(tokens, length * 2);
+                text = Arrays.copyOf(text, length * 2 * CHARS_PER_TOKEN);
             }
-            tokens[length++] = token & ((1 << TOKEN_BITS) - 1);
+            int t = token & ((1 << TOKEN_BITS) - 1);
+            tokens[length] = t;
+            render(t, text, length * CHARS_PER_TOKEN);
+            length++;
             if (length % blockSize == 0) {
                 int block = length / blockSize - 1;
                 if (block == blocks.length) {
                     blocks = Arrays.copyOf(blocks, block * 2);
                 }
-                long h = block == 0 ? 0x6a09e667f3bcc909L : blocks[block - 1];
+                long h = block == 0 ? FIRST_LINK : blocks[block - 1];
                 for (int i = length - blockSize; i < length; i++) {
                     h = mix(h ^ tokens[i]);
                 }
@@ -121,7 +139,7 @@ final class Prompt {
 
         /** The prompt of every token appended so far. */
         Prompt build() {
-            return new Prompt(tokens, length, blocks, blockSize);
+            return new Prompt(tokens, blocks, text, length, blockSize);
         }
     }
 

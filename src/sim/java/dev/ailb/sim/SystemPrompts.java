@@ -8,24 +8,26 @@ import java.util.SplittableRandom;
  * their popularity, a Zipf law over their order. Immutable.
  */
 final class SystemPrompts {
-    private final int[][] tokens;
+    private final Prompt[] prompts;
     /** cumulative[k]: the probability that one of the first k + 1 prompts is drawn. */
     private final double[] cumulative;
 
-    SystemPrompts(ChatWorkload workload, long seed) {
+    /** The prompts, in blocks of {@code blockSize} tokens, as the conversations that open with them. */
+    SystemPrompts(ChatWorkload workload, long seed, int blockSize) {
         int n = workload.systemPrompts();
         SplittableRandom random = new SplittableRandom(seed);
-        tokens = new int[n][];
+        prompts = new Prompt[n];
         cumulative = new double[n];
         double logMin = Math.log(workload.systemMinTokens());
         double logMax = Math.log(workload.systemMaxTokens());
         double total = 0;
         for (int k = 0; k < n; k++) {
             int length = (int) Math.round(Math.exp(logMin + (logMax - logMin) * random.nextDouble()));
-            tokens[k] = new int[length];
+            Prompt.Builder prompt = new Prompt.Builder(blockSize);
             for (int i = 0; i < length; i++) {
-                tokens[k][i] = random.nextInt(1 << Prompt.TOKEN_BITS);
+                prompt.append(random.nextInt(1 << Prompt.TOKEN_BITS));
             }
+            prompts[k] = prompt.build();
             total += 1 / Math.pow(k + 1, workload.zipfExponent());
             cumulative[k] = total;
         }
@@ -36,20 +38,18 @@ final class SystemPrompts {
 
     /** How many there are. */
     int size() {
-        return tokens.length;
+        return prompts.length;
     }
 
     /** The index of a prompt drawn by popularity, from {@code u} uniform in [0, 1). */
     int draw(double u) {
         int i = Arrays.binarySearch(cumulative, u);
         int k = i >= 0 ? i + 1 : -i - 1; // the first prompt whose cumulative share exceeds u
-        return Math.min(k, tokens.length - 1);
+        return Math.min(k, prompts.length - 1);
     }
 
-    /** The tokens of prompt {@code k}, appended to a conversation's prompt. */
-    void appendTo(int k, Prompt.Builder prompt) {
-        for (int t : tokens[k]) {
-            prompt.append(t);
-        }
+    /** Prompt {@code k}. */
+    Prompt get(int k) {
+        return prompts[k];
     }
 }

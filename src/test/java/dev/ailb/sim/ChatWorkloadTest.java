@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class ChatWorkloadTest {
     private static final int BLOCK = 16;
     private static final ChatWorkload CHATS = PrefixCacheScenario.chats();
-    private static final SystemPrompts SYSTEM = new SystemPrompts(CHATS, 1);
+    private static final SystemPrompts SYSTEM = new SystemPrompts(CHATS, 1, BLOCK);
 
     private static List<Conversation.Turn> turns(long seed, int replicas) {
         Conversation c = new Conversation(CHATS, SYSTEM, seed, BLOCK);
@@ -96,7 +96,7 @@ class ChatWorkloadTest {
     @Test
     void withoutSystemPromptsAndWithOneTurnEveryPromptIsAMessageOfItsOwn() {
         ChatWorkload unique = PrefixCacheScenario.uniquePrompts();
-        SystemPrompts none = new SystemPrompts(unique, 1);
+        SystemPrompts none = new SystemPrompts(unique, 1, BLOCK);
         Conversation a = new Conversation(unique, none, 1, BLOCK);
         Conversation b = new Conversation(unique, none, 2, BLOCK);
 
@@ -111,7 +111,7 @@ class ChatWorkloadTest {
     @Test
     void aConversationWithNoTurnLeftRefusesAnother() {
         Conversation c = new Conversation(PrefixCacheScenario.uniquePrompts(),
-                new SystemPrompts(PrefixCacheScenario.uniquePrompts(), 1), 1, BLOCK);
+                new SystemPrompts(PrefixCacheScenario.uniquePrompts(), 1, BLOCK), 1, BLOCK);
         c.nextTurn(1);
 
         assertThatThrownBy(() -> c.nextTurn(1)).isInstanceOf(IllegalStateException.class)

@@ -130,6 +130,45 @@ class PrefixCacheTest {
         assertThat(cache.cachedTokens(prompt(1, 6 * BLOCK + 1))).isEqualTo(3 * BLOCK);
     }
 
+    /**
+     * Against a plain model, a map in access order: random prompts (many sharing heads), stored and
+     * looked up in random order, give the same cached prefixes and the same size after every step.
+     */
+    @Test
+    void theCacheAgreesWithAnLruMapOverRandomPrompts() {
+        int capacity = 37;
+        PrefixCache cache = new PrefixCache(capacity * BLOCK, BLOCK);
+        java.util.LinkedHashMap<Long, Boolean> model = new java.util.LinkedHashMap<>(64, 0.75f, true);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        for (int step = 0; step < 20_000; step++) {
+            Prompt p = prompt(random.nextInt(6) * 1_000, 1 + random.nextInt(20 * BLOCK));
+            int usable = (p.length() - 1) / BLOCK;
+            int expected = 0;
+            while (expected < usable && model.containsKey(p.block(expected))) {
+                expected++;
+            }
+            switch (random.nextInt(3)) {
+                case 0 -> assertThat(cache.cachedTokens(p)).isEqualTo(expected * BLOCK);
+                case 1 -> {
+                    assertThat(cache.useCachedTokens(p)).isEqualTo(expected * BLOCK);
+                    for (int i = expected - 1; i >= 0; i--) {
+                        model.get(p.block(i));
+                    }
+                }
+                default -> {
+                    cache.store(p);
+                    for (int i = p.fullBlocks() - 1; i >= 0; i--) {
+                        model.put(p.block(i), Boolean.TRUE);
+                        if (model.size() > capacity) {
+                            model.remove(model.keySet().iterator().next());
+                        }
+                    }
+                }
+            }
+            assertThat(cache.size()).as("step %d", step).isEqualTo(model.size());
+        }
+    }
+
     @Test
     void aPromptCutIntoOtherBlocksIsRefused() {
         PrefixCache cache = new PrefixCache(1_000, BLOCK);
