@@ -74,6 +74,7 @@ public final class SimulationReport {
         Map<String, Map<String, Simulation.Result>> byScenario = new LinkedHashMap<>();
         all.forEach((scenario, results) -> byScenario.put(scenario.name(), Simulation.byPolicy(results)));
         String report = validation() + markdown(all) + prefixCacheMarkdown(PrefixCacheScenario.all(), prefixRuns)
+                + "### All prefix-cache runs\n\n" + prefixCacheSummary(prefixRuns) + "\n"
                 + targetsMarkdown(prefixRuns, byScenario);
         Files.writeString(folder.resolve("report.md"), report, StandardCharsets.UTF_8);
         Files.writeString(folder.resolve("p99.svg"), svg(all), StandardCharsets.UTF_8);
@@ -171,18 +172,41 @@ public final class SimulationReport {
         return out.toString();
     }
 
+    /**
+     * Every prefix-cache run in one table, shares per instance left out (the guide shows this
+     * one): one row per workload, replica count and policy.
+     */
+    static String prefixCacheSummary(List<PrefixCacheSimulation.Result> results) {
+        StringBuilder out = new StringBuilder("| workload | replicas | policy | hit rate | TTFT p50 | TTFT p99 | TTFT mean "
+                + "| end-to-end p99 | waited | followed | busiest / mean | routed / sent |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (PrefixCacheSimulation.Result r : results) {
+            out.append(String.format(Locale.ROOT,
+                    "| %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f%% | %.1f%% | %.2f | %,d / %,d |%n",
+                    r.scenario(), r.replicas(), r.policy(), r.hitRate(), r.ttftP50(), r.ttftP99(), r.ttftMean(),
+                    r.e2eP99(), r.waitedShare() * 100, r.followedShare() * 100, r.busiestOverMean(), r.routed(),
+                    r.issued()));
+        }
+        return out.toString();
+    }
+
+    /** Targets, each with its figure, met or missed. */
+    static String targetsTable(List<PrefixCacheTargets.Target> targets) {
+        StringBuilder out = new StringBuilder("| target | figure | met |\n|---|---|---|\n");
+        for (PrefixCacheTargets.Target t : targets) {
+            out.append("| ").append(t.name()).append(" | ").append(t.figure()).append(" | ")
+                    .append(t.met() ? "yes" : "**missed**").append(" |\n");
+        }
+        return out.toString();
+    }
+
     /** PREFIX_AFFINITY's targets, each with its figure, met or missed. */
     static String targetsMarkdown(List<PrefixCacheSimulation.Result> prefixRuns,
             Map<String, Map<String, Simulation.Result>> otherRuns) {
         String policy = BalancingStrategy.PREFIX_AFFINITY.name();
         List<PrefixCacheTargets.Target> targets = new ArrayList<>(PrefixCacheTargets.of(prefixRuns, policy));
         targets.addAll(PrefixCacheTargets.ofOtherScenarios(otherRuns, policy));
-        StringBuilder out = new StringBuilder("## Targets of " + policy + "\n\n| target | figure | met |\n|---|---|---|\n");
-        for (PrefixCacheTargets.Target t : targets) {
-            out.append("| ").append(t.name()).append(" | ").append(t.figure()).append(" | ")
-                    .append(t.met() ? "yes" : "**missed**").append(" |\n");
-        }
-        return out.append('\n').toString();
+        return "## Targets of " + policy + "\n\n" + targetsTable(targets) + "\n";
     }
 
     static double oracleP99(List<Simulation.Result> results) {

@@ -3,6 +3,9 @@ package dev.ailb.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ailb.BalancingStrategy;
+import dev.ailb.testing.Docs;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,6 +19,8 @@ import org.junit.jupiter.api.Test;
  */
 class PrefixCacheTargetsTest {
     private static final String PREFIX_AFFINITY = BalancingStrategy.PREFIX_AFFINITY.name();
+    private static final Path GUIDE = Docs.guide("benchmarks.md");
+    private static final String SECTION = "## Prefix caches: a simulated fleet";
     private static List<PrefixCacheSimulation.Result> runs;
     private static List<PrefixCacheTargets.Target> targets;
 
@@ -85,5 +90,37 @@ class PrefixCacheTargetsTest {
             assertThat(pa.hitRate()).as("%d replicas", replicas).isGreaterThan(lc.hitRate());
             assertThat(pa.followedShare()).as("%d replicas", replicas).isGreaterThan(lc.followedShare());
         }
+    }
+
+    /** The benchmarks guide shows every run's figures as the report prints them, and every target's. */
+    @Test
+    void theGuidesTablesAreThoseOfTheseRuns() {
+        List<List<String>> tables = tables(Docs.section(GUIDE, SECTION));
+
+        assertThat(tables).hasSize(2);
+        assertThat(tables.get(0)).containsExactlyElementsOf(lines(SimulationReport.prefixCacheSummary(runs)));
+        assertThat(tables.get(1)).containsExactlyElementsOf(lines(SimulationReport.targetsTable(targets)));
+    }
+
+    private static List<String> lines(String text) {
+        return List.of(text.split("\n"));
+    }
+
+    /** The tables of a section, each as its lines. */
+    private static List<List<String>> tables(List<String> section) {
+        List<List<String>> tables = new ArrayList<>();
+        List<String> table = null;
+        for (String line : section) {
+            if (line.startsWith("|")) {
+                if (table == null) {
+                    table = new ArrayList<>();
+                    tables.add(table);
+                }
+                table.add(line);
+            } else {
+                table = null;
+            }
+        }
+        return tables;
     }
 }
