@@ -179,9 +179,6 @@ final class PrefixCacheSimulation {
         if (policy.strategy() == TtftOracle.MARKER) {
             return new TtftOracle(instances, request -> routing.get(request.id()), events::now);
         }
-        if (policy.strategy() == Oracle.MARKER) {
-            return new Oracle(instances);
-        }
         return policy.strategy();
     }
 
@@ -306,13 +303,13 @@ final class PrefixCacheSimulation {
         endToEnd[measured] = events.now() - job.arrivedAt;
         measured++;
         promptTokens += job.prompt.length();
+        cachedTokens += job.cachedTokens();
         if (previous != null) {
             laterTurns++;
             if (previous.equals(inst.id)) {
                 followed++;
             }
         }
-        cachedTokens += job.cachedTokens();
     }
 
     /** What a metrics poller would bring to every replica: each instance's queue, batch and KV use. */
