@@ -126,7 +126,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.originNanos = ticker.read();
         this.defaultTokens = settings.defaultTokens();
         this.reports = new LoadReports(name, ticker, settings.saturation());
-        this.context = new Context(ticker, random, reports);
+        this.context = new Context(ticker, random);
         this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen());
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
@@ -1108,10 +1108,5 @@ public final class LoadBalancer implements AutoCloseable {
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
     }
 
-    private record Context(Ticker ticker, RandomGenerator random, LoadReports reports) implements SelectionContext {
-        @Override
-        public boolean isSaturated(Backend backend) {
-            return reports.isSaturated(backend);
-        }
-    }
+    private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}
 }

@@ -21,9 +21,11 @@ import java.util.Optional;
  * waiting requests of its last load report younger than {@link #maxReportAge()}: with several
  * application replicas in front of one fleet, the report is what shows the others' requests.
  * <ol>
- *   <li><b>Saturated backends out.</b> Backends the balancer calls
- *       {@linkplain SelectionContext#isSaturated saturated} by their load reports are left out,
- *       unless every backend is.</li>
+ *   <li><b>Saturated backends out.</b> A backend whose report, younger than
+ *       {@link #maxReportAge()}, shows at least {@link #saturatedQueue()} waiting requests is left
+ *       out, unless every backend is. A high KV-cache usage alone does not count: a cache kept
+ *       full is what this strategy works with, and leaving out every backend above a usage line
+ *       between two reports sends all traffic to the few below it.</li>
  *   <li><b>Imbalance: load alone.</b> When the most loaded of the rest exceeds the least loaded by
  *       more than {@link #imbalanceAbsolute()} and by a factor of more than
  *       {@link #imbalanceRelative()}, the least loaded takes the request, whatever its prompt. The
@@ -86,6 +88,8 @@ public final class PrefixAffinity implements BalancingStrategy {
     public static final double DEFAULT_IMBALANCE_ABSOLUTE = 32;
     /** The default relative imbalance: 1.5. See {@link Builder#imbalance}. */
     public static final double DEFAULT_IMBALANCE_RELATIVE = 1.5;
+    /** The default queue that makes a backend saturated: 5 waiting requests. See {@link Builder#saturatedQueue}. */
+    public static final int DEFAULT_SATURATED_QUEUE = 5;
     /** How long a load report's queue counts by default: 5 seconds. See {@link Builder#maxReportAge}. */
     public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofSeconds(5);
 
@@ -100,6 +104,7 @@ public final class PrefixAffinity implements BalancingStrategy {
     private final double loadBound;
     private final double imbalanceAbsolute;
     private final double imbalanceRelative;
+    private final int saturatedQueue;
     private final Duration maxReportAge;
     private final Tokenizer tokenizer;
 
@@ -111,6 +116,7 @@ public final class PrefixAffinity implements BalancingStrategy {
         this.loadBound = b.loadBound;
         this.imbalanceAbsolute = b.imbalanceAbsolute;
         this.imbalanceRelative = b.imbalanceRelative;
+        this.saturatedQueue = b.saturatedQueue;
         this.maxReportAge = b.maxReportAge;
         this.tokenizer = b.tokenizer;
     }
@@ -174,6 +180,11 @@ public final class PrefixAffinity implements BalancingStrategy {
         return imbalanceRelative;
     }
 
+    /** @return the waiting requests of a fresh report from which a backend is left out */
+    public int saturatedQueue() {
+        return saturatedQueue;
+    }
+
     /** @return how long a load report's running and waiting requests count in a backend's load */
     public Duration maxReportAge() {
         return maxReportAge;
@@ -201,7 +212,8 @@ public final class PrefixAffinity implements BalancingStrategy {
     public String toString() {
         return "PREFIX_AFFINITY{blockTokens=" + blockTokens + ", charsPerToken=" + charsPerToken + ", maxPromptBlocks="
                 + maxPromptBlocks + ", indexBlocks=" + indexBlocks + ", loadBound=" + loadBound + ", imbalance="
-                + imbalanceAbsolute + "/" + imbalanceRelative + ", maxReportAge=" + maxReportAge
+                + imbalanceAbsolute + "/" + imbalanceRelative + ", saturatedQueue=" + saturatedQueue
+                + ", maxReportAge=" + maxReportAge
                 + (tokenizer == null ? "" : ", tokenizer=" + tokenizer)
                 + '}';
     }
@@ -217,6 +229,7 @@ public final class PrefixAffinity implements BalancingStrategy {
         private double loadBound = DEFAULT_LOAD_BOUND;
         private double imbalanceAbsolute = DEFAULT_IMBALANCE_ABSOLUTE;
         private double imbalanceRelative = DEFAULT_IMBALANCE_RELATIVE;
+        private int saturatedQueue = DEFAULT_SATURATED_QUEUE;
         private Duration maxReportAge = DEFAULT_MAX_REPORT_AGE;
         private Tokenizer tokenizer;
 
@@ -341,9 +354,28 @@ public final class PrefixAffinity implements BalancingStrategy {
         }
 
         /**
-         * How long a backend's load report counts: its running and waiting requests, which come
-         * from every client of the server (other application replicas included), make its load
-         * when they exceed this balancer's own count of requests in flight there. Default 5 s:
+         * The waiting requests in a fresh load report from which a backend takes no request while
+         * another does not. Default 5, the balancer's own saturation default
+         * ({@link LoadBalancerBuilder#saturation}): a queue that long means the instance is full
+         * now, whatever it holds in its cache.
+         *
+         * @param waitingRequests at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if below 1
+         */
+        public Builder saturatedQueue(int waitingRequests) {
+            if (waitingRequests < 1) {
+                throw new IllegalArgumentException("waitingRequests: " + waitingRequests + " (expected: >= 1)");
+            }
+            this.saturatedQueue = waitingRequests;
+            return this;
+        }
+
+        /**
+         * How long a backend's load report counts: its queue for {@link #saturatedQueue}, and
+         * its running and waiting requests, which come from every client of the server (other
+         * application replicas included), make its load when they exceed this balancer's own count
+         * of requests in flight there. Default 5 s:
          * a few intervals of a {@code /metrics} poller, after which the queue it saw has likely
          * turned over.
          *

@@ -140,31 +140,36 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             Scratch s = SCRATCH.get();
             int[] cand = s.candidates(n);
             long[] loads = s.loads(n);
+            long[] own = s.own(n);
             long now = Long.MIN_VALUE; // read once, and only if some backend has a report
             int c = 0;
             for (int i = 0; i < n; i++) {
                 Backend b = backends[i];
                 TimedLoadReport report = b.loadReport().orElse(null);
-                long load = b.activeConnections();
+                long active = b.activeConnections();
+                own[i] = active;
+                loads[i] = active;
                 if (report != null) {
-                    if (context.isSaturated(b)) {
-                        continue;
-                    }
                     if (now == Long.MIN_VALUE) {
                         now = context.ticker().read();
                     }
-                    load = Math.max(load, reportedLoad(report, now));
+                    if (report.ageNanos(now) <= settings.maxReportAgeNanos()) {
+                        LoadReport load = report.load();
+                        if (load.hasWaitingRequests() && load.waitingRequests() >= settings.saturatedQueue()) {
+                            continue; // saturated: its queue says it cannot take more now
+                        }
+                        loads[i] = Math.max(active, reportedLoad(load));
+                    }
                 }
-                loads[i] = load;
                 cand[c++] = i;
             }
             if (c == 0) { // every backend saturated: leaving them all out would route nowhere
                 for (int i = 0; i < n; i++) {
-                    Backend b = backends[i];
-                    TimedLoadReport report = b.loadReport().orElse(null);
-                    loads[i] = report == null ? b.activeConnections()
-                            : Math.max(b.activeConnections(), reportedLoad(report, context.ticker().read()));
                     cand[i] = i;
+                    TimedLoadReport report = backends[i].loadReport().orElse(null);
+                    if (report != null && report.ageNanos(now) <= settings.maxReportAgeNanos()) {
+                        loads[i] = Math.max(own[i], reportedLoad(report.load()));
+                    }
                 }
                 c = n;
             }
@@ -224,9 +229,10 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             if (first == 0) {
                 // Nobody holds any of it: a prompt new to this balancer. Its placement only matters
                 // for the prompts that will share its beginning, so it is placed among the backends
-                // at or below the average load: a fleet whose prompts share nothing is then routed
-                // close to least loaded, and queues no more than under LEAST_CONNECTIONS.
-                eligible = atOrBelowAverage(cand, eligible, loads, totalLoad, totalWeight);
+                // at or below the average of this balancer's own live counts (reports are seconds
+                // old): a fleet whose prompts share nothing is then routed close to least loaded,
+                // and queues about as little as under LEAST_CONNECTIONS.
+                eligible = atOrBelowAverage(cand, eligible, own);
                 return backends[rendezvous(hashes[0], cand, eligible)];
             }
             // Several hold the longest known prefix alike (a system prompt many conversations
@@ -235,8 +241,14 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             return backends[rendezvous(key, cand, eligible)];
         }
 
-        /** Keeps, at the front of {@code cand}, those of its first {@code count} at or below the average load. */
-        private int atOrBelowAverage(int[] cand, int count, long[] loads, long totalLoad, long totalWeight) {
+        /** Keeps, at the front of {@code cand}, those of its first {@code count} at or below their average load. */
+        private int atOrBelowAverage(int[] cand, int count, long[] loads) {
+            long totalLoad = 0;
+            long totalWeight = 0;
+            for (int k = 0; k < count; k++) {
+                totalLoad += loads[cand[k]];
+                totalWeight += backends[cand[k]].weight();
+            }
             int kept = 0;
             for (int k = 0; k < count; k++) {
                 int i = cand[k];
@@ -303,15 +315,8 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         }
     }
 
-    /**
-     * The requests a fresh report says the backend runs and queues, from every client of its
-     * server; 0 for a report older than the strategy's bound or without those counts.
-     */
-    private long reportedLoad(TimedLoadReport report, long now) {
-        if (report.ageNanos(now) > settings.maxReportAgeNanos()) {
-            return 0;
-        }
-        LoadReport load = report.load();
+    /** The requests a report says the backend runs and queues, from every client of its server. */
+    private static long reportedLoad(LoadReport load) {
         return (load.hasRunningRequests() ? load.runningRequests() : 0)
                 + (load.hasWaitingRequests() ? load.waitingRequests() : 0);
     }
@@ -346,6 +351,14 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         int lastMatched;
 
         long[] loads = new long[16];
+        long[] own = new long[16];
+
+        long[] own(int n) {
+            if (own.length < n) {
+                own = new long[Math.max(n, own.length * 2)];
+            }
+            return own;
+        }
 
         long[] loads(int n) {
             if (loads.length < n) {

@@ -23,17 +23,4 @@ public interface SelectionContext {
      * @return the random source
      */
     RandomGenerator random();
-
-    /**
-     * Whether the balancer calls this backend saturated by its last load report: a fresh report of
-     * a queue or a KV-cache usage at or above the balancer's
-     * {@linkplain LoadBalancerBuilder#saturation thresholds}. A strategy may route around such
-     * backends; {@link BalancingStrategy#PREFIX_AFFINITY} does while any other is not.
-     *
-     * @param backend one of the backends offered to the strategy
-     * @return {@code true} if it is saturated; by default, {@code false}
-     */
-    default boolean isSaturated(Backend backend) {
-        return false;
-    }
 }

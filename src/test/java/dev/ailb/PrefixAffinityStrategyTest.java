@@ -175,6 +175,21 @@ class PrefixAffinityStrategyTest {
     }
 
     @Test
+    void aFullKvCacheAloneDoesNotLeaveABackendOut() {
+        LoadBalancer lb = balancer();
+        String turn1 = text("system", 4) + text("user", 2);
+        Backend holder = served(lb, turn1);
+
+        lb.updateBackendResources(holder.id(), LoadReport.builder().waitingRequests(0).kvCacheUsage(0.99).build());
+
+        assertThat(served(lb, turn1 + text("more", 2))).isSameAs(holder);
+        ticker.advance(Duration.ofSeconds(6));
+        lb.updateBackendResources(holder.id(), LoadReport.builder().waitingRequests(9).build());
+        ticker.advance(Duration.ofSeconds(6));
+        assertThat(served(lb, turn1 + text("more", 3))).as("a queue reported 6 s ago is forgotten").isSameAs(holder);
+    }
+
+    @Test
     void anImbalancedFleetIsRoutedByLoadAlone() {
         LoadBalancer lb = balancer(BalancingStrategy.PREFIX_AFFINITY, "a", "b", "c");
         for (int i = 0; i < 40; i++) {
@@ -195,13 +210,14 @@ class PrefixAffinityStrategyTest {
             lb.acquireConnection(lb.getBackend("a").orElseThrow());
         }
         lb.acquireConnection(lb.getBackend("b").orElseThrow());
+        lb.acquireConnection(lb.getBackend("c").orElseThrow());
 
         Map<String, Integer> counts = new HashMap<>();
         for (int i = 0; i < 60; i++) {
             counts.merge(lb.selectBackend(request(text("new " + i, 2))).id(), 1, Integer::sum);
         }
 
-        // "a" is above the load bound; "b" and "c" share the new prompts by their hashes.
+        // "a" is above the load bound; "b" and "c", equally loaded, share the new prompts by their hashes.
         assertThat(counts).doesNotContainKey("a");
         assertThat(counts.get("b")).isGreaterThan(10);
         assertThat(counts.get("c")).isGreaterThan(10);
@@ -389,7 +405,7 @@ class PrefixAffinityStrategyTest {
                 .hasMessage("tokenizer: null (expected: non-null)");
         PrefixAffinity defaults = PrefixAffinity.builder().build();
         assertThat(defaults.toString()).isEqualTo("PREFIX_AFFINITY{blockTokens=64, charsPerToken=4, maxPromptBlocks=2048,"
-                + " indexBlocks=8192, loadBound=1.25, imbalance=32.0/1.5, maxReportAge=PT5S}");
+                + " indexBlocks=8192, loadBound=1.25, imbalance=32.0/1.5, saturatedQueue=5, maxReportAge=PT5S}");
         assertThat(BalancingStrategy.builtIn("PREFIX_AFFINITY")).isSameAs(BalancingStrategy.PREFIX_AFFINITY);
     }
 }

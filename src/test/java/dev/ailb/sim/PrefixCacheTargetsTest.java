@@ -47,6 +47,12 @@ class PrefixCacheTargetsTest {
     }
 
     @Test
+    void withPromptsThatShareNothingTheP99TimeToFirstTokenIsAtMostATenthAboveLeastConnections() {
+        assertMet("no sharing, 1 replica: p99 TTFT / LEAST_CONNECTIONS's");
+        assertMet("no sharing, 8 replicas: p99 TTFT / LEAST_CONNECTIONS's");
+    }
+
+    @Test
     void inEveryRunTheBusiestInstanceTakesAtMostAQuarterMoreThanTheMeanAndEveryRequestIsRouted() {
         for (PrefixCacheSimulation.Result r : runs) {
             if (r.policy().equals(PREFIX_AFFINITY)) {
