@@ -321,6 +321,7 @@ final class PrefixCacheSimulation {
                         .waitingRequests(inst.waiting())
                         .runningRequests(inst.runningCount())
                         .kvCacheUsage(Math.min(1.0, (double) inst.runningCount() / inst.maxBatch))
+                        .kvCacheCapacityTokens(scenario.cacheTokens())
                         .build();
                 for (LoadBalancer lb : replicas) {
                     lb.updateBackendResources(inst.id, report);
