@@ -454,8 +454,13 @@ class LoadBalancerModelTest {
                 }
             }
             scheduler.advance(Duration.ofSeconds(seconds));
+            endEjectionsDue(end);
+        }
+
+        /** Ends the ejections that are over by {@code now}, as the balancer's next read does. */
+        void endEjectionsDue(long now) {
             for (Model m : present.values()) {
-                if (m.ejected && m.ejectedUntil <= end) {
+                if (m.ejected && m.ejectedUntil <= now) {
                     m.ejected = false;
                     m.probation = true;
                     m.streak = 0; // failures counted while it was out are not held against it
@@ -670,6 +675,8 @@ class LoadBalancerModelTest {
                 lb.releaseConnection(h.backend().real, Duration.ofMillis(r.millis()), success);
             }
             released(h.backend(), success);
+            // A lease's time passes on the ticker: an ejection may end within it.
+            endEjectionsDue(ticker.read());
         }
 
         void released(Model m, boolean success) {
