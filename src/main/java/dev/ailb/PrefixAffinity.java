@@ -1,5 +1,9 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+import static dev.ailb.internal.Preconditions.checkPositiveNanos;
+import static dev.ailb.internal.Preconditions.checkRange;
+
 import dev.ailb.internal.PrefixIndex;
 import java.time.Duration;
 import java.util.Optional;
@@ -245,11 +249,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws IllegalArgumentException if out of range
          */
         public Builder blockTokens(int blockTokens) {
-            if (blockTokens < 1 || blockTokens > MAX_BLOCK_TOKENS) {
-                throw new IllegalArgumentException("blockTokens: " + blockTokens + " (expected: 1.." + MAX_BLOCK_TOKENS
-                        + ")");
-            }
-            this.blockTokens = blockTokens;
+            this.blockTokens = checkRange(blockTokens, 1, MAX_BLOCK_TOKENS, "blockTokens");
             return this;
         }
 
@@ -263,11 +263,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws IllegalArgumentException if out of range
          */
         public Builder charsPerToken(int charsPerToken) {
-            if (charsPerToken < 1 || charsPerToken > MAX_CHARS_PER_TOKEN) {
-                throw new IllegalArgumentException("charsPerToken: " + charsPerToken + " (expected: 1.."
-                        + MAX_CHARS_PER_TOKEN + ")");
-            }
-            this.charsPerToken = charsPerToken;
+            this.charsPerToken = checkRange(charsPerToken, 1, MAX_CHARS_PER_TOKEN, "charsPerToken");
             return this;
         }
 
@@ -281,11 +277,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws IllegalArgumentException if out of range
          */
         public Builder maxPromptBlocks(int maxPromptBlocks) {
-            if (maxPromptBlocks < 1 || maxPromptBlocks > MAX_PROMPT_BLOCKS) {
-                throw new IllegalArgumentException("maxPromptBlocks: " + maxPromptBlocks + " (expected: 1.."
-                        + MAX_PROMPT_BLOCKS + ")");
-            }
-            this.maxPromptBlocks = maxPromptBlocks;
+            this.maxPromptBlocks = checkRange(maxPromptBlocks, 1, MAX_PROMPT_BLOCKS, "maxPromptBlocks");
             return this;
         }
 
@@ -301,11 +293,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws IllegalArgumentException if out of range
          */
         public Builder indexBlocks(int indexBlocks) {
-            if (indexBlocks < 1 || indexBlocks > PrefixIndex.MAX_ENTRIES) {
-                throw new IllegalArgumentException("indexBlocks: " + indexBlocks + " (expected: 1.."
-                        + PrefixIndex.MAX_ENTRIES + ")");
-            }
-            this.indexBlocks = indexBlocks;
+            this.indexBlocks = checkRange(indexBlocks, 1, PrefixIndex.MAX_ENTRIES, "indexBlocks");
             return this;
         }
 
@@ -385,7 +373,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws IllegalArgumentException if not positive or too long
          */
         public Builder maxReportAge(Duration maxReportAge) {
-            this.maxReportAge = dev.ailb.internal.Preconditions.checkPositiveNanos(maxReportAge, "maxReportAge");
+            this.maxReportAge = checkPositiveNanos(maxReportAge, "maxReportAge");
             return this;
         }
 
@@ -397,7 +385,7 @@ public final class PrefixAffinity implements BalancingStrategy {
          * @throws NullPointerException if {@code tokenizer} is null
          */
         public Builder tokenizer(Tokenizer tokenizer) {
-            this.tokenizer = dev.ailb.internal.Preconditions.checkNotNull(tokenizer, "tokenizer");
+            this.tokenizer = checkNotNull(tokenizer, "tokenizer");
             return this;
         }
 

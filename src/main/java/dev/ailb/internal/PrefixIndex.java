@@ -63,9 +63,7 @@ public final class PrefixIndex {
     }
 
     private static void checkMaxEntries(int maxEntries) {
-        if (maxEntries < 1 || maxEntries > MAX_ENTRIES) {
-            throw new IllegalArgumentException("maxEntries: " + maxEntries + " (expected: 1.." + MAX_ENTRIES + ")");
-        }
+        Preconditions.checkRange(maxEntries, 1, MAX_ENTRIES, "maxEntries");
     }
 
     private void allocate(int nodes) {
