@@ -149,27 +149,25 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
                 long active = b.activeConnections();
                 own[i] = active;
                 loads[i] = active;
+                boolean saturated = false;
                 if (report != null) {
                     if (now == Long.MIN_VALUE) {
                         now = context.ticker().read();
                     }
                     if (report.ageNanos(now) <= settings.maxReportAgeNanos()) {
                         LoadReport load = report.load();
-                        if (load.hasWaitingRequests() && load.waitingRequests() >= settings.saturatedQueue()) {
-                            continue; // saturated: its queue says it cannot take more now
-                        }
+                        // saturated: its queue says it cannot take more now
+                        saturated = load.hasWaitingRequests() && load.waitingRequests() >= settings.saturatedQueue();
                         loads[i] = Math.max(active, reportedLoad(load));
                     }
                 }
-                cand[c++] = i;
+                if (!saturated) {
+                    cand[c++] = i;
+                }
             }
             if (c == 0) { // every backend saturated: leaving them all out would route nowhere
                 for (int i = 0; i < n; i++) {
                     cand[i] = i;
-                    TimedLoadReport report = backends[i].loadReport().orElse(null);
-                    if (report != null && report.ageNanos(now) <= settings.maxReportAgeNanos()) {
-                        loads[i] = Math.max(own[i], reportedLoad(report.load()));
-                    }
                 }
                 c = n;
             }
