@@ -165,15 +165,30 @@ public final class BalancedHttpClient {
             HttpResponse.BodyHandler<T> handler) throws InterruptedException {
         checkNotNull(requestFor, "requestFor");
         checkNotNull(handler, "handler");
-        BackendCall<HttpResponse<T>> call = backend -> {
-            HttpResponse<T> response = client.send(build(requestFor, backend), handler);
+        return sendLeased(request, sessionId, backend -> build(requestFor, backend), lease -> handler);
+    }
+
+    /**
+     * Sends each attempt's request to its backend and reads the answer with the handler made for
+     * the attempt's lease; a 5xx answer fails the attempt. The lease ends once the answer is read,
+     * after a retry's session has moved, as {@link LoadBalancer#execute} ends its own.
+     */
+    private <T> HttpResponse<T> sendLeased(Request request, String sessionId,
+            Function<Backend, HttpRequest> requestFor, Function<Lease, HttpResponse.BodyHandler<T>> handlerFor)
+            throws InterruptedException {
+        LeasedCall<Answered<T>> call = lease -> {
+            HttpResponse<T> response = client.send(requestFor.apply(lease.backend()), handlerFor.apply(lease));
             if (response.statusCode() >= 500) {
                 throw new ServerErrorException(response);
             }
-            return response;
+            return new Answered<>(response, lease);
         };
         try {
-            return sessionId == null ? balancer.execute(request, call) : balancer.execute(request, sessionId, call);
+            Answered<T> answered = sessionId == null
+                    ? balancer.executeLeased(request, call)
+                    : balancer.executeLeased(request, sessionId, call);
+            answered.lease().success();
+            return answered.response();
         } catch (CallFailedException e) {
             return lastAnswer(e);
         }
@@ -330,23 +345,8 @@ public final class BalancedHttpClient {
         checkNotNull(handler, "handler");
         Request routed = routedByBody("BalancedHttpClient.sendJson", request, path, body);
         String name = balancer.name();
-        LeasedCall<Answered<T>> call = lease -> {
-            HttpResponse<T> response =
-                    client.send(post(path, body, lease.backend()), UsageTap.handler(handler, name, lease));
-            if (response.statusCode() >= 500) {
-                throw new ServerErrorException(response);
-            }
-            return new Answered<>(response, lease);
-        };
-        try {
-            Answered<T> answered = sessionId == null
-                    ? balancer.executeLeased(routed, call)
-                    : balancer.executeLeased(routed, sessionId, call);
-            answered.lease().success(); // after the session's move, as send ends its leases
-            return answered.response();
-        } catch (CallFailedException e) {
-            return lastAnswer(e);
-        }
+        return sendLeased(routed, sessionId, backend -> post(path, body, backend),
+                lease -> UsageTap.handler(handler, name, lease));
     }
 
     /**
