@@ -24,8 +24,14 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
  *                 balancer that {@linkplain LoadBalancerBuilder#countTokens(long) counts tokens},
  *                 ignored by one that counts connections.
  * @param prompt   the text the instance will prefill, empty when none; see {@link #withPrompt}
+ * @param model    the model or LoRA adapter the request needs, empty when any backend will do; see
+ *                 {@link #withModel}
+ * @param priority how much the request matters when the fleet is full; see {@link #withPriority}
+ * @param tenant   who the request is for, empty when unknown; see {@link #withTenant}
+ * @param labels   the labels the request requires and prefers of its backend; see {@link #withLabels}
  */
-public record Request(String id, String clientIp, String path, long estimatedTokens, String prompt) {
+public record Request(String id, String clientIp, String path, long estimatedTokens, String prompt, String model,
+        Priority priority, String tenant, LabelSelector labels) {
 
     /** The largest token estimate a request may carry: 2^31 - 1. */
     public static final long MAX_TOKENS = Integer.MAX_VALUE;
@@ -66,7 +72,8 @@ public record Request(String id, String clientIp, String path, long estimatedTok
     }
 
     /**
-     * Creates a request.
+     * Creates a request for any model, of {@link Priority#STANDARD} priority, without a tenant or
+     * labels.
      *
      * @param id       the request id; not blank, at most 256 characters
      * @param clientIp the client's address; not null, may be empty
@@ -79,6 +86,31 @@ public record Request(String id, String clientIp, String path, long estimatedTok
      *                                  {@code estimatedTokens} is out of range, or the prompt is
      *                                  too long
      */
+    public Request(String id, String clientIp, String path, long estimatedTokens, String prompt) {
+        this(id, clientIp, path, estimatedTokens, prompt, "", Priority.STANDARD, "", LabelSelector.none());
+    }
+
+    /**
+     * Creates a request.
+     *
+     * @param id       the request id; not blank, at most 256 characters
+     * @param clientIp the client's address; not null, may be empty
+     * @param path     the path the request targets; not null
+     * @param estimatedTokens the tokens it is expected to take, 0..{@link #MAX_TOKENS}; 0 when unknown
+     * @param prompt   the text the instance will prefill, at most {@link #MAX_PROMPT_CHARS}
+     *                 characters; empty when none
+     * @param model    the model or adapter the request needs, at most 256 characters without
+     *                 control characters; empty when any will do
+     * @param priority the request's priority; not null
+     * @param tenant   who the request is for, at most 256 characters without control characters;
+     *                 empty when unknown
+     * @param labels   the labels required and preferred of the backend; {@link LabelSelector#none()}
+     *                 when any will do
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code id} is blank or longer than 256 characters,
+     *                                  {@code estimatedTokens} is out of range, the prompt is
+     *                                  too long, or the model or tenant is malformed
+     */
     public Request {
         checkId(id, "id");
         checkNotNull(clientIp, "clientIp");
@@ -87,6 +119,18 @@ public record Request(String id, String clientIp, String path, long estimatedTok
             throw new IllegalArgumentException("estimatedTokens: " + estimatedTokens + " (expected: 0.." + MAX_TOKENS + ")");
         }
         checkPrompt(prompt);
+        checkOptionalId(model, "model");
+        checkNotNull(priority, "priority");
+        checkOptionalId(tenant, "tenant");
+        checkNotNull(labels, "labels");
+    }
+
+    /** An id that may also be empty, meaning none. */
+    private static void checkOptionalId(String value, String name) {
+        checkNotNull(value, name);
+        if (!value.isEmpty()) {
+            checkId(value, name);
+        }
     }
 
     private static void checkPrompt(CharSequence prompt) {
@@ -105,7 +149,7 @@ public record Request(String id, String clientIp, String path, long estimatedTok
      * @throws IllegalArgumentException if {@code tokens} is out of range
      */
     public Request withEstimatedTokens(long tokens) {
-        return new Request(id, clientIp, path, tokens, prompt);
+        return new Request(id, clientIp, path, tokens, prompt, model, priority, tenant, labels);
     }
 
     /**
@@ -122,7 +166,70 @@ public record Request(String id, String clientIp, String path, long estimatedTok
      */
     public Request withPrompt(CharSequence prompt) {
         checkPrompt(prompt); // before toString(), so that a huge sequence is not copied to be refused
-        return new Request(id, clientIp, path, estimatedTokens, prompt.toString());
+        return new Request(id, clientIp, path, estimatedTokens, prompt.toString(), model, priority, tenant, labels);
+    }
+
+    /**
+     * This request for a model or a LoRA adapter: only backends that serve it are candidates, and
+     * among them those that have the adapter loaded, then those with a free adapter slot, are
+     * preferred. The name is compared as it is, case and all, with the names backends declare or
+     * list at {@code GET /v1/models}.
+     *
+     * @param model the model's or adapter's name, at most 256 characters without control
+     *              characters; empty when any backend will do
+     * @return a new request, equal to this one but for the model
+     * @throws NullPointerException     if {@code model} is null
+     * @throws IllegalArgumentException if {@code model} is blank but not empty, too long, or has a
+     *                                  control character
+     */
+    public Request withModel(String model) {
+        return new Request(id, clientIp, path, estimatedTokens, prompt, model, priority, tenant, labels);
+    }
+
+    /**
+     * This request with another priority, which matters only when the fleet is full.
+     *
+     * @param priority the priority; {@link Priority#STANDARD} by default
+     * @return a new request, equal to this one but for the priority
+     * @throws NullPointerException if {@code priority} is null
+     */
+    public Request withPriority(Priority priority) {
+        return new Request(id, clientIp, path, estimatedTokens, prompt, model, priority, tenant, labels);
+    }
+
+    /**
+     * This request on behalf of a tenant: when requests wait for room, each tenant gets its share
+     * of the room that frees up, whatever the number of requests it sends.
+     *
+     * @param tenant the tenant, at most 256 characters without control characters; empty when
+     *               unknown (such requests share one tenant)
+     * @return a new request, equal to this one but for the tenant
+     * @throws NullPointerException     if {@code tenant} is null
+     * @throws IllegalArgumentException if {@code tenant} is blank but not empty, too long, or has a
+     *                                  control character
+     */
+    public Request withTenant(String tenant) {
+        return new Request(id, clientIp, path, estimatedTokens, prompt, model, priority, tenant, labels);
+    }
+
+    /**
+     * This request with labels it requires and prefers of its backend.
+     *
+     * @param labels the selector; {@link LabelSelector#none()} when any backend will do
+     * @return a new request, equal to this one but for the labels
+     * @throws NullPointerException if {@code labels} is null
+     */
+    public Request withLabels(LabelSelector labels) {
+        return new Request(id, clientIp, path, estimatedTokens, prompt, model, priority, tenant, labels);
+    }
+
+    /**
+     * Whether this request names a model.
+     *
+     * @return {@code true} if {@link #model()} is not empty
+     */
+    public boolean hasModel() {
+        return !model.isEmpty();
     }
 
     /**
@@ -139,11 +246,13 @@ public record Request(String id, String clientIp, String path, long estimatedTok
      * private.
      *
      * @return e.g. {@code Request[id=req-1, clientIp=10.0.0.7, path=/v1/chat/completions,
-     *         estimatedTokens=0, prompt=<1234 chars>]}
+     *         estimatedTokens=0, prompt=<1234 chars>, model=, priority=STANDARD, tenant=,
+     *         labels=LabelSelector{required={}, preferred={}}]}
      */
     @Override
     public String toString() {
         return "Request[id=" + id + ", clientIp=" + clientIp + ", path=" + path + ", estimatedTokens="
-                + estimatedTokens + ", prompt=<" + prompt.length() + " chars>]";
+                + estimatedTokens + ", prompt=<" + prompt.length() + " chars>, model=" + model + ", priority="
+                + priority + ", tenant=" + tenant + ", labels=" + labels + "]";
     }
 }

@@ -35,7 +35,8 @@ class PromptTest {
         Request r = REQUEST.withPrompt("secret ".repeat(100));
 
         assertThat(r.toString()).isEqualTo(
-                "Request[id=req-1, clientIp=10.1.1.1, path=/v1/chat/completions, estimatedTokens=0, prompt=<700 chars>]");
+                "Request[id=req-1, clientIp=10.1.1.1, path=/v1/chat/completions, estimatedTokens=0, prompt=<700 chars>, model=, priority=STANDARD, tenant=, "
+                        + "labels=LabelSelector{required={}, preferred={}}]");
     }
 
     @Test
