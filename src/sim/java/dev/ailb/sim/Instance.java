@@ -2,10 +2,14 @@ package dev.ailb.sim;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 
 /**
  * A simulated inference instance, shaped like an LLM server: at most {@code maxBatch} requests run
@@ -23,6 +27,18 @@ import java.util.PriorityQueue;
  * batch), from the prompt's tokens not found in the cache at that moment and its output tokens,
  * and its first token comes when the prefill part of that work is done; the prompt's blocks are
  * then stored in the cache.
+ *
+ * <p>An instance built with adapter slots serves LoRA adapters as vLLM does with
+ * {@code --max-loras}: the requests of the batch use at most that many distinct adapters, and a
+ * waiting request whose adapter would exceed it is passed over for the next one that fits (vLLM's
+ * scheduler skips it the same way). The adapters of the last requests started stay loaded in the
+ * slots; a request whose adapter is not loaded loads it when it starts, in place of the least
+ * recently used adapter that no running request uses, and the whole batch stands still while it
+ * loads (the engine loads adapters in its step, before it runs the batch).
+ *
+ * <p>A request taken by its work may also have its first token timed: its prefill part of the
+ * work, then its decode part. A request can be cancelled, waiting or running: it leaves at once,
+ * and the work it got is counted as done.
  */
 final class Instance {
     static final double FAIL_FAST_SECONDS = 0.001;
@@ -42,21 +58,44 @@ final class Instance {
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
     private final List<Job> running = new ArrayList<>();
     private double lastUpdate;
+    /** The end of the adapter loads under way; no request progresses before it. */
+    private double stalledUntil = Double.NEGATIVE_INFINITY;
+    /** Distinct adapters the batch may use at once; 0 for an instance that serves none. */
+    final int adapterSlots;
+    private final double adapterLoadSeconds;
+    /** The adapters in the slots, least recently started first. */
+    private final LinkedHashMap<String, Boolean> loadedAdapters = new LinkedHashMap<>(16, 0.75f, true);
+    /** The running requests of each adapter in the batch. */
+    private final Map<String, Integer> runningAdapters = new HashMap<>();
+    private long adapterLoads;
+    /** The requests whose first token came at the last {@link #complete}. */
+    private final List<Job> firstTokens = new ArrayList<>(1);
     /** Bumped on every change, so that a completion event scheduled before it is ignored. */
     long version;
 
     Instance(String id, int maxBatch, double speed, double batchPenalty, int sessionCacheSize) {
-        this(id, maxBatch, speed, batchPenalty, sessionCacheSize, null, null);
+        this(id, maxBatch, speed, batchPenalty, sessionCacheSize, null, null, 0, 0);
     }
 
     /** An instance with a prefix cache, whose requests' work comes from their tokens. */
     Instance(String id, int maxBatch, double speed, double batchPenalty, PrefixCache prefixCache, TokenCosts costs) {
-        this(id, maxBatch, speed, batchPenalty, 0, prefixCache, costs);
+        this(id, maxBatch, speed, batchPenalty, 0, prefixCache, costs, 0, 0);
+    }
+
+    /**
+     * An instance whose batch uses at most {@code adapterSlots} distinct LoRA adapters (none when
+     * 0), each loaded in {@code adapterLoadSeconds} when a request needs it and no slot has it.
+     */
+    Instance(String id, int maxBatch, double speed, double batchPenalty, int adapterSlots,
+            double adapterLoadSeconds) {
+        this(id, maxBatch, speed, batchPenalty, 0, null, null, adapterSlots, adapterLoadSeconds);
     }
 
     private Instance(String id, int maxBatch, double speed, double batchPenalty, int sessionCacheSize,
-            PrefixCache prefixCache, TokenCosts costs) {
+            PrefixCache prefixCache, TokenCosts costs, int adapterSlots, double adapterLoadSeconds) {
         this.id = id;
+        this.adapterSlots = adapterSlots;
+        this.adapterLoadSeconds = adapterLoadSeconds;
         this.prefixCache = prefixCache;
         this.costs = costs;
         this.maxBatch = maxBatch;
@@ -94,6 +133,10 @@ final class Instance {
         final boolean fails;
         final Prompt prompt;
         final int outputTokens;
+        /** The LoRA adapter it runs with; null for the base model. */
+        final String adapter;
+        private double work;
+        private boolean loadedItsAdapter;
         /** The work left once the prefill is done; negative for a job without a first-token time. */
         private double decodeWork = -1;
         private int cachedTokens;
@@ -101,16 +144,29 @@ final class Instance {
         private double firstTokenAt = Double.NaN;
 
         Job(Object tag, double arrivedAt, double work, boolean fails) {
-            this(tag, arrivedAt, work, fails, null, 0);
+            this(tag, arrivedAt, work, fails, null, 0, null);
         }
 
-        private Job(Object tag, double arrivedAt, double work, boolean fails, Prompt prompt, int outputTokens) {
+        private Job(Object tag, double arrivedAt, double work, boolean fails, Prompt prompt, int outputTokens,
+                String adapter) {
             this.tag = tag;
             this.arrivedAt = arrivedAt;
             this.remaining = work;
+            this.work = work;
             this.fails = fails;
             this.prompt = prompt;
             this.outputTokens = outputTokens;
+            this.adapter = adapter;
+        }
+
+        /** Whether it had to load its adapter when it started: a cold start. */
+        boolean loadedItsAdapter() {
+            return loadedItsAdapter;
+        }
+
+        /** The work it got so far, in seconds at batch size 1 and speed 1 (all of it once done). */
+        double workDone() {
+            return Double.isNaN(startedAt) ? 0 : work - Math.max(0, remaining);
         }
 
         /** The prompt tokens its prefill found in the cache. */
@@ -158,7 +214,8 @@ final class Instance {
     }
 
     private void advanceTo(double now) {
-        double elapsed = now - lastUpdate;
+        // a stall starts at an update, so only its part after the last update is left out
+        double elapsed = now - Math.max(lastUpdate, stalledUntil);
         if (elapsed > 0 && !running.isEmpty()) {
             double done = elapsed * rate();
             for (Job j : running) {
@@ -179,6 +236,25 @@ final class Instance {
     }
 
     /**
+     * Takes a request by its work, of which {@code prefillWork} comes before its first token, for
+     * the base model ({@code adapter} null) or an adapter; returns the job, which runs at once or
+     * waits.
+     */
+    Job admit(Object tag, double now, double prefillWork, double decodeWork, String adapter) {
+        if (adapter != null && adapterSlots == 0) {
+            throw new IllegalStateException(id + " serves no adapter: " + adapter);
+        }
+        advanceTo(now);
+        version++;
+        if (failing) {
+            return new Job(tag, now, 0, true);
+        }
+        Job job = new Job(tag, now, prefillWork + decodeWork, false, null, 0, adapter);
+        job.decodeWork = decodeWork;
+        return enter(job);
+    }
+
+    /**
      * Takes a request by its tokens; returns the job, which runs at once or waits. Its work is set
      * when it starts.
      */
@@ -191,16 +267,28 @@ final class Instance {
         if (failing) {
             return new Job(tag, now, 0, true);
         }
-        return enter(new Job(tag, now, 0, false, prompt, outputTokens));
+        return enter(new Job(tag, now, 0, false, prompt, outputTokens, null));
     }
 
     private Job enter(Job job) {
-        if (running.size() < maxBatch) {
-            start(job, job.arrivedAt);
-        } else {
-            queue.add(job);
-        }
+        queue.add(job);
+        fill(job.arrivedAt);
         return job;
+    }
+
+    /**
+     * Starts waiting requests in the free slots of the batch, in order, passing over those whose
+     * adapter would exceed the adapter slots.
+     */
+    private void fill(double now) {
+        for (Iterator<Job> it = queue.iterator(); running.size() < maxBatch && it.hasNext();) {
+            Job job = it.next();
+            if (job.adapter == null || runningAdapters.containsKey(job.adapter)
+                    || runningAdapters.size() < adapterSlots) {
+                it.remove();
+                start(job, now);
+            }
+        }
     }
 
     private void start(Job job, double now) {
@@ -209,8 +297,55 @@ final class Instance {
             job.cachedTokens = prefixCache.useCachedTokens(job.prompt);
             job.decodeWork = costs.decodeWork(job.outputTokens);
             job.remaining = costs.work(job.prompt.length() - job.cachedTokens, job.outputTokens);
+            job.work = job.remaining;
+        }
+        if (job.adapter != null) {
+            useAdapter(job, now);
         }
         running.add(job);
+    }
+
+    private void useAdapter(Job job, double now) {
+        if (loadedAdapters.get(job.adapter) == null) { // a get, so that a hit counts as a use
+            if (loadedAdapters.size() == adapterSlots) {
+                // fill() admits a new adapter only below the slots in use, so one of them is idle
+                for (Iterator<String> it = loadedAdapters.keySet().iterator(); it.hasNext();) {
+                    if (!runningAdapters.containsKey(it.next())) {
+                        it.remove();
+                        break;
+                    }
+                }
+            }
+            loadedAdapters.put(job.adapter, Boolean.TRUE);
+            adapterLoads++;
+            job.loadedItsAdapter = true;
+            stalledUntil = Math.max(now, stalledUntil) + adapterLoadSeconds;
+        }
+        runningAdapters.merge(job.adapter, 1, Integer::sum);
+    }
+
+    private void leave(Job job) {
+        if (job.adapter != null) {
+            runningAdapters.computeIfPresent(job.adapter, (a, n) -> n == 1 ? null : n - 1);
+        }
+    }
+
+    /**
+     * Takes a request away, waiting or running, as a client that gives up or a hedge that lost
+     * does; the requests waiting behind it may start in its slot. Returns whether it was there.
+     */
+    boolean cancel(Job job, double now) {
+        advanceTo(now);
+        version++;
+        if (queue.remove(job)) {
+            return true;
+        }
+        if (!running.remove(job)) {
+            return false;
+        }
+        leave(job);
+        fill(now);
+        return true;
     }
 
     /**
@@ -226,7 +361,7 @@ final class Instance {
         for (Job j : running) {
             least = Math.min(least, j.untilMilestone());
         }
-        return lastUpdate + Math.max(0, least) / rate();
+        return Math.max(lastUpdate, stalledUntil) + Math.max(0, least) / rate();
     }
 
     /**
@@ -236,21 +371,25 @@ final class Instance {
     List<Job> complete(double now) {
         advanceTo(now);
         version++;
+        firstTokens.clear();
         for (Job j : running) {
             if (j.inPrefill() && j.remaining - j.decodeWork <= EPSILON) {
                 j.firstTokenAt = now;
-                prefixCache.store(j.prompt);
+                firstTokens.add(j);
+                if (j.prompt != null) {
+                    prefixCache.store(j.prompt);
+                }
             }
         }
         List<Job> done = new ArrayList<>(1);
         for (int i = running.size() - 1; i >= 0; i--) {
             if (running.get(i).remaining <= EPSILON) {
-                done.add(running.remove(i));
+                Job j = running.remove(i);
+                leave(j);
+                done.add(j);
             }
         }
-        while (running.size() < maxBatch && !queue.isEmpty()) {
-            start(queue.poll(), now);
-        }
+        fill(now);
         return done;
     }
 
@@ -292,6 +431,32 @@ final class Instance {
 
     int waiting() {
         return queue.size();
+    }
+
+    /** The requests whose first token came at the last {@link #complete}, some of them maybe done too. */
+    List<Job> firstTokens() {
+        return firstTokens;
+    }
+
+    /** Adapter loads so far: the cold starts. */
+    long adapterLoads() {
+        return adapterLoads;
+    }
+
+    /** The adapters of the running requests, as vLLM lists them in {@code running_lora_adapters}. */
+    Set<String> runningAdapters() {
+        return new LinkedHashSet<>(runningAdapters.keySet());
+    }
+
+    /** The adapters of the waiting requests, as vLLM lists them in {@code waiting_lora_adapters}. */
+    Set<String> waitingAdapters() {
+        Set<String> waiting = new LinkedHashSet<>();
+        for (Job j : queue) {
+            if (j.adapter != null) {
+                waiting.add(j.adapter);
+            }
+        }
+        return waiting;
     }
 
     int runningCount() {
