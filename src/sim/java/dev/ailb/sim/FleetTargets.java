@@ -1,0 +1,143 @@
+package dev.ailb.sim;
+
+import dev.ailb.Priority;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The runs of the three {@link FleetScenario}s, each with its baseline (what the balancer did
+ * without the feature) and with the feature, and the targets they are held to, each a measured
+ * figure against a bound ({@link PrefixCacheTargets.Target}):
+ *
+ * <ul>
+ *   <li>mixed fleet: adapter loads (cold starts) with LoRA affinity at most half of those with
+ *       model-only filtering;</li>
+ *   <li>overload: the critical requests' p99 latency at most 1.2 times their p99 when they are
+ *       sent alone to the same fleet (unloaded); every sheddable request shed before a critical
+ *       one is refused; every tenant served at least 0.8 times its max-min fair share of what the
+ *       fleet served to critical and standard requests;</li>
+ *   <li>straggler: hedging cuts the p99 latency by at least 30% for at most 5% extra attempts.</li>
+ * </ul>
+ *
+ * {@link SimulationReport} prints the runs and the targets; {@code FleetTargetsTest} asserts the
+ * targets met on the same runs and holds the AI-fleets guide to their figures.
+ */
+final class FleetTargets {
+    static final String PER_MODEL = "a balancer per model";
+    static final String NO_ADMISSION = "no admission";
+    static final String CRITICAL_ALONE = "critical requests alone";
+    static final String NO_HEDGING = "no hedging";
+
+    private FleetTargets() {}
+
+    /** Every run, by scenario name, then by policy name, in the order of the report. */
+    static Map<String, Map<String, FleetSimulation.Result>> runs(long seed) {
+        Map<String, Map<String, FleetSimulation.Result>> runs = new LinkedHashMap<>();
+        FleetScenario mixed = FleetScenario.mixedFleet();
+        runs.put(mixed.name(), runAll(mixed, List.of(
+                new FleetSimulation.Policy(PER_MODEL, FleetSimulation.Routing.BALANCER_PER_MODEL)), seed));
+        FleetScenario overload = FleetScenario.overload();
+        Map<String, FleetSimulation.Result> overloadRuns = runAll(overload, List.of(
+                new FleetSimulation.Policy(NO_ADMISSION, FleetSimulation.Routing.ONE_BALANCER)), seed);
+        overloadRuns.put(CRITICAL_ALONE, FleetSimulation.run(overload.only(Priority.CRITICAL),
+                new FleetSimulation.Policy(CRITICAL_ALONE, FleetSimulation.Routing.ONE_BALANCER), seed));
+        runs.put(overload.name(), overloadRuns);
+        FleetScenario straggler = FleetScenario.straggler();
+        runs.put(straggler.name(), runAll(straggler, List.of(
+                new FleetSimulation.Policy(NO_HEDGING, FleetSimulation.Routing.ONE_BALANCER)), seed));
+        return runs;
+    }
+
+    private static Map<String, FleetSimulation.Result> runAll(FleetScenario scenario,
+            List<FleetSimulation.Policy> policies, long seed) {
+        Map<String, FleetSimulation.Result> byPolicy = new LinkedHashMap<>();
+        for (FleetSimulation.Policy p : policies) {
+            byPolicy.put(p.name(), FleetSimulation.run(scenario, p, seed));
+        }
+        return byPolicy;
+    }
+
+    /**
+     * Each tenant's share of what was served over its max-min fair share: the served requests
+     * split equally, a tenant that asked for less than its part getting what it asked for and the
+     * rest split among the others (water-filling over the tenants' requests).
+     */
+    static Map<String, Double> fairShareRatios(Map<String, FleetSimulation.Figures> byTenant) {
+        long served = 0;
+        for (FleetSimulation.Figures f : byTenant.values()) {
+            served += f.completed();
+        }
+        List<Map.Entry<String, FleetSimulation.Figures>> byDemand = new ArrayList<>(byTenant.entrySet());
+        byDemand.sort(Comparator.comparingLong(e -> e.getValue().requests()));
+        Map<String, Double> fair = new LinkedHashMap<>();
+        double left = served;
+        int tenantsLeft = byDemand.size();
+        for (Map.Entry<String, FleetSimulation.Figures> e : byDemand) {
+            double share = Math.min(e.getValue().requests(), left / tenantsLeft);
+            fair.put(e.getKey(), share);
+            left -= share;
+            tenantsLeft--;
+        }
+        Map<String, Double> ratios = new LinkedHashMap<>();
+        byTenant.forEach((tenant, f) -> ratios.put(tenant, fair.get(tenant) == 0 ? 1.0 : f.completed() / fair.get(tenant)));
+        return ratios;
+    }
+
+    /** The lowest of {@link #fairShareRatios}. */
+    static double lowestFairShareRatio(FleetSimulation.Result r) {
+        double lowest = Double.POSITIVE_INFINITY;
+        for (double ratio : fairShareRatios(r.byTenant()).values()) {
+            lowest = Math.min(lowest, ratio);
+        }
+        return lowest;
+    }
+
+    /** Attempts beyond one per request, over the requests. */
+    static double extraAttempts(FleetSimulation.Result r) {
+        return (double) (r.attempts() - r.all().requests()) / r.all().requests();
+    }
+
+    static String percent(double share) {
+        return String.format(Locale.ROOT, "%.1f%%", share * 100);
+    }
+
+    /** The runs' figures: one table per scenario. */
+    static String markdown(Map<String, Map<String, FleetSimulation.Result>> runs) {
+        StringBuilder out = new StringBuilder();
+        Map<String, FleetSimulation.Result> mixed = runs.get(FleetScenario.mixedFleet().name());
+        out.append("| mixed fleet | adapter loads | per 1,000 adapter requests | ").append(FleetScenario.LLAMA)
+                .append(" TTFT p50 | TTFT p99 | p99 | ").append(FleetScenario.QWEN).append(" p99 | misrouted |\n")
+                .append("|---|---|---|---|---|---|---|---|\n");
+        mixed.forEach((policy, r) -> {
+            FleetSimulation.Figures llama = r.byModel().get(FleetScenario.LLAMA);
+            out.append(String.format(Locale.ROOT, "| %s | %,d | %.0f | %.2f | %.1f | %.1f | %.1f | %d |%n", policy,
+                    r.coldStarts(), 1000.0 * r.coldStarts() / r.adapterRequests(), llama.ttftP50(), llama.ttftP99(),
+                    llama.p99(), r.byModel().get(FleetScenario.QWEN).p99(), r.misrouted()));
+        });
+        out.append('\n');
+        out.append("| overload | critical p99 | critical TTFT p99 | critical served | standard served | sheddable served "
+                + "| lowest tenant / fair share |\n|---|---|---|---|---|---|---|\n");
+        runs.get(FleetScenario.overload().name()).forEach((policy, r) -> {
+            FleetSimulation.Figures critical = r.byPriority().get(Priority.CRITICAL);
+            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %s | %s | %s | %s |%n", policy, critical.p99(),
+                    critical.ttftP99(), served(r, Priority.CRITICAL), served(r, Priority.STANDARD),
+                    served(r, Priority.SHEDDABLE), policy.equals(CRITICAL_ALONE) ? "-"
+                            : String.format(Locale.ROOT, "%.2f", lowestFairShareRatio(r))));
+        });
+        out.append('\n');
+        out.append("| straggler | p50 | p99 | TTFT p99 | extra attempts | wasted work |\n|---|---|---|---|---|---|\n");
+        runs.get(FleetScenario.straggler().name()).forEach((policy, r) -> out.append(String.format(Locale.ROOT,
+                "| %s | %.1f | %.1f | %.2f | %s | %s |%n", policy, r.all().p50(), r.all().p99(), r.all().ttftP99(),
+                percent(extraAttempts(r)), percent(r.wastedWork() / r.workDone()))));
+        return out.toString();
+    }
+
+    private static String served(FleetSimulation.Result r, Priority priority) {
+        FleetSimulation.Figures f = r.byPriority().get(priority);
+        return f == null ? "-" : percent((double) f.completed() / f.requests());
+    }
+}
