@@ -5,6 +5,7 @@ import static dev.ailb.internal.Preconditions.checkUnitInterval;
 import dev.ailb.health.HealthState;
 import dev.ailb.internal.FoldableCounter;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -42,6 +43,10 @@ public final class Backend extends InFlightTokens {
     private final String host;
     final BackendHealth health = new BackendHealth();
     private volatile TimedLoadReport loadReport;
+    // What the backend serves, as declared and as learnt from its server. Replaced whole by the
+    // owning balancer under its lock, with a new view published after (see CandidateFilter).
+    private volatile BackendProfile profile;
+    private volatile BackendProfile learnt = BackendProfile.none();
     /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
     volatile String loadProblem;
     /** Whether a lease held longer than the longest response time has been logged for this backend. */
@@ -53,9 +58,10 @@ public final class Backend extends InFlightTokens {
     final CompletionFigures completions = new CompletionFigures();
     final PromptCacheFigures promptCache = new PromptCacheFigures();
 
-    Backend(LoadBalancer owner, String id, String host, int port, int weight, double decayNanos, long originNanos,
-            long defaultTokens) {
+    Backend(LoadBalancer owner, String id, String host, int port, int weight, BackendProfile profile,
+            double decayNanos, long originNanos, long defaultTokens) {
         super(defaultTokens, decayNanos, originNanos);
+        this.profile = profile;
         this.owner = owner;
         this.id = id;
         this.host = host;
@@ -314,6 +320,71 @@ public final class Backend extends InFlightTokens {
     }
 
     /**
+     * What the backend was declared to serve, at registration or by the last
+     * {@link LoadBalancer#setProfile}: its models, adapters and labels.
+     *
+     * @return the declared profile, {@link BackendProfile#none()} if none was declared
+     */
+    public BackendProfile profile() {
+        return profile;
+    }
+
+    /**
+     * What the backend's server said it serves, when the balancer asks it: the models and
+     * adapters of its last good answer. Requests go by these and the declared ones together.
+     *
+     * @return the models and adapters learnt (never labels), {@link BackendProfile#none()} if
+     *         none was learnt
+     */
+    public BackendProfile learntProfile() {
+        return learnt;
+    }
+
+    /**
+     * Whether the backend serves a model or adapter, as declared or as learnt: whether a request
+     * {@linkplain Request#withModel naming it} may go here.
+     *
+     * @param model the model's or adapter's name
+     * @return {@code true} if the declared or the learnt profile serves it
+     * @throws NullPointerException if {@code model} is null
+     */
+    public boolean serves(String model) {
+        return profile.serves(model) || learnt.serves(model);
+    }
+
+    /**
+     * The backend's labels, as declared in its profile.
+     *
+     * @return an unmodifiable map sorted by key, empty if none
+     */
+    public Map<String, String> labels() {
+        return profile.labels();
+    }
+
+    /**
+     * How well the backend suits a request for a LoRA adapter, by its last load report: 0 if it
+     * serves the name as a base model or has the adapter loaded (running or waiting), 1 if it has a
+     * free adapter slot, 2 otherwise.
+     */
+    int adapterTier(String adapter) {
+        if (profile.models().contains(adapter) || learnt.models().contains(adapter)) {
+            return 0;
+        }
+        TimedLoadReport report = loadReport;
+        if (report == null) {
+            return 2;
+        }
+        LoadReport load = report.load();
+        return load.hasAdapterLoaded(adapter) ? 0 : load.hasFreeAdapterSlot() ? 1 : 2;
+    }
+
+    /** Whether the backend serves a name as an adapter, not as a base model. */
+    boolean servesAsAdapter(String model) {
+        return (profile.adapters().contains(model) || learnt.adapters().contains(model))
+                && !profile.models().contains(model) && !learnt.models().contains(model);
+    }
+
+    /**
      * The last load report, if one was ever recorded. Its age decides whether it is still trusted.
      *
      * @return the last report, or empty if none was recorded
@@ -373,6 +444,14 @@ public final class Backend extends InFlightTokens {
 
     void setWeight(int weight) {
         this.weight = weight;
+    }
+
+    void setProfile(BackendProfile profile) {
+        this.profile = profile;
+    }
+
+    void setLearnt(BackendProfile learnt) {
+        this.learnt = learnt;
     }
 
     void setLoadReport(TimedLoadReport report) {

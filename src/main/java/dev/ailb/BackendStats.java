@@ -29,6 +29,8 @@ import java.util.Optional;
  * @param health            its health: state, check streaks, ejections
  * @param sessions          sessions bound to it in the session table
  * @param promptCache       its prompt cache: hits predicted by the balancer and reported by the server
+ * @param profile           what it was declared to serve, and its labels
+ * @param learntProfile     the models and adapters its server said it serves
  */
 public record BackendStats(
         String id,
@@ -49,7 +51,9 @@ public record BackendStats(
         Optional<TimedLoadReport> loadReport,
         HealthStats health,
         int sessions,
-        PromptCacheStats promptCache) {
+        PromptCacheStats promptCache,
+        BackendProfile profile,
+        BackendProfile learntProfile) {
 
     /**
      * Requests released so far, successful or not.

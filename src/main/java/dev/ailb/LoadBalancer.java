@@ -125,14 +125,15 @@ public final class LoadBalancer implements AutoCloseable {
         this.decayNanos = settings.decayNanos();
         this.originNanos = ticker.read();
         this.defaultTokens = settings.defaultTokens();
-        this.reports = new LoadReports(name, ticker, settings.saturation());
         this.context = new Context(ticker, random);
         this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen());
+        CandidateFilter filter = new CandidateFilter(table);
+        this.reports = new LoadReports(name, ticker, settings.saturation(), filter);
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
                 h.outlierDetection(), event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(),
                         event.previous(), event.current(), event.reason())), () -> closed);
-        this.path = new RequestPath(this, table, health, figures, ticker, defaultTokens);
+        this.path = new RequestPath(this, table, health, figures, filter, ticker, defaultTokens);
         this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
@@ -249,11 +250,59 @@ public final class LoadBalancer implements AutoCloseable {
      *                                  its picker for the new set (nothing changes then)
      */
     public Backend addBackend(String id, String host, int port, int weight) {
+        return addBackend(id, host, port, weight, BackendProfile.none());
+    }
+
+    /**
+     * Registers a backend that serves models, LoRA adapters or carries labels; otherwise as
+     * {@link #addBackend(String, String, int, int)}. A request that
+     * {@linkplain Request#withModel names a model} goes only to backends whose profile (or what
+     * their server said it serves) serves it; a request with
+     * {@linkplain Request#withLabels labels} only to backends that carry the required ones.
+     *
+     * @param id      unique id, not blank, at most 256 characters
+     * @param host    the host, as {@link #addBackend(String, String, int, int)} takes it
+     * @param port    port, 1..65535
+     * @param weight  relative capacity, 1..{@link #MAX_WEIGHT}
+     * @param profile what the backend serves and its labels; {@link BackendProfile#none()} for none
+     * @return the new backend
+     * @throws NullPointerException     if {@code id}, {@code host} or {@code profile} is null
+     * @throws IllegalArgumentException if an argument is out of range, the host is not a host
+     *                                  name, an IPv4 address or an IPv6 address, or the id is
+     *                                  already registered (draining backends included)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the new set (nothing changes then)
+     */
+    public Backend addBackend(String id, String host, int port, int weight, BackendProfile profile) {
         checkId(id, "id");
         checkHost(host, "host");
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
-        return membership.add(new Backend(this, id, host, port, weight, decayNanos, originNanos, defaultTokens));
+        checkNotNull(profile, "profile");
+        return membership.add(new Backend(this, id, host, port, weight, profile, decayNanos, originNanos,
+                defaultTokens));
+    }
+
+    /**
+     * Declares anew what a backend serves and its labels, while it runs: requests route by the new
+     * profile from the next pick on (a pick already under way may still go by the old one). Models
+     * and adapters learnt from the backend's server are kept. Sessions stay bound where they are
+     * while their backend serves their requests; a request for a model its session's backend no
+     * longer serves is placed again. Setting the profile a backend has changes nothing.
+     *
+     * @param id      the backend's id
+     * @param profile the new profile; {@link BackendProfile#none()} to declare nothing
+     * @return the profile the backend had before, equal to {@code profile} if nothing changed
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if no backend has this id
+     * @throws IllegalStateException    if the backend is being removed, the balancer is closed, or
+     *                                  the strategy fails to build a picker for the new subsets
+     *                                  (nothing changes then)
+     */
+    public BackendProfile setProfile(String id, BackendProfile profile) {
+        checkId(id, "id");
+        checkNotNull(profile, "profile");
+        return membership.setProfile(id, profile);
     }
 
     /**

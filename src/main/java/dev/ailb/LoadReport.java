@@ -1,7 +1,12 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkId;
+import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkRange;
 import static dev.ailb.internal.Preconditions.checkUnitInterval;
+import static dev.ailb.internal.Preconditions.quote;
+
+import java.util.List;
 
 /**
  * What a backend says about its own load: CPU and memory utilisation, and the signals an LLM
@@ -13,7 +18,10 @@ import static dev.ailb.internal.Preconditions.checkUnitInterval;
  *
  * <p>A report may also say how large the instance's KV cache is, in tokens: a fact about the
  * instance rather than a signal of its load, so a report needs at least one signal besides it.
- * It bounds how much of the prompts routed to the instance can still be cached there.
+ * It bounds how much of the prompts routed to the instance can still be cached there. Likewise
+ * the LoRA adapters it has loaded (running, or waiting for a slot) and how many it can hold at
+ * once (vLLM's {@code vllm:lora_requests_info}): requests for an adapter prefer the instances that
+ * have it loaded, then those with a free slot.
  *
  * <p>Immutable and thread-safe. Build one with {@link #builder()}.
  *
@@ -25,9 +33,15 @@ import static dev.ailb.internal.Preconditions.checkUnitInterval;
  * @param kvCacheUsage          share of the KV cache in use in [0, 1], or NaN if not reported
  * @param kvCacheCapacityTokens tokens the KV cache holds when full, {@code >= 1}, or
  *                              {@link #UNKNOWN_COUNT}
+ * @param runningAdapters       the LoRA adapters with requests running, without repeats; empty if
+ *                              none or not reported
+ * @param waitingAdapters       the LoRA adapters with requests waiting for a slot, without repeats;
+ *                              empty if none or not reported
+ * @param maxAdapters           how many adapters the instance holds at once, {@code >= 0}, or
+ *                              {@link #UNKNOWN_COUNT}
  */
 public record LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage,
-        long kvCacheCapacityTokens) {
+        long kvCacheCapacityTokens, List<String> runningAdapters, List<String> waitingAdapters, int maxAdapters) {
 
     /** The value of a count (of requests, or of the KV cache's tokens) that was not reported. */
     public static final int UNKNOWN_COUNT = -1;
@@ -41,10 +55,15 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
      * @param runningRequests       running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
      * @param kvCacheUsage          KV-cache usage in [0, 1], or NaN
      * @param kvCacheCapacityTokens KV-cache capacity in tokens, {@code >= 1}, or {@link #UNKNOWN_COUNT}
+     * @param runningAdapters       adapters with requests running; copied
+     * @param waitingAdapters       adapters with requests waiting; copied
+     * @param maxAdapters           adapters held at once, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @throws NullPointerException     if a list of adapters is null or holds null
      * @throws IllegalArgumentException naming the first bad value: a utilisation outside [0, 1]
      *                                  (NaN stands for not reported), a count below -1, a capacity
-     *                                  below 1 other than -1, or no signal at all (the capacity is
-     *                                  not one)
+     *                                  below 1 other than -1, an adapter name that is blank, too
+     *                                  long or repeated in its list, or no signal at all (the
+     *                                  capacity and the adapters are not ones)
      */
     public LoadReport {
         checkUtilisation(cpu, "cpu");
@@ -61,6 +80,69 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
             throw new IllegalArgumentException("report: no signal (expected: at least one of cpu, memory, "
                     + "waitingRequests, runningRequests, kvCacheUsage)");
         }
+        runningAdapters = checkAdapters(runningAdapters, "runningAdapters");
+        waitingAdapters = checkAdapters(waitingAdapters, "waitingAdapters");
+        checkRange(maxAdapters, UNKNOWN_COUNT, Integer.MAX_VALUE, "maxAdapters");
+    }
+
+    /**
+     * A report without adapters.
+     *
+     * @param cpu                   CPU utilisation in [0, 1], or NaN
+     * @param memory                memory utilisation in [0, 1], or NaN
+     * @param waitingRequests       queued requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param runningRequests       running requests, {@code >= 0}, or {@link #UNKNOWN_COUNT}
+     * @param kvCacheUsage          KV-cache usage in [0, 1], or NaN
+     * @param kvCacheCapacityTokens KV-cache capacity in tokens, {@code >= 1}, or {@link #UNKNOWN_COUNT}
+     * @throws IllegalArgumentException naming the first bad value, as the canonical constructor
+     */
+    public LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage,
+            long kvCacheCapacityTokens) {
+        this(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, kvCacheCapacityTokens, List.of(), List.of(),
+                UNKNOWN_COUNT);
+    }
+
+    private static List<String> checkAdapters(List<String> adapters, String name) {
+        checkNotNull(adapters, name);
+        List<String> copy = List.copyOf(adapters); // refuses null elements
+        for (int i = 0; i < copy.size(); i++) {
+            checkId(copy.get(i), name + "[" + i + "]");
+            if (copy.subList(0, i).contains(copy.get(i))) {
+                throw new IllegalArgumentException(
+                        name + "[" + i + "]: " + quote(copy.get(i)) + " (expected: each adapter once)");
+            }
+        }
+        return copy;
+    }
+
+    /**
+     * Whether the report says how many adapters the instance holds at once.
+     *
+     * @return {@code true} if {@link #maxAdapters()} is not {@link #UNKNOWN_COUNT}
+     */
+    public boolean hasMaxAdapters() {
+        return maxAdapters != UNKNOWN_COUNT;
+    }
+
+    /**
+     * Whether an adapter is loaded: running, or waiting for a slot.
+     *
+     * @param adapter the adapter's name
+     * @return {@code true} if it is among {@link #runningAdapters()} or {@link #waitingAdapters()}
+     */
+    public boolean hasAdapterLoaded(String adapter) {
+        return runningAdapters.contains(adapter) || waitingAdapters.contains(adapter);
+    }
+
+    /**
+     * Whether the instance has room for one more adapter: fewer adapters running or waiting than it
+     * holds at once.
+     *
+     * @return {@code true} if {@link #maxAdapters()} is reported and above the adapters running
+     *         plus waiting
+     */
+    public boolean hasFreeAdapterSlot() {
+        return hasMaxAdapters() && runningAdapters.size() + waitingAdapters.size() < maxAdapters;
     }
 
     /**
@@ -74,7 +156,8 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
      * @throws IllegalArgumentException naming the first bad value, as the canonical constructor
      */
     public LoadReport(double cpu, double memory, int waitingRequests, int runningRequests, double kvCacheUsage) {
-        this(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, UNKNOWN_COUNT);
+        this(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, UNKNOWN_COUNT, List.of(), List.of(),
+                UNKNOWN_COUNT);
     }
 
     private static void checkUtilisation(double value, String name) {
@@ -157,8 +240,52 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
         private int runningRequests = UNKNOWN_COUNT;
         private double kvCacheUsage = Double.NaN;
         private long kvCacheCapacityTokens = UNKNOWN_COUNT;
+        private List<String> runningAdapters = List.of();
+        private List<String> waitingAdapters = List.of();
+        private int maxAdapters = UNKNOWN_COUNT;
 
         private Builder() {}
+
+        /**
+         * Sets the LoRA adapters with requests running, as vLLM's {@code running_lora_adapters} lists
+         * them. Not a signal of load: a report still needs one of the others.
+         *
+         * @param adapters the adapters' names, each once
+         * @return this builder
+         * @throws NullPointerException     if {@code adapters} is null or holds null
+         * @throws IllegalArgumentException if a name is blank, too long or repeated
+         */
+        public Builder runningAdapters(List<String> adapters) {
+            this.runningAdapters = checkAdapters(adapters, "runningAdapters");
+            return this;
+        }
+
+        /**
+         * Sets the LoRA adapters with requests waiting for a slot, as vLLM's
+         * {@code waiting_lora_adapters} lists them. Not a signal of load.
+         *
+         * @param adapters the adapters' names, each once
+         * @return this builder
+         * @throws NullPointerException     if {@code adapters} is null or holds null
+         * @throws IllegalArgumentException if a name is blank, too long or repeated
+         */
+        public Builder waitingAdapters(List<String> adapters) {
+            this.waitingAdapters = checkAdapters(adapters, "waitingAdapters");
+            return this;
+        }
+
+        /**
+         * Sets how many adapters the instance holds at once (vLLM's {@code max_lora}). Not a
+         * signal of load.
+         *
+         * @param maxAdapters {@code >= 0}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code maxAdapters} is negative
+         */
+        public Builder maxAdapters(int maxAdapters) {
+            this.maxAdapters = checkRange(maxAdapters, 0, Integer.MAX_VALUE, "maxAdapters");
+            return this;
+        }
 
         /**
          * Sets the CPU utilisation.
@@ -244,7 +371,8 @@ public record LoadReport(double cpu, double memory, int waitingRequests, int run
          * @throws IllegalArgumentException if no signal was set (the capacity is not one)
          */
         public LoadReport build() {
-            return new LoadReport(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, kvCacheCapacityTokens);
+            return new LoadReport(cpu, memory, waitingRequests, runningRequests, kvCacheUsage, kvCacheCapacityTokens,
+                    runningAdapters, waitingAdapters, maxAdapters);
         }
     }
 }

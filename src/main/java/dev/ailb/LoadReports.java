@@ -1,6 +1,8 @@
 package dev.ailb;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,16 +20,40 @@ final class LoadReports {
     private final String name;
     private final Ticker ticker;
     private final BalancerSettings.Saturation saturation;
+    private final CandidateFilter filter;
 
-    LoadReports(String name, Ticker ticker, BalancerSettings.Saturation saturation) {
+    LoadReports(String name, Ticker ticker, BalancerSettings.Saturation saturation, CandidateFilter filter) {
         this.name = name;
         this.ticker = ticker;
         this.saturation = saturation;
+        this.filter = filter;
     }
 
-    /** Records a report, stamped now; see {@link LoadBalancer#updateBackendResources(String, LoadReport)}. */
+    /**
+     * Records a report, stamped now; see {@link LoadBalancer#updateBackendResources(String, LoadReport)}.
+     * A report that changes the adapters the backend has loaded, or whether it has a free adapter
+     * slot, republishes the view, whose candidates are tiered by them ({@link Subsets}).
+     */
     void record(Backend backend, LoadReport report) {
+        TimedLoadReport previous = backend.loadReport().orElse(null);
         backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
+        if (adaptersDiffer(previous == null ? null : previous.load(), report)) {
+            filter.adaptersChanged(backend);
+        }
+    }
+
+    private static boolean adaptersDiffer(LoadReport before, LoadReport after) {
+        if (before == null) {
+            return after.hasMaxAdapters() || !after.runningAdapters().isEmpty() || !after.waitingAdapters().isEmpty();
+        }
+        return before.hasFreeAdapterSlot() != after.hasFreeAdapterSlot()
+                || !loaded(before).equals(loaded(after));
+    }
+
+    private static Set<String> loaded(LoadReport report) {
+        Set<String> loaded = new HashSet<>(report.runningAdapters());
+        loaded.addAll(report.waitingAdapters());
+        return loaded;
     }
 
     /**

@@ -190,6 +190,30 @@ final class Membership {
         return previous;
     }
 
+    /** See {@link LoadBalancer#setProfile}; the view is republished by {@link RoutingTable#reprofile}. */
+    BackendProfile setProfile(String id, BackendProfile profile) {
+        BackendProfile previous;
+        table.lock();
+        try {
+            if (closed.getAsBoolean()) {
+                throw new IllegalStateException("load balancer is closed");
+            }
+            Backend backend = table.current().lookup(id);
+            if (backend.isDraining() || backend.isRemoved()) {
+                throw new IllegalStateException("id: " + quote(id) + " (expected: a backend not being removed)");
+            }
+            previous = backend.profile();
+            if (previous.equals(profile)) {
+                return previous;
+            }
+            table.reprofile(backend, profile, false);
+            log.info("{} - Backend {} profile changed from {} to {}", table.name(), id, previous, profile);
+        } finally {
+            table.unlock();
+        }
+        return previous;
+    }
+
     /** See {@link LoadBalancer#endMaintenance}. */
     boolean endMaintenance(String id) {
         Backend backend;

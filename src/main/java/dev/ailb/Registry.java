@@ -43,10 +43,18 @@ final class Registry {
     final Picker picker;
     /** The selector, if it learns from the selections that stand; null for most strategies. */
     final PrefixRecorder recorder;
+    /** The backends in service, healthy or not, when the balancer fails open; null otherwise. */
+    final List<Backend> inService;
+    /** The kinds of request routed so far and the selector of each; shared by the views of one strategy. */
+    final Subsets subsets;
+    /** {@link #routable} and {@link #picker}: the candidates of a request that names no model and no labels. */
+    final Candidates everything;
+    /** The candidates of each kind in {@link #subsets}: by model ("" for any), then label selector. */
+    private final Map<String, Map<LabelSelector, Candidates>> kinds;
 
     private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all, Map<String, Backend> byId,
             List<Backend> available, List<Backend> routable, boolean panic, boolean ejecting, long readmitAtNanos,
-            Picker picker) {
+            Picker picker, List<Backend> inService, Subsets subsets, Registry previous) {
         this.strategy = strategy;
         this.selector = selector;
         this.all = all;
@@ -58,6 +66,16 @@ final class Registry {
         this.readmitAtNanos = readmitAtNanos;
         this.picker = picker;
         this.recorder = selector instanceof PrefixRecorder r ? r : null;
+        this.inService = inService;
+        this.subsets = subsets;
+        this.everything = new Candidates("", LabelSelector.none(), routable, routable, selector, picker, panic);
+        this.kinds = subsets.build(available, inService, previous);
+    }
+
+    /** The candidates this view keeps for a kind of request, or null if it keeps none for it. */
+    Candidates candidatesOf(String model, LabelSelector labels) {
+        Map<LabelSelector, Candidates> byLabels = kinds.get(model);
+        return byLabels == null ? null : byLabels.get(labels);
     }
 
     /**
@@ -67,9 +85,9 @@ final class Registry {
      *
      * @throws IllegalStateException if the strategy fails to build a picker; nothing is published
      */
-    static Registry build(BalancingStrategy strategy, Selector selector, List<Backend> all,
+    static Registry build(BalancingStrategy strategy, Selector selector, Subsets subsets, List<Backend> all,
             Predicate<Backend> inService, boolean failOpen) {
-        return assemble(strategy, selector, List.copyOf(all), inService, failOpen, null);
+        return assemble(strategy, selector, subsets, List.copyOf(all), inService, failOpen, null);
     }
 
     /**
@@ -79,11 +97,11 @@ final class Registry {
      * the final removal of a drained backend cannot fail on a strategy that refuses to build.
      */
     Registry withBackends(List<Backend> newAll, Predicate<Backend> inService, boolean failOpen) {
-        return assemble(strategy, selector, List.copyOf(newAll), inService, failOpen, this);
+        return assemble(strategy, selector, subsets, List.copyOf(newAll), inService, failOpen, this);
     }
 
-    private static Registry assemble(BalancingStrategy strategy, Selector selector, List<Backend> all,
-            Predicate<Backend> inService, boolean failOpen, Registry previous) {
+    private static Registry assemble(BalancingStrategy strategy, Selector selector, Subsets subsets,
+            List<Backend> all, Predicate<Backend> inService, boolean failOpen, Registry previous) {
         List<Backend> available = new ArrayList<>(all.size());
         List<Backend> serving = failOpen ? new ArrayList<>(all.size()) : null;
         Map<String, Backend> byId = new HashMap<>(all.size() * 2);
@@ -109,23 +127,34 @@ final class Registry {
         boolean panic = available.isEmpty() && serving != null && !serving.isEmpty();
         List<Backend> routable = panic ? Collections.unmodifiableList(serving) : availableView;
         Map<String, Backend> byIdView = Collections.unmodifiableMap(byId);
+        List<Backend> inServiceView = serving == null ? null : Collections.unmodifiableList(serving);
         if (previous != null && previous.panic == panic && sameBackends(routable, previous.routable)) {
             return new Registry(strategy, selector, all, byIdView, availableView, previous.routable, panic,
-                    ejecting, readmitAt, previous.picker);
+                    ejecting, readmitAt, previous.picker, inServiceView, subsets, previous);
         }
+        Picker picker = pickerOf(strategy, selector, routable);
+        return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, ejecting, readmitAt,
+                picker, inServiceView, subsets, previous);
+    }
+
+    /**
+     * The picker a selector builds for a set of backends.
+     *
+     * @throws IllegalStateException if it fails or returns null
+     */
+    static Picker pickerOf(BalancingStrategy strategy, Selector selector, List<Backend> backends) {
         Picker picker;
         try {
-            picker = selector.newPicker(routable);
+            picker = selector.newPicker(backends);
         } catch (RuntimeException e) {
             throw new IllegalStateException(
                     "strategy " + strategy.name() + " failed to build a picker for "
-                            + routable.size() + (routable.size() == 1 ? " backend: " : " backends: ") + e, e);
+                            + backends.size() + (backends.size() == 1 ? " backend: " : " backends: ") + e, e);
         }
         if (picker == null) {
             throw new IllegalStateException("strategy " + strategy.name() + " built a null picker");
         }
-        return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, ejecting, readmitAt,
-                picker);
+        return picker;
     }
 
     /**

@@ -2,7 +2,8 @@ package dev.ailb;
 
 /**
  * The path of one request through a balancer, top-down: the candidates (the routable backends of
- * the published view, with ejections that are over ended first), the strategy's pick among them,
+ * the published view, with ejections that are over ended first, narrowed to the request's model
+ * and labels by {@link CandidateFilter}), the strategy's pick among them,
  * the re-check that the pick still takes requests, the acquisition of a connection, and the count.
  * {@link SessionRouting} and {@link RetryingExecutor} route on top of it through {@link Router}.
  *
@@ -20,16 +21,18 @@ final class RequestPath implements Router {
     private final RoutingTable table;
     private final HealthTransitions health;
     private final TrafficFigures figures;
+    private final CandidateFilter filter;
     private final Ticker ticker;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long defaultTokens;
 
     RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
-            Ticker ticker, long defaultTokens) {
+            CandidateFilter filter, Ticker ticker, long defaultTokens) {
         this.owner = owner;
         this.table = table;
         this.health = health;
         this.figures = figures;
+        this.filter = filter;
         this.ticker = ticker;
         this.defaultTokens = defaultTokens;
     }
@@ -45,23 +48,24 @@ final class RequestPath implements Router {
     Backend select(Request request, boolean throwIfNone, boolean acquire, boolean count) {
         for (int misses = 0; misses < 3; ) {
             Registry current = view();
-            if (current.routable.isEmpty()) {
+            Candidates candidates = filter.candidates(current, request);
+            if (candidates.backends.isEmpty()) {
                 figures.countRejection();
                 if (throwIfNone) {
-                    throw noAvailableBackend(current);
+                    throw noAvailableBackend(current, candidates);
                 }
                 return null;
             }
-            Backend backend = current.picker.pick(request);
+            Backend backend = candidates.picker.pick(request);
             if (backend == null || backend.owner != owner) {
                 throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
                         + backend + ", which is not one of the backends offered to it");
             }
             // With acquire, a backend removed between the pick and the acquisition is picked again,
             // and only the pick that acquired is counted.
-            if (current.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
+            if (candidates.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
                 if (count) {
-                    countSelection(backend, request, current);
+                    countSelection(backend, request, candidates);
                 }
                 return backend;
             }
@@ -73,12 +77,27 @@ final class RequestPath implements Router {
                 + " keeps picking backends that are not available");
     }
 
-    /** Why no backend is available: what the view's backends are doing. */
-    private static NoAvailableBackendException noAvailableBackend(Registry current) {
-        int registered = current.all.size();
+    /**
+     * Why no backend is available: no registered backend serves the model or carries the labels, or
+     * what those that do are doing.
+     */
+    static NoAvailableBackendException noAvailableBackend(Registry current, Candidates candidates) {
+        String model = candidates.model;
+        LabelSelector labels = candidates.labels;
+        if (!model.isEmpty() && !current.all.isEmpty() && !CandidateFilter.anyAdmits(current.all, model, LabelSelector.none())) {
+            return NoAvailableBackendException.modelNotServed(model, labels, current.all.size());
+        }
+        if (!labels.required().isEmpty() && !current.all.isEmpty() && !CandidateFilter.anyAdmits(current.all, model, labels)) {
+            return NoAvailableBackendException.labelsNotCarried(model, labels, current.all.size());
+        }
+        int registered = 0;
         int unhealthy = 0;
         int draining = 0;
         for (Backend b : current.all) {
+            if (!Candidates.admits(b, model, labels)) {
+                continue;
+            }
+            registered++;
             if (!b.isInService()) { // draining, in maintenance, or drained and about to leave the view
                 draining++;
             } else if (!b.isHealthy()) {
@@ -95,7 +114,7 @@ final class RequestPath implements Router {
         } else {
             reason = NoAvailableBackendException.Reason.ALL_UNHEALTHY_OR_OUT_OF_SERVICE;
         }
-        return new NoAvailableBackendException(reason, registered, unhealthy, draining);
+        return new NoAvailableBackendException(reason, registered, unhealthy, draining, model, labels);
     }
 
     /**
@@ -116,6 +135,11 @@ final class RequestPath implements Router {
     }
 
     @Override
+    public Candidates candidates(Registry view, Request request) {
+        return filter.candidates(view, request);
+    }
+
+    @Override
     public Registry published() {
         return table.current();
     }
@@ -131,10 +155,10 @@ final class RequestPath implements Router {
     }
 
     @Override
-    public void countSelection(Backend backend, Request request, Registry view) {
-        figures.countSelection(backend, view);
-        if (view.recorder != null) {
-            long prediction = view.recorder.recordSelection(backend, request);
+    public void countSelection(Backend backend, Request request, Candidates from) {
+        figures.countSelection(backend, from.panic);
+        if (from.recorder != null) {
+            long prediction = from.recorder.recordSelection(backend, request);
             if (prediction != PrefixRecorder.NO_PREDICTION) {
                 backend.promptCache.recordPrediction(prediction >>> 32, prediction & 0xFFFF_FFFFL);
             }
@@ -148,7 +172,7 @@ final class RequestPath implements Router {
 
     @Override
     public Lease lease(Backend backend, Request request) {
-        PrefixRecorder recorder = table.current().recorder;
+        PrefixRecorder recorder = filter.candidates(table.current(), request).recorder;
         PrefixPrediction prediction = recorder == null ? null : recorder.claim(backend, request);
         return new Lease(owner, backend, tokensOf(request), ticker.read(), prediction);
     }

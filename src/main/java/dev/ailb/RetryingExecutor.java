@@ -79,7 +79,7 @@ final class RetryingExecutor {
                     stop = CallFailedException.Reason.BALANCER_CLOSED;
                 } else if (attempt >= policy.maxAttempts()) {
                     stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
-                } else if (untried(router.published(), tried).isEmpty()) {
+                } else if (untried(router.candidates(router.published(), request), tried).isEmpty()) {
                     stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
                 } else if (!budget.tryWithdraw(router.now())) {
                     stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
@@ -110,10 +110,13 @@ final class RetryingExecutor {
         }
     }
 
-    /** The backends a retry may go to: routable now and not tried yet. */
-    private static List<Backend> untried(Registry current, List<Backend> tried) {
-        List<Backend> candidates = new ArrayList<>(current.routable.size());
-        for (Backend b : current.routable) {
+    /**
+     * The backends a retry may go to: among the request's candidates (which serve its model and
+     * carry its labels), routable now and not tried yet.
+     */
+    private static List<Backend> untried(Candidates current, List<Backend> tried) {
+        List<Backend> candidates = new ArrayList<>(current.admitted.size());
+        for (Backend b : current.admitted) {
             if (!tried.contains(b) && current.routes(b)) {
                 candidates.add(b);
             }
@@ -127,7 +130,7 @@ final class RetryingExecutor {
      */
     private Backend pickUntried(Request request, List<Backend> tried) {
         for (int attempt = 0; attempt < 3 && !closed.getAsBoolean(); attempt++) {
-            Registry current = router.view();
+            Candidates current = router.candidates(router.view(), request);
             List<Backend> candidates = untried(current, tried);
             if (candidates.isEmpty()) {
                 return null;

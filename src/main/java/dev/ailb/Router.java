@@ -14,6 +14,12 @@ interface Router {
     Registry published();
 
     /**
+     * What a request may be routed to in a view: the view's own candidates, or those of the
+     * request's model and labels ({@link CandidateFilter}).
+     */
+    Candidates candidates(Registry view, Request request);
+
+    /**
      * The strategy's pick for a request, retried while the view changes under it.
      *
      * @param acquire whether to acquire a connection on the pick
@@ -26,10 +32,10 @@ interface Router {
     boolean tryAcquire(Backend backend, Request request);
 
     /**
-     * Counts a request routed to a backend from a view: the selection stands. A strategy that
-     * learns from selections ({@link PrefixRecorder}) records it here.
+     * Counts a request routed to a backend from its candidates: the selection stands. A strategy
+     * that learns from selections ({@link PrefixRecorder}) records it here.
      */
-    void countSelection(Backend backend, Request request, Registry view);
+    void countSelection(Backend backend, Request request, Candidates from);
 
     /** A reading of the balancer's ticker. */
     long now();

@@ -59,7 +59,8 @@ final class RoutingTable {
     RoutingTable(String name, BalancingStrategy strategy, SelectionContext context, boolean failOpen) {
         this.name = name;
         this.failOpen = failOpen;
-        this.registry = Registry.build(strategy, selectorOf(strategy, context), List.of(), b -> false, failOpen);
+        this.registry = Registry.build(strategy, selectorOf(strategy, context), new Subsets(strategy, context),
+                List.of(), b -> false, failOpen);
     }
 
     /**
@@ -70,11 +71,12 @@ final class RoutingTable {
      */
     void switchStrategy(BalancingStrategy strategy, SelectionContext context) {
         Registry current = registry;
-        publish(Registry.build(strategy, selectorOf(strategy, context), current.all, Backend::isInService, failOpen));
+        publish(Registry.build(strategy, selectorOf(strategy, context), current.subsets.renewed(strategy, context),
+                current.all, Backend::isInService, failOpen));
         log.info("{} - Strategy set to {}", name, strategy.name());
     }
 
-    private static Selector selectorOf(BalancingStrategy strategy, SelectionContext context) {
+    static Selector selectorOf(BalancingStrategy strategy, SelectionContext context) {
         Selector selector;
         try {
             selector = strategy.newSelector(context);
@@ -177,11 +179,53 @@ final class RoutingTable {
             return;
         }
         try {
-            publish(Registry.build(current.strategy, current.selector, current.all, Backend::isInService, failOpen));
+            publish(Registry.build(current.strategy, current.selector, current.subsets, current.all,
+                    Backend::isInService, failOpen));
         } catch (IllegalStateException e) {
             backend.setWeight(previous);
             throw e;
         }
+    }
+
+    /**
+     * Gives a backend a new profile, declared or learnt, and publishes a view whose subsets
+     * ({@link Subsets}) are built for it. Holds the lock. A profile changes no backend's
+     * availability, only which requests it may take; a pick from the older view racing the change
+     * may still send one request by the older profile, as a pick racing a new weight does. When the
+     * strategy cannot build a picker, the old profile is put back and the exception rethrown.
+     *
+     * @param learnt whether the profile is the one learnt from the server rather than declared
+     * @throws IllegalStateException if the strategy fails to build a picker
+     */
+    void reprofile(Backend backend, BackendProfile profile, boolean learnt) {
+        BackendProfile previous = learnt ? backend.learntProfile() : backend.profile();
+        if (learnt) {
+            backend.setLearnt(profile);
+        } else {
+            backend.setProfile(profile);
+        }
+        try {
+            republish();
+        } catch (IllegalStateException e) {
+            if (learnt) {
+                backend.setLearnt(previous);
+            } else {
+                backend.setProfile(previous);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Publishes the view of the same backends again, its subsets built afresh from the backends'
+     * profiles, adapters and the kinds of request kept; the pickers of unchanged sets are kept.
+     * Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build a picker (nothing is published)
+     */
+    void republish() {
+        Registry current = registry;
+        publish(current.withBackends(current.all, Backend::isInService, failOpen));
     }
 
     /**

@@ -75,9 +75,11 @@ abstract class SessionRouting {
             long now = router.now();
             Backend bound = table.get(sessionId, now);
             if (bound != null) {
-                Registry view = router.view();
-                if (view.routes(bound) && (!acquire || router.tryAcquire(bound, request))) {
-                    router.countSelection(bound, request, view);
+                // A session bound to a backend that does not serve this request's model or carry
+                // its labels is placed again, as if its backend had gone.
+                Candidates candidates = router.candidates(router.view(), request);
+                if (candidates.accepts(bound) && (!acquire || router.tryAcquire(bound, request))) {
+                    router.countSelection(bound, request, candidates);
                     hits.increment();
                     return bound;
                 }
@@ -97,8 +99,8 @@ abstract class SessionRouting {
                 chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
                 // Another request of the session may have bound it since the lookup above: the
                 // first binding to a backend that takes requests holds.
-                SessionTable.Binding<Backend> binding =
-                        table.bind(sessionId, chosen, b -> b != bound && router.published().routes(b), now);
+                SessionTable.Binding<Backend> binding = table.bind(sessionId, chosen,
+                        b -> b != bound && router.candidates(router.published(), request).accepts(b), now);
                 if (found == null) {
                     found = binding.outcome();
                 }
@@ -113,7 +115,7 @@ abstract class SessionRouting {
                     table.unbind(sessionId, winner);
                     continue;
                 }
-                router.countSelection(winner, request, router.published());
+                router.countSelection(winner, request, router.candidates(router.published(), request));
                 (binding.kept() != null ? hits : found == SessionTable.Outcome.NEW ? misses : rebinds).increment();
                 return winner;
             }
@@ -183,8 +185,15 @@ abstract class SessionRouting {
                     current = ringOver(view.routable);
                 }
                 Backend backend = IpHashStrategy.backendForKey(current.picker, sessionId);
-                if (view.routes(backend) && (!acquire || router.tryAcquire(backend, request))) {
-                    router.countSelection(backend, request, view);
+                // The ring spans the whole view: a hashed backend that does not serve the request's
+                // model or carry its labels leaves the request to the strategy, among those that do.
+                Candidates candidates = router.candidates(view, request);
+                boolean accepts = candidates.accepts(backend);
+                if (!accepts && candidates.routes(backend)) {
+                    break;
+                }
+                if (accepts && (!acquire || router.tryAcquire(backend, request))) {
+                    router.countSelection(backend, request, candidates);
                     hits.increment();
                     return backend;
                 }

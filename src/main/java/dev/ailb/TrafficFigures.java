@@ -43,12 +43,15 @@ final class TrafficFigures {
     private final LongAdder panicSelections = new LongAdder();
     private final LongAdder retries = new LongAdder();
 
-    /** Counts a request routed to a backend from a view, here if the backend has left meanwhile. */
-    void countSelection(Backend backend, Registry view) {
+    /**
+     * Counts a request routed to a backend from candidates in panic or not, here if the backend has
+     * left meanwhile.
+     */
+    void countSelection(Backend backend, boolean panic) {
         if (!backend.recordSelection()) {
             departedRequests.increment(); // the backend left and its count was folded meanwhile
         }
-        if (view.panic) {
+        if (panic) {
             panicSelections.increment();
         }
     }
@@ -172,7 +175,7 @@ final class TrafficFigures {
                 b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
                 average(b.totalResponseNanos(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.loadReport(),
-                b.health.stats(state, nowNanos), b.sessions.get(), b.promptCache());
+                b.health.stats(state, nowNanos), b.sessions.get(), b.promptCache(), b.profile(), b.learntProfile());
     }
 
     private static Duration average(double totalNanos, long count) {
