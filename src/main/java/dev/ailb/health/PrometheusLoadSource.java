@@ -58,6 +58,7 @@ public final class PrometheusLoadSource implements LoadSource {
     private final List<String> cpu;
     private final List<String> memory;
     private final KvCacheCapacityMetrics capacity;
+    private final LoraAdapterMetrics adapters;
     private final Set<String> wanted;
 
     private PrometheusLoadSource(Builder b) {
@@ -68,6 +69,7 @@ public final class PrometheusLoadSource implements LoadSource {
         this.cpu = List.copyOf(b.cpu);
         this.memory = List.copyOf(b.memory);
         this.capacity = b.capacity;
+        this.adapters = b.adapters;
         Set<String> all = new HashSet<>();
         all.addAll(waiting);
         all.addAll(running);
@@ -75,6 +77,7 @@ public final class PrometheusLoadSource implements LoadSource {
         all.addAll(cpu);
         all.addAll(memory);
         all.addAll(capacity.names());
+        all.addAll(adapters.names());
         this.wanted = Set.copyOf(all);
     }
 
@@ -84,7 +87,8 @@ public final class PrometheusLoadSource implements LoadSource {
      * despite its name) from {@code vllm:kv_cache_usage_perc}, or from
      * {@code vllm:gpu_cache_usage_perc} as older versions call it, and the KV cache's capacity from
      * the labels {@code num_gpu_blocks} and {@code block_size} of {@code vllm:cache_config_info},
-     * where the version has it.
+     * where the version has it, and the LoRA adapters loaded and the adapter slots from
+     * {@code vllm:lora_requests_info} (see {@link Builder#loraAdapters}), where LoRA is enabled.
      *
      * @return the source
      */
@@ -94,6 +98,7 @@ public final class PrometheusLoadSource implements LoadSource {
                 .runningRequests("vllm:num_requests_running")
                 .kvCacheUsage("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
                 .kvCacheCapacityBlocks("vllm:cache_config_info", "num_gpu_blocks", "block_size")
+                .loraAdapters("vllm:lora_requests_info", "running_lora_adapters", "waiting_lora_adapters", "max_lora")
                 .build();
     }
 
@@ -153,6 +158,7 @@ public final class PrometheusLoadSource implements LoadSource {
         if (tokens != LoadReport.UNKNOWN_COUNT) {
             report.kvCacheCapacityTokens(tokens);
         }
+        adapters.read(found, report);
         return report.build();
     }
 
@@ -284,6 +290,7 @@ public final class PrometheusLoadSource implements LoadSource {
         private final List<String> cpu = new ArrayList<>();
         private final List<String> memory = new ArrayList<>();
         private KvCacheCapacityMetrics capacity = KvCacheCapacityMetrics.NONE;
+        private LoraAdapterMetrics adapters = LoraAdapterMetrics.NONE;
 
         private Builder() {}
 
@@ -401,6 +408,41 @@ public final class PrometheusLoadSource implements LoadSource {
                         + "\" (expected: not the blocksLabel)");
             }
             capacity = capacity.withBlocks(name, blocksLabel, blockSizeLabel);
+            return this;
+        }
+
+        /**
+         * An info gauge whose labels list the LoRA adapters loaded, such as vLLM's
+         * {@code vllm:lora_requests_info{max_lora="4",running_lora_adapters="sql-v2",waiting_lora_adapters=""}},
+         * whose value is the time the adapters last changed: of its series, the one with the
+         * highest value is read. The adapters are comma-separated (spaces around a name and empty
+         * entries are ignored); a missing slots label leaves the slots unknown. A series whose value
+         * is not a time (negative, not finite), a malformed or repeated adapter, or slots that are
+         * not a whole number reject the poll. Not a signal of load: the source needs another metric
+         * too.
+         *
+         * @param name         the metric name
+         * @param runningLabel the label listing the adapters with requests running
+         * @param waitingLabel the label listing the adapters with requests waiting
+         * @param maxLabel     the label with the number of adapter slots
+         * @return this builder
+         * @throws NullPointerException     if an argument is null
+         * @throws IllegalArgumentException if {@code name} is not a metric name, a label is not a
+         *                                  label name, or two labels are the same
+         */
+        public Builder loraAdapters(String name, String runningLabel, String waitingLabel, String maxLabel) {
+            metricNames("loraAdapters", name);
+            KvCacheCapacityMetrics.checkLabelName(runningLabel, "runningLabel");
+            KvCacheCapacityMetrics.checkLabelName(waitingLabel, "waitingLabel");
+            KvCacheCapacityMetrics.checkLabelName(maxLabel, "maxLabel");
+            if (runningLabel.equals(waitingLabel) || waitingLabel.equals(maxLabel)) {
+                throw new IllegalArgumentException("waitingLabel: \"" + waitingLabel
+                        + "\" (expected: not the runningLabel nor the maxLabel)");
+            }
+            if (runningLabel.equals(maxLabel)) {
+                throw new IllegalArgumentException("maxLabel: \"" + maxLabel + "\" (expected: not the runningLabel)");
+            }
+            adapters = new LoraAdapterMetrics(name, runningLabel, waitingLabel, maxLabel);
             return this;
         }
 

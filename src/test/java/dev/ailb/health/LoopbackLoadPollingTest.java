@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.Backend;
+import dev.ailb.BackendProfile;
+import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadReport;
+import dev.ailb.Request;
 import dev.ailb.TimedLoadReport;
 import dev.ailb.testing.LoopbackServer;
 import dev.ailb.testing.ManualScheduler;
@@ -132,6 +135,44 @@ class LoopbackLoadPollingTest {
         assertThat(a.loadReport().orElseThrow().load()).as("the last good report stays").isSameAs(withCapacity);
         assertThat(captured.text()).contains("Backend poll-capacity: load report rejected: vllm:cache_config_info: "
                 + "num_gpu_blocks=\"-1\" (expected: a whole number 1..9223372036854775807)");
+    }
+
+    @Test
+    void theLoraAdaptersOfPolledPagesDecideWhereAnAdaptersRequestsGo() {
+        ScriptedEndpoint first = page();
+        ScriptedEndpoint second = page();
+        int firstPort = serve(first);
+        int secondPort = serve(second);
+        LoadBalancer lb = balancer(LoadBalancer.builder().strategy(BalancingStrategy.ROUND_ROBIN)
+                .loadSource(PrometheusLoadSource.vllm(), Duration.ofSeconds(1)));
+        BackendProfile profile = BackendProfile.builder().model("llama").adapter("sql-v2").build();
+        lb.addBackend("lora-1", LOOPBACK, firstPort, 1, profile);
+        lb.addBackend("lora-2", LOOPBACK, secondPort, 1, profile);
+        Request request = new Request("r", "10.1.1.1", "/v1/completions").withModel("sql-v2");
+        first.body(VLLM_PAGE + "# TYPE vllm:lora_requests_info gauge\n"
+                + "vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} 10\n"
+                + "vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"chat\",waiting_lora_adapters=\"\"} 20\n");
+        second.body(VLLM_PAGE + "vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"sql-v2\","
+                + "waiting_lora_adapters=\"\"} 30\n");
+
+        lb.pollLoadReports();
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(lb.selectBackend(request).id()).isEqualTo("lora-2");
+        }
+        second.body(VLLM_PAGE + "vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"sql-v2,sql-v2\","
+                + "waiting_lora_adapters=\"\"} 30\n");
+        lb.pollLoadReports();
+        assertThat(lb.getBackend("lora-2").orElseThrow().loadReport().orElseThrow().load().runningAdapters())
+                .as("a repeated adapter rejects the page, the last good report stays").containsExactly("sql-v2");
+        assertThat(captured.text()).contains("Backend lora-2: load report rejected: vllm:lora_requests_info: "
+                + "runningAdapters[1]: \"sql-v2\" (expected: each adapter once)");
+
+        second.body(VLLM_PAGE + "vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"chat\","
+                + "waiting_lora_adapters=\"\"} 40\n");
+        lb.pollLoadReports();
+        assertThat(List.of(lb.selectBackend(request).id(), lb.selectBackend(request).id()))
+                .as("neither has it loaded nor a free slot: both take turns").containsExactlyInAnyOrder("lora-1", "lora-2");
     }
 
     @Test

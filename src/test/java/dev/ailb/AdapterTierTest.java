@@ -1,0 +1,134 @@
+package dev.ailb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ailb.health.OutlierDetection;
+import dev.ailb.testing.ManualTicker;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Requests for a LoRA adapter: among the backends that serve it, those with it loaded come first,
+ * then those with a free adapter slot, then the rest, as their load reports say.
+ */
+class AdapterTierTest {
+    private static final Request REQUEST = new Request("r", "10.1.1.1", "/v1/completions");
+    private static final BackendProfile LLAMA_WITH_SQL =
+            BackendProfile.builder().model("llama").adapter("sql-v2").adapter("chat").build();
+
+    private final ManualTicker ticker = new ManualTicker();
+
+    static List<BalancingStrategy> strategies() {
+        return BalancingStrategy.builtIns();
+    }
+
+    private LoadBalancer fleet(BalancingStrategy strategy) {
+        LoadBalancer lb = LoadBalancer.builder().strategy(strategy).ticker(ticker).random(new Random(3))
+                .outlierDetection(OutlierDetection.disabled()).build();
+        for (int i = 1; i <= 4; i++) {
+            lb.addBackend("b" + i, "10.0.0." + i, 8000 + i, 1, LLAMA_WITH_SQL);
+        }
+        return lb;
+    }
+
+    private static LoadReport adapters(List<String> running, List<String> waiting, int max) {
+        return LoadReport.builder().waitingRequests(0).runningAdapters(running).waitingAdapters(waiting)
+                .maxAdapters(max).build();
+    }
+
+    private static Set<String> picks(LoadBalancer lb, Request request, int n) {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            Request r = new Request("r" + i, "10.2." + i / 200 + "." + (i % 200 + 1), request.path())
+                    .withModel(request.model()).withPrompt("question " + i);
+            ids.add(lb.selectBackend(r).id());
+        }
+        return ids;
+    }
+
+    @ParameterizedTest
+    @MethodSource("strategies")
+    void theBackendsWithTheAdapterLoadedComeFirstUnderEveryStrategy(BalancingStrategy strategy) {
+        try (LoadBalancer lb = fleet(strategy)) {
+            lb.updateBackendResources("b1", adapters(List.of("chat"), List.of(), 1));
+            lb.updateBackendResources("b2", adapters(List.of(), List.of("sql-v2"), 2));
+            lb.updateBackendResources("b3", adapters(List.of("sql-v2"), List.of(), 1));
+            lb.updateBackendResources("b4", adapters(List.of(), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 100)).containsExactlyInAnyOrder("b2", "b3");
+            assertThat(picks(lb, REQUEST.withModel("chat"), 50)).containsExactly("b1");
+            assertThat(picks(lb, REQUEST.withModel("llama"), 200)).hasSize(4);
+        }
+    }
+
+    @Test
+    void withoutTheAdapterLoadedTheBackendsWithAFreeSlotComeFirstThenTheRest() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("chat"), List.of(), 1));
+            lb.updateBackendResources("b2", adapters(List.of("chat"), List.of(), 2));
+            lb.updateBackendResources("b3", adapters(List.of("chat"), List.of("other"), 2));
+
+            // b4 has no report: it counts among the rest
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 20)).containsExactly("b2");
+
+            lb.updateBackendResources("b2", adapters(List.of("chat", "x"), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 20)).containsExactlyInAnyOrder("b1", "b2", "b3", "b4");
+        }
+    }
+
+    @Test
+    void aNewReportMovesTheAdaptersRequestsAtOnceAndAReportWithTheSameAdaptersKeepsThePicker() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b1");
+            Object view = lb.getStrategy(); // the strategy is unchanged throughout
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2)); // the same adapters
+
+            lb.updateBackendResources("b4", adapters(List.of(), List.of("sql-v2"), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactlyInAnyOrder("b1", "b4");
+            assertThat(lb.getStrategy()).isSameAs(view);
+        }
+    }
+
+    @Test
+    void aBackendServingTheNameAsABaseModelCountsAsLoaded() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.addBackend("merged", "10.0.0.9", 8009, 1, BackendProfile.builder().model("sql-v2").build());
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 4));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("merged");
+        }
+    }
+
+    @Test
+    void theLeastLoadedAmongTheLoadedIsChosenAndRetriesMayGoToTheOtherServingBackends() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.LEAST_CONNECTIONS)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of("sql-v2"), List.of(), 2));
+            Lease held = lb.acquire(REQUEST.withModel("sql-v2"));
+
+            Backend next = lb.selectBackend(REQUEST.withModel("sql-v2"));
+
+            assertThat(Set.of(held.backend().id(), next.id())).containsExactlyInAnyOrder("b1", "b2");
+            held.success();
+            List<String> tried = new java.util.ArrayList<>();
+            try {
+                lb.execute(REQUEST.withModel("sql-v2"), b -> {
+                    tried.add(b.id());
+                    throw new java.io.IOException("down");
+                });
+            } catch (CallFailedException expected) {
+                // every attempt failed
+            }
+            assertThat(tried).hasSizeGreaterThan(1).doesNotHaveDuplicates();
+            assertThat(tried.get(0)).isIn("b1", "b2");
+        }
+    }
+}
