@@ -30,10 +30,13 @@ public final class LabelSelector {
 
     private final Map<String, String> required;
     private final Map<String, String> preferred;
+    /** Computed once: a selector is a key the request path looks its candidates up by on every pick. */
+    private final int hash;
 
     private LabelSelector(Map<String, String> required, Map<String, String> preferred) {
         this.required = required;
         this.preferred = preferred;
+        this.hash = 31 * required.hashCode() + preferred.hashCode();
     }
 
     /**
@@ -208,12 +211,13 @@ public final class LabelSelector {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof LabelSelector s && required.equals(s.required) && preferred.equals(s.preferred);
+        return o == this || o instanceof LabelSelector s && hash == s.hash && required.equals(s.required)
+                && preferred.equals(s.preferred);
     }
 
     @Override
     public int hashCode() {
-        return 31 * required.hashCode() + preferred.hashCode();
+        return hash;
     }
 
     /**
