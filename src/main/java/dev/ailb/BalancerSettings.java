@@ -26,7 +26,9 @@ import java.util.random.RandomGenerator;
  * @param sessionAffinity     how sticky sessions are placed
  * @param maxSessions         how many sessions the table holds
  * @param sessionIdleNanos    how long an unused session stays bound
- * @param retryPolicy         how {@code execute} retries
+ * @param retryPolicy         how {@code execute} retries and {@code executeAsync} hedges
+ * @param callScheduler       the application's scheduler for the timers of {@code executeAsync};
+ *                            null when the balancer starts its own
  */
 record BalancerSettings(
         String name,
@@ -42,7 +44,8 @@ record BalancerSettings(
         SessionAffinity sessionAffinity,
         int maxSessions,
         long sessionIdleNanos,
-        RetryPolicy retryPolicy) {
+        RetryPolicy retryPolicy,
+        ScheduledExecutorService callScheduler) {
 
     boolean failOpen() {
         return allUnhealthyPolicy == AllUnhealthyPolicy.FAIL_OPEN;

@@ -130,4 +130,19 @@ final class CompletionFigures {
         LatencyHistogram h = firstBytes;
         return h == null ? LatencyHistogram.Snapshot.empty() : h.snapshot();
     }
+
+    /**
+     * A percentile of the response times, read without copying the histogram; -1 before
+     * {@code minCount} completions (or once folded: a backend that left is not hedged on).
+     */
+    long responseTimeAt(double quantile, long minCount) {
+        LatencyHistogram h = (LatencyHistogram) HISTOGRAM.getAcquire(this);
+        return h == null || h == FOLDED_EMPTY ? -1 : h.valueAt(quantile, minCount);
+    }
+
+    /** A percentile of the times to first byte, read without copying; -1 before {@code minCount}. */
+    long firstByteAt(double quantile, long minCount) {
+        LatencyHistogram h = firstBytes;
+        return h == null ? -1 : h.valueAt(quantile, minCount);
+    }
 }

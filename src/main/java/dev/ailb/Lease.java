@@ -15,8 +15,8 @@ import java.lang.invoke.VarHandle;
  * }                                     // closed without an outcome: counted as a failure
  * }</pre>
  *
- * <p>The first of {@link #success()}, {@link #failure()} and {@link #close()} releases the
- * connection; later calls do nothing and return {@code false}, so a lease released twice, or closed
+ * <p>The first of {@link #success()}, {@link #failure()}, {@link #cancel()} and {@link #close()}
+ * releases the connection; later calls do nothing and return {@code false}, so a lease released twice, or closed
  * after an exception, never miscounts. A lease closed without an outcome counts as a failure:
  * a call that threw before it could say how it went is rarely a success, and counting it so lets
  * outlier detection see a backend that makes its callers throw.
@@ -92,10 +92,29 @@ public final class Lease implements AutoCloseable {
     }
 
     /**
+     * Releases the connection without an outcome: the caller abandoned the work, which says
+     * nothing about the backend. A hedge that lost the race, a call past its deadline or one its
+     * caller cancelled ends its attempts so. The request counts neither as a success nor as a
+     * failure, its truncated time is not a response time (nor a time to first byte, if none was
+     * recorded yet), and outlier detection does not see it; it counts in
+     * {@link LoadBalancerMetrics#cancelledAttempts()}. Its connection and tokens are given back
+     * like any other's, and a drain waiting for it ends.
+     *
+     * @return {@code true} if this call released it, {@code false} if it was already released
+     */
+    public boolean cancel() {
+        if (!RELEASED.compareAndSet(this, false, true)) {
+            return false;
+        }
+        balancer.releaseCancelled(backend, tokens);
+        return true;
+    }
+
+    /**
      * Whether the connection is still held.
      *
-     * @return {@code true} until the first of {@link #success()}, {@link #failure()} and
-     *         {@link #close()}
+     * @return {@code true} until the first of {@link #success()}, {@link #failure()},
+     *         {@link #cancel()} and {@link #close()}
      */
     public boolean isOpen() {
         return !released;

@@ -86,6 +86,7 @@ public final class LoadBalancer implements AutoCloseable {
     private final Releases releases;
     private final HealthChecker checker;
     private final RetryingExecutor retries;
+    private final AsyncExecutor async;
     private final SessionRouting sessions;
 
     private final RoutingTable table;
@@ -138,6 +139,7 @@ public final class LoadBalancer implements AutoCloseable {
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
         this.retries = new RetryingExecutor(path, sessions, settings.retryPolicy(), random, figures, () -> closed);
+        this.async = new AsyncExecutor(path, retries, figures, () -> closed, settings.callScheduler());
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
         this.releases = new Releases(name, figures, health, membership);
@@ -772,6 +774,84 @@ public final class LoadBalancer implements AutoCloseable {
     }
 
     /**
+     * Like {@link #executeAsync(Request, AttemptCall, CallOptions)} with no deadline and no
+     * hedging ({@link CallOptions#none()}): the attempts and retries of {@link #execute}, without
+     * a thread waiting for them.
+     *
+     * @param <T>     what an attempt answers
+     * @param request the request to route
+     * @param call    starts the work on each attempt's backend
+     * @return the answer of the attempt that won, or the call's failure
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public <T> CompletableFuture<T> executeAsync(Request request, AttemptCall<T> call) {
+        return executeAsync(request, call, CallOptions.none());
+    }
+
+    /**
+     * Runs a call without blocking: each attempt goes to a backend the balancer picks, holds a
+     * {@link Lease} there, and answers through the stage its {@link AttemptCall} returns; with
+     * the deadlines and hedging of {@code options}. Failed attempts are retried on backends not
+     * tried yet as {@link #execute} retries them (the {@linkplain LoadBalancerBuilder#retryPolicy
+     * retry policy}'s failures, attempts and budget).
+     *
+     * <pre>{@code
+     * CompletableFuture<String> answer = lb.executeAsync(request, attempt -> {
+     *     CompletableFuture<String> exchange = send(attempt.backend(), attempt::firstToken);
+     *     attempt.onCancel(() -> exchange.cancel(true));
+     *     return exchange;
+     * }, CallOptions.builder()
+     *         .deadline(Duration.ofSeconds(30))
+     *         .firstTokenDeadline(Duration.ofSeconds(2))
+     *         .hedging(HedgeDelay.firstTokenPercentile(0.95, Duration.ofMillis(500)))
+     *         .build());
+     * }</pre>
+     *
+     * <ul>
+     *   <li>The first attempt to give its first token ({@link Attempt#firstToken()}) or its
+     *       answer wins; the others are cancelled: their {@link Attempt#onCancel} actions run and
+     *       their leases are released with {@link Lease#cancel()}, which counts neither a success
+     *       nor a failure, records no time and is not shown to outlier detection.</li>
+     *   <li>An attempt without its first token by the first-token deadline is abandoned (its
+     *       cancel actions run), counted as its backend's failure, and retried on another backend,
+     *       whatever the retry policy says of the failure, within its attempts and budget.</li>
+     *   <li>A hedge is sent once per call, after the hedge delay, if no attempt has its first
+     *       token yet, a backend not tried yet is available and the hedge budget allows it (see
+     *       {@link RetryPolicy}); it does not count toward the policy's maximum attempts. A
+     *       retryable failure while another attempt still runs only waits for that one.</li>
+     *   <li>The call's deadline cancels the attempts still running and fails the call with
+     *       {@link DeadlineExceededException} ({@link DeadlineExceededException.Kind#CALL}).</li>
+     *   <li>Cancelling the returned future (or completing it) cancels the attempts still running.</li>
+     * </ul>
+     *
+     * <p>The future fails with {@link NoAvailableBackendException} when no backend is available
+     * for the first attempt, with {@link CallFailedException} when every attempt failed (its
+     * cause the last failure, a {@link DeadlineExceededException} of kind
+     * {@link DeadlineExceededException.Kind#FIRST_TOKEN} for a missed first token), with the
+     * {@link Error} an attempt threw, which ends the call at once, or with a
+     * {@link java.util.concurrent.CancellationException} when the caller cancelled it. The
+     * timers run on the {@linkplain LoadBalancerBuilder#callScheduler call scheduler}.
+     *
+     * @param <T>     what an attempt answers
+     * @param request the request to route
+     * @param call    starts the work on each attempt's backend
+     * @param options the deadlines and hedging of this call
+     * @return the answer of the attempt that won, or the call's failure
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     * @throws java.util.concurrent.RejectedExecutionException if the call scheduler refuses a
+     *                                     timer of the call (nothing is acquired then)
+     */
+    public <T> CompletableFuture<T> executeAsync(Request request, AttemptCall<T> call, CallOptions options) {
+        checkNotNull(request, "request");
+        checkNotNull(call, "call");
+        checkNotNull(options, "options");
+        checkOpen();
+        return async.run(request, call, options);
+    }
+
+    /**
      * Counts one more active connection on a backend. Allowed on unhealthy and draining backends
      * (the request was routed before the change), not on removed ones.
      *
@@ -951,6 +1031,11 @@ public final class LoadBalancer implements AutoCloseable {
         releases.release(backend, tokens, responseTimeNanos, success, now);
     }
 
+    /** See {@link Releases#releaseCancelled}; a lease's release without an outcome. */
+    void releaseCancelled(Backend backend, long tokens) {
+        releases.releaseCancelled(backend, tokens);
+    }
+
     private void checkOwned(Backend backend) {
         checkNotNull(backend, "backend");
         if (backend.owner != this) {
@@ -1061,8 +1146,9 @@ public final class LoadBalancer implements AutoCloseable {
         int boundSessions = sessions.boundSessions(now);
         readmitIfDue(table.current());
         long retriesRefused = retries.retriesRefused();
+        long hedgesRefused = retries.hedgesRefused();
         return figures.consistently(
-                () -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused));
+                () -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused, hedgesRefused));
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1121,6 +1207,7 @@ public final class LoadBalancer implements AutoCloseable {
         }
         checker.close();
         membership.close();
+        async.close();
         log.info("{} - Load balancer closed", name);
     }
 

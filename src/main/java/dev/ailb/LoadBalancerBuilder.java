@@ -59,6 +59,7 @@ public final class LoadBalancerBuilder {
     private Integer healthyThreshold;
     private Integer unhealthyThreshold;
     private ScheduledExecutorService healthCheckScheduler;
+    private ScheduledExecutorService callScheduler;
     private Boolean initiallyHealthy;
     private OutlierDetection outlierDetection;
     private AllUnhealthyPolicy allUnhealthyPolicy;
@@ -494,7 +495,27 @@ public final class LoadBalancerBuilder {
     }
 
     /**
-     * How {@link LoadBalancer#execute} retries; default {@link RetryPolicy#defaults()}.
+     * A scheduler of yours to run the deadlines and hedges of {@link LoadBalancer#executeAsync}
+     * on: each timer is a one-shot task, cancelled when it is no longer needed, and hedges and
+     * retries after a missed first token start on its thread. The balancer never shuts it down.
+     * By default a daemon thread of the balancer's own, {@code ailb-call-timer-N}, started by the
+     * first call that needs a timer and ended a minute after it was last busy, or once the timers
+     * already set have fired after {@link LoadBalancer#close()}.
+     *
+     * @param scheduler the scheduler
+     * @return this builder
+     * @throws NullPointerException  if {@code scheduler} is null
+     * @throws IllegalStateException if the scheduler was already set
+     */
+    public LoadBalancerBuilder callScheduler(ScheduledExecutorService scheduler) {
+        requireUnset(this.callScheduler, "callScheduler");
+        this.callScheduler = checkNotNull(scheduler, "callScheduler");
+        return this;
+    }
+
+    /**
+     * How {@link LoadBalancer#execute} and {@link LoadBalancer#executeAsync} retry, and how much
+     * the latter may hedge; default {@link RetryPolicy#defaults()}.
      *
      * @param policy the retry policy
      * @return this builder
@@ -559,6 +580,7 @@ public final class LoadBalancerBuilder {
                 sessionAffinity != null ? sessionAffinity : SessionAffinity.TABLE,
                 maxSessions != null ? maxSessions : DEFAULT_MAX_SESSIONS,
                 (sessionIdleTimeout != null ? sessionIdleTimeout : DEFAULT_SESSION_IDLE).toNanos(),
-                retryPolicy != null ? retryPolicy : RetryPolicy.defaults());
+                retryPolicy != null ? retryPolicy : RetryPolicy.defaults(),
+                callScheduler);
     }
 }

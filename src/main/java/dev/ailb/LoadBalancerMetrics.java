@@ -41,6 +41,19 @@ import java.time.Duration;
  *                          left, moved to another one; and calls of a session ({@code execute})
  *                          that failed on its backend and were served by a retry elsewhere,
  *                          where the session then moved
+ * @param hedges            second attempts {@code executeAsync} sent while the first still ran;
+ *                          part of {@code totalRequests}
+ * @param hedgesRefused     hedges {@code executeAsync} did not send because the hedge budget, or
+ *                          the retry budget it shares, was spent
+ * @param cancelledAttempts attempts abandoned without an outcome, their connection given back
+ *                          ({@link Lease#cancel()}: a hedge that lost, a call past its deadline
+ *                          or cancelled by its caller); part of {@code totalRequests}, neither
+ *                          successes nor failures, so that {@code totalRequests} is
+ *                          {@code successes + failures + cancelledAttempts + activeConnections}
+ *                          while no backend has left
+ * @param firstTokenTimeouts attempts of {@code executeAsync} abandoned because their first token
+ *                          did not come within the first-token deadline; counted as failures
+ * @param deadlinesExceeded calls of {@code executeAsync} ended by their deadline
  */
 public record LoadBalancerMetrics(
         long totalRequests,
@@ -64,7 +77,12 @@ public record LoadBalancerMetrics(
         int sessions,
         long sessionHits,
         long sessionMisses,
-        long sessionRebinds) {
+        long sessionRebinds,
+        long hedges,
+        long hedgesRefused,
+        long cancelledAttempts,
+        long firstTokenTimeouts,
+        long deadlinesExceeded) {
 
     /**
      * Requests released so far, successful or not.

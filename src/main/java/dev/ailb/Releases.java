@@ -90,4 +90,21 @@ final class Releases {
         }
         membership.released(backend, ctl);
     }
+
+    /**
+     * Releases a connection whose work was abandoned ({@link Lease#cancel()}): the connection and
+     * tokens are given back and a drain may end, but no outcome, time or outlier verdict is
+     * recorded, only the count of cancelled attempts.
+     *
+     * @throws IllegalStateException if the backend has no connection to release (nothing changes)
+     */
+    void releaseCancelled(Backend backend, long tokens) {
+        long ctl = backend.tryRelease(tokens);
+        if (ctl == LifecycleWord.NO_CONNECTION) {
+            throw new IllegalStateException("backend: " + backend.id()
+                    + " has no active connection to release (expected: one acquireConnection per release)");
+        }
+        figures.countCancelled();
+        membership.released(backend, ctl);
+    }
 }

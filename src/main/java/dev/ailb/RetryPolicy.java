@@ -15,6 +15,13 @@ import java.util.function.Predicate;
  * {@link Exception}, and lets retries add at most 20% to the requests of the last 10 seconds, plus
  * 10 per second so that light traffic can still retry (the budget of Finagle's defaults).
  *
+ * <p>The hedges of {@link LoadBalancer#executeAsync} spend the same budget: a hedge is allowed
+ * only while retries and hedges together stay within the retry budget, and hedges alone within
+ * the hedge budget, by default 5% of the requests of the last 10 seconds and no floor. A retry
+ * needs only the retry budget, so hedges use up room retries would have had, never the other way
+ * round past the retry budget; when failures spend the retry budget, hedging stops first.
+ * (The budget is described in full in the reliability guide.)
+ *
  * <p>Immutable and thread-safe.
  */
 public final class RetryPolicy {
@@ -24,13 +31,17 @@ public final class RetryPolicy {
     private final Predicate<? super Throwable> retryOn;
     private final int budgetPercent;
     private final int minRetriesPerSecond;
+    private final int hedgeBudgetPercent;
+    private final int minHedgesPerSecond;
 
     private RetryPolicy(int maxAttempts, Predicate<? super Throwable> retryOn, int budgetPercent,
-            int minRetriesPerSecond) {
+            int minRetriesPerSecond, int hedgeBudgetPercent, int minHedgesPerSecond) {
         this.maxAttempts = maxAttempts;
         this.retryOn = retryOn;
         this.budgetPercent = budgetPercent;
         this.minRetriesPerSecond = minRetriesPerSecond;
+        this.hedgeBudgetPercent = hedgeBudgetPercent;
+        this.minHedgesPerSecond = minHedgesPerSecond;
     }
 
     /**
@@ -88,10 +99,31 @@ public final class RetryPolicy {
         return minRetriesPerSecond;
     }
 
+    /**
+     * The share of recent requests that hedges may add, in percent; hedges also count against
+     * {@link #budgetPercent()} together with retries.
+     *
+     * @return the hedge budget, 0..100
+     */
+    public int hedgeBudgetPercent() {
+        return hedgeBudgetPercent;
+    }
+
+    /**
+     * Hedges per second always allowed by the hedge budget, whatever the traffic (they still need
+     * room in the retry budget).
+     *
+     * @return the floor, 0..10,000
+     */
+    public int minHedgesPerSecond() {
+        return minHedgesPerSecond;
+    }
+
     @Override
     public String toString() {
         return "RetryPolicy{maxAttempts=" + maxAttempts + ", budgetPercent=" + budgetPercent
-                + ", minRetriesPerSecond=" + minRetriesPerSecond + '}';
+                + ", minRetriesPerSecond=" + minRetriesPerSecond + ", hedgeBudgetPercent=" + hedgeBudgetPercent
+                + ", minHedgesPerSecond=" + minHedgesPerSecond + '}';
     }
 
     /**
@@ -103,6 +135,8 @@ public final class RetryPolicy {
         private Predicate<? super Throwable> retryOn;
         private Integer budgetPercent;
         private Integer minRetriesPerSecond;
+        private Integer hedgeBudgetPercent;
+        private Integer minHedgesPerSecond;
 
         private Builder() {}
 
@@ -164,6 +198,37 @@ public final class RetryPolicy {
         }
 
         /**
+         * The share of the requests of the last 10 seconds that hedges may add; default 5. A hedge
+         * also needs room in the retry budget ({@link #budgetPercent}), which retries and hedges
+         * share. 0 turns hedging off (unless {@link #minHedgesPerSecond} allows some).
+         *
+         * @param percent the hedge budget, 0..100
+         * @return this builder
+         * @throws IllegalArgumentException if {@code percent} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder hedgeBudgetPercent(int percent) {
+            requireUnset(hedgeBudgetPercent, "hedgeBudgetPercent");
+            this.hedgeBudgetPercent = checkRange(percent, 0, 100, "hedgeBudgetPercent");
+            return this;
+        }
+
+        /**
+         * Hedges per second the hedge budget allows whatever the traffic; default 0, so that
+         * hedges never add more than {@link #hedgeBudgetPercent} of the requests.
+         *
+         * @param hedges the floor, 0..10,000
+         * @return this builder
+         * @throws IllegalArgumentException if {@code hedges} is out of range
+         * @throws IllegalStateException    if it was already set
+         */
+        public Builder minHedgesPerSecond(int hedges) {
+            requireUnset(minHedgesPerSecond, "minHedgesPerSecond");
+            this.minHedgesPerSecond = checkRange(hedges, 0, 10_000, "minHedgesPerSecond");
+            return this;
+        }
+
+        /**
          * Builds the policy.
          *
          * @return the policy
@@ -172,7 +237,9 @@ public final class RetryPolicy {
             return new RetryPolicy(maxAttempts != null ? maxAttempts : 3,
                     retryOn != null ? retryOn : failure -> failure instanceof Exception,
                     budgetPercent != null ? budgetPercent : 20,
-                    minRetriesPerSecond != null ? minRetriesPerSecond : 10);
+                    minRetriesPerSecond != null ? minRetriesPerSecond : 10,
+                    hedgeBudgetPercent != null ? hedgeBudgetPercent : 5,
+                    minHedgesPerSecond != null ? minHedgesPerSecond : 0);
         }
     }
 }

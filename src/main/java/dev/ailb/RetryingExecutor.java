@@ -12,6 +12,9 @@ import java.util.random.RandomGenerator;
  * backend the balancer picks, holding a connection for it, and retries of a failed call on
  * backends not tried yet, as the {@link RetryPolicy} allows and within a retry budget shared by
  * every call of the balancer. Every attempt is counted as a request with its own time and outcome.
+ * The budget is also the one {@link AsyncExecutor} spends on its retries and hedges, which it
+ * takes through {@link #recordRequest}, {@link #tryRetry}, {@link #tryHedge} and
+ * {@link #pickUntried}.
  *
  * <p>A call of a session makes its first attempt where {@link SessionRouting#route} sends it (the
  * session's backend, or the one it is bound to now); its retries go to backends not tried yet like
@@ -36,7 +39,7 @@ final class RetryingExecutor {
         this.sessions = sessions;
         this.policy = policy;
         this.budget = new RetryBudget(policy.budgetPercent() / 100.0, policy.minRetriesPerSecond(),
-                TimeUnit.SECONDS.toNanos(10));
+                policy.hedgeBudgetPercent() / 100.0, policy.minHedgesPerSecond(), TimeUnit.SECONDS.toNanos(10));
         this.random = random;
         this.figures = figures;
         this.closed = closed;
@@ -45,6 +48,31 @@ final class RetryingExecutor {
     /** The retries the budget refused so far. */
     long retriesRefused() {
         return budget.retriesRefused();
+    }
+
+    /** The hedges the budget refused so far. */
+    long hedgesRefused() {
+        return budget.hedgesRefused();
+    }
+
+    /** The policy the attempts follow. */
+    RetryPolicy policy() {
+        return policy;
+    }
+
+    /** Records a call's first attempt in the budget. */
+    void recordRequest(long now) {
+        budget.recordRequest(now);
+    }
+
+    /** Takes a retry from the budget, or says no. */
+    boolean tryRetry(long now) {
+        return budget.tryWithdraw(now);
+    }
+
+    /** Takes a hedge from the budget, or says no. */
+    boolean tryHedge(long now) {
+        return budget.tryWithdrawHedge(now);
     }
 
     /**
@@ -79,12 +107,12 @@ final class RetryingExecutor {
                     stop = CallFailedException.Reason.BALANCER_CLOSED;
                 } else if (attempt >= policy.maxAttempts()) {
                     stop = CallFailedException.Reason.ATTEMPTS_EXHAUSTED;
-                } else if (untried(router.candidates(router.published(), request), tried).isEmpty()) {
+                } else if (!hasUntried(request, tried)) {
                     stop = CallFailedException.Reason.NO_UNTRIED_BACKEND;
                 } else if (!budget.tryWithdraw(router.now())) {
                     stop = CallFailedException.Reason.BUDGET_EXHAUSTED;
                 } else {
-                    backend = pickUntried(request, tried);
+                    backend = pickUntried(request, tried, false);
                     if (backend == null) {
                         stop = closed.getAsBoolean() ? CallFailedException.Reason.BALANCER_CLOSED
                                 : CallFailedException.Reason.NO_UNTRIED_BACKEND;
@@ -110,6 +138,11 @@ final class RetryingExecutor {
         }
     }
 
+    /** Whether a backend not tried yet among the request's candidates is routable now. */
+    boolean hasUntried(Request request, List<Backend> tried) {
+        return !untried(router.candidates(router.published(), request), tried).isEmpty();
+    }
+
     /**
      * The backends a retry may go to: among the request's candidates (which serve its model and
      * carry its labels), routable now and not tried yet.
@@ -126,9 +159,10 @@ final class RetryingExecutor {
 
     /**
      * Picks and acquires a backend not tried yet: the strategy's pick if it is one, else one of the
-     * untried at random (a hash strategy would pick the same backend again). Null if none is left.
+     * untried at random (a hash strategy would pick the same backend again), and counts it as a
+     * retry, or as a hedge if {@code hedge}. Null if none is left.
      */
-    private Backend pickUntried(Request request, List<Backend> tried) {
+    Backend pickUntried(Request request, List<Backend> tried, boolean hedge) {
         for (int attempt = 0; attempt < 3 && !closed.getAsBoolean(); attempt++) {
             Candidates current = router.candidates(router.view(), request);
             List<Backend> candidates = untried(current, tried);
@@ -141,7 +175,11 @@ final class RetryingExecutor {
             }
             if (router.tryAcquire(backend, request)) {
                 router.countSelection(backend, request, current);
-                figures.countRetry();
+                if (hedge) {
+                    figures.countHedge();
+                } else {
+                    figures.countRetry();
+                }
                 return backend;
             }
         }

@@ -42,6 +42,10 @@ final class TrafficFigures {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder panicSelections = new LongAdder();
     private final LongAdder retries = new LongAdder();
+    private final LongAdder hedges = new LongAdder();
+    private final LongAdder cancelled = new LongAdder();
+    private final LongAdder firstTokenTimeouts = new LongAdder();
+    private final LongAdder deadlinesExceeded = new LongAdder();
 
     /**
      * Counts a request routed to a backend from candidates in panic or not, here if the backend has
@@ -64,6 +68,30 @@ final class TrafficFigures {
     /** Counts an attempt made after a failed one. */
     void countRetry() {
         retries.increment();
+    }
+
+    /** Counts a hedge: a second attempt sent while the first still ran. */
+    void countHedge() {
+        hedges.increment();
+    }
+
+    /**
+     * Counts an attempt abandoned without an outcome ({@link Lease#cancel()}): its connection was
+     * given back, and it is neither a success nor a failure. Counted here only, never folded: a
+     * backend keeps no figure of it.
+     */
+    void countCancelled() {
+        cancelled.increment();
+    }
+
+    /** Counts an attempt abandoned because its first token did not come in time. */
+    void countFirstTokenTimeout() {
+        firstTokenTimeouts.increment();
+    }
+
+    /** Counts a call ended by its deadline. */
+    void countDeadlineExceeded() {
+        deadlinesExceeded.increment();
     }
 
     /**
@@ -118,9 +146,10 @@ final class TrafficFigures {
      * @param sessions       the session routing, for its counts
      * @param boundSessions  the sessions bound now
      * @param retriesRefused the retries the budget refused
+     * @param hedgesRefused  the hedges the budget refused
      */
     LoadBalancerStats statsOf(Registry view, long nowNanos, SessionRouting sessions, int boundSessions,
-            long retriesRefused) {
+            long retriesRefused, long hedgesRefused) {
         List<BackendStats> perBackend = new ArrayList<>(view.all.size());
         List<LatencyHistogram.Snapshot> histograms = new ArrayList<>(view.all.size() + 1);
         histograms.add(departedHistogram.snapshot());
@@ -158,7 +187,8 @@ final class TrafficFigures {
                 Duration.ofNanos(h.valueAt(0.50)), Duration.ofNanos(h.valueAt(0.95)),
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, view.available.size(), draining,
                 ejected, view.panic, panicSelections.sum(), retries.sum(), retriesRefused,
-                boundSessions, sessions.hits.sum(), sessions.misses.sum(), sessions.rebinds.sum());
+                boundSessions, sessions.hits.sum(), sessions.misses.sum(), sessions.rebinds.sum(),
+                hedges.sum(), hedgesRefused, cancelled.sum(), firstTokenTimeouts.sum(), deadlinesExceeded.sum());
         return new LoadBalancerStats(view.strategy.name(), metrics, perBackend);
     }
 

@@ -90,6 +90,36 @@ public final class LatencyHistogram {
     }
 
     /**
+     * The duration in nanoseconds below or at which {@code quantile} of the recorded durations
+     * lie (nearest rank), read from the live counts without copying them, for a caller that needs
+     * one percentile per request; or -1 when fewer than {@code minCount} durations were recorded.
+     * Durations recorded during the read may or may not be seen, as with {@link #snapshot()}.
+     *
+     * @param quantile 0.0..1.0
+     * @param minCount the fewest recorded durations the percentile is worth reading from, >= 1
+     * @return the duration, or -1
+     */
+    public long valueAt(double quantile, long minCount) {
+        long total = 0;
+        for (int i = 0; i < BUCKETS; i++) {
+            total += counts.get(i) & COUNT;
+        }
+        if (total < Math.max(1, minCount)) {
+            return -1;
+        }
+        long rank = Math.max(1, (long) Math.ceil(quantile * total));
+        long seen = 0;
+        for (int i = 0; i < BUCKETS; i++) {
+            seen += counts.get(i) & COUNT;
+            if (seen >= rank) {
+                return representativeOf(i);
+            }
+        }
+        // Not reached: counts only grow, so the second pass sees at least the first pass's total.
+        return representativeOf(BUCKETS - 1);
+    }
+
+    /**
      * The value a bucket stands for: the middle of the durations it counts. In the last bucket,
      * [31 &times; 2^58, 2^63), the middle is 63 &times; 2^57, below {@code Long.MAX_VALUE}.
      */

@@ -21,6 +21,20 @@ import java.util.concurrent.atomic.LongAdder;
  * one slot, which is precise enough for its purpose. Times are ticker readings, compared only by
  * subtraction, so a ticker that overflows is fine.
  *
+ * <h2>Hedges</h2>
+ * A hedge (a second attempt sent while the first is still running, to cut the tail latency) is an
+ * extra attempt like a retry, and shares the same window. A hedge must fit two limits at once:
+ * <ul>
+ *   <li>the shared one: retries and hedges together stay within {@code percentCanRetry} of the
+ *       window's requests plus the retry reserve, so hedging can never let the extra attempts of
+ *       the balancer grow past what the retry budget allows;</li>
+ *   <li>its own: hedges alone stay within {@code percentCanHedge} of the window's requests plus
+ *       the hedge reserve ({@code minHedgesPerSecond} times the window in seconds).</li>
+ * </ul>
+ * A retry needs only the shared limit, so hedges spend the room retries would have had, and a
+ * storm of retries leaves no room for hedges: when the fleet fails, the balancer stops hedging
+ * before it stops retrying.
+ *
  * <p>Thread-safe. Recording a request is two volatile reads and one atomic add; only the first
  * call in each slot period allocates the slot's counters. Under contention at the limit a retry may
  * be refused that a lone caller would have got, but the allowed retries never exceed the budget.
@@ -37,10 +51,14 @@ public final class RetryBudget {
 
     private final long partsPerMillion;
     private final long reserve;
+    private final long hedgePartsPerMillion;
+    private final long hedgeReserve;
     private final long slotNanos;
     private final AtomicReferenceArray<Slot> slots = new AtomicReferenceArray<>(SLOTS);
     private final LongAdder allowed = new LongAdder();
     private final LongAdder refused = new LongAdder();
+    private final LongAdder hedgesAllowed = new LongAdder();
+    private final LongAdder hedgesRefused = new LongAdder();
 
     // Periods count from the first reading, so that only differences of readings are ever used.
     private volatile boolean started;
@@ -57,20 +75,46 @@ public final class RetryBudget {
      * @throws IllegalArgumentException if an argument is out of range
      */
     public RetryBudget(double percentCanRetry, int minRetriesPerSecond, long windowNanos) {
+        this(percentCanRetry, minRetriesPerSecond, 0.0, 0, windowNanos);
+    }
+
+    /**
+     * Creates a budget for retries and hedges; see the class comment for how they share it.
+     *
+     * @param percentCanRetry the share of the window's requests that retries and hedges together
+     *     may add, 0.0..1.0, rounded to a millionth
+     * @param minRetriesPerSecond the retry reserve: this many extra attempts per second of the
+     *     window are always allowed, whatever the traffic
+     * @param percentCanHedge the share of the window's requests that hedges alone may add,
+     *     0.0..1.0, rounded to a millionth
+     * @param minHedgesPerSecond the hedge reserve, counted like the retry reserve
+     * @param windowNanos the length of the window, 1 second..1 hour
+     * @throws IllegalArgumentException if an argument is out of range
+     */
+    public RetryBudget(double percentCanRetry, int minRetriesPerSecond, double percentCanHedge,
+            int minHedgesPerSecond, long windowNanos) {
         checkUnitInterval(percentCanRetry, "percentCanRetry");
         checkNonNegative(minRetriesPerSecond, "minRetriesPerSecond");
+        checkUnitInterval(percentCanHedge, "percentCanHedge");
+        checkNonNegative(minHedgesPerSecond, "minHedgesPerSecond");
         if (windowNanos < MIN_WINDOW_NANOS || windowNanos > MAX_WINDOW_NANOS) {
             throw new IllegalArgumentException("windowNanos: " + windowNanos
                     + " (expected: " + MIN_WINDOW_NANOS + ".." + MAX_WINDOW_NANOS + ")");
         }
         this.partsPerMillion = Math.round(percentCanRetry * PARTS);
-        // Split into whole and partial seconds so that the product cannot overflow.
-        this.reserve = minRetriesPerSecond * (windowNanos / NANOS_PER_SECOND)
-                + minRetriesPerSecond * (windowNanos % NANOS_PER_SECOND) / NANOS_PER_SECOND;
+        this.reserve = reserveOf(minRetriesPerSecond, windowNanos);
+        this.hedgePartsPerMillion = Math.round(percentCanHedge * PARTS);
+        this.hedgeReserve = reserveOf(minHedgesPerSecond, windowNanos);
         this.slotNanos = windowNanos / SLOTS;
         for (int i = 0; i < SLOTS; i++) {
             slots.set(i, EMPTY);
         }
+    }
+
+    private static long reserveOf(long perSecond, long windowNanos) {
+        // Split into whole and partial seconds so that the product cannot overflow.
+        return perSecond * (windowNanos / NANOS_PER_SECOND)
+                + perSecond * (windowNanos % NANOS_PER_SECOND) / NANOS_PER_SECOND;
     }
 
     /**
@@ -106,6 +150,41 @@ public final class RetryBudget {
         }
         allowed.increment();
         return true;
+    }
+
+    /**
+     * Takes one hedge from the budget if both its limits allow it now: the shared one of retries
+     * and hedges, and the hedges' own.
+     *
+     * @param nowNanos the current ticker reading
+     * @return {@code true} if the hedge may go ahead and was counted, {@code false} if it was refused
+     */
+    public boolean tryWithdrawHedge(long nowNanos) {
+        long period = periodOf(nowNanos);
+        if (balanceAt(period) <= 0 || hedgeBalanceAt(period) <= 0) {
+            hedgesRefused.increment();
+            return false;
+        }
+        // Count first, then check, as tryWithdraw does: a hedge is an extra attempt in both limits.
+        Slot slot = slotFor(period);
+        slot.hedges.incrementAndGet();
+        if (balanceAt(period) < 0 || hedgeBalanceAt(period) < 0) {
+            slot.hedges.decrementAndGet();
+            hedgesRefused.increment();
+            return false;
+        }
+        hedgesAllowed.increment();
+        return true;
+    }
+
+    /** Returns how many hedges {@link #tryWithdrawHedge} has allowed since this budget was created. */
+    public long hedgesAllowed() {
+        return hedgesAllowed.sum();
+    }
+
+    /** Returns how many hedges {@link #tryWithdrawHedge} has refused since this budget was created. */
+    public long hedgesRefused() {
+        return hedgesRefused.sum();
     }
 
     /**
@@ -158,22 +237,37 @@ public final class RetryBudget {
         return slot;
     }
 
+    /** The extra attempts the shared limit still allows: retries and hedges together. */
     private long balanceAt(long period) {
         long requests = 0;
-        long retries = 0;
+        long extra = 0;
         for (int i = 0; i < SLOTS; i++) {
             Slot slot = slots.get(i);
             // Slots a little ahead count too: a caller whose reading is late must still see them.
             if (Math.abs(period - slot.period) < SLOTS) {
                 requests += slot.requests.get();
-                retries += slot.retries.get();
+                extra += slot.retries.get() + slot.hedges.get();
             }
         }
-        return share(requests) + reserve - retries;
+        return share(requests, partsPerMillion) + reserve - extra;
     }
 
-    private long share(long requests) {
-        return requests / PARTS * partsPerMillion + requests % PARTS * partsPerMillion / PARTS;
+    /** The hedges the hedges' own limit still allows. */
+    private long hedgeBalanceAt(long period) {
+        long requests = 0;
+        long hedges = 0;
+        for (int i = 0; i < SLOTS; i++) {
+            Slot slot = slots.get(i);
+            if (Math.abs(period - slot.period) < SLOTS) {
+                requests += slot.requests.get();
+                hedges += slot.hedges.get();
+            }
+        }
+        return share(requests, hedgePartsPerMillion) + hedgeReserve - hedges;
+    }
+
+    private static long share(long requests, long perMillion) {
+        return requests / PARTS * perMillion + requests % PARTS * perMillion / PARTS;
     }
 
     /** The counts of one slot period; replaced, never reset, when the period is over. */
@@ -181,6 +275,7 @@ public final class RetryBudget {
         final long period;
         final AtomicLong requests = new AtomicLong();
         final AtomicLong retries = new AtomicLong();
+        final AtomicLong hedges = new AtomicLong();
 
         Slot(long period) {
             this.period = period;

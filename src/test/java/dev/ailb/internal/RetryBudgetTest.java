@@ -279,4 +279,77 @@ class RetryBudgetTest {
         }
         return results;
     }
+
+    @Test
+    void fivePercentOfAHundredRequestsAllowsExactlyFiveHedges() {
+        // given
+        RetryBudget budget = new RetryBudget(0.2, 0, 0.05, 0, WINDOW);
+        recordRequests(budget, 100, T0);
+
+        // when
+        int hedges = 0;
+        while (budget.tryWithdrawHedge(T0)) {
+            hedges++;
+        }
+
+        // then
+        assertThat(hedges).isEqualTo(5);
+        assertThat(budget.hedgesAllowed()).isEqualTo(5);
+        assertThat(budget.hedgesRefused()).isEqualTo(1);
+        assertThat(budget.retriesRefused()).isZero();
+        assertThat(budget.balance(T0)).as("retries left: 20 less the 5 hedges").isEqualTo(15);
+    }
+
+    @Test
+    void hedgesAndRetriesShareTheRetryLimit() {
+        // given: room for 20 extra attempts, 10 of which may be hedges
+        RetryBudget budget = new RetryBudget(0.2, 0, 0.1, 0, WINDOW);
+        recordRequests(budget, 100, T0);
+
+        // when: 15 retries first
+        for (int i = 0; i < 15; i++) {
+            assertThat(budget.tryWithdraw(T0)).isTrue();
+        }
+        int hedges = 0;
+        while (budget.tryWithdrawHedge(T0)) {
+            hedges++;
+        }
+
+        // then: the hedges get only the 5 the retries left, not their own 10
+        assertThat(hedges).isEqualTo(5);
+        assertThat(budget.tryWithdraw(T0)).isFalse();
+        assertThat(budget.retriesAllowed() + budget.hedgesAllowed()).isEqualTo(20);
+    }
+
+    @Test
+    void aBudgetWithoutHedgeShareRefusesEveryHedge() {
+        RetryBudget budget = new RetryBudget(0.2, 10, WINDOW);
+        recordRequests(budget, 1000, T0);
+
+        assertThat(budget.tryWithdrawHedge(T0)).isFalse();
+        assertThat(budget.hedgesRefused()).isEqualTo(1);
+        assertThat(budget.balance(T0)).isEqualTo(300);
+    }
+
+    @Test
+    void hedgeReserveAllowsHedgesWithoutTraffic() {
+        RetryBudget budget = new RetryBudget(0.2, 10, 0.05, 1, WINDOW);
+
+        int hedges = 0;
+        while (budget.tryWithdrawHedge(T0)) {
+            hedges++;
+        }
+
+        assertThat(hedges).as("one per second of the 10 s window").isEqualTo(10);
+    }
+
+    @Test
+    void rejectsAHedgeShareOutOfRange() {
+        assertThatThrownBy(() -> new RetryBudget(0.2, 0, 1.5, 0, WINDOW))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("percentCanHedge: 1.5 (expected: 0.0..1.0)");
+        assertThatThrownBy(() -> new RetryBudget(0.2, 0, 0.05, -1, WINDOW))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("minHedgesPerSecond: -1 (expected: >= 0)");
+    }
 }
