@@ -144,6 +144,12 @@ class BadInputCatalogueTest {
                 f -> f.closed.selectBackend(f.request));
         call("execute-after-close", "closed.execute(request, backend -> \"never\")",
                 f -> f.closed.execute(f.request, backend -> "never"));
+        call("execute-async-null-call", "lb.executeAsync(request, null)",
+                f -> f.lb.executeAsync(f.request, null));
+        call("execute-async-null-options", "lb.executeAsync(request, attempt -> null, null)",
+                f -> f.lb.executeAsync(f.request, attempt -> null, null));
+        call("execute-async-after-close", "closed.executeAsync(request, attempt -> null)",
+                f -> f.closed.executeAsync(f.request, attempt -> null));
         call("lease-after-close", "closed.acquire(request, \"user-1\")",
                 f -> f.closed.acquire(f.request, "user-1"));
         call("picker-returns-foreign", "rogue.selectBackend(request)",
@@ -231,6 +237,31 @@ class BadInputCatalogueTest {
                 f -> f.outliers.build());
         call("retry-attempts-zero", "retries.maxAttempts(0)",
                 f -> f.retries.maxAttempts(0));
+        call("retry-hedge-budget-too-large", "retries.hedgeBudgetPercent(101)",
+                f -> f.retries.hedgeBudgetPercent(101));
+        call("retry-min-hedges-negative", "retries.minHedgesPerSecond(-1)",
+                f -> f.retries.minHedgesPerSecond(-1));
+        call("call-scheduler-null", "builder.callScheduler(null)",
+                f -> f.builder.callScheduler(null));
+        call("call-deadline-zero", "CallOptions.builder().deadline(Duration.ZERO)",
+                f -> CallOptions.builder().deadline(Duration.ZERO));
+        call("call-first-token-negative", "CallOptions.builder().firstTokenDeadline(Duration.ofMillis(-1))",
+                f -> CallOptions.builder().firstTokenDeadline(Duration.ofMillis(-1)));
+        call("call-first-token-not-shorter", "CallOptions.builder().deadline(Duration.ofSeconds(1))"
+                + ".firstTokenDeadline(Duration.ofSeconds(2)).build()",
+                f -> CallOptions.builder().deadline(Duration.ofSeconds(1)).firstTokenDeadline(Duration.ofSeconds(2))
+                        .build());
+        call("call-deadline-twice", "CallOptions.builder().deadline(Duration.ofSeconds(1))"
+                + ".deadline(Duration.ofSeconds(2))",
+                f -> CallOptions.builder().deadline(Duration.ofSeconds(1)).deadline(Duration.ofSeconds(2)));
+        call("call-hedging-null", "CallOptions.builder().hedging(null)",
+                f -> CallOptions.builder().hedging(null));
+        call("hedge-fixed-zero", "HedgeDelay.fixed(Duration.ZERO)",
+                f -> HedgeDelay.fixed(Duration.ZERO));
+        call("hedge-quantile-as-percent", "HedgeDelay.firstTokenPercentile(95, Duration.ofMillis(500))",
+                f -> HedgeDelay.firstTokenPercentile(95, Duration.ofMillis(500)));
+        call("hedge-fallback-null", "HedgeDelay.responseTimePercentile(0.95, null)",
+                f -> HedgeDelay.responseTimePercentile(0.95, null));
         // Lifecycle
         call("strategy-after-close", "closed.setStrategy(BalancingStrategy.RANDOM)",
                 f -> f.closed.setStrategy(BalancingStrategy.RANDOM));
