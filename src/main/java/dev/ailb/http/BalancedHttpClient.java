@@ -3,9 +3,12 @@ package dev.ailb.http;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.quote;
 
+import dev.ailb.Attempt;
+import dev.ailb.AttemptCall;
 import dev.ailb.Backend;
 import dev.ailb.BackendCall;
 import dev.ailb.CallFailedException;
+import dev.ailb.CallOptions;
 import dev.ailb.Lease;
 import dev.ailb.LeasedCall;
 import dev.ailb.LoadBalancer;
@@ -20,6 +23,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -59,6 +64,21 @@ import java.util.function.UnaryOperator;
  *         HttpResponse.BodyHandlers.ofString());
  * }</pre>
  *
+ * <p>{@link #sendAsync} and {@link #sendJsonAsync} send without blocking a thread, through
+ * {@link LoadBalancer#executeAsync}, with the deadlines and hedging of a {@link CallOptions}
+ * (the client's {@linkplain Builder#callOptions default}, or the request's own): the first byte
+ * of an answer below 500 is the attempt's first token, and an attempt the balancer abandons (a
+ * missed first-token deadline, a hedge that lost, the call's deadline, the caller's
+ * cancellation) has its exchange cancelled in the JDK client, which closes its connection.
+ *
+ * <pre>{@code
+ * CompletableFuture<HttpResponse<String>> answer = http.sendJsonAsync(request, "/v1/chat/completions",
+ *         json, HttpResponse.BodyHandlers.ofString(), CallOptions.builder()
+ *                 .deadline(Duration.ofSeconds(30))
+ *                 .hedging(HedgeDelay.responseTimePercentile(0.95, Duration.ofSeconds(2)))
+ *                 .build());
+ * }</pre>
+ *
  * <p>Thread-safe.
  */
 public final class BalancedHttpClient {
@@ -69,13 +89,15 @@ public final class BalancedHttpClient {
     private final HttpClient client;
     private final String scheme;
     private final UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer;
+    private final CallOptions callOptions;
 
     private BalancedHttpClient(LoadBalancer balancer, HttpClient client, String scheme,
-            UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer) {
+            UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer, CallOptions callOptions) {
         this.balancer = balancer;
         this.client = client;
         this.scheme = scheme;
         this.jsonRequestCustomizer = jsonRequestCustomizer;
+        this.callOptions = callOptions;
     }
 
     /**
@@ -192,6 +214,106 @@ public final class BalancedHttpClient {
         } catch (CallFailedException e) {
             return lastAnswer(e);
         }
+    }
+
+    /**
+     * Like {@link #send(Request, Function, HttpResponse.BodyHandler)} without blocking, with the
+     * client's {@linkplain Builder#callOptions default call options}; see
+     * {@link #sendAsync(Request, Function, HttpResponse.BodyHandler, CallOptions)}.
+     *
+     * @param <T>        the type of the body
+     * @param request    what the balancer routes by
+     * @param requestFor builds the HTTP request from the chosen backend's base URI; called once per
+     *                   attempt, on the thread that starts it
+     * @param handler    reads the body
+     * @return the answer to come
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public <T> CompletableFuture<HttpResponse<T>> sendAsync(Request request, Function<URI, HttpRequest> requestFor,
+            HttpResponse.BodyHandler<T> handler) {
+        return sendAsync(request, requestFor, handler, callOptions);
+    }
+
+    /**
+     * Sends a request with the JDK client's {@code sendAsync} to the backend the balancer picks,
+     * through {@link LoadBalancer#executeAsync} with these deadlines and hedging. A 5xx answer or
+     * an I/O failure fails the attempt, which is retried elsewhere as the retry policy allows; the
+     * first byte of an answer below 500 is the attempt's first token. An attempt abandoned by the
+     * balancer has its exchange cancelled ({@code cancel(true)} on the JDK client's future, which
+     * aborts the exchange and closes its connection), and so has every attempt still running when
+     * the caller cancels the returned future. The lease of the attempt that won ends once
+     * {@code handler} has read its answer.
+     *
+     * <p>The future completes with the first answer below 500, or the last 5xx answer when no
+     * attempt is left; it fails with {@link CallFailedException} when the last attempt failed
+     * without an answer, {@link dev.ailb.DeadlineExceededException} when the call's deadline
+     * passed, {@link dev.ailb.NoAvailableBackendException} when no backend is available, and a
+     * {@link java.util.concurrent.CancellationException} once cancelled.
+     *
+     * @param <T>        the type of the body
+     * @param request    what the balancer routes by
+     * @param requestFor builds the HTTP request from the chosen backend's base URI; called once per
+     *                   attempt, on the thread that starts it
+     * @param handler    reads the body
+     * @param options    the deadlines and hedging of this request
+     * @return the answer to come
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public <T> CompletableFuture<HttpResponse<T>> sendAsync(Request request, Function<URI, HttpRequest> requestFor,
+            HttpResponse.BodyHandler<T> handler, CallOptions options) {
+        checkNotNull(request, "request");
+        checkNotNull(requestFor, "requestFor");
+        checkNotNull(handler, "handler");
+        checkNotNull(options, "options");
+        return sendAttempts(request, backend -> build(requestFor, backend), attempt -> handler, options);
+    }
+
+    /**
+     * The attempts of an asynchronous send: each sends its request and reads the answer with the
+     * handler made for it, and cancelling the attempt cancels its exchange. The returned future is
+     * the caller's: cancelling it cancels the call.
+     */
+    private <T> CompletableFuture<HttpResponse<T>> sendAttempts(Request request,
+            Function<Backend, HttpRequest> requestFor, Function<Attempt, HttpResponse.BodyHandler<T>> handlerFor,
+            CallOptions options) {
+        AttemptCall<HttpResponse<T>> call = attempt -> {
+            HttpRequest built = requestFor.apply(attempt.backend());
+            CompletableFuture<HttpResponse<T>> exchange =
+                    client.sendAsync(built, new FirstByteHandler<>(handlerFor.apply(attempt), attempt));
+            attempt.onCancel(() -> exchange.cancel(true));
+            return exchange.thenApply(response -> {
+                if (response.statusCode() >= 500) {
+                    throw new CompletionException(new ServerErrorException(response)); // unwrapped by the balancer
+                }
+                return response;
+            });
+        };
+        CompletableFuture<HttpResponse<T>> attempts = balancer.executeAsync(request, call, options);
+        CompletableFuture<HttpResponse<T>> answer = new CompletableFuture<>();
+        attempts.whenComplete((response, failure) -> {
+            if (failure == null) {
+                answer.complete(response);
+                return;
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (cause instanceof CallFailedException && cause.getCause() instanceof ServerErrorException) {
+                @SuppressWarnings("unchecked")
+                HttpResponse<T> last = (HttpResponse<T>) ((ServerErrorException) cause.getCause()).response();
+                answer.complete(last);
+            } else {
+                answer.completeExceptionally(cause);
+            }
+        });
+        // A dependent future does not pass its cancellation back: this one does, to every attempt.
+        answer.whenComplete((response, failure) -> {
+            if (answer.isCancelled()) {
+                attempts.cancel(true);
+            }
+        });
+        return answer;
     }
 
     /**
@@ -350,6 +472,58 @@ public final class BalancedHttpClient {
     }
 
     /**
+     * Like {@link #sendJson(Request, String, String, HttpResponse.BodyHandler)} without blocking,
+     * with the client's {@linkplain Builder#callOptions default call options}; see
+     * {@link #sendJsonAsync(Request, String, String, HttpResponse.BodyHandler, CallOptions)}.
+     *
+     * @param <T>     the type of the body
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, such as {@code /v1/chat/completions}
+     * @param body    the JSON body, sent in UTF-8
+     * @param handler reads the body of the answer
+     * @return the answer to come
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code path} is not an absolute path, or the body of a
+     *                                  chat or completion request is not one; nothing is sent then
+     * @throws IllegalStateException    if {@code jackson-core} is missing, or the balancer is closed
+     */
+    public <T> CompletableFuture<HttpResponse<T>> sendJsonAsync(Request request, String path, String body,
+            HttpResponse.BodyHandler<T> handler) {
+        return sendJsonAsync(request, path, body, handler, callOptions);
+    }
+
+    /**
+     * Like {@link #sendJson(Request, String, String, HttpResponse.BodyHandler)} without blocking,
+     * through the attempts, deadlines and hedging of
+     * {@link #sendAsync(Request, Function, HttpResponse.BodyHandler, CallOptions)}: the request is
+     * routed with the prompt read from the body when it has none, and the server's prompt-cache
+     * figures are reported on the lease of the attempt that answered. A streamed answer (a body
+     * asking for {@code "stream":true}) gives its first token with its first event, so that the
+     * first-token deadline and hedging see the server's time to first token.
+     *
+     * @param <T>     the type of the body
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, such as {@code /v1/chat/completions}
+     * @param body    the JSON body, sent in UTF-8
+     * @param handler reads the body of the answer
+     * @param options the deadlines and hedging of this request
+     * @return the answer to come
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code path} is not an absolute path, or the body of a
+     *                                  chat or completion request is not one; nothing is sent then
+     * @throws IllegalStateException    if {@code jackson-core} is missing, or the balancer is closed
+     */
+    public <T> CompletableFuture<HttpResponse<T>> sendJsonAsync(Request request, String path, String body,
+            HttpResponse.BodyHandler<T> handler, CallOptions options) {
+        checkNotNull(handler, "handler");
+        checkNotNull(options, "options");
+        Request routed = routedByBody("BalancedHttpClient.sendJsonAsync", request, path, body);
+        String name = balancer.name();
+        return sendAttempts(routed, backend -> post(path, body, backend),
+                attempt -> UsageTap.handler(handler, name, attempt.lease()), options);
+    }
+
+    /**
      * Like {@link #stream(Request, Function)} for a JSON body that this client posts itself, as
      * {@link #sendJson(Request, String, String, HttpResponse.BodyHandler) sendJson} posts it: the
      * request is routed with the prompt read from the body when it has none, and the server's
@@ -487,6 +661,7 @@ public final class BalancedHttpClient {
         private HttpClient client;
         private String scheme = "http";
         private UnaryOperator<HttpRequest.Builder> jsonRequestCustomizer = UnaryOperator.identity();
+        private CallOptions callOptions = CallOptions.none();
 
         private Builder(LoadBalancer balancer) {
             this.balancer = balancer;
@@ -546,6 +721,20 @@ public final class BalancedHttpClient {
         }
 
         /**
+         * The deadlines and hedging of {@link #sendAsync} and {@link #sendJsonAsync} when the
+         * request gives none of its own; default {@link CallOptions#none()}. The blocking
+         * {@code send} and {@code stream} forms do not use them.
+         *
+         * @param options the default options of the asynchronous forms
+         * @return this builder
+         * @throws NullPointerException if {@code options} is null
+         */
+        public Builder callOptions(CallOptions options) {
+            this.callOptions = checkNotNull(options, "callOptions");
+            return this;
+        }
+
+        /**
          * The client.
          *
          * @return a new client with these settings
@@ -555,7 +744,7 @@ public final class BalancedHttpClient {
                     .version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(10))
                     .build();
-            return new BalancedHttpClient(balancer, c, scheme, jsonRequestCustomizer);
+            return new BalancedHttpClient(balancer, c, scheme, jsonRequestCustomizer, callOptions);
         }
     }
 
