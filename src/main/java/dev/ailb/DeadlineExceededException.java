@@ -24,8 +24,11 @@ public final class DeadlineExceededException extends RuntimeException {
         FIRST_TOKEN
     }
 
+    /** Which deadline passed. */
     private final Kind kind;
-    private final transient Duration deadline;
+    /** The deadline as it was set. */
+    private final Duration deadline;
+    /** The attempts started when it passed. */
     private final int attempts;
 
     private DeadlineExceededException(Kind kind, Duration deadline, int attempts, String message) {
