@@ -40,9 +40,10 @@ record FleetScenario(String name, List<Server> instances, Traffic traffic, int r
     static final int MAX_BATCH = 16;
     static final double BATCH_PENALTY = 0.05;
     /**
-     * The time to load a LoRA adapter into a slot. A rank-16 adapter of an 8B model is some 30 to
-     * 160 MB of weights; read from local disk and copied to the accelerator, vLLM takes a few
-     * hundred milliseconds, more from network storage. During it the instance's batch stands still.
+     * The time to load a LoRA adapter into a slot. A rank-16 adapter of an 8B model is some tens
+     * of megabytes of weights; read from local disk and copied to the accelerator, vLLM takes a
+     * few hundred milliseconds, more from network storage. During it the instance's batch stands
+     * still.
      */
     static final double ADAPTER_LOAD_SECONDS = 0.5;
     /** Adapter slots per instance: vLLM's {@code --max-loras}, commonly set between 1 (its default) and 8. */
@@ -86,6 +87,11 @@ record FleetScenario(String name, List<Server> instances, Traffic traffic, int r
     FleetScenario only(Priority priority) {
         return new FleetScenario(name + ", " + priority.name().toLowerCase(Locale.ROOT) + " only", instances, traffic,
                 requests, scrapeSeconds, patienceSeconds, load, EnumSet.of(priority));
+    }
+
+    /** This scenario with another number of requests, the rest as it is. */
+    FleetScenario withRequests(int n) {
+        return new FleetScenario(name, instances, traffic, n, scrapeSeconds, patienceSeconds, load, sent);
     }
 
     static final String LLAMA = "llama-3.1-8b";

@@ -1,5 +1,6 @@
 package dev.ailb.sim;
 
+import dev.ailb.BackendProfile;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
@@ -37,7 +38,19 @@ final class FleetSimulation {
         /** One {@code LEAST_CONNECTIONS} balancer per model, each over that model's instances: what a mixed fleet needs without model routing. */
         BALANCER_PER_MODEL,
         /** One {@code LEAST_CONNECTIONS} balancer over every instance, each request taken with {@code acquire}. */
-        ONE_BALANCER
+        ONE_BALANCER,
+        /**
+         * One {@code LEAST_CONNECTIONS} balancer, each backend declaring its model and adapters
+         * ({@link BackendProfile}), each request naming its model or adapter: the balancer routes
+         * by model only, since the instances' reports say nothing of their adapters.
+         */
+        MODEL_FILTER,
+        /**
+         * As {@link #MODEL_FILTER}, the instances' reports also listing their running and waiting
+         * adapters and their adapter slots, as vLLM's {@code vllm:lora_requests_info} does: the
+         * balancer prefers the instances with the adapter loaded, then those with a free slot.
+         */
+        LORA_AFFINITY
     }
 
     /** A way to route, by name in tables. */
@@ -172,7 +185,7 @@ final class FleetSimulation {
                     balancers.put(model, newBalancer(model));
                 }
             }
-            case ONE_BALANCER -> balancers.put("", newBalancer(null));
+            case ONE_BALANCER, MODEL_FILTER, LORA_AFFINITY -> balancers.put("", newBalancer(null));
             default -> throw new IllegalStateException("routing " + policy.routing());
         }
         events.schedule(scenario.scrapeSeconds(), new Scrape());
@@ -190,14 +203,30 @@ final class FleetSimulation {
                 .ticker(events.ticker())
                 .random(new Random(seed * 31 + 7 + balancers.size()))
                 .build();
+        boolean declare = declaresModels();
         int n = 0;
         for (FleetScenario.Server s : scenario.instances()) {
             n++;
             if (model == null || s.model().equals(model)) {
-                lb.addBackend(s.id(), "10.0.0." + n, 8000);
+                lb.addBackend(s.id(), "10.0.0." + n, 8000, 1, declare ? profile(s) : BackendProfile.none());
             }
         }
         return lb;
+    }
+
+    private boolean declaresModels() {
+        return policy.routing() == Routing.MODEL_FILTER || policy.routing() == Routing.LORA_AFFINITY;
+    }
+
+    /** What an instance serves: its model, and every adapter of it when it has adapter slots. */
+    private BackendProfile profile(FleetScenario.Server s) {
+        BackendProfile.Builder b = BackendProfile.builder().model(s.model());
+        if (s.adapterSlots() > 0) {
+            for (int rank = 1; rank <= scenario.traffic().adapters(); rank++) {
+                b.adapter(FleetScenario.Traffic.adapter(s.model(), rank));
+            }
+        }
+        return b.build();
     }
 
     private double nextArrival() {
@@ -247,8 +276,10 @@ final class FleetSimulation {
         Request request() {
             long estimate = Math.round((prefill / FleetScenario.SIZES.prefillSecondsPerToken())
                     + FleetScenario.SIZES.outputMedian());
-            return new Request("r" + index, "172.16." + (index % 7) + "." + (index % 250), "/v1/chat/completions",
-                    estimate).withModel(adapter != null ? adapter : model).withPriority(priority).withTenant(tenant);
+            Request request = new Request("r" + index, "172.16." + (index % 7) + "." + (index % 250),
+                    "/v1/chat/completions", estimate).withPriority(priority).withTenant(tenant);
+            // a balancer whose backends declare nothing serves only requests that name nothing
+            return declaresModels() ? request.withModel(adapter != null ? adapter : model) : request;
         }
     }
 
@@ -436,14 +467,18 @@ final class FleetSimulation {
         @Override
         void fire() {
             for (Instance inst : instances.values()) {
-                LoadReport report = LoadReport.builder()
+                LoadReport.Builder report = LoadReport.builder()
                         .waitingRequests(inst.waiting())
                         .runningRequests(inst.runningCount())
-                        .kvCacheUsage(Math.min(1.0, (double) inst.runningCount() / inst.maxBatch))
-                        .build();
+                        .kvCacheUsage(Math.min(1.0, (double) inst.runningCount() / inst.maxBatch));
+                if (policy.routing() == Routing.LORA_AFFINITY && inst.adapterSlots > 0) {
+                    report.runningAdapters(List.copyOf(inst.runningAdapters()))
+                            .waitingAdapters(List.copyOf(inst.waitingAdapters()))
+                            .maxAdapters(inst.adapterSlots);
+                }
                 for (LoadBalancer lb : balancers.values()) {
                     if (lb.getBackend(inst.id).isPresent()) {
-                        lb.updateBackendResources(inst.id, report);
+                        lb.updateBackendResources(inst.id, report.build());
                     }
                 }
             }

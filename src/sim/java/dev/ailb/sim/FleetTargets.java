@@ -23,23 +23,72 @@ import java.util.Map;
  *   <li>straggler: hedging cuts the p99 latency by at least 30% for at most 5% extra attempts.</li>
  * </ul>
  *
- * {@link SimulationReport} prints the runs and the targets; {@code FleetTargetsTest} asserts the
+ * Each target's baseline figure is the same measure of the run without the feature: a balancer
+ * per model, no admission queue, no hedging. {@link SimulationReport} prints the runs and the targets; {@code FleetTargetsTest} asserts the
  * targets met on the same runs and holds the AI-fleets guide to their figures.
  */
 final class FleetTargets {
     static final String PER_MODEL = "a balancer per model";
+    static final String MODEL_ONLY = "model filtering";
+    static final String LORA_AFFINITY = "LoRA affinity";
     static final String NO_ADMISSION = "no admission";
     static final String CRITICAL_ALONE = "critical requests alone";
     static final String NO_HEDGING = "no hedging";
 
     private FleetTargets() {}
 
+    /**
+     * One target: its name, the baseline's figure (NaN where it has none), the figure with the
+     * feature, the bound, and which side of it is met.
+     */
+    record Target(String name, double baseline, double measured, double bound, boolean atMost) {
+        boolean met() {
+            return atMost ? measured <= bound : measured >= bound;
+        }
+
+        /** e.g. {@code 0.53 <= 0.50}: three decimals where two would round a miss into a hit. */
+        String figure() {
+            return String.format(Locale.ROOT, "%.3f %s %.2f", measured, atMost ? "<=" : ">=", bound);
+        }
+
+        String baselineFigure() {
+            return Double.isNaN(baseline) ? "-" : String.format(Locale.ROOT, "%.3f", baseline);
+        }
+    }
+
+    /** The targets of the runs that have their feature's run, in the order of the class comment. */
+    static List<Target> of(Map<String, Map<String, FleetSimulation.Result>> runs) {
+        List<Target> targets = new ArrayList<>();
+        Map<String, FleetSimulation.Result> mixed = runs.get(FleetScenario.mixedFleet().name());
+        FleetSimulation.Result modelOnly = mixed.get(MODEL_ONLY);
+        FleetSimulation.Result affinity = mixed.get(LORA_AFFINITY);
+        // the baseline's figure: a balancer per model, what a mixed fleet took before models were routed
+        targets.add(new Target("mixed fleet: adapter loads / " + MODEL_ONLY + "'s",
+                (double) mixed.get(PER_MODEL).coldStarts() / modelOnly.coldStarts(),
+                (double) affinity.coldStarts() / modelOnly.coldStarts(), 0.5, true));
+        targets.add(new Target("mixed fleet: requests sent to an instance without their model", Double.NaN,
+                modelOnly.misrouted() + affinity.misrouted(), 0, true));
+        return targets;
+    }
+
+    /** The targets with the baseline's figure, the feature's, and met or missed. */
+    static String targetsTable(List<Target> targets) {
+        StringBuilder out = new StringBuilder("| target | baseline | figure | met |\n|---|---|---|---|\n");
+        for (Target t : targets) {
+            out.append("| ").append(t.name()).append(" | ").append(t.baselineFigure()).append(" | ").append(t.figure())
+                    .append(" | ").append(t.met() ? "yes" : "**missed**").append(" |\n");
+        }
+        return out.toString();
+    }
+
     /** Every run, by scenario name, then by policy name, in the order of the report. */
     static Map<String, Map<String, FleetSimulation.Result>> runs(long seed) {
         Map<String, Map<String, FleetSimulation.Result>> runs = new LinkedHashMap<>();
         FleetScenario mixed = FleetScenario.mixedFleet();
         runs.put(mixed.name(), runAll(mixed, List.of(
-                new FleetSimulation.Policy(PER_MODEL, FleetSimulation.Routing.BALANCER_PER_MODEL)), seed));
+                new FleetSimulation.Policy(PER_MODEL, FleetSimulation.Routing.BALANCER_PER_MODEL),
+                new FleetSimulation.Policy(MODEL_ONLY, FleetSimulation.Routing.MODEL_FILTER),
+                new FleetSimulation.Policy(LORA_AFFINITY, FleetSimulation.Routing.LORA_AFFINITY)), seed));
         FleetScenario overload = FleetScenario.overload();
         Map<String, FleetSimulation.Result> overloadRuns = runAll(overload, List.of(
                 new FleetSimulation.Policy(NO_ADMISSION, FleetSimulation.Routing.ONE_BALANCER)), seed);

@@ -14,8 +14,9 @@ import java.util.Map;
 
 /**
  * Runs every scenario with every strategy and the oracle, then the prefix-cache scenarios with
- * {@code LEAST_CONNECTIONS}, {@code PREFIX_AFFINITY} and the time-to-first-token oracle, and writes
- * the tables, the targets of {@code PREFIX_AFFINITY} met and missed ({@code report.md}) and a
+ * {@code LEAST_CONNECTIONS}, {@code PREFIX_AFFINITY} and the time-to-first-token oracle, then the
+ * mixed fleet, overload and straggler scenarios ({@link FleetTargets}) with and without their
+ * features, and writes the tables, the targets met and missed ({@code report.md}) and a
  * chart of p99 latency per strategy per scenario ({@code p99.svg}) to a folder,
  * {@code target/simulation} unless given another as the first argument.
  *
@@ -73,9 +74,12 @@ public final class SimulationReport {
         System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", "prefix caches", (System.nanoTime() - start) / 1e9);
         Map<String, Map<String, Simulation.Result>> byScenario = new LinkedHashMap<>();
         all.forEach((scenario, results) -> byScenario.put(scenario.name(), Simulation.byPolicy(results)));
+        start = System.nanoTime();
+        Map<String, Map<String, FleetSimulation.Result>> fleetRuns = FleetTargets.runs(SEED);
+        System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", "mixed fleets", (System.nanoTime() - start) / 1e9);
         String report = validation() + markdown(all) + prefixCacheMarkdown(PrefixCacheScenario.all(), prefixRuns)
                 + "### All prefix-cache runs\n\n" + prefixCacheSummary(prefixRuns) + "\n"
-                + targetsMarkdown(prefixRuns, byScenario);
+                + targetsMarkdown(prefixRuns, byScenario) + fleetMarkdown(fleetRuns);
         Files.writeString(folder.resolve("report.md"), report, StandardCharsets.UTF_8);
         Files.writeString(folder.resolve("p99.svg"), svg(all), StandardCharsets.UTF_8);
         System.out.println(report);
@@ -207,6 +211,14 @@ public final class SimulationReport {
         List<PrefixCacheTargets.Target> targets = new ArrayList<>(PrefixCacheTargets.of(prefixRuns, policy));
         targets.addAll(PrefixCacheTargets.ofOtherScenarios(otherRuns, policy));
         return "## Targets of " + policy + "\n\n" + targetsTable(targets) + "\n";
+    }
+
+    /** The mixed fleet, the overload and the straggler: their runs and their targets. */
+    static String fleetMarkdown(Map<String, Map<String, FleetSimulation.Result>> runs) {
+        return "## Mixed fleet, overload and straggler\n\nSeed " + SEED + ", " + FleetScenario.REQUESTS
+                + " requests per run, the first tenth not measured. Times in seconds from a request's arrival; TTFT:"
+                + " to its first token. Served: answered, of the requests sent.\n\n" + FleetTargets.markdown(runs)
+                + "\n### Targets\n\n" + FleetTargets.targetsTable(FleetTargets.of(runs)) + "\n";
     }
 
     static double oracleP99(List<Simulation.Result> results) {
