@@ -49,6 +49,8 @@ public final class Backend extends InFlightTokens {
     private volatile BackendProfile learnt = BackendProfile.none();
     /** Why the last load poll was rejected; null while polls succeed. Written by poll completions. */
     volatile String loadProblem;
+    /** Why the last model list was rejected; null while they are read. Written by discovery completions. */
+    volatile String modelsProblem;
     /** Whether a lease held longer than the longest response time has been logged for this backend. */
     volatile boolean longLeaseWarned;
 
@@ -330,8 +332,9 @@ public final class Backend extends InFlightTokens {
     }
 
     /**
-     * What the backend's server said it serves, when the balancer asks it: the models and
-     * adapters of its last good answer. Requests go by these and the declared ones together.
+     * What the backend's server said it serves, when the balancer asks it
+     * ({@link LoadBalancerBuilder#discoverModels}): the models and adapters of its last good
+     * answer. Requests go by these and the declared ones together.
      *
      * @return the models and adapters learnt (never labels), {@link BackendProfile#none()} if
      *         none was learnt

@@ -3,6 +3,7 @@ package dev.ailb;
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.LoadSource;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -83,5 +84,7 @@ record BalancerSettings(
             boolean initiallyHealthy,
             OutlierDetection outlierDetection,
             LoadSource loadSource,
-            Duration pollInterval) {}
+            Duration pollInterval,
+            ModelDiscovery discovery,
+            Duration discoveryInterval) {}
 }

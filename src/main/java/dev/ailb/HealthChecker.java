@@ -4,6 +4,7 @@ import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckContext;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.LoadSource;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.internal.probe.ProbeContext;
 import dev.ailb.internal.probe.ProbeKind;
 import dev.ailb.internal.probe.Prober;
@@ -11,6 +12,7 @@ import dev.ailb.internal.probe.RecurringTask;
 import dev.ailb.internal.probe.Targets;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -40,6 +42,8 @@ final class HealthChecker {
     private final Duration pollInterval;
     private final RecurringTask<Backend> rounds;
     private final RecurringTask<Backend> polls; // null without a load source
+    private final ModelDiscovery discovery; // null: nobody is asked what they serve
+    private final RecurringTask<Backend> discoveries; // null without a discovery
     private final Prober<Backend> prober;
     private final String name; // the balancer's, which the log lines start with
 
@@ -47,8 +51,8 @@ final class HealthChecker {
      * The checker of a balancer's backends: the checks' verdicts go to {@code health}, the polls'
      * reports to {@code reports}, and each round first ends the ejections that are over.
      */
-    HealthChecker(String name, RoutingTable table, HealthTransitions health, LoadReports reports, Ticker ticker,
-            BalancerSettings.Health settings, RandomGenerator random) {
+    HealthChecker(String name, RoutingTable table, HealthTransitions health, LoadReports reports,
+            LearntModels learnt, Ticker ticker, BalancerSettings.Health settings, RandomGenerator random) {
         this.name = name;
         this.check = settings.check();
         this.loadSource = settings.loadSource();
@@ -65,10 +69,21 @@ final class HealthChecker {
                 ? RecurringTask.probing("load poll", new Polls(reports, loadSource, timeout), pollInterval,
                         Duration.ZERO)
                 : null;
+        this.discovery = settings.discovery();
+        this.discoveries = discovery != null
+                ? RecurringTask.probing("model discovery", new Discoveries(learnt, discovery, timeout),
+                        settings.discoveryInterval(), Duration.ZERO)
+                : null;
+        List<RecurringTask<Backend>> tasks = new ArrayList<>(List.of(rounds));
+        if (polls != null) {
+            tasks.add(polls);
+        }
+        if (discoveries != null) {
+            tasks.add(discoveries);
+        }
         this.prober = new Prober<>(
                 new Prober.Identity(name, "health checker", "ailb-health", "load balancer is closed", log),
-                timeout, settings.scheduler(), ticker::read, random, new Registered(table),
-                polls != null ? List.of(rounds, polls) : List.of(rounds));
+                timeout, settings.scheduler(), ticker::read, random, new Registered(table), List.copyOf(tasks));
     }
 
     /**
@@ -87,6 +102,9 @@ final class HealthChecker {
         }
         if (loadSource != null) {
             log.info("{} - Load polling started: {} every {}", name, loadSource, pollInterval);
+        }
+        if (discovery != null) {
+            log.info("{} - Model discovery started: {}", name, discovery);
         }
         if (check == null) {
             log.info("{} - Health checker started with no active check: its rounds only end ejections on time",
@@ -142,6 +160,19 @@ final class HealthChecker {
             throw new IllegalStateException("no load source (expected: LoadBalancerBuilder.loadSource)");
         }
         prober.runOnce(polls);
+    }
+
+    /**
+     * One question to every registered backend about what it serves, on demand; returns once
+     * every answer has been applied or its timeout has passed.
+     *
+     * @throws IllegalStateException if there is no discovery, or the checker was closed
+     */
+    void discoverOnce() {
+        if (discoveries == null) {
+            throw new IllegalStateException("no model discovery (expected: LoadBalancerBuilder.discoverModels)");
+        }
+        prober.runOnce(discoveries);
     }
 
     /** The targets of every round: the registered backends; one removed meanwhile is skipped. */
@@ -241,6 +272,44 @@ final class HealthChecker {
         @Override
         public String toString() {
             return source.toString();
+        }
+    }
+
+    /** The model discovery as a probe: the models and adapters served, or the error that rejects the answer. */
+    private static final class Discoveries implements ProbeKind<Backend, BackendProfile> {
+        private final LearntModels learnt;
+        private final ModelDiscovery discovery;
+        private final Duration timeout;
+
+        Discoveries(LearntModels learnt, ModelDiscovery discovery, Duration timeout) {
+            this.learnt = learnt;
+            this.discovery = discovery;
+            this.timeout = timeout;
+        }
+
+        @Override
+        public CompletionStage<BackendProfile> begin(Backend backend, ProbeContext context) {
+            return discovery.fetch(backend, new Lent(context));
+        }
+
+        @Override
+        public void apply(Backend backend, BackendProfile profile, Throwable error) {
+            learnt.onDiscovery(backend, profile, error);
+        }
+
+        @Override
+        public String what() {
+            return "model discovery";
+        }
+
+        @Override
+        public String timedOut() {
+            return "no model list within " + timeout;
+        }
+
+        @Override
+        public String toString() {
+            return discovery.toString();
         }
     }
 

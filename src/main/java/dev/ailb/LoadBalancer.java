@@ -143,7 +143,7 @@ public final class LoadBalancer implements AutoCloseable {
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
         this.releases = new Releases(name, figures, health, membership);
-        this.checker = new HealthChecker(name, table, health, reports, ticker, h, random);
+        this.checker = new HealthChecker(name, table, health, reports, new LearntModels(table), ticker, h, random);
     }
 
     /**
@@ -1112,6 +1112,21 @@ public final class LoadBalancer implements AutoCloseable {
     public void pollLoadReports() {
         checkOpen();
         checker.pollOnce();
+    }
+
+    /**
+     * Asks every registered backend's server now what it serves, by the
+     * {@linkplain LoadBalancerBuilder#discoverModels model discovery}, and returns once each answer
+     * has been applied (a changed answer becomes the backend's
+     * {@linkplain Backend#learntProfile() learnt profile}) or rejected and logged. An answer not
+     * given within the health check timeout counts as rejected. The questions run on health
+     * checker threads, never on the calling thread.
+     *
+     * @throws IllegalStateException if the balancer is closed or has no model discovery
+     */
+    public void discoverModels() {
+        checkOpen();
+        checker.discoverOnce();
     }
 
     /** The current view, with ejections that are over ended first if the lock is free. */

@@ -10,6 +10,7 @@ import static dev.ailb.internal.Preconditions.requireUnset;
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.LoadSource;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -70,6 +71,8 @@ public final class LoadBalancerBuilder {
     private Duration sessionIdleTimeout;
     private Long defaultTokens;
     private LoadSource loadSource;
+    private ModelDiscovery discovery;
+    private Duration discoveryInterval;
     private Duration loadPollInterval = DEFAULT_LOAD_POLL_INTERVAL;
     private Integer saturationWaiting;
     private double saturationKvCache;
@@ -514,6 +517,30 @@ public final class LoadBalancerBuilder {
     }
 
     /**
+     * Asks each backend's server which models and LoRA adapters it serves, and how often: while
+     * the health checker runs ({@link LoadBalancer#startHealthChecker()}), every registered backend
+     * is asked every {@code interval} on the health checker's scheduler and threads, with its
+     * timeout, and a good answer becomes the backend's {@linkplain Backend#learntProfile() learnt
+     * profile}: requests naming a model go to backends that serve it as declared or as learnt. A
+     * rejected answer is logged and the backend keeps what it learnt before.
+     * {@link LoadBalancer#discoverModels()} asks on demand. By default nobody is asked.
+     *
+     * @param discovery where to ask, for instance {@code ModelDiscovery.openAi()}
+     * @param interval  time between two questions to a backend, 1 ms..1 day
+     * @return this builder
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code interval} is out of range
+     * @throws IllegalStateException    if it was already set
+     */
+    public LoadBalancerBuilder discoverModels(ModelDiscovery discovery, Duration interval) {
+        requireUnset(this.discovery, "discoverModels");
+        checkNotNull(discovery, "discovery");
+        this.discoveryInterval = checkBetween(interval, SHORTEST, LONGEST, "interval");
+        this.discovery = discovery;
+        return this;
+    }
+
+    /**
      * How {@link LoadBalancer#execute} and {@link LoadBalancer#executeAsync} retry, and how much
      * the latter may hedge; default {@link RetryPolicy#defaults()}.
      *
@@ -575,7 +602,9 @@ public final class LoadBalancerBuilder {
                         initiallyHealthy == null || initiallyHealthy,
                         outlierDetection != null ? outlierDetection : OutlierDetection.defaults(),
                         loadSource,
-                        loadPollInterval),
+                        loadPollInterval,
+                        discovery,
+                        discoveryInterval),
                 (drainTimeout != null ? drainTimeout : DEFAULT_DRAIN_TIMEOUT).toNanos(),
                 sessionAffinity != null ? sessionAffinity : SessionAffinity.TABLE,
                 maxSessions != null ? maxSessions : DEFAULT_MAX_SESSIONS,

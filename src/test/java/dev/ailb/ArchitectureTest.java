@@ -30,6 +30,7 @@ import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
 import dev.ailb.health.HealthStats;
 import dev.ailb.health.LoadSource;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.health.PrometheusLoadSource;
 import java.util.Arrays;
@@ -59,11 +60,12 @@ class ArchitectureTest {
     static final Set<String> HEALTH_TYPES_USED_BY_THE_BALANCER = names(
             AllUnhealthyPolicy.class, HealthCheck.class, HealthCheckContext.class, HealthCheckResult.class,
             HealthState.class, HealthStats.class, LoadSource.class, OutlierDetection.class,
-            PrometheusLoadSource.class);
+            PrometheusLoadSource.class, ModelDiscovery.class);
 
     /** The types of dev.ailb that dev.ailb.health uses. */
     static final Set<String> BALANCER_TYPES_USED_BY_HEALTH = names(
-            Backend.class, LoadReport.class, LoadReport.Builder.class);
+            Backend.class, LoadReport.class, LoadReport.Builder.class, BackendProfile.class,
+            BackendProfile.Builder.class);
 
     /**
      * What a strategy may see of dev.ailb: the SPI it implements and the values it is handed, the
@@ -138,7 +140,7 @@ class ArchitectureTest {
             .should().onlyDependOnClassesThat(
                     resideOutsideOfPackage("dev.ailb").or(namedAnyOf(BALANCER_TYPES_USED_BY_HEALTH)))
             .because("the cycle between dev.ailb and dev.ailb.health must not grow: a health check sees"
-                    + " the backend it checks and the load report it fills, nothing of the balancer");
+                    + " the backend it checks and the load report or model profile it fills, nothing of the balancer");
 
     @ArchTest
     static void pinnedHealthCrossingsAreAllStillUsed(JavaClasses classes) {

@@ -232,7 +232,7 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /** Collects a body of at most {@code limit} bytes, and fails as soon as it is longer. */
-    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+    static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
         private final int limit;
         private final CompletableFuture<byte[]> body = new CompletableFuture<>();
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
