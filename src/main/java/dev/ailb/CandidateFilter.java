@@ -82,10 +82,14 @@ final class CandidateFilter {
      * build its picker leaves the older view, and the failure is logged.
      */
     void adaptersChanged(Backend backend) {
+        if (!table.current().keepsModels()) {
+            // A kind kept from now on is built with the report already recorded.
+            return;
+        }
         table.lock();
         try {
             Registry current = table.current();
-            if (!current.subsets.namesModels() || current.byId.get(backend.id()) != backend) {
+            if (current.byId.get(backend.id()) != backend) {
                 return;
             }
             try {

@@ -37,7 +37,9 @@ public final class NoAvailableBackendException extends RuntimeException {
     private final Reason reason;
     /** How many backends were counted: registered, serving the model and carrying the labels. */
     private final int registered;
+    /** The model or adapter the request named; empty if none. */
     private final String model;
+    /** The request's labels; not serialised (the message has the required ones). */
     private final transient LabelSelector labels;
 
     NoAvailableBackendException(Reason reason, int registered, int unhealthy, int outOfService, String model,

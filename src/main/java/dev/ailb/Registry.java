@@ -72,6 +72,14 @@ final class Registry {
         this.kinds = subsets.build(available, inService, previous);
     }
 
+    /**
+     * Whether this view keeps candidates for a kind that names a model: only then can a backend's
+     * adapters change them.
+     */
+    boolean keepsModels() {
+        return kinds.size() > (kinds.containsKey("") ? 1 : 0);
+    }
+
     /** The candidates this view keeps for a kind of request, or null if it keeps none for it. */
     Candidates candidatesOf(String model, LabelSelector labels) {
         Map<LabelSelector, Candidates> byLabels = kinds.get(model);

@@ -99,8 +99,10 @@ abstract class SessionRouting {
                 chosen.sessions.incrementAndGet(); // before binding: the table reports a replaced binding at once
                 // Another request of the session may have bound it since the lookup above: the
                 // first binding to a backend that takes requests holds.
-                SessionTable.Binding<Backend> binding = table.bind(sessionId, chosen,
-                        b -> b != bound && router.candidates(router.published(), request).accepts(b), now);
+                // Read before the table's lock: a first request of its kind takes the balancer's.
+                Candidates candidates = router.candidates(router.published(), request);
+                SessionTable.Binding<Backend> binding =
+                        table.bind(sessionId, chosen, b -> b != bound && candidates.accepts(b), now);
                 if (found == null) {
                     found = binding.outcome();
                 }

@@ -61,16 +61,6 @@ final class Subsets {
         return kinds == 0;
     }
 
-    /** Whether a kind names a model: only then can a backend's adapters change its candidates. */
-    boolean namesModels() {
-        for (String model : selectors.keySet()) {
-            if (!model.isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * Keeps a new kind of request, with a new selector of the strategy.
      *

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.ailb.health.HealthCheck;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.Docs;
 import dev.ailb.testing.ManualScheduler;
@@ -112,6 +113,22 @@ class BadInputCatalogueTest {
                 f -> f.closed.setWeight("instance-1", 2));
         call("mark-picker-fails", "fixedSet.setBackendHealthy(\"a\", false)",
                 f -> f.fixedSet.setBackendHealthy("a", false));
+        call("add-profile-null", "lb.addBackend(\"instance-9\", \"10.0.0.9\", 8000, 1, null)",
+                f -> f.lb.addBackend("instance-9", "10.0.0.9", 8000, 1, null));
+        call("profile-model-blank", "BackendProfile.builder().model(\" \")",
+                f -> BackendProfile.builder().model(" "));
+        call("profile-adapter-line-break", "BackendProfile.builder().adapter(\"sql\\nv2\")",
+                f -> BackendProfile.builder().adapter("sql\nv2"));
+        call("profile-label-key-space", "BackendProfile.builder().label(\"gpu type\", \"h100\")",
+                f -> BackendProfile.builder().label("gpu type", "h100"));
+        call("set-profile-null", "lb.setProfile(\"instance-1\", null)",
+                f -> f.lb.setProfile("instance-1", null));
+        call("set-profile-unknown", "lb.setProfile(\"nope\", BackendProfile.none())",
+                f -> f.lb.setProfile("nope", BackendProfile.none()));
+        call("set-profile-while-removed", "lb.setProfile(\"instance-4\", BackendProfile.none())",
+                f -> f.lb.setProfile("instance-4", BackendProfile.none()));
+        call("set-profile-after-close", "closed.setProfile(\"instance-1\", BackendProfile.none())",
+                f -> f.closed.setProfile("instance-1", BackendProfile.none()));
         call("stats-blank-id", "lb.getBackendStats(\"\")",
                 f -> f.lb.getBackendStats(""));
         // Resources
@@ -123,6 +140,12 @@ class BadInputCatalogueTest {
                 f -> f.lb.updateBackendResources("instance-1", 0.5, Double.POSITIVE_INFINITY));
         call("resources-removed", "lb.updateBackendResources(\"instance-3\", 0.5, 0.5)",
                 f -> f.lb.updateBackendResources("instance-3", 0.5, 0.5));
+        call("report-adapter-twice", "LoadReport.builder().runningAdapters(List.of(\"sql-v2\", \"sql-v2\"))",
+                f -> LoadReport.builder().runningAdapters(List.of("sql-v2", "sql-v2")));
+        call("report-max-adapters-negative", "LoadReport.builder().maxAdapters(-1)",
+                f -> LoadReport.builder().maxAdapters(-1));
+        call("discover-without-discovery", "lb.discoverModels()",
+                f -> f.lb.discoverModels());
         // Requests and sessions
         call("select-null-request", "lb.selectBackend(null)",
                 f -> f.lb.selectBackend(null));
@@ -229,6 +252,10 @@ class BadInputCatalogueTest {
                 f -> f.builder.unhealthyThreshold(1001));
         call("check-path-relative", "builder.healthCheck(HealthCheck.http(\"health\"))",
                 f -> f.builder.healthCheck(HealthCheck.http("health")));
+        call("discover-interval-zero", "builder.discoverModels(ModelDiscovery.openAi(), Duration.ZERO)",
+                f -> f.builder.discoverModels(ModelDiscovery.openAi(), Duration.ZERO));
+        call("discover-path-relative", "ModelDiscovery.openAi(\"v1/models\")",
+                f -> ModelDiscovery.openAi("v1/models"));
         call("max-sessions-zero", "builder.maxSessions(0)",
                 f -> f.builder.maxSessions(0));
         call("ejection-failures-zero", "outliers.consecutiveFailures(0)",
