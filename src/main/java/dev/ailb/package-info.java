@@ -27,6 +27,10 @@
  * <ul>
  *   <li>{@code RequestPath}: one request top-down, the candidates of the view, the strategy's pick,
  *       the re-check, the acquisition, the count and the lease;</li>
+ *   <li>{@code CandidateFilter}: the stage that narrows a view to what a request may go to, the
+ *       backends serving its model and carrying its labels, best adapter tier first
+ *       ({@code Candidates}); {@code Subsets} keeps each kind of request with its own selector and
+ *       builds their candidates when a view is published (the design note is there);</li>
  *   <li>{@code Releases}: the end of a request, its connection given back, its outcome counted
  *       and shown to outlier detection, and the drain its last release finishes;</li>
  *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
@@ -42,6 +46,7 @@
  *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
  *       figures fold into the balancer's;</li>
  *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation;</li>
+ *   <li>{@code LearntModels}: what the backends' servers say they serve (model discovery);</li>
  *   <li>{@code Listeners}: the listeners, told outside the lock;</li>
  *   <li>the built-in strategies, one small class each ({@code *Strategy}), which see only the
  *       strategy SPI ({@code Selector}, {@code Picker}, {@code Backend}, {@code Request}).</li>
