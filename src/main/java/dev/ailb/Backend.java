@@ -53,6 +53,11 @@ public final class Backend extends InFlightTokens {
     volatile String modelsProblem;
     /** Whether a lease held longer than the longest response time has been logged for this backend. */
     volatile boolean longLeaseWarned;
+    /**
+     * The limit set for this backend by {@link LoadBalancer#setConnectionLimit}; 0 while it follows
+     * the balancer's {@link LoadBalancerBuilder#connectionLimit}. Read by {@link ConnectionLimits}.
+     */
+    volatile int connectionLimit;
 
     /** Sessions bound to this backend in the balancer's session table. */
     final AtomicInteger sessions = new AtomicInteger();
@@ -106,6 +111,18 @@ public final class Backend extends InFlightTokens {
      */
     public int weight() {
         return weight;
+    }
+
+    /**
+     * The most connections this backend takes at once: the one set for it with
+     * {@link LoadBalancer#setConnectionLimit}, else the balancer's
+     * {@linkplain LoadBalancerBuilder#connectionLimit default}, else
+     * {@link LoadBalancer#NO_CONNECTION_LIMIT}.
+     *
+     * @return the limit, 1..{@link Integer#MAX_VALUE}
+     */
+    public int connectionLimit() {
+        return owner.connectionLimitOf(this);
     }
 
     /**
@@ -394,6 +411,11 @@ public final class Backend extends InFlightTokens {
      */
     public Optional<TimedLoadReport> loadReport() {
         return Optional.ofNullable(loadReport);
+    }
+
+    /** The last load report, or null: {@link #loadReport()} without the {@code Optional}, for the pick path. */
+    TimedLoadReport lastReport() {
+        return loadReport;
     }
 
     /**

@@ -30,6 +30,7 @@ import java.util.random.RandomGenerator;
  * @param retryPolicy         how {@code execute} retries and {@code executeAsync} hedges
  * @param callScheduler       the application's scheduler for the timers of {@code executeAsync};
  *                            null when the balancer starts its own
+ * @param admission           connection limits and the admission queue
  */
 record BalancerSettings(
         String name,
@@ -46,7 +47,8 @@ record BalancerSettings(
         int maxSessions,
         long sessionIdleNanos,
         RetryPolicy retryPolicy,
-        ScheduledExecutorService callScheduler) {
+        ScheduledExecutorService callScheduler,
+        Admission admission) {
 
     boolean failOpen() {
         return allUnhealthyPolicy == AllUnhealthyPolicy.FAIL_OPEN;
@@ -57,6 +59,17 @@ record BalancerSettings(
      * KV cache at least this full, in a report no older than the age.
      */
     record Saturation(int waitingRequests, double kvCacheUsage, long maxAgeNanos) {}
+
+    /**
+     * Connection limits and the admission queue.
+     *
+     * @param connectionLimit the limit of a backend without its own;
+     *                        {@link LoadBalancer#NO_CONNECTION_LIMIT} for none
+     * @param on              whether backends can be full from the start: a limit or a queue was set
+     * @param queueCapacity   how many requests may wait for room
+     * @param maxWaitNanos    how long a request waits at most, unless its call says otherwise
+     */
+    record Admission(int connectionLimit, boolean on, int queueCapacity, long maxWaitNanos) {}
 
     /**
      * Active checks and their thresholds, outlier ejection, and load polls.

@@ -60,8 +60,16 @@ abstract sealed class InFlightTokens extends LifecycleWord permits Backend {
      *                               (nothing is changed then)
      */
     final boolean tryAcquire(long requestTokens) {
+        return tryAcquire(requestTokens, Long.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #tryAcquire(long)}, but also refused (nothing changed) when the backend already
+     * has {@code limit} connections; see {@link LifecycleWord#tryAddConnection(long)}.
+     */
+    final boolean tryAcquire(long requestTokens, long limit) {
         if (defaultTokens == 0) {
-            return tryAddConnection();
+            return tryAddConnection(limit);
         }
         for (;;) {
             long t = (long) TOKENS.getVolatile(this);
@@ -75,7 +83,7 @@ abstract sealed class InFlightTokens extends LifecycleWord permits Backend {
         }
         boolean acquired = false;
         try {
-            acquired = tryAddConnection();
+            acquired = tryAddConnection(limit);
         } finally {
             if (!acquired) {
                 TOKENS.getAndAdd(this, -requestTokens);

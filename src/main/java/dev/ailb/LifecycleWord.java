@@ -90,11 +90,15 @@ abstract sealed class LifecycleWord extends PeakEwma permits InFlightTokens {
         return (int) (lifecycle() & COUNT_MASK);
     }
 
-    /** Counts one more connection, unless the backend was removed. */
-    final boolean tryAddConnection() {
+    /**
+     * Counts one more connection, unless the backend was removed or already has {@code limit}
+     * connections; the limit is checked in the same compare-and-set as the count, so concurrent
+     * acquisitions never take a backend past it. {@link Long#MAX_VALUE} for no limit.
+     */
+    final boolean tryAddConnection(long limit) {
         for (;;) {
             long c = (long) CTL.getVolatile(this);
-            if ((c & REMOVED) != 0) {
+            if ((c & REMOVED) != 0 || (c & COUNT_MASK) >= limit) {
                 return false;
             }
             if ((c & COUNT_MASK) == COUNT_MASK) {

@@ -74,6 +74,12 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public static final Duration MAX_RESPONSE_TIME = Duration.ofDays(1);
 
+    /**
+     * The connection limit that is no limit: {@link Integer#MAX_VALUE}, more connections than a
+     * backend can count. See {@link #setConnectionLimit}.
+     */
+    public static final int NO_CONNECTION_LIMIT = Integer.MAX_VALUE;
+
     private final String name;
     private final Ticker ticker;
     private final double decayNanos;
@@ -88,6 +94,8 @@ public final class LoadBalancer implements AutoCloseable {
     private final RetryingExecutor retries;
     private final AsyncExecutor async;
     private final SessionRouting sessions;
+    private final ConnectionLimits limits;
+    private final Admission admission;
 
     private final RoutingTable table;
     private final RequestPath path;
@@ -132,9 +140,10 @@ public final class LoadBalancer implements AutoCloseable {
         this.reports = new LoadReports(name, ticker, settings.saturation(), filter);
         BalancerSettings.Health h = settings.health();
         this.health = new HealthTransitions(table, ticker, h.healthyThreshold(), h.unhealthyThreshold(),
-                h.outlierDetection(), event -> listeners.tell(l -> l.onBackendHealthChanged(event.backend(),
-                        event.previous(), event.current(), event.reason())), () -> closed);
-        this.path = new RequestPath(this, table, health, figures, filter, ticker, defaultTokens);
+                h.outlierDetection(), this::healthChanged, () -> closed);
+        BalancerSettings.Admission a = settings.admission();
+        this.limits = new ConnectionLimits(reports, ticker, a.connectionLimit(), a.on());
+        this.path = new RequestPath(this, table, health, figures, filter, ticker, limits, defaultTokens);
         this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
@@ -142,8 +151,16 @@ public final class LoadBalancer implements AutoCloseable {
         this.async = new AsyncExecutor(path, retries, figures, () -> closed, settings.callScheduler());
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
-        this.releases = new Releases(name, figures, health, membership);
+        this.admission = new Admission(name, path, membership, limits, ticker, a);
+        this.releases = new Releases(name, figures, health, membership, admission);
         this.checker = new HealthChecker(name, table, health, reports, new LearntModels(table), ticker, h, random);
+    }
+
+    /** A backend's health changed: a backend back up is room for the requests waiting; listeners are told. */
+    private void healthChanged(HealthTransitions.HealthEvent event) {
+        admission.onRoom();
+        listeners.tell(l -> l.onBackendHealthChanged(event.backend(), event.previous(), event.current(),
+                event.reason()));
     }
 
     /**
@@ -177,7 +194,8 @@ public final class LoadBalancer implements AutoCloseable {
      * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
      * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
      * {@code load-poll-interval}, and {@code saturation.waiting-requests},
-     * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}. Each value is checked as
+     * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}, {@code connection-limit},
+     * and {@code admission-queue.capacity} with {@code admission-queue.max-wait}. Each value is checked as
      * the builder checks it, and refused with the builder's message after the property's name.
      * Entries whose key or value is not a string are skipped. Backends are added in the sorted
      * order of their keys.
@@ -281,8 +299,10 @@ public final class LoadBalancer implements AutoCloseable {
         checkRange(port, 1, 65535, "port");
         checkRange(weight, 1, MAX_WEIGHT, "weight");
         checkNotNull(profile, "profile");
-        return membership.add(new Backend(this, id, host, port, weight, profile, decayNanos, originNanos,
+        Backend added = membership.add(new Backend(this, id, host, port, weight, profile, decayNanos, originNanos,
                 defaultTokens));
+        admission.onRoom();
+        return added;
     }
 
     /**
@@ -370,7 +390,9 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public boolean endMaintenance(String id) {
         checkId(id, "id");
-        return membership.endMaintenance(id);
+        boolean ended = membership.endMaintenance(id);
+        admission.onRoom();
+        return ended;
     }
 
     /**
@@ -455,6 +477,7 @@ public final class LoadBalancer implements AutoCloseable {
         checkNotNull(report, "report");
         checkOpen();
         reports.record(table.current().lookup(id), report);
+        admission.onRoom(); // a report no longer saturated is room
     }
 
     /**
@@ -644,16 +667,138 @@ public final class LoadBalancer implements AutoCloseable {
      * releases the connection exactly once, timing the request with the balancer's ticker; use it
      * with try-with-resources so that an exception never leaks a connection.
      *
+     * <p>With {@linkplain LoadBalancerBuilder#connectionLimit connection limits} or an
+     * {@linkplain LoadBalancerBuilder#admissionQueue admission queue}, a request that finds every
+     * backend full waits for room in the queue, blocking this thread, up to the queue's longest
+     * wait: see {@link #acquire(Request, Duration)}. Without them it never waits.
+     *
      * @param request the request to route
      * @return an open lease on an available backend
      * @throws NullPointerException        if {@code request} is null
      * @throws NoAvailableBackendException if no backend is available; its reason says why
+     * @throws RequestRejectedException    if the fleet is full and the request was refused; its
+     *                                     reason says why
+     * @throws java.util.concurrent.CancellationException if the thread was interrupted while the
+     *                                     request waited (the request is withdrawn, the interrupt
+     *                                     flag set again)
      * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
      *                                     (see {@link #selectBackend(Request)})
      */
     public Lease acquire(Request request) {
-        Backend backend = pick(request, true, true, true);
-        return path.lease(backend, request);
+        checkNotNull(request, "request");
+        checkOpen();
+        return admission.acquire(request, admission.defaultMaxWaitNanos());
+    }
+
+    /**
+     * Like {@link #acquire(Request)}, waiting at most {@code maxWait} for room when the fleet is
+     * full. The request waits in the admission queue, by its {@link Request#priority() priority},
+     * its {@link Request#tenant() tenant} taking turns with the others waiting, until a backend has
+     * room (a lease released, a backend added or back up, a limit raised, a report no longer
+     * saturated), its wait runs out, the queue has to make room for a critical request, or the
+     * balancer closes. A {@link Priority#SHEDDABLE} request never waits.
+     *
+     * <p>If the thread is interrupted while it waits, the request leaves the queue and the call
+     * throws {@link java.util.concurrent.CancellationException}, the thread's interrupt flag set
+     * again; if room was found at that very moment, the lease is returned instead, the flag still
+     * set, so that the connection is the caller's to release and never leaks.
+     *
+     * @param request the request to route
+     * @param maxWait how long the request may wait for room, 0..1 day; 0 refuses it at once when the
+     *                fleet is full
+     * @return an open lease on an available backend
+     * @throws NullPointerException        if an argument is null
+     * @throws IllegalArgumentException    if {@code maxWait} is out of range
+     * @throws NoAvailableBackendException if no backend is available; its reason says why
+     * @throws RequestRejectedException    if the fleet is full and the request was refused
+     * @throws java.util.concurrent.CancellationException if the thread was interrupted while the
+     *                                     request waited
+     * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
+     */
+    public Lease acquire(Request request, Duration maxWait) {
+        checkNotNull(request, "request");
+        long waitNanos = LoadBalancerBuilder.checkMaxWait(maxWait, "maxWait").toNanos();
+        checkOpen();
+        return admission.acquire(request, waitNanos);
+    }
+
+    /**
+     * Like {@link #acquire(Request)} without blocking: the future completes at once with a lease
+     * when a backend has room, and later, on the thread that frees the room, when the request has
+     * waited for it; it fails with {@link RequestRejectedException} when the request is refused
+     * (at once for a sheddable request or a full queue, on the balancer's scheduler when its wait
+     * runs out) and with {@link NoAvailableBackendException} when no backend is available.
+     * Cancelling the future, or completing it yourself, withdraws the request from the queue; a
+     * lease found for it at that moment is released, without counting as a failure. Waits at most
+     * the queue's longest wait ({@link LoadBalancerBuilder#admissionQueue}).
+     *
+     * <p>Deadlines run on the scheduler given to {@link LoadBalancerBuilder#healthCheckScheduler},
+     * or on the balancer's timer thread. Callbacks attached to the future run on whichever thread
+     * completes it: keep them short, or use the {@code ...Async} forms.
+     *
+     * @param request the request to route
+     * @return a future of an open lease
+     * @throws NullPointerException  if {@code request} is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public CompletableFuture<Lease> acquireAsync(Request request) {
+        checkNotNull(request, "request");
+        checkOpen();
+        return admission.acquireAsync(request, admission.defaultMaxWaitNanos());
+    }
+
+    /**
+     * Like {@link #acquireAsync(Request)}, waiting at most {@code maxWait} for room.
+     *
+     * @param request the request to route
+     * @param maxWait how long the request may wait for room, 0..1 day; 0 refuses it at once when
+     *                the fleet is full
+     * @return a future of an open lease
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code maxWait} is out of range
+     * @throws IllegalStateException    if the balancer is closed
+     */
+    public CompletableFuture<Lease> acquireAsync(Request request, Duration maxWait) {
+        checkNotNull(request, "request");
+        long waitNanos = LoadBalancerBuilder.checkMaxWait(maxWait, "maxWait").toNanos();
+        checkOpen();
+        return admission.acquireAsync(request, waitNanos);
+    }
+
+    /**
+     * Sets the most connections one backend takes at once, in place of the balancer's
+     * {@linkplain LoadBalancerBuilder#connectionLimit default}, for instance when an instance with
+     * more memory joins. A backend at its limit takes no new request (its connections in flight go
+     * on); raising the limit admits requests waiting for room at once. Setting a limit other than
+     * {@link #NO_CONNECTION_LIMIT} on a balancer built without limits turns them on for good:
+     * from then on backends {@linkplain #isSaturated(Backend) saturated} by their load reports
+     * count as full too, and requests that find every backend full wait in the admission queue
+     * (1,000 places, 30 seconds, unless {@link LoadBalancerBuilder#admissionQueue} says otherwise).
+     *
+     * @param id    the backend's id
+     * @param limit the limit, 1..{@link #NO_CONNECTION_LIMIT}
+     * @return the limit the backend had before
+     * @throws NullPointerException     if {@code id} is null
+     * @throws IllegalArgumentException if {@code limit} is out of range, or no backend has this id
+     * @throws IllegalStateException    if the balancer is closed
+     */
+    public int setConnectionLimit(String id, int limit) {
+        checkId(id, "id");
+        checkRange(limit, 1, NO_CONNECTION_LIMIT, "limit");
+        checkOpen();
+        Backend backend = table.current().lookup(id);
+        int before = limits.limitOf(backend);
+        if (limit != NO_CONNECTION_LIMIT) {
+            limits.turnOn();
+        }
+        backend.connectionLimit = limit;
+        admission.onRoom();
+        return before;
+    }
+
+    /** See {@link Backend#connectionLimit()}. */
+    int connectionLimitOf(Backend backend) {
+        return limits.limitOf(backend);
     }
 
     Ticker ticker() {
@@ -1162,8 +1307,19 @@ public final class LoadBalancer implements AutoCloseable {
         readmitIfDue(table.current());
         long retriesRefused = retries.retriesRefused();
         long hedgesRefused = retries.hedgesRefused();
-        return figures.consistently(
-                () -> figures.statsOf(table.current(), now, sessions, boundSessions, retriesRefused, hedgesRefused));
+        AdmissionStats admitted = admission.stats();
+        return figures.consistently(() -> figures.statsOf(table.current(), now, sessions, boundSessions,
+                retriesRefused, hedgesRefused, admitted));
+    }
+
+    /**
+     * The admission queue's figures alone, cheaper than {@link #getAllStats()}, which holds them
+     * too: the requests waiting now, how the waits ended, and the rejections by reason.
+     *
+     * @return the figures as of this call; all zero on a balancer without limits or a queue
+     */
+    public AdmissionStats getAdmissionStats() {
+        return admission.stats();
     }
 
     // ---------------------------------------------------------------- listeners
@@ -1221,6 +1377,7 @@ public final class LoadBalancer implements AutoCloseable {
             table.unlock();
         }
         checker.close();
+        admission.close();
         membership.close();
         async.close();
         log.info("{} - Load balancer closed", name);

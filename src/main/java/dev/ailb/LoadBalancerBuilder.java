@@ -43,6 +43,10 @@ public final class LoadBalancerBuilder {
     static final double DEFAULT_SATURATION_KV_CACHE = 0.8;
     static final Duration DEFAULT_SATURATION_MAX_AGE = Duration.ofSeconds(30);
     static final Duration DEFAULT_SESSION_IDLE = Duration.ofMinutes(30);
+    static final int DEFAULT_QUEUE_CAPACITY = 1_000;
+    static final Duration DEFAULT_MAX_WAIT = Duration.ofSeconds(30);
+    /** The largest admission queue: a million waiters, each holding its caller. */
+    static final int MAX_QUEUE_CAPACITY = 1_000_000;
     private static final Duration SHORTEST = Duration.ofMillis(1);
     private static final Duration LONGEST = Duration.ofDays(1);
 
@@ -77,6 +81,9 @@ public final class LoadBalancerBuilder {
     private Integer saturationWaiting;
     private double saturationKvCache;
     private Duration saturationMaxAge;
+    private Integer connectionLimit;
+    private Integer queueCapacity;
+    private Duration maxWait;
 
     LoadBalancerBuilder() {}
 
@@ -556,6 +563,57 @@ public final class LoadBalancerBuilder {
     }
 
     /**
+     * The most connections each backend takes at once, as HAProxy's {@code maxconn}; default none.
+     * A backend at its limit takes no new request: the strategy's pick gives way to the least
+     * loaded backend with room, and when no backend has room the fleet is full and requests wait
+     * in the {@linkplain #admissionQueue admission queue}. Setting it also makes a backend
+     * {@linkplain LoadBalancer#isSaturated(Backend) saturated} by its load report count as full.
+     * {@link LoadBalancer#setConnectionLimit} changes one backend's limit at runtime. See the
+     * admission guide ({@code admission.md}).
+     *
+     * @param perBackend the limit, 1..{@link LoadBalancer#NO_CONNECTION_LIMIT} (which is no limit,
+     *                   though saturated backends still count as full)
+     * @return this builder
+     * @throws IllegalArgumentException if {@code perBackend} is out of range
+     * @throws IllegalStateException    if it was already set
+     */
+    public LoadBalancerBuilder connectionLimit(int perBackend) {
+        requireUnset(this.connectionLimit, "connectionLimit");
+        this.connectionLimit = checkRange(perBackend, 1, LoadBalancer.NO_CONNECTION_LIMIT, "perBackend");
+        return this;
+    }
+
+    /**
+     * The queue where requests wait while the fleet is full; default 1,000 requests waiting at
+     * most 30 seconds each, once a {@linkplain #connectionLimit connection limit} is set. Setting it
+     * makes backends saturated by their load reports count as full even without a limit. Requests
+     * wait by priority ({@link Priority}), the freed room shared in turn between the tenants
+     * waiting; a {@link Priority#SHEDDABLE} request is refused rather than queued, and when the
+     * queue is full a {@link Priority#CRITICAL} arrival takes the place of the newest
+     * {@link Priority#STANDARD} waiter. See {@link LoadBalancer#acquireAsync(Request)}.
+     *
+     * @param capacity how many requests may wait, 0..1,000,000; 0 refuses at once when full
+     * @param maxWait  how long a request waits at most, 0..1 day, unless its call gives its own
+     * @return this builder
+     * @throws NullPointerException     if {@code maxWait} is null
+     * @throws IllegalArgumentException if a value is out of range
+     * @throws IllegalStateException    if it was already set
+     */
+    public LoadBalancerBuilder admissionQueue(int capacity, Duration maxWait) {
+        requireUnset(this.queueCapacity, "admissionQueue");
+        checkRange(capacity, 0, MAX_QUEUE_CAPACITY, "capacity");
+        Duration wait = checkMaxWait(maxWait, "maxWait");
+        this.queueCapacity = capacity;
+        this.maxWait = wait;
+        return this;
+    }
+
+    /** Checks a longest wait in the admission queue: 0..1 day. */
+    static Duration checkMaxWait(Duration maxWait, String name) {
+        return checkBetween(maxWait, Duration.ZERO, LONGEST, name);
+    }
+
+    /**
      * Builds the balancer. The builder may be used again afterwards.
      *
      * @return a new balancer with these settings
@@ -610,6 +668,11 @@ public final class LoadBalancerBuilder {
                 maxSessions != null ? maxSessions : DEFAULT_MAX_SESSIONS,
                 (sessionIdleTimeout != null ? sessionIdleTimeout : DEFAULT_SESSION_IDLE).toNanos(),
                 retryPolicy != null ? retryPolicy : RetryPolicy.defaults(),
-                callScheduler);
+                callScheduler,
+                new BalancerSettings.Admission(
+                        connectionLimit != null ? connectionLimit : LoadBalancer.NO_CONNECTION_LIMIT,
+                        connectionLimit != null || queueCapacity != null,
+                        queueCapacity != null ? queueCapacity : DEFAULT_QUEUE_CAPACITY,
+                        (maxWait != null ? maxWait : DEFAULT_MAX_WAIT).toNanos()));
     }
 }

@@ -54,6 +54,8 @@ import java.time.Duration;
  * @param firstTokenTimeouts attempts of {@code executeAsync} abandoned because their first token
  *                          did not come within the first-token deadline; counted as failures
  * @param deadlinesExceeded calls of {@code executeAsync} ended by their deadline
+ * @param admission         the admission queue's figures: requests waiting, waits and how they
+ *                          ended, rejections by reason; all zero without limits or a queue
  */
 public record LoadBalancerMetrics(
         long totalRequests,
@@ -82,7 +84,8 @@ public record LoadBalancerMetrics(
         long hedgesRefused,
         long cancelledAttempts,
         long firstTokenTimeouts,
-        long deadlinesExceeded) {
+        long deadlinesExceeded,
+        AdmissionStats admission) {
 
     /**
      * Requests released so far, successful or not.

@@ -100,8 +100,13 @@ final class LoadReports {
     }
 
     private boolean isSaturated(Backend backend, long now) {
-        TimedLoadReport report = backend.loadReport().orElse(null);
-        if (report == null || report.ageNanos(now) > saturation.maxAgeNanos()) {
+        TimedLoadReport report = backend.lastReport();
+        return report != null && saturates(report, now);
+    }
+
+    /** Whether a report, read at {@code now}, is fresh and says its backend is saturated. */
+    boolean saturates(TimedLoadReport report, long now) {
+        if (report.ageNanos(now) > saturation.maxAgeNanos()) {
             return false;
         }
         LoadReport load = report.load();

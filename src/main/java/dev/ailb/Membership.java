@@ -343,6 +343,24 @@ final class Membership {
         }
     }
 
+    /**
+     * Schedules a task on the timers drain timeouts run on, for {@link Admission}'s deadlines;
+     * null once the balancer is closed or when the scheduler refuses it. Takes the lock.
+     */
+    ScheduledFuture<?> schedule(Runnable task, long delayNanos) {
+        table.lock();
+        try {
+            if (closed.getAsBoolean()) {
+                return null;
+            }
+            return timers().schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            return null;
+        } finally {
+            table.unlock();
+        }
+    }
+
     /** Where drain timeouts run: the user's scheduler, or a daemon thread of ours; holds the lock. */
     private ScheduledExecutorService timers() {
         if (userScheduler != null) {

@@ -30,7 +30,14 @@ public final class NoAvailableBackendException extends RuntimeException {
          * carries the labels the request requires, whatever its state; see
          * {@link NoAvailableBackendException#labels()}.
          */
-        LABELS_NOT_CARRIED
+        LABELS_NOT_CARRIED,
+        /**
+         * Backends are available, but every one is full: at its
+         * {@linkplain LoadBalancer#setConnectionLimit connection limit} or saturated by its last
+         * load report. Only a balancer with connection limits or an admission queue says so, and
+         * only to calls that do not wait for room ({@code selectBackend}, {@code execute}, sessions).
+         */
+        ALL_FULL
     }
 
     /** Why no backend was available. */
@@ -85,6 +92,9 @@ public final class NoAvailableBackendException extends RuntimeException {
             case ALL_OUT_OF_SERVICE:
                 return "no backend available: all " + registered + backends + serving
                         + " are out of service (being removed or in maintenance)";
+            case ALL_FULL:
+                return "no backend available: all available backends of the " + registered + backends + serving
+                        + " are full (at their connection limit or saturated)";
             default:
                 return "no backend available: of " + registered + backends + serving + ", " + unhealthy
                         + " are unhealthy and " + outOfService + " are out of service";

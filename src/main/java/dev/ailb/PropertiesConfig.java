@@ -1,6 +1,7 @@
 package dev.ailb;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
+import static dev.ailb.internal.Preconditions.checkRange;
 
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
@@ -73,6 +74,7 @@ final class PropertiesConfig {
         String loadSource = null;
         Duration loadPoll = null;
         String[] saturation = new String[3];
+        String[] queue = new String[2];
         for (Map.Entry<String, String> e : values.entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
@@ -107,12 +109,16 @@ final class PropertiesConfig {
                 case "saturation.waiting-requests" -> saturation[0] = value;
                 case "saturation.kv-cache-usage" -> saturation[1] = value;
                 case "saturation.max-report-age" -> saturation[2] = value;
+                case "connection-limit" -> apply(key, () -> b.connectionLimit(integer(key, value)));
+                case "admission-queue.capacity" -> queue[0] = value;
+                case "admission-queue.max-wait" -> queue[1] = value;
                 default -> throw new IllegalArgumentException(prefix + key + ": unknown setting (expected one of: "
                         + "name, strategy, backends.<id>.host|port|weight, health-check.type|path|interval|timeout|jitter, "
                         + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
                         + "all-unhealthy-policy, drain-timeout, session-affinity, max-sessions, session-idle-timeout, "
                         + "response-time-decay, count-tokens, load-source, load-poll-interval, "
-                        + "saturation.waiting-requests|kv-cache-usage|max-report-age)");
+                        + "saturation.waiting-requests|kv-cache-usage|max-report-age, connection-limit, "
+                        + "admission-queue.capacity|max-wait)");
             }
         }
         healthCheck(b, healthType, healthPath);
@@ -148,6 +154,21 @@ final class PropertiesConfig {
                 age = checked(key, () -> LoadBalancerBuilder.checkSaturationMaxAge(duration(key, saturation[2])));
             }
             b.saturation(waiting, kv, age);
+        }
+        if (queue[0] != null || queue[1] != null) {
+            // One builder call takes both values: check each first, naming its own property.
+            int capacity = LoadBalancerBuilder.DEFAULT_QUEUE_CAPACITY;
+            Duration maxWait = LoadBalancerBuilder.DEFAULT_MAX_WAIT;
+            if (queue[0] != null) {
+                String key = "admission-queue.capacity";
+                capacity = checked(key, () -> checkRange(integer(key, queue[0]), 0,
+                        LoadBalancerBuilder.MAX_QUEUE_CAPACITY, "capacity"));
+            }
+            if (queue[1] != null) {
+                String key = "admission-queue.max-wait";
+                maxWait = checked(key, () -> LoadBalancerBuilder.checkMaxWait(duration(key, queue[1]), "maxWait"));
+            }
+            b.admissionQueue(capacity, maxWait);
         }
         List<BackendSpec> backends = new ArrayList<>();
         backendParts.forEach((id, parts) -> backends.add(backend(id, parts)));

@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The end of a request: its connection (and tokens) given back, its outcome counted in the
  * backend's figures, shown to outlier detection, and, for the last request of a backend being
- * removed or in maintenance, the end of that backend's wait. Response times are bounded by
+ * removed or in maintenance, the end of that backend's wait; then the room it freed goes to the
+ * next request waiting in the {@link Admission} queue, if any. Response times are bounded by
  * {@link LoadBalancer#MAX_RESPONSE_TIME}: a release refuses a longer one, a lease counts a longer
  * hold as that much.
  *
@@ -23,12 +24,15 @@ final class Releases {
     private final TrafficFigures figures;
     private final HealthTransitions health;
     private final Membership membership;
+    private final Admission admission;
 
-    Releases(String name, TrafficFigures figures, HealthTransitions health, Membership membership) {
+    Releases(String name, TrafficFigures figures, HealthTransitions health, Membership membership,
+            Admission admission) {
         this.name = name;
         this.figures = figures;
         this.health = health;
         this.membership = membership;
+        this.admission = admission;
     }
 
     /** Checks a response time given as a {@link Duration}, and returns it in nanoseconds. */
@@ -89,6 +93,7 @@ final class Releases {
             health.onRequestOutcome(backend, success, now);
         }
         membership.released(backend, ctl);
+        admission.onRoom();
     }
 
     /**

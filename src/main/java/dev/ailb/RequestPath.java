@@ -3,8 +3,9 @@ package dev.ailb;
 /**
  * The path of one request through a balancer, top-down: the candidates (the routable backends of
  * the published view, with ejections that are over ended first, narrowed to the request's model
- * and labels by {@link CandidateFilter}), the strategy's pick among them,
- * the re-check that the pick still takes requests, the acquisition of a connection, and the count.
+ * and labels by {@link CandidateFilter}), the strategy's pick among them, the re-check that the
+ * pick still takes requests, the capacity stage ({@link ConnectionLimits}: a full pick gives way to
+ * a candidate with room), the acquisition of a connection, and the count.
  * {@link SessionRouting} and {@link RetryingExecutor} route on top of it through {@link Router}.
  *
  * <p>Lock-free: a pick reads the view once per attempt and never waits for a writer. A backend can
@@ -23,12 +24,14 @@ final class RequestPath implements Router {
     private final TrafficFigures figures;
     private final CandidateFilter filter;
     private final Ticker ticker;
+    private final ConnectionLimits limits;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long defaultTokens;
 
     RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
-            CandidateFilter filter, Ticker ticker, long defaultTokens) {
+            CandidateFilter filter, Ticker ticker, ConnectionLimits limits, long defaultTokens) {
         this.owner = owner;
+        this.limits = limits;
         this.table = table;
         this.health = health;
         this.figures = figures;
@@ -39,13 +42,35 @@ final class RequestPath implements Router {
 
     /**
      * Picks a backend for a request, acquires a connection on it and counts it as a request if
-     * asked; when none is available, counts a rejection and throws or returns null as asked.
+     * asked; when none is available or every candidate is full, counts a rejection and throws or
+     * returns null as asked.
      *
-     * @throws NoAvailableBackendException if none is available and {@code throwIfNone}
+     * @throws NoAvailableBackendException if none is available, or every candidate is full, and
+     *                                     {@code throwIfNone}
      * @throws IllegalStateException       if the strategy picks a backend not offered to it, or keeps
      *                                     picking backends that are not available
      */
     Backend select(Request request, boolean throwIfNone, boolean acquire, boolean count) {
+        return place(request, throwIfNone, acquire, count, true);
+    }
+
+    /**
+     * Like {@link #select} with a connection acquired, for {@link Admission}: returns null, and
+     * counts nothing, when every candidate is full, so that the request may wait.
+     *
+     * @throws NoAvailableBackendException if no backend is available at all (counted as a rejection)
+     */
+    Backend tryPlace(Request request, boolean count) {
+        return place(request, true, true, count, false);
+    }
+
+    /**
+     * The pick and its capacity stage: the strategy picks among the candidates; if its pick is
+     * full ({@link ConnectionLimits}), the request goes to the least loaded candidate with room;
+     * if none has room, the fleet is full.
+     */
+    private Backend place(Request request, boolean throwIfNone, boolean acquire, boolean count,
+            boolean fullIsRejection) {
         for (int misses = 0; misses < 3; ) {
             Registry current = view();
             Candidates candidates = filter.candidates(current, request);
@@ -61,13 +86,30 @@ final class RequestPath implements Router {
                 throw new IllegalStateException("strategy " + current.strategy.name() + " picked "
                         + backend + ", which is not one of the backends offered to it");
             }
-            // With acquire, a backend removed between the pick and the acquisition is picked again,
-            // and only the pick that acquired is counted.
-            if (candidates.routes(backend) && (!acquire || backend.tryAcquire(tokensOf(request)))) {
-                if (count) {
-                    countSelection(backend, request, candidates);
+            if (candidates.routes(backend)) {
+                if (!limits.hasRoom(backend)) {
+                    backend = limits.roomiest(candidates);
+                    if (backend == null) {
+                        if (fullIsRejection) {
+                            figures.countRejection();
+                            if (throwIfNone) {
+                                throw fleetFull(current, candidates);
+                            }
+                        }
+                        return null;
+                    }
                 }
-                return backend;
+                // With acquire, a backend removed (or filled by another request) between the pick
+                // and the acquisition is picked again, and only the pick that acquired is counted.
+                if (!acquire || backend.tryAcquire(tokensOf(request), limits.acquisitionLimit(backend))) {
+                    if (count) {
+                        countSelection(backend, request, candidates);
+                    }
+                    return backend;
+                }
+                if (limits.on() && !backend.isRemoved()) {
+                    continue; // another request took its last slot: progress, not a misbehaving strategy
+                }
             }
             if (table.current() == current) {
                 misses++;
@@ -75,6 +117,18 @@ final class RequestPath implements Router {
         }
         throw new IllegalStateException("strategy " + table.current().strategy.name()
                 + " keeps picking backends that are not available");
+    }
+
+    /** Every candidate is at its connection limit or saturated. */
+    private static NoAvailableBackendException fleetFull(Registry current, Candidates candidates) {
+        int registered = 0;
+        for (Backend b : current.all) {
+            if (Candidates.admits(b, candidates.model, candidates.labels)) {
+                registered++;
+            }
+        }
+        return new NoAvailableBackendException(NoAvailableBackendException.Reason.ALL_FULL, registered, 0, 0,
+                candidates.model, candidates.labels);
     }
 
     /**

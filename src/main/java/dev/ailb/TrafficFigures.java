@@ -147,9 +147,10 @@ final class TrafficFigures {
      * @param boundSessions  the sessions bound now
      * @param retriesRefused the retries the budget refused
      * @param hedgesRefused  the hedges the budget refused
+     * @param admission      the admission queue's figures
      */
     LoadBalancerStats statsOf(Registry view, long nowNanos, SessionRouting sessions, int boundSessions,
-            long retriesRefused, long hedgesRefused) {
+            long retriesRefused, long hedgesRefused, AdmissionStats admission) {
         List<BackendStats> perBackend = new ArrayList<>(view.all.size());
         List<LatencyHistogram.Snapshot> histograms = new ArrayList<>(view.all.size() + 1);
         histograms.add(departedHistogram.snapshot());
@@ -188,7 +189,7 @@ final class TrafficFigures {
                 Duration.ofNanos(h.valueAt(0.99)), active, perBackend.size(), healthy, view.available.size(), draining,
                 ejected, view.panic, panicSelections.sum(), retries.sum(), retriesRefused,
                 boundSessions, sessions.hits.sum(), sessions.misses.sum(), sessions.rebinds.sum(),
-                hedges.sum(), hedgesRefused, cancelled.sum(), firstTokenTimeouts.sum(), deadlinesExceeded.sum());
+                hedges.sum(), hedgesRefused, cancelled.sum(), firstTokenTimeouts.sum(), deadlinesExceeded.sum(), admission);
         return new LoadBalancerStats(view.strategy.name(), metrics, perBackend);
     }
 

@@ -256,6 +256,27 @@ class BadInputCatalogueTest {
                 f -> f.builder.discoverModels(ModelDiscovery.openAi(), Duration.ZERO));
         call("discover-path-relative", "ModelDiscovery.openAi(\"v1/models\")",
                 f -> ModelDiscovery.openAi("v1/models"));
+        // Admission
+        call("limit-zero", "lb.setConnectionLimit(\"instance-1\", 0)",
+                f -> f.lb.setConnectionLimit("instance-1", 0));
+        call("limit-unknown", "lb.setConnectionLimit(\"nope\", 4)",
+                f -> f.lb.setConnectionLimit("nope", 4));
+        call("limit-after-close", "closed.setConnectionLimit(\"instance-1\", 4)",
+                f -> f.closed.setConnectionLimit("instance-1", 4));
+        call("wait-negative", "lb.acquire(request, Duration.ofSeconds(-1))",
+                f -> f.lb.acquire(f.request, Duration.ofSeconds(-1)));
+        call("async-null-request", "lb.acquireAsync(null)",
+                f -> f.lb.acquireAsync(null));
+        call("async-wait-too-long", "lb.acquireAsync(request, Duration.ofDays(2))",
+                f -> f.lb.acquireAsync(f.request, Duration.ofDays(2)));
+        call("async-after-close", "closed.acquireAsync(request)",
+                f -> f.closed.acquireAsync(f.request));
+        call("connection-limit-zero", "builder.connectionLimit(0)",
+                f -> f.builder.connectionLimit(0));
+        call("queue-capacity-negative", "builder.admissionQueue(-1, Duration.ofSeconds(10))",
+                f -> f.builder.admissionQueue(-1, Duration.ofSeconds(10)));
+        call("queue-wait-null", "builder.admissionQueue(100, null)",
+                f -> f.builder.admissionQueue(100, null));
         call("max-sessions-zero", "builder.maxSessions(0)",
                 f -> f.builder.maxSessions(0));
         call("ejection-failures-zero", "outliers.consecutiveFailures(0)",

@@ -2,6 +2,7 @@ package dev.ailb.micrometer;
 
 import static dev.ailb.internal.Preconditions.checkNotNull;
 
+import dev.ailb.AdmissionStats;
 import dev.ailb.Backend;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerListener;
@@ -49,7 +50,13 @@ import java.util.function.ToDoubleFunction;
  *       {@code ailb.backend.prompt.cache.hit.rate}, the hit rate since the backend was added.</li>
  * </ul>
  * For the balancer: gauges {@code ailb.backends} (registered), {@code ailb.backends.available}
- * and {@code ailb.saturated} (1 or 0, see {@link LoadBalancer#isSaturated()}).
+ * and {@code ailb.saturated} (1 or 0, see {@link LoadBalancer#isSaturated()}); for its admission
+ * queue ({@link LoadBalancer#getAdmissionStats()}), the gauge {@code ailb.admission.waiting} (the
+ * queue's depth), the counters {@code ailb.admission.queued}, {@code ailb.admission.admitted},
+ * {@code ailb.admission.withdrawn} and {@code ailb.admission.rejections} (tag {@code reason}:
+ * {@code shed}, {@code queue_full}, {@code deadline_passed}, {@code balancer_closed}), and the
+ * time gauge {@code ailb.admission.wait.percentile} of the admitted requests' waits (tag
+ * {@code quantile}, 0.5 and 0.99).
  *
  * <p>Micrometer is an optional dependency of ailb: this package is the only one that uses it, and
  * an application without Micrometer never loads it. Thread-safe; one binder may be bound to
@@ -130,10 +137,43 @@ public final class LoadBalancerMeterBinder implements MeterBinder {
                     .tags(tags).description("Backends that new requests may go to").register(registry);
             Gauge.builder("ailb.saturated", balancer, lb -> lb.isSaturated() ? 1 : 0)
                     .tags(tags).description("1 while every available backend reports no room").register(registry);
+            registerAdmission(registry);
         }
         for (Backend b : balancer.getBackends()) {
             added(b);
         }
+    }
+
+    private void registerAdmission(MeterRegistry registry) {
+        Gauge.builder("ailb.admission.waiting", balancer, lb -> lb.getAdmissionStats().waiting())
+                .tags(tags).description("Requests waiting for room in the admission queue").register(registry);
+        admissionCounter(registry, "ailb.admission.queued", Tags.empty(), AdmissionStats::queued,
+                "Requests that have waited for room");
+        admissionCounter(registry, "ailb.admission.admitted", Tags.empty(), AdmissionStats::admitted,
+                "Waiting requests admitted when room was freed");
+        admissionCounter(registry, "ailb.admission.withdrawn", Tags.empty(), AdmissionStats::withdrawn,
+                "Waiting requests withdrawn by their callers");
+        String rejections = "Requests refused by admission";
+        admissionCounter(registry, "ailb.admission.rejections", Tags.of("reason", "shed"), AdmissionStats::shed,
+                rejections);
+        admissionCounter(registry, "ailb.admission.rejections", Tags.of("reason", "queue_full"),
+                AdmissionStats::queueFull, rejections);
+        admissionCounter(registry, "ailb.admission.rejections", Tags.of("reason", "deadline_passed"),
+                AdmissionStats::deadlinePassed, rejections);
+        admissionCounter(registry, "ailb.admission.rejections", Tags.of("reason", "balancer_closed"),
+                AdmissionStats::balancerClosed, rejections);
+        TimeGauge.builder("ailb.admission.wait.percentile", balancer, TimeUnit.NANOSECONDS,
+                        lb -> lb.getAdmissionStats().medianWait().toNanos())
+                .tags(tags.and("quantile", "0.5")).description("Waits of the admitted requests").register(registry);
+        TimeGauge.builder("ailb.admission.wait.percentile", balancer, TimeUnit.NANOSECONDS,
+                        lb -> lb.getAdmissionStats().p99Wait().toNanos())
+                .tags(tags.and("quantile", "0.99")).description("Waits of the admitted requests").register(registry);
+    }
+
+    private void admissionCounter(MeterRegistry registry, String name, Tags extra,
+            java.util.function.ToLongFunction<AdmissionStats> figure, String description) {
+        FunctionCounter.builder(name, balancer, lb -> figure.applyAsLong(lb.getAdmissionStats()))
+                .tags(tags.and(extra)).description(description).register(registry);
     }
 
     /** The meters bound for a backend in a registry: empty once it has left. For tests. */

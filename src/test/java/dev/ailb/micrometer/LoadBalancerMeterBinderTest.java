@@ -47,6 +47,39 @@ class LoadBalancerMeterBinderTest {
     }
 
     @Test
+    void theAdmissionQueueShowsItsDepthWaitsAndRejectionsByReason() {
+        try (LoadBalancer limited = LoadBalancer.builder().ticker(ticker).connectionLimit(1)
+                .admissionQueue(1, Duration.ofSeconds(10)).build()) {
+            limited.addBackend("a", "10.0.0.1", 8000);
+            new LoadBalancerMeterBinder(limited, Tags.of("pool", "chat")).bindTo(registry);
+            Lease holder = limited.acquire(REQUEST);
+            var waiter = limited.acquireAsync(REQUEST.withTenant("t1"));
+            var refused = limited.acquireAsync(REQUEST.withTenant("t2"));
+            var shed = limited.acquireAsync(REQUEST.withPriority(dev.ailb.Priority.SHEDDABLE));
+            assertThat(refused).isCompletedExceptionally();
+            assertThat(shed).isCompletedExceptionally();
+            assertThat(registry.get("ailb.admission.waiting").tags("pool", "chat").gauge().value()).isEqualTo(1);
+
+            ticker.advance(Duration.ofMillis(40));
+            holder.success();
+            waiter.join().success();
+
+            assertThat(registry.get("ailb.admission.waiting").tags("pool", "chat").gauge().value()).isZero();
+            assertThat(registry.get("ailb.admission.queued").functionCounter().count()).isEqualTo(1);
+            assertThat(registry.get("ailb.admission.admitted").functionCounter().count()).isEqualTo(1);
+            assertThat(registry.get("ailb.admission.withdrawn").functionCounter().count()).isZero();
+            assertThat(registry.get("ailb.admission.rejections").tags("reason", "queue_full").functionCounter()
+                    .count()).isEqualTo(1);
+            assertThat(registry.get("ailb.admission.rejections").tags("reason", "shed").functionCounter().count())
+                    .isEqualTo(1);
+            assertThat(registry.get("ailb.admission.rejections").tags("reason", "deadline_passed")
+                    .functionCounter().count()).isZero();
+            assertThat(registry.get("ailb.admission.wait.percentile").tags("quantile", "0.99").timeGauge()
+                    .value(TimeUnit.MILLISECONDS)).isCloseTo(40, within(2.0));
+        }
+    }
+
+    @Test
     void bindingAClosedBalancerIsRefusedAndRegistersNothing() {
         lb.addBackend("a", "10.0.0.1", 8000);
         lb.close();
