@@ -30,6 +30,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * Counting tenants' requests in flight instead would cost every admitted request a shared-map
  * update on the fast path, which this design keeps free of any per-tenant state.
  *
+ * <h2>A mixed fleet</h2>
+ * Requests that name a model or labels are placed on their own candidates. When the waiter whose
+ * turn it is cannot be placed (its model's backends are full) the drain looks further down the
+ * queue, in the same order, for the first waiter whose backends have room, trying each kind of
+ * request (model and labels) once per pass: a full model never holds up another model's requests.
+ * While no waiter names a model or labels, the first that does not fit ends the pass.
+ *
  * <h2>Full queue</h2>
  * A queue at capacity refuses a standard arrival; a critical arrival takes the place of the newest
  * standard waiter, which is refused ({@link RequestRejectedException.Reason#QUEUE_FULL}): the
@@ -73,6 +80,8 @@ final class Admission {
     private boolean closed;
     /** The waiters queued now; written under the lock, read without it. */
     private volatile int waiting;
+    /** Of those, the ones whose request names a model or labels. Guarded by {@link #lock}. */
+    private int filteredWaiting;
     private final AtomicInteger drainRequests = new AtomicInteger();
 
     private final LongAdder queued = new LongAdder();
@@ -146,7 +155,11 @@ final class Admission {
     /** The backend acquired for a request now, or null if it must wait: no room, or waiters ahead. */
     private Backend tryNow(Request request) {
         // Waiters ahead of an arrival keep their turn: it does not take the room freed for them.
-        return waiting == 0 ? path.tryPlace(request, true) : null;
+        // One for which no backend is there at all is refused now (tryPlace throws), not queued.
+        if (waiting == 0 || path.candidates(path.view(), request).backends.isEmpty()) {
+            return path.tryPlace(request, true);
+        }
+        return null;
     }
 
     private static Lease joined(CompletableFuture<Lease> future) {
@@ -187,6 +200,7 @@ final class Admission {
                 lane.clear();
             }
             waiting = 0;
+            filteredWaiting = 0;
         } finally {
             lock.unlock();
         }
@@ -228,6 +242,9 @@ final class Admission {
                         victim = standard.newest;
                         standard.remove(victim);
                         waiting--;
+                        if (victim.filtered) {
+                            filteredWaiting--;
+                        }
                     } else {
                         refused = true;
                     }
@@ -235,6 +252,9 @@ final class Admission {
                 if (!refused) {
                     lanes[laneOf(request)].add(w);
                     waiting++;
+                    if (w.filtered) {
+                        filteredWaiting++;
+                    }
                     queued.increment();
                 }
             }
@@ -286,19 +306,27 @@ final class Admission {
                 lock.lock();
                 try {
                     w = next();
-                    if (w == null || path.candidates(path.view(), w.request).backends.isEmpty()) {
-                        break; // no backend at all now: waiters wait for one, or for their deadline
-                    }
-                    try {
-                        backend = path.tryPlace(w.request, false);
-                    } catch (NoAvailableBackendException e) {
-                        break; // the last backend went since the check above
-                    }
-                    if (backend == null) {
+                    if (w == null) {
                         break;
                     }
-                    lanes[laneOf(w.request)].removeNext(w);
+                    backend = placeQuietly(w);
+                    if (backend != null) {
+                        lanes[laneOf(w.request)].removeNext(w);
+                    } else if (filteredWaiting == 0) {
+                        break; // every waiter asks for the same backends, and they are full
+                    } else {
+                        w = nextThatFits(w);
+                        if (w == null) {
+                            break;
+                        }
+                        backend = w.placed;
+                        w.placed = null;
+                        lanes[laneOf(w.request)].remove(w);
+                    }
                     waiting--;
+                    if (w.filtered) {
+                        filteredWaiting--;
+                    }
                 } finally {
                     lock.unlock();
                 }
@@ -306,6 +334,57 @@ final class Admission {
             }
             missed = drainRequests.addAndGet(-missed);
         } while (missed != 0);
+    }
+
+    /**
+     * A connection for a waiter, or null if its backends are all full or none is there now. Holds
+     * the lock.
+     */
+    private Backend placeQuietly(Waiter w) {
+        if (path.candidates(path.view(), w.request).backends.isEmpty()) {
+            return null; // no backend at all now: it waits for one, or for its deadline
+        }
+        try {
+            return path.tryPlace(w.request, false);
+        } catch (NoAvailableBackendException e) {
+            return null; // the last backend went since the check above
+        }
+    }
+
+    /**
+     * When the waiter whose turn it is cannot be placed and others ask for other backends (another
+     * model, other labels), the first waiter in admission order whose backends have room, with its
+     * connection acquired ({@link Waiter#placed}); null if none. Waiters asking for the same
+     * backends as one that did not fit are not tried again, so a pass tries each kind of request
+     * once: a mixed fleet's full model does not hold up requests for the others. Holds the lock.
+     */
+    private Waiter nextThatFits(Waiter head) {
+        java.util.Set<Kind> full = new java.util.HashSet<>();
+        full.add(Kind.of(head.request));
+        for (Lane lane : lanes) {
+            for (TenantLine line : lane.turns) {
+                for (Waiter x : line.waiters) {
+                    Kind kind = Kind.of(x.request);
+                    if (full.contains(kind)) {
+                        continue;
+                    }
+                    Backend b = placeQuietly(x);
+                    if (b != null) {
+                        x.placed = b;
+                        return x;
+                    }
+                    full.add(kind);
+                }
+            }
+        }
+        return null;
+    }
+
+    /** What a request asks of its backends: the model and the labels. */
+    private record Kind(String model, LabelSelector labels) {
+        static Kind of(Request r) {
+            return new Kind(r.model(), r.labels());
+        }
     }
 
     /** The waiter admitted next: the first lane with waiters, its tenant whose turn it is. Holds the lock. */
@@ -351,6 +430,9 @@ final class Admission {
             }
             lanes[laneOf(w.request)].remove(w);
             waiting--;
+            if (w.filtered) {
+                filteredWaiting--;
+            }
         } finally {
             lock.unlock();
         }
@@ -367,6 +449,9 @@ final class Admission {
             }
             lanes[laneOf(w.request)].remove(w);
             waiting--;
+            if (w.filtered) {
+                filteredWaiting--;
+            }
         } finally {
             lock.unlock();
         }
@@ -410,6 +495,10 @@ final class Admission {
         final Request request;
         final long arrivalNanos;
         final CompletableFuture<Lease> future = new CompletableFuture<>();
+        /** Whether the request names a model or labels: it may fit where the others do not. */
+        final boolean filtered;
+        /** The connection {@link #nextThatFits} acquired for it, until the drain hands it over. */
+        Backend placed;
         /** Set once the deadline is scheduled; cancelled when the wait ends. */
         volatile ScheduledFuture<?> timer;
         /** Guarded by the lock, as the links below. */
@@ -421,6 +510,7 @@ final class Admission {
         Waiter(Request request, long arrivalNanos) {
             this.request = request;
             this.arrivalNanos = arrivalNanos;
+            this.filtered = !request.model().isEmpty() || !request.labels().isEmpty();
         }
     }
 

@@ -197,6 +197,48 @@ class AdmissionTest {
     }
 
     @Test
+    void aFullModelHoldsUpNoRequestForAnotherModel() {
+        balancer(1, 10, Duration.ofSeconds(10));
+        BackendProfile llama = BackendProfile.builder().model("llama").build();
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000, 1, llama);
+        Backend c = lb.addBackend("c", "10.0.0.3", 8000, 1, BackendProfile.builder().model("mistral").build());
+        Lease onA = lb.acquire(standard("l0").withModel("llama"));
+        CompletableFuture<Lease> llamaWaits = lb.acquireAsync(request("l1", Priority.CRITICAL, "").withModel("llama"));
+
+        CompletableFuture<Lease> mistral = lb.acquireAsync(standard("m1").withModel("mistral"));
+
+        assertThat(llamaWaits).isNotDone();
+        assertThat(mistral.join().backend()).as("past the critical llama waiter, to the model with room")
+                .isSameAs(c);
+        assertThatThrownBy(() -> lb.selectBackend(standard("l2").withModel("llama")))
+                .isInstanceOfSatisfying(NoAvailableBackendException.class, e -> assertThat(e).hasMessage(
+                        "no backend available: all available backends of the 1 registered backend serving model "
+                                + "\"llama\" are full (at their connection limit or saturated)"));
+        onA.success();
+        assertThat(llamaWaits.join().backend()).isSameAs(a);
+        llamaWaits.join().success();
+        mistral.join().success();
+    }
+
+    @Test
+    void aFullBestTierGivesWayToTheOtherBackendsServingTheModel() {
+        balancer(1, 10, Duration.ofSeconds(10));
+        Backend loaded = lb.addBackend("loaded", "10.0.0.1", 8000, 1,
+                BackendProfile.builder().adapter("sql-v2").label("zone", "a").build());
+        Backend other = lb.addBackend("other", "10.0.0.2", 8000, 1,
+                BackendProfile.builder().adapter("sql-v2").label("zone", "b").build());
+        Request r = standard("q").withModel("sql-v2").withLabels(LabelSelector.prefer("zone", "a"));
+
+        Lease first = lb.acquire(r);
+        Lease second = lb.acquire(r);
+
+        assertThat(first.backend()).isSameAs(loaded);
+        assertThat(second.backend()).as("the preferred tier is full").isSameAs(other);
+        first.success();
+        second.success();
+    }
+
+    @Test
     void aSheddableRequestIsRefusedRatherThanQueued() {
         balancer(1, 10, Duration.ofSeconds(10));
         lb.addBackend("a", "10.0.0.1", 8000);
