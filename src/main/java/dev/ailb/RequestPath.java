@@ -209,6 +209,11 @@ final class RequestPath implements Router {
     }
 
     @Override
+    public boolean tryAcquireWithinLimit(Backend backend, Request request) {
+        return backend.tryAcquire(tokensOf(request), limits.acquisitionLimit(backend));
+    }
+
+    @Override
     public void countSelection(Backend backend, Request request, Candidates from) {
         figures.countSelection(backend, from.panic);
         if (from.recorder != null) {

@@ -173,7 +173,7 @@ final class RetryingExecutor {
             if (!candidates.contains(backend)) {
                 backend = candidates.get(random.nextInt(candidates.size()));
             }
-            if (router.tryAcquire(backend, request)) {
+            if (router.tryAcquireWithinLimit(backend, request)) {
                 router.countSelection(backend, request, current);
                 if (hedge) {
                     figures.countHedge();

@@ -32,6 +32,13 @@ interface Router {
     boolean tryAcquire(Backend backend, Request request);
 
     /**
+     * Like {@link #tryAcquire}, but also refused when the backend is at its connection limit
+     * ({@link ConnectionLimits}): for retries and hedges, which are new load, unlike a session
+     * staying on its backend.
+     */
+    boolean tryAcquireWithinLimit(Backend backend, Request request);
+
+    /**
      * Counts a request routed to a backend from its candidates: the selection stands. A strategy
      * that learns from selections ({@link PrefixRecorder}) records it here.
      */

@@ -239,6 +239,33 @@ class AdmissionTest {
     }
 
     @Test
+    void aRetryIsNotSentToABackendAtItsLimit() {
+        balancer(1, 10, Duration.ofSeconds(10));
+        Backend a = lb.addBackend("a", "10.0.0.1", 8000);
+        Backend b = lb.addBackend("b", "10.0.0.2", 8000);
+        lb.setConnectionLimit("b", 1);
+        lb.setConnectionLimit("a", 2);
+        Lease onB = lb.acquire(standard("h"));
+        if (onB.backend() != b) { // round robin's first pick may be either: make b the full one
+            Lease second = lb.acquire(standard("h2"));
+            onB.success();
+            onB = second;
+        }
+        assertThat(onB.backend()).isSameAs(b);
+        List<String> attempts = new ArrayList<>();
+
+        assertThatThrownBy(() -> lb.execute(standard("x"), backend -> {
+            attempts.add(backend.id());
+            throw new java.io.IOException("reset by " + backend.id());
+        })).isInstanceOf(CallFailedException.class);
+
+        assertThat(attempts).as("the retry would go to b, which is full").containsExactly("a");
+        assertThat(b.activeConnections()).isEqualTo(1);
+        assertThat(a.activeConnections()).isZero();
+        onB.success();
+    }
+
+    @Test
     void aSheddableRequestIsRefusedRatherThanQueued() {
         balancer(1, 10, Duration.ofSeconds(10));
         lb.addBackend("a", "10.0.0.1", 8000);
