@@ -343,6 +343,35 @@ class AdmissionTest {
     }
 
     @Test
+    void aBlockingCallerWhoseDeadlinePassesGetsTheRejection() throws Exception {
+        balancer(1, 10, Duration.ofSeconds(5));
+        lb.addBackend("a", "10.0.0.1", 8000);
+        Lease holder = lb.acquire(standard("h"));
+        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+        Thread waiter = new Thread(() -> {
+            try {
+                lb.acquire(standard("blocked"), Duration.ofSeconds(3));
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        });
+        waiter.start();
+        while (admission().waiting() == 0) {
+            Thread.onSpinWait();
+        }
+
+        scheduler.advance(Duration.ofSeconds(3));
+        waiter.join();
+
+        assertThat(outcome.get()).isInstanceOfSatisfying(RequestRejectedException.class, e -> {
+            assertThat(e.reason()).isEqualTo(RequestRejectedException.Reason.DEADLINE_PASSED);
+            assertThat(e.waited()).isEqualTo(Duration.ofSeconds(3));
+        });
+        holder.success();
+    }
+
+    @Test
     void aZeroWaitRefusesAtOnceWhenFull() {
         balancer(1, 10, Duration.ofSeconds(5));
         lb.addBackend("a", "10.0.0.1", 8000);

@@ -161,6 +161,35 @@ class PropertiesConfigTest {
     }
 
     @Test
+    void theConnectionLimitAndTheAdmissionQueueAreRead() {
+        Properties p = properties("ailb.connection-limit", "1", "ailb.admission-queue.capacity", "1",
+                "ailb.admission-queue.max-wait", "2s", "ailb.backends.a.host", "10.0.0.1", "ailb.backends.a.port", "8000");
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.")) {
+            Backend a = lb.getBackend("a").orElseThrow();
+            assertThat(a.connectionLimit()).isEqualTo(1);
+            Lease held = lb.acquire(new Request("r1", "", "/"));
+            var waits = lb.acquireAsync(new Request("r2", "", "/"));
+            var refused = lb.acquireAsync(new Request("r3", "", "/"));
+
+            assertThat(waits).isNotDone();
+            assertThat(refused).isCompletedExceptionally();
+            assertThat(lb.getAdmissionStats().queueFull()).as("a queue of one").isEqualTo(1);
+            held.success();
+            waits.join().success();
+        }
+    }
+
+    @Test
+    void eachAdmissionValueIsRefusedNamingItsOwnProperty() {
+        assertRefused("ailb.connection-limit: perBackend: 0 (expected: ", "ailb.connection-limit", "0");
+        assertRefused("ailb.admission-queue.capacity: capacity: -1 (expected: ", "ailb.admission-queue.capacity", "-1");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.admission-queue.capacity", "10",
+                "ailb.admission-queue.max-wait", "2d"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.admission-queue.max-wait: maxWait: PT48H (expected: ");
+    }
+
+    @Test
     void aBadLoadPollIntervalIsRefusedNamingItsOwnProperty() {
         assertThatThrownBy(() -> LoadBalancer.fromProperties(properties(
                 "ailb.load-source", "vllm", "ailb.load-poll-interval", "0s"), "ailb."))
