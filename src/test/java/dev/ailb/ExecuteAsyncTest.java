@@ -560,4 +560,49 @@ class ExecuteAsyncTest {
         assertThat(metrics().cancelledAttempts()).isEqualTo(1);
         assertThat(metrics().totalRequests()).isEqualTo(1);
     }
+
+    @Test
+    void aLoneBackendIsNotHedgedOnItselfAndTheBudgetIsNotAsked() throws Exception {
+        balancer(1);
+        Script script = new Script();
+        CompletableFuture<String> answer = lb.executeAsync(REQUEST, script, hedgeAfter(MS));
+
+        scheduler.advance(Duration.ofSeconds(1));
+        script.answer(0, "ok");
+
+        assertThat(answer.get()).isEqualTo("ok");
+        assertThat(script.attempts).hasSize(1);
+        assertThat(metrics().hedges()).isZero();
+        assertThat(metrics().hedgesRefused()).isZero();
+    }
+
+    @Test
+    void aClosedBalancerSendsNoHedgeButTheCallInFlightEndsAndIsCounted() throws Exception {
+        balancer(3);
+        Script script = new Script();
+        CompletableFuture<String> answer = lb.executeAsync(REQUEST, script, hedgeAfter(Duration.ofMillis(100)));
+
+        lb.close();
+        scheduler.advance(Duration.ofMillis(100));
+        script.answer(0, "ok");
+
+        assertThat(answer.get()).isEqualTo("ok");
+        assertThat(script.attempts).hasSize(1);
+        assertThat(metrics().successes()).isEqualTo(1);
+        assertThat(metrics().activeConnections()).isZero();
+    }
+
+    @Test
+    void theResponseTimePercentileReadsTheBackendsCompletions() {
+        balancer(1);
+        Backend b1 = lb.getBackends().get(0);
+        HedgeDelay p50 = HedgeDelay.responseTimePercentile(0.5, Duration.ofSeconds(2));
+        for (int i = 1; i <= HedgeDelay.MIN_SAMPLES; i++) {
+            lb.acquireConnection(b1);
+            lb.releaseConnection(b1, Duration.ofMillis(100), true);
+        }
+
+        assertThat(p50.delayFor(b1)).isBetween(Duration.ofMillis(97), Duration.ofMillis(103));
+        assertThat(p50.toString()).isEqualTo("HedgeDelay{responseTime p50.0, fallback PT2S}");
+    }
 }
