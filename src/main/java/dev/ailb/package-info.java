@@ -8,7 +8,8 @@
  * {@link dev.ailb.LoadBalancer#fromProperties}), add backends, then for each request either
  * select a backend and bracket the call with {@code acquireConnection} and
  * {@code releaseConnection}, or take a {@link dev.ailb.Lease} with {@code acquire}, or let
- * {@code execute} run the call with retries.
+ * {@code execute} run the call with retries, or {@code executeAsync} without a waiting thread,
+ * with deadlines and hedging ({@link dev.ailb.CallOptions}).
  *
  * <h2>Threading</h2>
  * Every public type is thread-safe. Selection takes no lock: the registered backends, the
@@ -43,6 +44,10 @@
  *       ({@code Router});</li>
  *   <li>{@code RetryingExecutor}: the attempts of {@code execute} with the retry budget, a
  *       session's first on its backend;</li>
+ *   <li>{@code AsyncExecutor}: the attempts of {@code executeAsync}, each call's deadline,
+ *       first-token deadlines and hedge decided under the call's own lock, retries and hedges
+ *       spending {@code RetryingExecutor}'s budget, and the timer thread (the design note is
+ *       there);</li>
  *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
  *       figures fold into the balancer's;</li>
  *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation;</li>
