@@ -64,7 +64,8 @@ import java.util.function.UnaryOperator;
  *         HttpResponse.BodyHandlers.ofString());
  * }</pre>
  *
- * <p>{@link #sendAsync} and {@link #sendJsonAsync} send without blocking a thread, through
+ * <p>{@link #sendAsync}, {@link #sendJsonAsync}, {@link #streamAsync} and {@link #streamJsonAsync}
+ * send without blocking a thread, through
  * {@link LoadBalancer#executeAsync}, with the deadlines and hedging of a {@link CallOptions}
  * (the client's {@linkplain Builder#callOptions default}, or the request's own): the first byte
  * of an answer below 500 is the attempt's first token, and an attempt the balancer abandons (a
@@ -395,6 +396,128 @@ public final class BalancedHttpClient {
     }
 
     /**
+     * Like {@link #stream(Request, Function)} without blocking, with the client's
+     * {@linkplain Builder#callOptions default call options}; see
+     * {@link #streamAsync(Request, Function, CallOptions)}.
+     *
+     * @param request    what the balancer routes by
+     * @param requestFor builds the HTTP request from the chosen backend's base URI
+     * @return the answer to come; close it (or read its body to the end) to end its lease
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public CompletableFuture<StreamedResponse> streamAsync(Request request, Function<URI, HttpRequest> requestFor) {
+        return streamAsync(request, requestFor, callOptions);
+    }
+
+    /**
+     * Like {@link #stream(Request, Function)} without blocking, through
+     * {@link LoadBalancer#executeAsync} with these deadlines and hedging: an attempt answers when
+     * the first byte of its body arrives (its first token), not at its headers, so that a hedged
+     * stream is won by the backend that starts generating first, and a backend that sends its
+     * headers and then nothing misses its first-token deadline. The winner's lease lasts until its
+     * body is read to the end, fails to read or is closed, as {@code stream}'s does. An abandoned
+     * attempt has its exchange cancelled, or its body closed if its headers had come. A 5xx
+     * answer's body is read whole (without blocking) and fails the attempt; the last one is the
+     * answer when no attempt is left.
+     *
+     * @param request    what the balancer routes by
+     * @param requestFor builds the HTTP request from the chosen backend's base URI
+     * @param options    the deadlines and hedging of this request
+     * @return the answer to come; close it (or read its body to the end) to end its lease
+     * @throws NullPointerException  if an argument is null
+     * @throws IllegalStateException if the balancer is closed
+     */
+    public CompletableFuture<StreamedResponse> streamAsync(Request request, Function<URI, HttpRequest> requestFor,
+            CallOptions options) {
+        checkNotNull(request, "request");
+        checkNotNull(requestFor, "requestFor");
+        checkNotNull(options, "options");
+        return streamAttempts(request, backend -> build(requestFor, backend), (response, lease) -> response.body(),
+                options);
+    }
+
+    /**
+     * The attempts of an asynchronous stream: each answers at the first byte of a body below 500,
+     * keeping its lease open for the caller; a 5xx body is read whole and fails the attempt.
+     */
+    private CompletableFuture<StreamedResponse> streamAttempts(Request request,
+            Function<Backend, HttpRequest> requestFor, BiFunction<HttpResponse<InputStream>, Lease, InputStream> bodyOf,
+            CallOptions options) {
+        HttpResponse.BodyHandler<InputStream> bodies = info -> info.statusCode() >= 500
+                ? HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(),
+                        ByteArrayInputStream::new)
+                : HttpResponse.BodySubscribers.ofInputStream();
+        AttemptCall<StreamedResponse> call = attempt -> {
+            HttpRequest built = requestFor.apply(attempt.backend());
+            FirstByteHandler<InputStream> handler = new FirstByteHandler<>(bodies, attempt);
+            CompletableFuture<HttpResponse<InputStream>> exchange = client.sendAsync(built, handler);
+            attempt.keepLeaseOpen();
+            attempt.onCancel(() -> {
+                exchange.cancel(true);
+                closeBodyOf(exchange);
+            });
+            return exchange.thenCompose(response -> {
+                if (response.statusCode() >= 500) {
+                    throw new CompletionException(new ServerErrorException(response));
+                }
+                return handler.firstByte().thenApply(first -> {
+                    if (attempt.isCancelled()) {
+                        closeBodyOf(exchange); // abandoned meanwhile: nobody reads this body
+                    }
+                    return new StreamedResponse(response, attempt.lease(), bodyOf.apply(response, attempt.lease()));
+                });
+            });
+        };
+        CompletableFuture<StreamedResponse> attempts = balancer.executeAsync(request, call, options);
+        CompletableFuture<StreamedResponse> answer = new CompletableFuture<>();
+        attempts.whenComplete((streamed, failure) -> {
+            if (failure == null) {
+                if (!answer.complete(streamed)) {
+                    closeQuietly(streamed); // the caller cancelled as it came
+                }
+                return;
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (cause instanceof CallFailedException && cause.getCause() instanceof ServerErrorException) {
+                @SuppressWarnings("unchecked")
+                HttpResponse<InputStream> last =
+                        (HttpResponse<InputStream>) ((ServerErrorException) cause.getCause()).response();
+                answer.complete(StreamedResponse.ended(last, last.body()));
+            } else {
+                answer.completeExceptionally(cause);
+            }
+        });
+        answer.whenComplete((streamed, failure) -> {
+            if (answer.isCancelled()) {
+                attempts.cancel(true);
+            }
+        });
+        return answer;
+    }
+
+    /** Closes the body of an exchange whose headers came, so that its connection is let go. */
+    private static void closeBodyOf(CompletableFuture<HttpResponse<InputStream>> exchange) {
+        if (!exchange.isDone() || exchange.isCompletedExceptionally()) {
+            return; // cancelled, or failed: no body was handed out
+        }
+        try {
+            exchange.join().body().close();
+        } catch (IOException e) {
+            // closing is all that is left to do with it
+        }
+    }
+
+    private static void closeQuietly(StreamedResponse streamed) {
+        try {
+            streamed.close();
+        } catch (IOException e) {
+            // the body was closed: its lease ended with it
+        }
+    }
+
+    /**
      * Like {@link #send(Request, Function, HttpResponse.BodyHandler)} for a JSON body that this
      * client posts itself, {@code POST path} with {@code Content-Type: application/json} (and what
      * the builder's {@linkplain Builder#jsonRequestCustomizer customizer} adds), and two things
@@ -586,6 +709,49 @@ public final class BalancedHttpClient {
     }
 
     /**
+     * Like {@link #streamJson(Request, String, String)} without blocking, with the client's
+     * {@linkplain Builder#callOptions default call options}; see
+     * {@link #streamJsonAsync(Request, String, String, CallOptions)}.
+     *
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, such as {@code /v1/chat/completions}
+     * @param body    the JSON body, sent in UTF-8
+     * @return the answer to come; close it (or read its body to the end) to end its lease
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code path} is not an absolute path, or the body of a
+     *                                  chat or completion request is not one; nothing is sent then
+     * @throws IllegalStateException    if {@code jackson-core} is missing, or the balancer is closed
+     */
+    public CompletableFuture<StreamedResponse> streamJsonAsync(Request request, String path, String body) {
+        return streamJsonAsync(request, path, body, callOptions);
+    }
+
+    /**
+     * Like {@link #streamJson(Request, String, String)} without blocking, through the attempts,
+     * deadlines and hedging of {@link #streamAsync(Request, Function, CallOptions)}: the request
+     * is routed with the prompt read from the body when it has none, and the server's prompt-cache
+     * figures are reported on the winner's lease as the caller reads the stream.
+     *
+     * @param request what the balancer routes by; its prompt, if it has none, is read from the body
+     * @param path    the path to post to, such as {@code /v1/chat/completions}
+     * @param body    the JSON body, sent in UTF-8
+     * @param options the deadlines and hedging of this request
+     * @return the answer to come; close it (or read its body to the end) to end its lease
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code path} is not an absolute path, or the body of a
+     *                                  chat or completion request is not one; nothing is sent then
+     * @throws IllegalStateException    if {@code jackson-core} is missing, or the balancer is closed
+     */
+    public CompletableFuture<StreamedResponse> streamJsonAsync(Request request, String path, String body,
+            CallOptions options) {
+        checkNotNull(options, "options");
+        Request routed = routedByBody("BalancedHttpClient.streamJsonAsync", request, path, body);
+        String name = balancer.name();
+        return streamAttempts(routed, backend -> post(path, body, backend),
+                (response, lease) -> UsageTap.body(response, name, lease), options);
+    }
+
+    /**
      * The request as a body-aware call routes it: with the prompt read from the body when it has
      * none and the path is a chat or completion endpoint. Checks the arguments first.
      */
@@ -721,8 +887,8 @@ public final class BalancedHttpClient {
         }
 
         /**
-         * The deadlines and hedging of {@link #sendAsync} and {@link #sendJsonAsync} when the
-         * request gives none of its own; default {@link CallOptions#none()}. The blocking
+         * The deadlines and hedging of {@link #sendAsync}, {@link #sendJsonAsync},
+         * {@link #streamAsync} and {@link #streamJsonAsync} when the request gives none of its own; default {@link CallOptions#none()}. The blocking
          * {@code send} and {@code stream} forms do not use them.
          *
          * @param options the default options of the asynchronous forms

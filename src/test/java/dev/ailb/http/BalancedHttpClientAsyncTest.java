@@ -267,4 +267,69 @@ class BalancedHttpClientAsyncTest {
         assertThat(TricklingServer.eventually(() -> endless.open() == 0, PATIENCE))
                 .as("the client closed the connection").isTrue();
     }
+
+    private static Function<URI, HttpRequest> streamedChat() {
+        return base -> HttpRequest.newBuilder(base.resolve(CHAT)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(STREAMED_JSON)).build();
+    }
+
+    @Test
+    void aHedgedStreamIsWonByTheBackendWhoseFirstEventComesFirst() throws Exception {
+        // given: b1 holds its whole answer, b2 streams at once
+        ScriptedEndpoint silent = ScriptedEndpoint.answering(200, "application/json", "{}").hold();
+        ScriptedEndpoint streaming = model("quick");
+        BalancedHttpClient http = client(serve(silent), serve(streaming));
+        CompletableFuture<StreamedResponse> answer = http.streamAsync(request(), streamedChat(),
+                CallOptions.builder().hedging(HedgeDelay.fixed(Duration.ofMillis(100))).build());
+        awaitArrival(silent);
+
+        // when
+        scheduler.advance(Duration.ofMillis(100));
+        StreamedResponse streamed = await(answer);
+
+        // then: b2 won at its first event; its lease lasts until the body is read
+        assertThat(streamed.statusCode()).isEqualTo(200);
+        assertThat(lb.getBackendStats("b1").activeConnections()).isZero();
+        assertThat(metrics().cancelledAttempts()).isEqualTo(1);
+        assertThat(lb.getBackendStats("b2").activeConnections()).isEqualTo(1);
+        String body;
+        try (streamed) {
+            body = new String(streamed.body().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(body).isEqualTo("data: {\"delta\":\"quick\"}\n\ndata: [DONE]\n\n");
+        assertThat(lb.getBackendStats("b2").successes()).isEqualTo(1);
+        assertThat(metrics().activeConnections()).isZero();
+        assertThat(metrics().hedges()).isEqualTo(1);
+        assertThat(metrics().failures()).isZero();
+    }
+
+    @Test
+    void aStreamWhoseEveryAttemptFailsWithAServerErrorAnswersTheLastOne() throws Exception {
+        ScriptedEndpoint failing = model("x").status(503).body("{\"error\":\"busy\"}");
+        BalancedHttpClient http = client(serve(failing), serve(model("y").status(500)));
+
+        StreamedResponse streamed = await(http.streamAsync(request(), streamedChat()));
+
+        assertThat(streamed.statusCode()).isEqualTo(500);
+        assertThat(metrics().failures()).isEqualTo(2);
+        assertThat(metrics().activeConnections()).isZero();
+        streamed.close();
+    }
+
+    @Test
+    void streamJsonAsyncReportsThePromptCacheOnTheWinnersLease() throws Exception {
+        ScriptedEndpoint streaming = ScriptedEndpoint.answering(200, "application/json", "{}")
+                .streamWhenAsked("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
+                        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":40,"
+                                + "\"prompt_tokens_details\":{\"cached_tokens\":32}}}\n\ndata: [DONE]\n\n");
+        BalancedHttpClient http = client(serve(streaming));
+
+        try (StreamedResponse streamed = await(http.streamJsonAsync(request(), CHAT, STREAMED_JSON))) {
+            streamed.body().readAllBytes();
+        }
+
+        assertThat(lb.getBackendStats("b1").promptCache().reportedPromptTokens()).isEqualTo(40);
+        assertThat(lb.getBackendStats("b1").successes()).isEqualTo(1);
+        assertThat(metrics().activeConnections()).isZero();
+    }
 }
