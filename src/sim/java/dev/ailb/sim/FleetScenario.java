@@ -50,11 +50,19 @@ record FleetScenario(String name, List<Server> instances, Traffic traffic, int r
     static final int ADAPTER_SLOTS = 4;
 
     /**
-     * One instance: the model it serves, its speed, and its adapter slots (0 for none).
+     * One instance: the model it serves, its speed, its adapter slots (0 for none), and its stalls:
+     * every {@code stallEverySeconds} on average (Poisson; 0 for never) it stands still for
+     * {@code stallSeconds} on average (exponential).
      */
-    record Server(String id, String model, double speed, int adapterSlots) {
+    record Server(String id, String model, double speed, int adapterSlots, double stallEverySeconds,
+            double stallSeconds) {
+        Server(String id, String model, double speed, int adapterSlots) {
+            this(id, model, speed, adapterSlots, 0, 0);
+        }
+
         double capacity(double meanWork) {
-            return new Scenario.InstanceSpec(id, MAX_BATCH, speed, BATCH_PENALTY, 1).capacity(meanWork);
+            double working = stallEverySeconds == 0 ? 1 : stallEverySeconds / (stallEverySeconds + stallSeconds);
+            return working * new Scenario.InstanceSpec(id, MAX_BATCH, speed, BATCH_PENALTY, 1).capacity(meanWork);
         }
     }
 
@@ -159,6 +167,20 @@ record FleetScenario(String name, List<Server> instances, Traffic traffic, int r
         }
         Traffic traffic = new Traffic(0, ordered(LLAMA, 1.0), 0, 0, standardOnly(), noTenant());
         return atLoad("straggler", fleet, traffic, Double.POSITIVE_INFINITY, 0.7);
+    }
+
+    /**
+     * Six instances of one model, one of which stands still now and then, for 5 s on average
+     * every 50 s (a host pause, a driver reset, a swap storm), answering late but answering, so
+     * that nothing ejects it; 70% of the fleet's capacity, the stalls counted.
+     */
+    static FleetScenario stallingStraggler() {
+        List<Server> fleet = new ArrayList<>();
+        for (int i = 1; i <= 6; i++) {
+            fleet.add(i == 6 ? new Server("i6", LLAMA, 1.0, 0, 50, 5) : new Server("i" + i, LLAMA, 1.0, 0));
+        }
+        Traffic traffic = new Traffic(0, ordered(LLAMA, 1.0), 0, 0, standardOnly(), noTenant());
+        return atLoad("stalling straggler", fleet, traffic, Double.POSITIVE_INFINITY, 0.7);
     }
 
     private static FleetScenario atLoad(String name, List<Server> fleet, Traffic traffic, double patience,

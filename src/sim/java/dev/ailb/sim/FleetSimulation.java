@@ -2,6 +2,7 @@ package dev.ailb.sim;
 
 import dev.ailb.BackendProfile;
 import dev.ailb.BalancingStrategy;
+import dev.ailb.CallOptions;
 import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadReport;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A deterministic discrete-event simulation of a {@link FleetScenario}: instances that serve
@@ -50,11 +52,21 @@ final class FleetSimulation {
          * adapters and their adapter slots, as vLLM's {@code vllm:lora_requests_info} does: the
          * balancer prefers the instances with the adapter loaded, then those with a free slot.
          */
-        LORA_AFFINITY
+        LORA_AFFINITY,
+        /**
+         * One {@code LEAST_CONNECTIONS} balancer, each request sent with
+         * {@link LoadBalancer#executeAsync} and the policy's {@link CallOptions}: the attempt
+         * whose instance gives the first token wins, the others are cancelled on their instances.
+         */
+        EXECUTE_ASYNC
     }
 
-    /** A way to route, by name in tables. */
-    record Policy(String name, Routing routing) {}
+    /** A way to route, by name in tables, with the options of {@link Routing#EXECUTE_ASYNC}. */
+    record Policy(String name, Routing routing, CallOptions options) {
+        Policy(String name, Routing routing) {
+            this(name, routing, CallOptions.none());
+        }
+    }
 
     /**
      * What the measured requests of one kind saw. Times in seconds from arrival.
@@ -75,19 +87,22 @@ final class FleetSimulation {
      * @param adapterRequests requests that name an adapter
      * @param coldStarts      of their attempts, those that loaded the adapter
      * @param attempts        attempts sent to instances
+     * @param extraAttempts   of those, the attempts beyond a call's first (hedges and retries)
      * @param workDone        the work the instances did for them, in seconds at batch size 1
      * @param wastedWork      of that, the work of attempts that did not answer
      * @param misrouted       attempts sent to an instance that does not serve their model
+     * @param share           each instance's share of the attempts
      * @param unstable        whether an instance's queue grew for as long as requests arrived
      */
     record Result(String scenario, String policy, Figures all, Map<Priority, Figures> byPriority,
             Map<String, Figures> byModel, Map<String, Figures> byTenant, long adapterRequests, long coldStarts,
-            long attempts, double workDone, double wastedWork, long misrouted, boolean unstable) {}
+            long attempts, long extraAttempts, double workDone, double wastedWork, long misrouted, Map<String, Double> share, boolean unstable) {}
 
     private final FleetScenario scenario;
     private final Policy policy;
     private final long seed;
     private final EventQueue events = new EventQueue();
+    private final SimulatedScheduler scheduler = new SimulatedScheduler(events);
     private final SplittableRandom draws;
     private final Map<String, Instance> instances = new LinkedHashMap<>();
     private final Map<String, String> modelOf = new HashMap<>();
@@ -113,6 +128,7 @@ final class FleetSimulation {
     private long adapterRequests;
     private long coldStarts;
     private long attempts;
+    private long extraAttempts;
     private double workDone;
     private double wastedWork;
     private long misrouted;
@@ -185,14 +201,35 @@ final class FleetSimulation {
                     balancers.put(model, newBalancer(model));
                 }
             }
-            case ONE_BALANCER, MODEL_FILTER, LORA_AFFINITY -> balancers.put("", newBalancer(null));
+            case ONE_BALANCER, MODEL_FILTER, LORA_AFFINITY, EXECUTE_ASYNC -> balancers.put("", newBalancer(null));
             default -> throw new IllegalStateException("routing " + policy.routing());
+        }
+        SplittableRandom stalls = new SplittableRandom(seed * 131 + 17); // not the requests' draws
+        for (FleetScenario.Server s : scenario.instances()) {
+            if (s.stallEverySeconds() > 0) {
+                scheduleStall(instances.get(s.id()), s, stalls);
+            }
         }
         events.schedule(scenario.scrapeSeconds(), new Scrape());
         events.schedule(nextArrival(), new Arrival());
         events.run(() -> arrived == scenario.requests() && inFlight == 0);
         balancers.values().forEach(LoadBalancer::close);
         return result();
+    }
+
+    private void scheduleStall(Instance inst, FleetScenario.Server s, SplittableRandom stalls) {
+        double gap = -s.stallEverySeconds() * Math.log(1.0 - stalls.nextDouble());
+        double length = -s.stallSeconds() * Math.log(1.0 - stalls.nextDouble());
+        events.schedule(events.now() + gap, new EventQueue.Event() {
+            @Override
+            void fire() {
+                if (arrived < scenario.requests()) {
+                    inst.stall(events.now(), length);
+                    reschedule(inst);
+                    scheduleStall(inst, s, stalls);
+                }
+            }
+        });
     }
 
     /** A balancer over the instances of {@code model}, or of every model when null. */
@@ -202,6 +239,7 @@ final class FleetSimulation {
                 .strategy(BalancingStrategy.LEAST_CONNECTIONS)
                 .ticker(events.ticker())
                 .random(new Random(seed * 31 + 7 + balancers.size()))
+                .callScheduler(scheduler)
                 .build();
         boolean declare = declaresModels();
         int n = 0;
@@ -283,8 +321,13 @@ final class FleetSimulation {
         }
     }
 
-    /** One attempt of a call on one instance, under one lease. */
-    private record Attempt(Call call, Lease lease, Instance instance, Instance.Job job) {}
+    /**
+     * One attempt of a call on one instance: under a lease the simulation ends itself, or under a
+     * balancer's {@link dev.ailb.Attempt}, whose lease the balancer ends when {@code answer}
+     * completes or when it cancels the attempt.
+     */
+    private record Attempt(Call call, Lease lease, Instance instance, Instance.Job job, dev.ailb.Attempt managed,
+            CompletableFuture<Void> answer) {}
 
     private final class Arrival extends EventQueue.Event {
         @Override
@@ -331,6 +374,10 @@ final class FleetSimulation {
         if (call.measured() && call.adapter != null) {
             adapterRequests++;
         }
+        if (policy.routing() == Routing.EXECUTE_ASYNC) {
+            execute(lb, call);
+            return;
+        }
         Lease lease;
         try {
             lease = lb.acquire(call.request());
@@ -356,6 +403,7 @@ final class FleetSimulation {
         Instance inst = instances.get(lease.backend().id());
         if (call.measured()) {
             attempts++;
+            routed.merge(inst.id, 1L, Long::sum);
         }
         if (!modelOf.get(inst.id).equals(call.model)) {
             // the instance answers 404 at once, as vLLM does for a model it does not serve
@@ -368,9 +416,42 @@ final class FleetSimulation {
         }
         Instance.Job job = inst.admit(null, events.now(), call.prefill, call.decode,
                 inst.adapterSlots > 0 ? call.adapter : null);
-        call.attempts.add(new Attempt(call, lease, inst, job));
-        jobs.put(job, call.attempts.get(call.attempts.size() - 1));
+        Attempt a = new Attempt(call, lease, inst, job, null, null);
+        call.attempts.add(a);
+        jobs.put(job, a);
         reschedule(inst);
+    }
+
+    /**
+     * Sends the call through {@link LoadBalancer#executeAsync}: each attempt the balancer starts
+     * goes to its instance, and the call ends when the balancer's future does.
+     */
+    private void execute(LoadBalancer lb, Call call) {
+        lb.executeAsync(call.request(), attempt -> {
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            Instance inst = instances.get(attempt.backend().id());
+            if (call.measured()) {
+                attempts++;
+                routed.merge(inst.id, 1L, Long::sum);
+                if (!call.attempts.isEmpty()) {
+                    extraAttempts++;
+                }
+            }
+            Instance.Job job = inst.admit(null, events.now(), call.prefill, call.decode, null);
+            Attempt a = new Attempt(call, attempt.lease(), inst, job, attempt, answer);
+            call.attempts.add(a);
+            jobs.put(job, a);
+            attempt.onCancel(() -> {
+                if (inst.cancel(job, events.now())) {
+                    jobs.remove(job);
+                    count(a, false);
+                    reschedule(inst);
+                }
+            });
+            reschedule(inst);
+            return answer;
+        }, policy.options()).whenComplete((answer, failure) -> end(call, failure == null ? Outcome.COMPLETED
+                : Outcome.REJECTED));
     }
 
     private final Map<Instance.Job, Attempt> jobs = new HashMap<>();
@@ -419,11 +500,18 @@ final class FleetSimulation {
                     return; // the instance changed since: a newer event stands for it
                 }
                 List<Instance.Job> done = inst.complete(events.now());
-                for (Instance.Job job : inst.firstTokens()) {
-                    firstToken(jobs.get(job));
+                // copied: a first token may cancel the other attempts of its call, here or elsewhere
+                for (Instance.Job job : List.copyOf(inst.firstTokens())) {
+                    Attempt a = jobs.get(job);
+                    if (a != null) {
+                        firstToken(a);
+                    }
                 }
                 for (Instance.Job job : done) {
-                    finish(jobs.remove(job));
+                    Attempt a = jobs.remove(job);
+                    if (a != null) {
+                        finish(a);
+                    }
                 }
                 reschedule(inst);
             }
@@ -431,7 +519,11 @@ final class FleetSimulation {
     }
 
     private void firstToken(Attempt a) {
-        a.lease().firstByte();
+        if (a.managed() != null) {
+            a.managed().firstToken();
+        } else {
+            a.lease().firstByte();
+        }
         Call call = a.call();
         if (Double.isNaN(call.firstTokenAt)) {
             call.firstTokenAt = events.now();
@@ -440,8 +532,12 @@ final class FleetSimulation {
 
     private void finish(Attempt a) {
         count(a, true);
-        a.lease().success();
-        end(a.call(), Outcome.COMPLETED);
+        if (a.managed() != null) {
+            a.answer().complete(null); // the balancer ends the lease and the call
+        } else {
+            a.lease().success();
+            end(a.call(), Outcome.COMPLETED);
+        }
     }
 
     private enum Outcome { COMPLETED, REJECTED, ABANDONED }
@@ -486,6 +582,16 @@ final class FleetSimulation {
         }
     }
 
+    private final Map<String, Long> routed = new LinkedHashMap<>();
+
+    private Map<String, Double> shares() {
+        Map<String, Double> share = new LinkedHashMap<>();
+        for (String id : instances.keySet()) {
+            share.put(id, attempts == 0 ? 0 : (double) routed.getOrDefault(id, 0L) / attempts);
+        }
+        return share;
+    }
+
     private Result result() {
         Map<Priority, Figures> p = new EnumMap<>(Priority.class);
         byPriority.forEach((k, v) -> {
@@ -498,7 +604,7 @@ final class FleetSimulation {
         Map<String, Figures> t = new LinkedHashMap<>();
         byTenant.forEach((k, v) -> t.put(k, v.figures()));
         return new Result(scenario.name(), policy.name(), all.figures(), p, m, t, adapterRequests, coldStarts,
-                attempts, workDone, wastedWork, misrouted, unstable);
+                attempts, extraAttempts, workDone, wastedWork, misrouted, shares(), unstable);
     }
 
     /** The outcomes and times of one kind of request. */

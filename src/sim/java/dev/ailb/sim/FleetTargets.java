@@ -1,6 +1,9 @@
 package dev.ailb.sim;
 
+import dev.ailb.CallOptions;
+import dev.ailb.HedgeDelay;
 import dev.ailb.Priority;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -20,7 +23,9 @@ import java.util.Map;
  *       sent alone to the same fleet (unloaded); every sheddable request shed before a critical
  *       one is refused; every tenant served at least 0.8 times its max-min fair share of what the
  *       fleet served to critical and standard requests;</li>
- *   <li>straggler: hedging cuts the p99 latency by at least 30% for at most 5% extra attempts.</li>
+ *   <li>straggler, slow or stalling: hedging at the backend's p95 time to first token cuts the p99
+ *       latency, and the p99 time to first token, by at least 30%, for at most 5% extra
+ *       attempts.</li>
  * </ul>
  *
  * Each target's baseline figure is the same measure of the run without the feature: a balancer
@@ -34,6 +39,10 @@ final class FleetTargets {
     static final String NO_ADMISSION = "no admission";
     static final String CRITICAL_ALONE = "critical requests alone";
     static final String NO_HEDGING = "no hedging";
+    static final String HEDGING_P95 = "hedging at the backend's p95 TTFT";
+    static final String HEDGING_FIXED = "hedging after 0.5 s";
+    /** The fixed hedge delay, and the percentile's until a backend has enough first tokens. */
+    static final Duration HEDGE_FALLBACK = Duration.ofMillis(500);
 
     private FleetTargets() {}
 
@@ -68,6 +77,16 @@ final class FleetTargets {
                 (double) affinity.coldStarts() / modelOnly.coldStarts(), 0.5, true));
         targets.add(new Target("mixed fleet: requests sent to an instance without their model", Double.NaN,
                 modelOnly.misrouted() + affinity.misrouted(), 0, true));
+        for (String straggler : List.of(FleetScenario.straggler().name(), FleetScenario.stallingStraggler().name())) {
+            FleetSimulation.Result without = runs.get(straggler).get(NO_HEDGING);
+            FleetSimulation.Result with = runs.get(straggler).get(HEDGING_P95);
+            targets.add(new Target(straggler + ": p99 / " + NO_HEDGING + "'s", 1.0, with.all().p99() / without.all().p99(),
+                    0.7, true));
+            targets.add(new Target(straggler + ": TTFT p99 / " + NO_HEDGING + "'s", 1.0,
+                    with.all().ttftP99() / without.all().ttftP99(), 0.7, true));
+            targets.add(new Target(straggler + ": extra attempts", extraAttempts(without), extraAttempts(with), 0.05,
+                    true));
+        }
         return targets;
     }
 
@@ -95,9 +114,14 @@ final class FleetTargets {
         overloadRuns.put(CRITICAL_ALONE, FleetSimulation.run(overload.only(Priority.CRITICAL),
                 new FleetSimulation.Policy(CRITICAL_ALONE, FleetSimulation.Routing.ONE_BALANCER), seed));
         runs.put(overload.name(), overloadRuns);
-        FleetScenario straggler = FleetScenario.straggler();
-        runs.put(straggler.name(), runAll(straggler, List.of(
-                new FleetSimulation.Policy(NO_HEDGING, FleetSimulation.Routing.ONE_BALANCER)), seed));
+        for (FleetScenario straggler : List.of(FleetScenario.straggler(), FleetScenario.stallingStraggler())) {
+            runs.put(straggler.name(), runAll(straggler, List.of(
+                    new FleetSimulation.Policy(NO_HEDGING, FleetSimulation.Routing.ONE_BALANCER),
+                    new FleetSimulation.Policy(HEDGING_P95, FleetSimulation.Routing.EXECUTE_ASYNC, CallOptions.builder()
+                            .hedging(HedgeDelay.firstTokenPercentile(0.95, HEDGE_FALLBACK)).build()),
+                    new FleetSimulation.Policy(HEDGING_FIXED, FleetSimulation.Routing.EXECUTE_ASYNC, CallOptions.builder()
+                            .hedging(HedgeDelay.fixed(HEDGE_FALLBACK)).build())), seed));
+        }
         return runs;
     }
 
@@ -147,7 +171,7 @@ final class FleetTargets {
 
     /** Attempts beyond one per request, over the requests. */
     static double extraAttempts(FleetSimulation.Result r) {
-        return (double) (r.attempts() - r.all().requests()) / r.all().requests();
+        return (double) r.extraAttempts() / r.all().requests();
     }
 
     static String percent(double share) {
@@ -179,9 +203,11 @@ final class FleetTargets {
         });
         out.append('\n');
         out.append("| straggler | p50 | p99 | TTFT p99 | extra attempts | wasted work |\n|---|---|---|---|---|---|\n");
-        runs.get(FleetScenario.straggler().name()).forEach((policy, r) -> out.append(String.format(Locale.ROOT,
-                "| %s | %.1f | %.1f | %.2f | %s | %s |%n", policy, r.all().p50(), r.all().p99(), r.all().ttftP99(),
-                percent(extraAttempts(r)), percent(r.wastedWork() / r.workDone()))));
+        for (String straggler : List.of(FleetScenario.straggler().name(), FleetScenario.stallingStraggler().name())) {
+            runs.get(straggler).forEach((policy, r) -> out.append(String.format(Locale.ROOT,
+                    "| %s, %s | %.1f | %.1f | %.2f | %s | %s |%n", straggler, policy, r.all().p50(), r.all().p99(),
+                    r.all().ttftP99(), percent(extraAttempts(r)), percent(r.wastedWork() / r.workDone()))));
+        }
         return out.toString();
     }
 

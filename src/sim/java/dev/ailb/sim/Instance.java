@@ -422,6 +422,16 @@ final class Instance {
         return (Math.max(0, slotsFree.peek()) + prefill) / fullRate;
     }
 
+    /**
+     * Stands still for {@code seconds} from {@code now} (or from the end of a stall under way): no
+     * request progresses, none leaves, waiting ones may still arrive.
+     */
+    void stall(double now, double seconds) {
+        advanceTo(now);
+        version++;
+        stalledUntil = Math.max(now, stalledUntil) + seconds;
+    }
+
     /** Changes the speed from {@code now} on (a degrading accelerator, a noisy neighbour). */
     void setSpeed(double now, double newSpeed) {
         advanceTo(now);

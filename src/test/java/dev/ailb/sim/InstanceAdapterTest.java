@@ -116,6 +116,19 @@ class InstanceAdapterTest {
     }
 
     @Test
+    void aStalledInstanceHoldsItsRequestsForTheStall() {
+        Instance inst = new Instance("i1", 2, 1.0, 0, 0, 0);
+        Instance.Job a = inst.admit("a", 0, 0.5, 1.0, null);
+
+        inst.stall(0.2, 3.0);
+        List<Instance.Job> ended = drain(inst);
+
+        assertThat(a.firstTokenAt()).isCloseTo(3.5, within(1e-9));
+        assertThat(ended).containsExactly(a);
+        assertThat(inst.nextCompletion()).isEqualTo(Double.POSITIVE_INFINITY);
+    }
+
+    @Test
     void anInstanceWithoutSlotsRefusesAnAdapter() {
         Instance inst = new Instance("i1", 2, 1.0, 0, 0, 0);
 
