@@ -93,7 +93,7 @@ final class CandidateFilter {
                 return;
             }
             try {
-                table.republish();
+                table.republishAdapters(backend);
             } catch (IllegalStateException e) {
                 log.warn("{} - Backend {}: its adapters changed, but the view could not be rebuilt: {}",
                         table.name(), backend.id(), e.getMessage());

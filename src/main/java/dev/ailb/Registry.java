@@ -54,7 +54,7 @@ final class Registry {
 
     private Registry(BalancingStrategy strategy, Selector selector, List<Backend> all, Map<String, Backend> byId,
             List<Backend> available, List<Backend> routable, boolean panic, boolean ejecting, long readmitAtNanos,
-            Picker picker, List<Backend> inService, Subsets subsets, Registry previous) {
+            Picker picker, List<Backend> inService, Subsets subsets, Registry previous, Backend adaptersChanged) {
         this.strategy = strategy;
         this.selector = selector;
         this.all = all;
@@ -69,7 +69,7 @@ final class Registry {
         this.inService = inService;
         this.subsets = subsets;
         this.everything = new Candidates("", LabelSelector.none(), routable, routable, selector, picker, panic);
-        this.kinds = subsets.build(available, inService, previous);
+        this.kinds = subsets.build(available, inService, previous, adaptersChanged);
     }
 
     /**
@@ -138,11 +138,24 @@ final class Registry {
         List<Backend> inServiceView = serving == null ? null : Collections.unmodifiableList(serving);
         if (previous != null && previous.panic == panic && sameBackends(routable, previous.routable)) {
             return new Registry(strategy, selector, all, byIdView, availableView, previous.routable, panic,
-                    ejecting, readmitAt, previous.picker, inServiceView, subsets, previous);
+                    ejecting, readmitAt, previous.picker, inServiceView, subsets, previous, null);
         }
         Picker picker = pickerOf(strategy, selector, routable);
         return new Registry(strategy, selector, all, byIdView, availableView, routable, panic, ejecting, readmitAt,
-                picker, inServiceView, subsets, previous);
+                picker, inServiceView, subsets, previous, null);
+    }
+
+    /**
+     * This view again after a backend's load report changed its adapters: the same backends and
+     * picker, and the candidates of the kinds whose model that backend serves rebuilt (their tiers
+     * may have changed); the others are kept as they are, so that a fleet whose adapters change
+     * often does not rebuild every kind at each report. Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build a picker (nothing is published)
+     */
+    Registry withAdaptersOf(Backend changed) {
+        return new Registry(strategy, selector, all, byId, available, routable, panic, ejecting, readmitAtNanos,
+                picker, inService, subsets, this, changed);
     }
 
     /**

@@ -229,6 +229,16 @@ final class RoutingTable {
     }
 
     /**
+     * Publishes the view again after a backend's adapters changed, rebuilding only the subsets
+     * of the models it serves ({@link Registry#withAdaptersOf}). Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build a picker (nothing is published)
+     */
+    void republishAdapters(Backend changed) {
+        publish(registry.withAdaptersOf(changed));
+    }
+
+    /**
      * Publishes the view that a backend's health bookkeeping now implies and commits its state, in
      * the order of the class comment. Holds the lock. When the strategy cannot build its picker,
      * puts {@code before} back and rethrows, so nothing changes.

@@ -97,12 +97,15 @@ final class Subsets {
      * in-service ones when none is available and the balancer fails open). A kind whose backends
      * are those of the previous view keeps its picker.
      *
-     * @param inService the backends in service, or null if the balancer does not fail open
-     * @param previous  the view this one follows with the same selectors, or null
+     * @param inService       the backends in service, or null if the balancer does not fail open
+     * @param previous        the view this one follows with the same selectors, or null
+     * @param adaptersChanged a backend whose adapters alone changed since {@code previous} (which has
+     *                        the same backends): only the kinds of models it serves are rebuilt; or
+     *                        null to rebuild every kind
      * @throws IllegalStateException if the strategy fails to build a picker
      */
     Map<String, Map<LabelSelector, Candidates>> build(List<Backend> available, List<Backend> inService,
-            Registry previous) {
+            Registry previous, Backend adaptersChanged) {
         if (kinds == 0) {
             return Map.of();
         }
@@ -111,7 +114,12 @@ final class Subsets {
             Map<LabelSelector, Candidates> inner = new HashMap<>(byLabels.size() * 2);
             byLabels.forEach((labels, selector) -> {
                 Candidates before = previous == null ? null : previous.candidatesOf(model, labels);
-                inner.put(labels, candidates(model, labels, selector, available, inService, before));
+                if (before != null && adaptersChanged != null
+                        && (model.isEmpty() || !adaptersChanged.serves(model))) {
+                    inner.put(labels, before);
+                } else {
+                    inner.put(labels, candidates(model, labels, selector, available, inService, before));
+                }
             });
             built.put(model, Collections.unmodifiableMap(inner));
         });
