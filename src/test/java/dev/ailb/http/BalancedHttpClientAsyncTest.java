@@ -332,4 +332,43 @@ class BalancedHttpClientAsyncTest {
         assertThat(lb.getBackendStats("b1").successes()).isEqualTo(1);
         assertThat(metrics().activeConnections()).isZero();
     }
+
+    @Test
+    void aStreamThatSendsItsHeadersAndThenNothingMissesItsFirstTokenDeadline() throws Exception {
+        // given: b1 answers 200 with a chunked body and never writes to it
+        java.util.concurrent.CountDownLatch hang = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.BlockingQueue<String> headersSent = new java.util.concurrent.LinkedBlockingQueue<>();
+        LoopbackServer mute = LoopbackServer.start("mute", Map.of(CHAT, exchange -> {
+            try (exchange) {
+                exchange.getRequestBody().readAllBytes();
+                exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+                exchange.sendResponseHeaders(200, 0);
+                exchange.getResponseBody().flush();
+                headersSent.add("sent");
+                hang.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        closing.add(hang::countDown); // first, so that the handler ends before its server closes
+        closing.add(mute);
+        BalancedHttpClient http = client(mute.port(), serve(model("quick")));
+        CompletableFuture<StreamedResponse> answer = http.streamAsync(request(), streamedChat(),
+                CallOptions.builder().firstTokenDeadline(Duration.ofSeconds(1)).build());
+        assertThat(headersSent.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+
+        // when
+        scheduler.advance(Duration.ofSeconds(1));
+
+        // then: b2 streams instead
+        try (StreamedResponse streamed = await(answer)) {
+            assertThat(new String(streamed.body().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                    .startsWith("data: {\"delta\":\"quick\"}");
+        }
+        assertThat(lb.getBackendStats("b1").failures()).isEqualTo(1);
+        assertThat(lb.getBackendStats("b1").activeConnections()).isZero();
+        assertThat(metrics().firstTokenTimeouts()).isEqualTo(1);
+        assertThat(lb.getBackendStats("b2").successes()).isEqualTo(1);
+        assertThat(metrics().activeConnections()).isZero();
+    }
 }
