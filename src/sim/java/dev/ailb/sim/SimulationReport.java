@@ -218,7 +218,8 @@ public final class SimulationReport {
         return "## Mixed fleet, overload and straggler\n\nSeed " + SEED + ", " + FleetScenario.REQUESTS
                 + " requests per run, the first tenth not measured. Times in seconds from a request's arrival; TTFT:"
                 + " to its first token. Served: answered, of the requests sent.\n\n" + FleetTargets.markdown(runs)
-                + "\n### Targets\n\n" + FleetTargets.targetsTable(FleetTargets.of(runs)) + "\n";
+                + "\n### Targets\n\n" + FleetTargets.targetsTable(FleetTargets.of(runs))
+                + "\n### The same targets with seeds 1 to 5\n\n" + FleetTargets.seedSweep(1, 2, 3, 4, 5) + "\n";
     }
 
     static double oracleP99(List<Simulation.Result> results) {
