@@ -182,6 +182,9 @@ public final class LoadBalancer implements AutoCloseable {
      * ailb.backends.instance-1.host=192.168.1.1
      * ailb.backends.instance-1.port=8001
      * ailb.backends.instance-1.weight=2
+     * ailb.backends.instance-1.models=llama-3.1-8b       # comma-separated
+     * ailb.backends.instance-1.adapters=sql-v2,chat
+     * ailb.backends.instance-1.labels.zone=a
      * ailb.health-check.path=/health          # or health-check.type=tcp
      * ailb.health-check.interval=10s          # 500ms, 10s, 5m, 1h, 2d or ISO-8601 (PT10S)
      * </pre>
@@ -193,7 +196,8 @@ public final class LoadBalancer implements AutoCloseable {
      * {@code drain-timeout}, {@code session-affinity} (TABLE, CONSISTENT_HASH),
      * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
      * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
-     * {@code load-poll-interval}, and {@code saturation.waiting-requests},
+     * {@code load-poll-interval}, {@code discover-models} (the interval of {@code GET /v1/models},
+     * see {@link LoadBalancerBuilder#discoverModels}), and {@code saturation.waiting-requests},
      * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}, {@code connection-limit},
      * and {@code admission-queue.capacity} with {@code admission-queue.max-wait}. Each value is checked as
      * the builder checks it, and refused with the builder's message after the property's name.

@@ -5,6 +5,7 @@ import static dev.ailb.internal.Preconditions.checkRange;
 
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
+import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.health.PrometheusLoadSource;
 import java.time.Duration;
@@ -27,7 +28,9 @@ import java.util.regex.Pattern;
  */
 final class PropertiesConfig {
     private static final Pattern SIMPLE_DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-    private static final Pattern BACKEND_KEY = Pattern.compile("backends\\.(.+)\\.(host|port|weight)");
+    private static final Pattern BACKEND_KEY = Pattern.compile("backends\\.(.+)\\.(host|port|weight|models|adapters)");
+    /** A backend's label: the id ends at the first {@code .labels.}, the label's key may hold dots. */
+    private static final Pattern LABEL_KEY = Pattern.compile("backends\\.(.+?)\\.(labels\\..+)");
 
     private final String prefix;
     private final Map<String, String> values = new TreeMap<>();
@@ -55,7 +58,7 @@ final class PropertiesConfig {
     }
 
     /** A backend named in the properties. */
-    record BackendSpec(String id, String host, int port, int weight) {}
+    record BackendSpec(String id, String host, int port, int weight, BackendProfile profile) {}
 
     /** The builder with every setting applied, and the backends to add. */
     record Parsed(LoadBalancerBuilder builder, List<BackendSpec> backends) {}
@@ -78,7 +81,8 @@ final class PropertiesConfig {
         for (Map.Entry<String, String> e : values.entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
-            Matcher backend = BACKEND_KEY.matcher(key);
+            Matcher label = LABEL_KEY.matcher(key);
+            Matcher backend = label.matches() ? label : BACKEND_KEY.matcher(key);
             if (backend.matches()) {
                 backendParts.computeIfAbsent(backend.group(1), id -> new LinkedHashMap<>()).put(backend.group(2), value);
                 continue;
@@ -106,6 +110,7 @@ final class PropertiesConfig {
                 case "count-tokens" -> apply(key, () -> b.countTokens(integer(key, value)));
                 case "load-source" -> loadSource = value.toLowerCase(Locale.ROOT);
                 case "load-poll-interval" -> loadPoll = duration(key, value);
+                case "discover-models" -> apply(key, () -> b.discoverModels(ModelDiscovery.openAi(), duration(key, value)));
                 case "saturation.waiting-requests" -> saturation[0] = value;
                 case "saturation.kv-cache-usage" -> saturation[1] = value;
                 case "saturation.max-report-age" -> saturation[2] = value;
@@ -113,10 +118,10 @@ final class PropertiesConfig {
                 case "admission-queue.capacity" -> queue[0] = value;
                 case "admission-queue.max-wait" -> queue[1] = value;
                 default -> throw new IllegalArgumentException(prefix + key + ": unknown setting (expected one of: "
-                        + "name, strategy, backends.<id>.host|port|weight, health-check.type|path|interval|timeout|jitter, "
+                        + "name, strategy, backends.<id>.host|port|weight|models|adapters|labels.<key>, health-check.type|path|interval|timeout|jitter, "
                         + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
                         + "all-unhealthy-policy, drain-timeout, session-affinity, max-sessions, session-idle-timeout, "
-                        + "response-time-decay, count-tokens, load-source, load-poll-interval, "
+                        + "response-time-decay, count-tokens, load-source, load-poll-interval, discover-models, "
                         + "saturation.waiting-requests|kv-cache-usage|max-report-age, connection-limit, "
                         + "admission-queue.capacity|max-wait)");
             }
@@ -204,7 +209,25 @@ final class PropertiesConfig {
         }
         int port = integer(base + "port", parts.get("port"));
         int weight = parts.containsKey("weight") ? integer(base + "weight", parts.get("weight")) : 1;
-        return new BackendSpec(id, host, port, weight);
+        BackendProfile.Builder profile = BackendProfile.builder();
+        for (Map.Entry<String, String> part : parts.entrySet()) {
+            String name = part.getKey();
+            if (name.equals("models") || name.equals("adapters")) {
+                for (String model : part.getValue().split(",")) {
+                    String trimmed = model.strip();
+                    apply(base + name, () -> {
+                        if (name.equals("models")) {
+                            profile.model(trimmed);
+                        } else {
+                            profile.adapter(trimmed);
+                        }
+                    });
+                }
+            } else if (name.startsWith("labels.")) {
+                apply(base + name, () -> profile.label(name.substring("labels.".length()), part.getValue()));
+            }
+        }
+        return new BackendSpec(id, host, port, weight, profile.build());
     }
 
     /** Applies a setting, prefixing a refusal with the property's name. */
@@ -306,7 +329,7 @@ final class PropertiesConfig {
         try {
             for (BackendSpec spec : parsed.backends()) {
                 try {
-                    lb.addBackend(spec.id(), spec.host(), spec.port(), spec.weight());
+                    lb.addBackend(spec.id(), spec.host(), spec.port(), spec.weight(), spec.profile());
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(prefix + "backends." + spec.id() + ": " + e.getMessage(), e);
                 }

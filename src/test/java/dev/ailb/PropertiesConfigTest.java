@@ -96,6 +96,37 @@ class PropertiesConfigTest {
     }
 
     @Test
+    void backendsDeclareTheirModelsAdaptersAndLabelsAndModelDiscoveryIsConfigured() {
+        try (LoadBalancer lb = LoadBalancer.fromProperties(properties(
+                "ailb.backends.gpu.1.host", "10.0.0.1",
+                "ailb.backends.gpu.1.port", "8001",
+                "ailb.backends.gpu.1.models", "llama-3.1-8b, qwen",
+                "ailb.backends.gpu.1.adapters", "sql-v2",
+                "ailb.backends.gpu.1.labels.zone", "a",
+                "ailb.backends.gpu.1.labels.topology.kubernetes.io/zone", "eu-1",
+                "ailb.backends.plain.host", "10.0.0.2",
+                "ailb.backends.plain.port", "8002",
+                "ailb.discover-models", "30s"), "ailb.")) {
+            Backend gpu = lb.getBackend("gpu.1").orElseThrow();
+
+            assertThat(gpu.profile()).isEqualTo(BackendProfile.builder().model("llama-3.1-8b").model("qwen")
+                    .adapter("sql-v2").label("zone", "a").label("topology.kubernetes.io/zone", "eu-1").build());
+            assertThat(lb.getBackend("plain").orElseThrow().profile()).isEqualTo(BackendProfile.none());
+            assertThat(lb.selectBackend(new Request("r", "10.1.1.1", "/v1/completions").withModel("sql-v2")))
+                    .isSameAs(gpu);
+        }
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.host", "10.0.0.1",
+                "ailb.backends.a.port", "8001", "ailb.backends.a.models", "llama,,qwen"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ailb.backends.a.models: model: \"\" (expected: not blank)");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.backends.a.host", "10.0.0.1",
+                "ailb.backends.a.port", "8001", "ailb.backends.a.labels.gpu type", "h100"), "ailb."))
+                .hasMessageStartingWith("ailb.backends.a.labels.gpu type: key: \"gpu type\"");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.discover-models", "0s"), "ailb."))
+                .hasMessage("ailb.discover-models: interval: PT0S (expected: PT0.001S..PT24H)");
+    }
+
+    @Test
     void anUnknownSettingIsRefusedNamingIt() {
         assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.strategyy", "RANDOM"), "ailb."))
                 .isInstanceOf(IllegalArgumentException.class)
