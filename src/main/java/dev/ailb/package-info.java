@@ -27,13 +27,18 @@
  * {@code BalancerSettings} record that the collaborators take their part of:
  * <ul>
  *   <li>{@code RequestPath}: one request top-down, the candidates of the view, the strategy's pick,
- *       the re-check, the acquisition, the count and the lease;</li>
+ *       the re-check, the capacity stage ({@code ConnectionLimits}: when a backend is full, and
+ *       where a full pick's request goes instead), the acquisition, the count and the lease;</li>
  *   <li>{@code CandidateFilter}: the stage that narrows a view to what a request may go to, the
  *       backends serving its model and carrying its labels, best adapter tier first
  *       ({@code Candidates}); {@code Subsets} keeps each kind of request with its own selector and
  *       builds their candidates when a view is published (the design note is there);</li>
+ *   <li>{@code Admission}: the requests that found every candidate full, waiting by priority and
+ *       tenant until room is freed, their deadline passes or their caller withdraws them (the
+ *       design note is there);</li>
  *   <li>{@code Releases}: the end of a request, its connection given back, its outcome counted
- *       and shown to outlier detection, and the drain its last release finishes;</li>
+ *       and shown to outlier detection, the drain its last release finishes, and the room it
+ *       frees offered to the admission queue;</li>
  *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
  *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
  *   <li>{@code Membership}: registration, removal by drain and its timeout, maintenance;</li>
