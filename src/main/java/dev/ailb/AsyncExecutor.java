@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +58,8 @@ final class AsyncExecutor {
     private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
 
     private final Router router;
+    /** The first attempt's lease, through admission: at once when a backend has room, else when room is freed. */
+    private final Function<Request, CompletableFuture<Lease>> admit;
     private final RetryingExecutor retries;
     private final TrafficFigures figures;
     private final BooleanSupplier closed;
@@ -64,9 +67,10 @@ final class AsyncExecutor {
     private final Object timerLock = new Object();
     private volatile ScheduledThreadPoolExecutor ownTimer; // written under timerLock
 
-    AsyncExecutor(Router router, RetryingExecutor retries, TrafficFigures figures, BooleanSupplier closed,
-            ScheduledExecutorService scheduler) {
+    AsyncExecutor(Router router, Function<Request, CompletableFuture<Lease>> admit, RetryingExecutor retries,
+            TrafficFigures figures, BooleanSupplier closed, ScheduledExecutorService scheduler) {
         this.router = router;
+        this.admit = admit;
         this.retries = retries;
         this.figures = figures;
         this.closed = closed;
@@ -164,20 +168,48 @@ final class AsyncExecutor {
 
         void start() {
             // The deadline is set before anything is acquired, so that a scheduler refusing it
-            // leaves the balancer as it was.
+            // leaves the balancer as it was; it covers the wait for admission too.
             long deadline = options.deadlineNanos();
             ScheduledFuture<?> deadlineSet = deadline < 0 ? null : schedule(this::deadlinePassed, deadline);
-            Backend first;
+            CompletableFuture<Lease> admitted;
             try {
-                first = router.pick(request, true, true);
-            } catch (NoAvailableBackendException e) {
-                stop(deadlineSet);
-                result.completeExceptionally(e);
-                return;
+                admitted = admit.apply(request);
             } catch (RuntimeException | Error e) {
                 stop(deadlineSet);
                 throw e;
             }
+            synchronized (this) {
+                deadlineTimer = deadlineSet;
+                starting = 1;
+            }
+            // Whoever completes the result (the caller cancelling it, the deadline) ends what still
+            // runs, and withdraws the request from the admission queue if it still waits there.
+            result.whenComplete((value, failure) -> {
+                admitted.cancel(false);
+                finish();
+            });
+            admitted.whenComplete((lease, failure) -> {
+                if (failure != null) {
+                    refused(unwrap(failure));
+                } else {
+                    firstAdmitted(lease);
+                }
+            });
+        }
+
+        /** Admission refused the first attempt (no backend, a full queue, a shed request) or was withdrawn. */
+        private void refused(Throwable failure) {
+            synchronized (this) {
+                starting--;
+                done = true;
+            }
+            stopTimers();
+            result.completeExceptionally(failure); // a no-op when the caller's cancellation withdrew it
+        }
+
+        /** The first attempt has its lease: it starts, and the hedge delay runs from now. */
+        private void firstAdmitted(Lease lease) {
+            Backend first = lease.backend();
             retries.recordRequest(router.now());
             HedgeDelay hedging = options.hedgeDelay();
             ScheduledFuture<?> hedgeSet = null;
@@ -185,26 +217,26 @@ final class AsyncExecutor {
                 try {
                     hedgeSet = schedule(this::hedgeDue, hedging.nanosFor(first));
                 } catch (RuntimeException e) {
-                    stop(deadlineSet);
-                    router.lease(first, request).cancel();
-                    throw e;
+                    lease.cancel();
+                    refused(e);
+                    return;
                 }
             }
+            boolean ended;
             synchronized (this) {
-                deadlineTimer = deadlineSet;
+                ended = done;
                 hedgeTimer = hedgeSet;
                 tried.add(first);
                 sequential = 1;
-                starting = 1;
             }
-            // Whoever completes the result (the caller cancelling it, say) ends what still runs.
-            result.whenComplete((value, failure) -> finish());
-            startAttempt(first, false);
+            if (ended) {
+                stop(hedgeSet); // the deadline passed or the caller gave up while it waited
+            }
+            startAttempt(lease, false);
         }
 
-        /** Starts an attempt on a backend acquired for it. */
-        private void startAttempt(Backend backend, boolean hedge) {
-            Lease lease = router.lease(backend, request);
+        /** Starts an attempt on the lease acquired for it. */
+        private void startAttempt(Lease lease, boolean hedge) {
             Attempt attempt = null;
             synchronized (this) {
                 starting--;
@@ -357,7 +389,7 @@ final class AsyncExecutor {
                 stopTimers();
                 result.completeExceptionally(failure instanceof Error ? failure : new CallFailedException(stop, failed));
             } else if (next != null) {
-                startAttempt(next, false);
+                startAttempt(router.lease(next, request), false);
             }
             return true;
         }
@@ -386,7 +418,7 @@ final class AsyncExecutor {
                 tried.add(hedge);
                 starting++;
             }
-            startAttempt(hedge, true);
+            startAttempt(router.lease(hedge, request), true);
         }
 
         private void deadlinePassed() {
@@ -406,7 +438,7 @@ final class AsyncExecutor {
             abandon(losers);
             stopTimers();
             result.completeExceptionally(
-                    DeadlineExceededException.call(options.deadline().orElseThrow(), Math.max(1, attempts), failed));
+                    DeadlineExceededException.call(options.deadline().orElseThrow(), attempts, failed));
         }
 
         /** The result completed; whatever still runs is abandoned (the caller cancelled, say). */

@@ -40,10 +40,11 @@ public final class DeadlineExceededException extends RuntimeException {
 
     /** The end of a call whose deadline passed after {@code attempts} attempts. */
     static DeadlineExceededException call(Duration deadline, int attempts, List<Throwable> failures) {
+        String when = attempts == 0 ? " passed while it waited for admission"
+                : " passed after " + attempts + (attempts == 1 ? " attempt" : " attempts")
+                        + (failures.isEmpty() ? "" : ", " + failures.size() + " of them failed");
         DeadlineExceededException e = new DeadlineExceededException(Kind.CALL, deadline, attempts,
-                "the call's deadline of " + deadline + " passed after " + attempts
-                        + (attempts == 1 ? " attempt" : " attempts") + (failures.isEmpty() ? ""
-                                : ", " + failures.size() + " of them failed"));
+                "the call's deadline of " + deadline + when);
         for (Throwable failure : failures) {
             e.addSuppressed(failure);
         }
@@ -75,10 +76,10 @@ public final class DeadlineExceededException extends RuntimeException {
     }
 
     /**
-     * The attempts the call had started when its deadline passed (hedges included); 1 for a
-     * first-token deadline, which is one attempt's.
+     * The attempts the call had started when its deadline passed (hedges included), 0 if it was
+     * still waiting in the admission queue; 1 for a first-token deadline, which is one attempt's.
      *
-     * @return the number of attempts, at least 1
+     * @return the number of attempts, at least 0
      */
     public int attempts() {
         return attempts;

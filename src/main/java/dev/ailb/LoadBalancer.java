@@ -148,10 +148,13 @@ public final class LoadBalancer implements AutoCloseable {
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
         this.retries = new RetryingExecutor(path, sessions, settings.retryPolicy(), random, figures, () -> closed);
-        this.async = new AsyncExecutor(path, retries, figures, () -> closed, settings.callScheduler());
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
                 settings.drainTimeoutNanos(), h.scheduler());
         this.admission = new Admission(name, path, membership, limits, ticker, a);
+        // The first attempt of executeAsync is admitted as acquireAsync admits a request.
+        Admission admits = admission;
+        this.async = new AsyncExecutor(path, request -> admits.acquireAsync(request, admits.defaultMaxWaitNanos()),
+                retries, figures, () -> closed, settings.callScheduler());
         this.releases = new Releases(name, figures, health, membership, admission);
         this.checker = new HealthChecker(name, table, health, reports, new LearntModels(table), ticker, h, random);
     }
@@ -974,8 +977,14 @@ public final class LoadBalancer implements AutoCloseable {
      *   <li>Cancelling the returned future (or completing it) cancels the attempts still running.</li>
      * </ul>
      *
+     * <p>The first attempt is admitted as {@link #acquireAsync(Request)} admits a request: at once
+     * when a backend has room, otherwise once room is freed, in the admission queue's order (the
+     * call's deadline runs while it waits, and withdraws it when it passes). Retries and hedges
+     * never wait: they go only to backends with room.
+     *
      * <p>The future fails with {@link NoAvailableBackendException} when no backend is available
-     * for the first attempt, with {@link CallFailedException} when every attempt failed (its
+     * for the first attempt, with {@link RequestRejectedException} when admission refuses it, with
+     * {@link CallFailedException} when every attempt failed (its
      * cause the last failure, a {@link DeadlineExceededException} of kind
      * {@link DeadlineExceededException.Kind#FIRST_TOKEN} for a missed first token), with the
      * {@link Error} an attempt threw, which ends the call at once, or with a

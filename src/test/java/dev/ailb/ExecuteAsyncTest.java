@@ -605,4 +605,61 @@ class ExecuteAsyncTest {
         assertThat(p50.delayFor(b1)).isBetween(Duration.ofMillis(97), Duration.ofMillis(103));
         assertThat(p50.toString()).isEqualTo("HedgeDelay{responseTime p50.0, fallback PT2S}");
     }
+
+    private LoadBalancer admitting() {
+        lb = LoadBalancer.builder().ticker(ticker).strategy(BalancingStrategy.ROUND_ROBIN).connectionLimit(1)
+                .admissionQueue(10, Duration.ofMinutes(1)).healthCheckScheduler(scheduler).callScheduler(scheduler)
+                .outlierDetection(OutlierDetection.disabled()).build();
+        lb.addBackend("b1", "10.0.0.1", 8001);
+        return lb;
+    }
+
+    @Test
+    void aFullFleetAdmitsTheFirstAttemptWhenRoomIsFreed() throws Exception {
+        // given: b1 holds its one connection
+        admitting();
+        Lease held = lb.acquire(REQUEST);
+        Script script = new Script();
+
+        // when
+        CompletableFuture<String> answer = lb.executeAsync(REQUEST, script);
+
+        // then: the call waits in the admission queue, with no attempt yet
+        assertThat(script.attempts).isEmpty();
+        assertThat(lb.getAllStats().metrics().admission().waiting()).isEqualTo(1);
+
+        // when: the connection is freed
+        held.success();
+
+        // then: the first attempt starts on the connection admitted for it
+        assertThat(script.attempts).hasSize(1);
+        script.answer(0, "ok");
+        assertThat(answer.get()).isEqualTo("ok");
+        assertThat(metrics().successes()).isEqualTo(2);
+        assertThat(metrics().activeConnections()).isZero();
+    }
+
+    @Test
+    void theDeadlinePassingInTheAdmissionQueueWithdrawsTheCall() {
+        // given
+        admitting();
+        Lease held = lb.acquire(REQUEST);
+        Script script = new Script();
+        CompletableFuture<String> answer = lb.executeAsync(REQUEST, script,
+                CallOptions.builder().deadline(Duration.ofSeconds(2)).build());
+
+        // when
+        scheduler.advance(Duration.ofSeconds(2));
+        held.success();
+
+        // then: it never got a connection, and the one freed stays free
+        assertThatThrownBy(answer::get).isInstanceOf(ExecutionException.class).cause()
+                .isInstanceOfSatisfying(DeadlineExceededException.class, e -> assertThat(e)
+                        .hasMessage("the call's deadline of PT2S passed while it waited for admission"));
+        assertThat(script.attempts).isEmpty();
+        assertThat(lb.getAllStats().metrics().admission().waiting()).isZero();
+        assertThat(lb.getAllStats().metrics().admission().withdrawn()).isEqualTo(1);
+        assertThat(metrics().activeConnections()).isZero();
+        assertThat(metrics().totalRequests()).isEqualTo(1);
+    }
 }
