@@ -19,7 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The attempts of {@link LoadBalancer#executeAsync}: the first on the strategy's pick, a hedge
+ * The attempts of {@link LoadBalancer#executeAsync}: the first admitted by {@link Admission} (at
+ * once on the strategy's pick when a backend has room, else from the queue), a hedge
  * to another backend when the first has no first token after the hedge delay, retries of failed
  * attempts and of attempts that missed their first-token deadline, and the call's deadline over
  * them all. Retries and hedges spend the retry budget of {@link RetryingExecutor}, which picks
