@@ -5,10 +5,12 @@ import dev.ailb.BalancingStrategy;
 import dev.ailb.CallOptions;
 import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.LoadReport;
 import dev.ailb.NoAvailableBackendException;
 import dev.ailb.Priority;
 import dev.ailb.Request;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -58,13 +60,28 @@ final class FleetSimulation {
          * {@link LoadBalancer#executeAsync} and the policy's {@link CallOptions}: the attempt
          * whose instance gives the first token wins, the others are cancelled on their instances.
          */
-        EXECUTE_ASYNC
+        EXECUTE_ASYNC,
+        /**
+         * One {@code LEAST_CONNECTIONS} balancer with a connection limit per backend (by default a
+         * full batch) and an admission queue (1,000 requests, each waiting at most the client's
+         * patience); each request taken with {@link LoadBalancer#acquireAsync}, so that it waits
+         * in the balancer, by priority and in turn with the other tenants, rather than in an
+         * instance's queue.
+         */
+        ADMISSION
     }
 
-    /** A way to route, by name in tables, with the options of {@link Routing#EXECUTE_ASYNC}. */
-    record Policy(String name, Routing routing, CallOptions options) {
+    /**
+     * A way to route, by name in tables, with the options of {@link Routing#EXECUTE_ASYNC} and the
+     * connection limit of {@link Routing#ADMISSION}.
+     */
+    record Policy(String name, Routing routing, CallOptions options, int connectionLimit) {
         Policy(String name, Routing routing) {
-            this(name, routing, CallOptions.none());
+            this(name, routing, CallOptions.none(), FleetScenario.MAX_BATCH);
+        }
+
+        Policy(String name, Routing routing, CallOptions options) {
+            this(name, routing, options, FleetScenario.MAX_BATCH);
         }
     }
 
@@ -101,6 +118,9 @@ final class FleetSimulation {
     private final FleetScenario scenario;
     private final Policy policy;
     private final long seed;
+    /** The admission queue's capacity: the balancer's default. */
+    static final int ADMISSION_QUEUE = 1_000;
+
     private final EventQueue events = new EventQueue();
     private final SimulatedScheduler scheduler = new SimulatedScheduler(events);
     private final SplittableRandom draws;
@@ -201,7 +221,8 @@ final class FleetSimulation {
                     balancers.put(model, newBalancer(model));
                 }
             }
-            case ONE_BALANCER, MODEL_FILTER, LORA_AFFINITY, EXECUTE_ASYNC -> balancers.put("", newBalancer(null));
+            case ONE_BALANCER, MODEL_FILTER, LORA_AFFINITY, EXECUTE_ASYNC, ADMISSION ->
+                    balancers.put("", newBalancer(null));
             default -> throw new IllegalStateException("routing " + policy.routing());
         }
         SplittableRandom stalls = new SplittableRandom(seed * 131 + 17); // not the requests' draws
@@ -234,13 +255,18 @@ final class FleetSimulation {
 
     /** A balancer over the instances of {@code model}, or of every model when null. */
     private LoadBalancer newBalancer(String model) {
-        LoadBalancer lb = LoadBalancer.builder()
+        LoadBalancerBuilder builder = LoadBalancer.builder()
                 .name(model == null ? "fleet" : model)
                 .strategy(BalancingStrategy.LEAST_CONNECTIONS)
                 .ticker(events.ticker())
                 .random(new Random(seed * 31 + 7 + balancers.size()))
                 .callScheduler(scheduler)
-                .build();
+                .healthCheckScheduler(scheduler);
+        if (policy.routing() == Routing.ADMISSION) {
+            builder.connectionLimit(policy.connectionLimit()).admissionQueue(ADMISSION_QUEUE,
+                    Duration.ofMillis(Math.round(scenario.patienceSeconds() * 1000)));
+        }
+        LoadBalancer lb = builder.build();
         boolean declare = declaresModels();
         int n = 0;
         for (FleetScenario.Server s : scenario.instances()) {
@@ -294,6 +320,8 @@ final class FleetSimulation {
         final double arrivedAt;
         double firstTokenAt = Double.NaN;
         boolean ended;
+        /** The admission of a call that waits for room, until it completes. */
+        CompletableFuture<Lease> admission;
         final List<Attempt> attempts = new ArrayList<>(1);
 
         Call(int index, String model, String adapter, Priority priority, String tenant, double prefill, double decode) {
@@ -378,6 +406,10 @@ final class FleetSimulation {
             execute(lb, call);
             return;
         }
+        if (policy.routing() == Routing.ADMISSION) {
+            admit(lb, call);
+            return;
+        }
         Lease lease;
         try {
             lease = lb.acquire(call.request());
@@ -386,16 +418,27 @@ final class FleetSimulation {
             return;
         }
         start(call, lease);
-        if (scenario.patienceSeconds() != Double.POSITIVE_INFINITY) {
-            events.schedule(call.arrivedAt + scenario.patienceSeconds(), new EventQueue.Event() {
-                @Override
-                void fire() {
-                    if (!call.ended && Double.isNaN(call.firstTokenAt)) {
-                        abandon(call);
-                    }
-                }
-            });
+        schedulePatience(call);
+    }
+
+    /** The client gives up on its call if no first token came within its patience. */
+    private void schedulePatience(Call call) {
+        if (scenario.patienceSeconds() == Double.POSITIVE_INFINITY) {
+            return;
         }
+        events.schedule(call.arrivedAt + scenario.patienceSeconds(), new EventQueue.Event() {
+            @Override
+            void fire() {
+                if (call.ended || !Double.isNaN(call.firstTokenAt)) {
+                    return;
+                }
+                if (call.admission != null) {
+                    call.admission.cancel(false); // withdraws it from the queue; ends it as abandoned
+                } else {
+                    abandon(call);
+                }
+            }
+        });
     }
 
     /** Sends an attempt of the call to the instance of the lease. */
@@ -455,6 +498,26 @@ final class FleetSimulation {
     }
 
     private final Map<Instance.Job, Attempt> jobs = new HashMap<>();
+
+    /**
+     * Asks the balancer for room: the lease comes at once when a backend has room, later when the
+     * request has waited for it (on the release that frees it), or never when the request is
+     * refused (shed, the queue full, its wait over) or its client gives up first.
+     */
+    private void admit(LoadBalancer lb, Call call) {
+        CompletableFuture<Lease> admission = lb.acquireAsync(call.request());
+        call.admission = admission;
+        schedulePatience(call);
+        admission.whenComplete((lease, failure) -> {
+            call.admission = null;
+            if (lease != null) {
+                start(call, lease);
+            } else if (!call.ended) {
+                end(call, failure instanceof java.util.concurrent.CancellationException ? Outcome.ABANDONED
+                        : Outcome.REJECTED);
+            }
+        });
+    }
 
     private void abandon(Call call) {
         for (Attempt a : call.attempts) {

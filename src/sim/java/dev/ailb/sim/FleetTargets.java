@@ -20,9 +20,10 @@ import java.util.Map;
  *   <li>mixed fleet: adapter loads (cold starts) with LoRA affinity at most half of those with
  *       model-only filtering;</li>
  *   <li>overload: the critical requests' p99 latency at most 1.2 times their p99 when they are
- *       sent alone to the same fleet (unloaded); every sheddable request shed before a critical
- *       one is refused; every tenant served at least 0.8 times its max-min fair share of what the
- *       fleet served to critical and standard requests;</li>
+ *       sent alone to the same fleet (unloaded); no critical request refused or abandoned, and the
+ *       sheddable ones served no more than the standard ones (shed first); every tenant served at
+ *       least 0.8 times its max-min fair share of what the fleet served to critical and standard
+ *       requests;</li>
  *   <li>straggler, slow or stalling: hedging at the backend's p95 time to first token cuts the p99
  *       latency, and the p99 time to first token, by at least 30%, for at most 5% extra
  *       attempts.</li>
@@ -37,6 +38,8 @@ final class FleetTargets {
     static final String MODEL_ONLY = "model filtering";
     static final String LORA_AFFINITY = "LoRA affinity";
     static final String NO_ADMISSION = "no admission";
+    static final String ADMISSION = "admission";
+    static final String ADMISSION_HALF_BATCH = "admission, 8 connections per instance";
     static final String CRITICAL_ALONE = "critical requests alone";
     static final String NO_HEDGING = "no hedging";
     static final String HEDGING_P95 = "hedging at the backend's p95 TTFT";
@@ -77,6 +80,20 @@ final class FleetTargets {
                 (double) affinity.coldStarts() / modelOnly.coldStarts(), 0.5, true));
         targets.add(new Target("mixed fleet: requests sent to an instance without their model", Double.NaN,
                 modelOnly.misrouted() + affinity.misrouted(), 0, true));
+        Map<String, FleetSimulation.Result> overload = runs.get(FleetScenario.overload().name());
+        FleetSimulation.Result alone = overload.get(CRITICAL_ALONE);
+        FleetSimulation.Result unadmitted = overload.get(NO_ADMISSION);
+        FleetSimulation.Result admitted = overload.get(ADMISSION);
+        double unloaded = alone.byPriority().get(Priority.CRITICAL).p99();
+        targets.add(new Target("overload: critical p99 / their p99 when sent alone",
+                unadmitted.byPriority().get(Priority.CRITICAL).p99() / unloaded,
+                admitted.byPriority().get(Priority.CRITICAL).p99() / unloaded, 1.2, true));
+        targets.add(new Target("overload: critical requests refused or abandoned, of those sent",
+                unserved(unadmitted, Priority.CRITICAL), unserved(admitted, Priority.CRITICAL), 0, true));
+        targets.add(new Target("overload: sheddable requests served / standard ones", servedOverStandard(unadmitted),
+                servedOverStandard(admitted), 1.0, true));
+        targets.add(new Target("overload: lowest tenant's served / its fair share", lowestFairShareRatio(unadmitted),
+                lowestFairShareRatio(admitted), 0.8, false));
         for (String straggler : List.of(FleetScenario.straggler().name(), FleetScenario.stallingStraggler().name())) {
             FleetSimulation.Result without = runs.get(straggler).get(NO_HEDGING);
             FleetSimulation.Result with = runs.get(straggler).get(HEDGING_P95);
@@ -110,7 +127,10 @@ final class FleetTargets {
                 new FleetSimulation.Policy(LORA_AFFINITY, FleetSimulation.Routing.LORA_AFFINITY)), seed));
         FleetScenario overload = FleetScenario.overload();
         Map<String, FleetSimulation.Result> overloadRuns = runAll(overload, List.of(
-                new FleetSimulation.Policy(NO_ADMISSION, FleetSimulation.Routing.ONE_BALANCER)), seed);
+                new FleetSimulation.Policy(NO_ADMISSION, FleetSimulation.Routing.ONE_BALANCER),
+                new FleetSimulation.Policy(ADMISSION, FleetSimulation.Routing.ADMISSION),
+                new FleetSimulation.Policy(ADMISSION_HALF_BATCH, FleetSimulation.Routing.ADMISSION, CallOptions.none(),
+                        FleetScenario.MAX_BATCH / 2)), seed);
         overloadRuns.put(CRITICAL_ALONE, FleetSimulation.run(overload.only(Priority.CRITICAL),
                 new FleetSimulation.Policy(CRITICAL_ALONE, FleetSimulation.Routing.ONE_BALANCER), seed));
         runs.put(overload.name(), overloadRuns);
@@ -167,6 +187,17 @@ final class FleetTargets {
             lowest = Math.min(lowest, ratio);
         }
         return lowest;
+    }
+
+    /** The share of a priority's requests not answered: refused or abandoned. */
+    static double unserved(FleetSimulation.Result r, Priority priority) {
+        FleetSimulation.Figures f = r.byPriority().get(priority);
+        return (double) (f.requests() - f.completed()) / f.requests();
+    }
+
+    /** The share of sheddable requests answered over that of standard ones. */
+    static double servedOverStandard(FleetSimulation.Result r) {
+        return (1 - unserved(r, Priority.SHEDDABLE)) / (1 - unserved(r, Priority.STANDARD));
     }
 
     /** Attempts beyond one per request, over the requests. */
