@@ -13,6 +13,7 @@ import dev.ailb.Request;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -115,12 +117,12 @@ final class FleetSimulation {
             Map<String, Figures> byModel, Map<String, Figures> byTenant, long adapterRequests, long coldStarts,
             long attempts, long extraAttempts, double workDone, double wastedWork, long misrouted, Map<String, Double> share, boolean unstable) {}
 
-    private final FleetScenario scenario;
-    private final Policy policy;
-    private final long seed;
     /** The admission queue's capacity: the balancer's default. */
     static final int ADMISSION_QUEUE = 1_000;
 
+    private final FleetScenario scenario;
+    private final Policy policy;
+    private final long seed;
     private final EventQueue events = new EventQueue();
     private final SimulatedScheduler scheduler = new SimulatedScheduler(events);
     private final SplittableRandom draws;
@@ -136,6 +138,8 @@ final class FleetSimulation {
     private final double[] tenantCdf;
     private final String[] tenants;
 
+    /** The attempts on the instances, by their job. */
+    private final Map<Instance.Job, Attempt> jobs = new HashMap<>();
     private int arrived;
     private int inFlight;
     private final Map<String, Integer> outstandingEarly = new HashMap<>();
@@ -152,6 +156,7 @@ final class FleetSimulation {
     private double workDone;
     private double wastedWork;
     private long misrouted;
+    private final Map<String, Long> routed = new LinkedHashMap<>();
 
     private FleetSimulation(FleetScenario scenario, Policy policy, long seed) {
         this.scenario = scenario;
@@ -185,7 +190,7 @@ final class FleetSimulation {
         return new FleetSimulation(scenario, policy, seed).run();
     }
 
-    private static double[] cdf(java.util.Collection<Double> weights) {
+    private static double[] cdf(Collection<Double> weights) {
         double total = 0;
         for (double w : weights) {
             total += w;
@@ -497,8 +502,6 @@ final class FleetSimulation {
                 : Outcome.REJECTED));
     }
 
-    private final Map<Instance.Job, Attempt> jobs = new HashMap<>();
-
     /**
      * Asks the balancer for room: the lease comes at once when a backend has room, later when the
      * request has waited for it (on the release that frees it), or never when the request is
@@ -513,7 +516,7 @@ final class FleetSimulation {
             if (lease != null) {
                 start(call, lease);
             } else if (!call.ended) {
-                end(call, failure instanceof java.util.concurrent.CancellationException ? Outcome.ABANDONED
+                end(call, failure instanceof CancellationException ? Outcome.ABANDONED
                         : Outcome.REJECTED);
             }
         });
@@ -606,6 +609,9 @@ final class FleetSimulation {
     private enum Outcome { COMPLETED, REJECTED, ABANDONED }
 
     private void end(Call call, Outcome outcome) {
+        if (call.ended) {
+            throw new IllegalStateException("request " + call.index + " ended twice, the second time " + outcome);
+        }
         call.ended = true;
         inFlight--;
         if (!call.measured()) {
@@ -644,8 +650,6 @@ final class FleetSimulation {
             events.schedule(events.now() + scenario.scrapeSeconds(), this);
         }
     }
-
-    private final Map<String, Long> routed = new LinkedHashMap<>();
 
     private Map<String, Double> shares() {
         Map<String, Double> share = new LinkedHashMap<>();
