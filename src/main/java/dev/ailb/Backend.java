@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One inference instance registered with a {@link LoadBalancer}: its identity and address, and
@@ -43,6 +44,8 @@ public final class Backend extends InFlightTokens {
     private final String host;
     final BackendHealth health = new BackendHealth();
     private volatile TimedLoadReport loadReport;
+    /** The adapters its reports say it holds; replaced whole by {@link LoadReports#record}. */
+    private final AtomicReference<ResidentAdapters> resident = new AtomicReference<>(ResidentAdapters.none());
     // What the backend serves, as declared and as learnt from its server. Replaced whole by the
     // owning balancer under its lock, with a new view published after (see CandidateFilter).
     private volatile BackendProfile profile;
@@ -382,20 +385,21 @@ public final class Backend extends InFlightTokens {
     }
 
     /**
-     * How well the backend suits a request for a LoRA adapter, by its last load report: 0 if it
-     * serves the name as a base model or has the adapter loaded (running or waiting), 1 if it has a
-     * free adapter slot, 2 otherwise.
+     * How well the backend suits a request for a LoRA adapter: 0 if it serves the name as a base
+     * model or holds the adapter by the estimate its load reports keep ({@link ResidentAdapters}),
+     * 1 if it has a free adapter slot, 2 otherwise; one tier lower if its last report said it was
+     * saturated.
      */
     int adapterTier(String adapter) {
         if (profile.models().contains(adapter) || learnt.models().contains(adapter)) {
             return 0;
         }
-        TimedLoadReport report = loadReport;
-        if (report == null) {
-            return 2;
-        }
-        LoadReport load = report.load();
-        return load.hasAdapterLoaded(adapter) ? 0 : load.hasFreeAdapterSlot() ? 1 : 2;
+        return resident.get().tier(adapter);
+    }
+
+    /** The estimate of the adapters the backend holds, kept by {@link LoadReports#record}. */
+    AtomicReference<ResidentAdapters> resident() {
+        return resident;
     }
 
     /** Whether the backend serves a name as an adapter, not as a base model. */

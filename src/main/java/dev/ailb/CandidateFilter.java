@@ -77,9 +77,10 @@ final class CandidateFilter {
     }
 
     /**
-     * A backend's last load report changed the adapters it has loaded or its free slots: publishes
-     * a view whose tiers see it, if a kind of request names a model. A strategy that fails to
-     * build its picker leaves the older view, and the failure is logged.
+     * A backend's last load report changed the adapters it holds, its free slot or its saturation
+     * ({@link ResidentAdapters}): publishes a view whose tiers see it, if a kind of request names a
+     * model. A strategy that fails to build its picker leaves the older view, and the failure is
+     * logged.
      */
     void adaptersChanged(Backend backend) {
         if (!table.current().keepsModels()) {

@@ -21,7 +21,7 @@ import java.util.List;
  * It bounds how much of the prompts routed to the instance can still be cached there. Likewise
  * the LoRA adapters it has loaded (running, or waiting for a slot) and how many it can hold at
  * once (vLLM's {@code vllm:lora_requests_info}): requests for an adapter prefer the instances that
- * have it loaded, then those with a free slot.
+ * hold it (as these reports, one after another, show), then those with a free slot.
  *
  * <p>Immutable and thread-safe. Build one with {@link #builder()}.
  *

@@ -1,9 +1,8 @@
 package dev.ailb;
 
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,29 +30,25 @@ final class LoadReports {
 
     /**
      * Records a report, stamped now; see {@link LoadBalancer#updateBackendResources(String, LoadReport)}.
-     * A report that changes the adapters the backend has loaded, or whether it has a free adapter
-     * slot, republishes the view, whose candidates are tiered by them ({@link Subsets}).
+     * The report also moves the backend's estimate of the adapters it holds, and whether it is
+     * saturated ({@link ResidentAdapters}); when that changes an adapter's tier there, the view is republished, since the candidates are
+     * tiered by it ({@link Subsets}). The estimate is replaced by compare-and-set, so two reports
+     * recorded at once each move it once.
      */
     void record(Backend backend, LoadReport report) {
-        TimedLoadReport previous = backend.loadReport().orElse(null);
-        backend.setLoadReport(new TimedLoadReport(report, ticker.read()));
-        if (adaptersDiffer(previous == null ? null : previous.load(), report)) {
+        TimedLoadReport timed = new TimedLoadReport(report, ticker.read());
+        backend.setLoadReport(timed);
+        boolean saturated = saturates(timed, timed.reportedAtNanos());
+        AtomicReference<ResidentAdapters> resident = backend.resident();
+        ResidentAdapters before;
+        ResidentAdapters after;
+        do {
+            before = resident.get();
+            after = before.next(report, saturated);
+        } while (before != after && !resident.compareAndSet(before, after));
+        if (after.tiersDiffer(before)) {
             filter.adaptersChanged(backend);
         }
-    }
-
-    private static boolean adaptersDiffer(LoadReport before, LoadReport after) {
-        if (before == null) {
-            return after.hasMaxAdapters() || !after.runningAdapters().isEmpty() || !after.waitingAdapters().isEmpty();
-        }
-        return before.hasFreeAdapterSlot() != after.hasFreeAdapterSlot()
-                || !loaded(before).equals(loaded(after));
-    }
-
-    private static Set<String> loaded(LoadReport report) {
-        Set<String> loaded = new HashSet<>(report.runningAdapters());
-        loaded.addAll(report.waitingAdapters());
-        return loaded;
     }
 
     /**

@@ -171,8 +171,8 @@ public record Request(String id, String clientIp, String path, long estimatedTok
 
     /**
      * This request for a model or a LoRA adapter: only backends that serve it are candidates, and
-     * among them those that have the adapter loaded, then those with a free adapter slot, are
-     * preferred. The name is compared as it is, case and all, with the names backends declare or
+     * among them those that hold the adapter by their load reports (even idle in a slot), then
+     * those with a free adapter slot, are preferred. The name is compared as it is, case and all, with the names backends declare or
      * list at {@code GET /v1/models}.
      *
      * @param model the model's or adapter's name, at most 256 characters without control

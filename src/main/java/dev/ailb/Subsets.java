@@ -20,11 +20,12 @@ import java.util.Map;
  * its last set).
  *
  * <h2>Tiers, computed when a view is built</h2>
- * Within the backends that serve the model and carry the required labels, those with the adapter
- * loaded (running or waiting, by their last load report) come first, then those with a free
- * adapter slot, then the rest; within a tier, those that carry the preferred labels come first. The
- * picker is built for the best non-empty tier. A load report that changes a backend's adapters
- * republishes the view ({@link CandidateFilter#adaptersChanged}), so a pick never scans.
+ * Within the backends that serve the model and carry the required labels, those that hold the
+ * adapter (by the estimate their load reports keep, {@link ResidentAdapters}) come first, then
+ * those with a free adapter slot, then the rest (a saturated backend one tier lower); within a
+ * tier, those that carry the preferred labels come first. The picker is built for the best
+ * non-empty tier. A load report that changes a backend's tiers republishes the view
+ * ({@link CandidateFilter#adaptersChanged}), so a pick never scans.
  *
  * <p>At most {@link #MAX_KINDS} kinds are kept: beyond, a request of a new kind gets candidates
  * built for it alone ({@link #adHoc}), under the balancer's lock, and the first such is logged.
@@ -163,7 +164,7 @@ final class Subsets {
     }
 
     /**
-     * The best tier of the admitted backends: by adapter (loaded, free slot, the rest) when the
+     * The best tier of the admitted backends: by adapter (held, free slot, the rest) when the
      * model is an adapter of one of them, then by the preferred labels.
      */
     private static List<Backend> bestTier(List<Backend> admitted, String model, LabelSelector labels) {

@@ -55,7 +55,7 @@
  *       there);</li>
  *   <li>{@code TrafficFigures}: the counts, times and histograms, and how a departing backend's
  *       figures fold into the balancer's;</li>
- *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation;</li>
+ *   <li>{@code LoadReports}: the backends' load reports, the outcome of load polls, saturation, and each backend's estimate of the adapters it holds ({@code ResidentAdapters});</li>
  *   <li>{@code LearntModels}: what the backends' servers say they serve (model discovery);</li>
  *   <li>{@code Listeners}: the listeners, told outside the lock;</li>
  *   <li>the built-in strategies, one small class each ({@code *Strategy}), which see only the

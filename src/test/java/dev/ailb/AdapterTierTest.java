@@ -13,8 +13,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Requests for a LoRA adapter: among the backends that serve it, those with it loaded come first,
- * then those with a free adapter slot, then the rest, as their load reports say.
+ * Requests for a LoRA adapter: among the backends that serve it, those that hold it come first,
+ * then those with a free adapter slot, then the rest, as their load reports say: an adapter a report
+ * listed stays held after its requests finish, until newer ones fill the slots
+ * ({@link ResidentAdapters}).
  */
 class AdapterTierTest {
     private static final Request REQUEST = new Request("r", "10.1.1.1", "/v1/completions");
@@ -37,8 +39,9 @@ class AdapterTierTest {
     }
 
     private static LoadReport adapters(List<String> running, List<String> waiting, int max) {
-        return LoadReport.builder().waitingRequests(0).runningAdapters(running).waitingAdapters(waiting)
-                .maxAdapters(max).build();
+        LoadReport.Builder report = LoadReport.builder().waitingRequests(0).runningAdapters(running)
+                .waitingAdapters(waiting);
+        return (max == LoadReport.UNKNOWN_COUNT ? report : report.maxAdapters(max)).build();
     }
 
     private static Set<String> picks(LoadBalancer lb, Request request, int n) {
@@ -129,6 +132,118 @@ class AdapterTierTest {
             }
             assertThat(tried).hasSizeGreaterThan(1).doesNotHaveDuplicates();
             assertThat(tried.get(0)).isIn("b1", "b2");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("strategies")
+    void anAdapterWhoseRequestsFinishedStillGoesWhereItIsHeldUnderEveryStrategy(BalancingStrategy strategy) {
+        try (LoadBalancer lb = fleet(strategy)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of("chat"), List.of(), 2));
+            lb.updateBackendResources("b3", adapters(List.of(), List.of(), 2));
+            lb.updateBackendResources("b4", adapters(List.of(), List.of(), 2));
+
+            // the burst ended: the reports list nothing, but the slots still hold the adapters
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of(), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 50)).containsExactly("b1");
+            assertThat(picks(lb, REQUEST.withModel("chat"), 50)).containsExactly("b2");
+            assertThat(picks(lb, REQUEST.withModel("llama"), 200)).hasSize(4);
+        }
+    }
+
+    @Test
+    void anAdapterPushedOutByNewerOnesNoLongerCounts() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 1));
+            lb.updateBackendResources("b2", adapters(List.of(), List.of(), 1));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b1");
+
+            lb.updateBackendResources("b1", adapters(List.of("chat"), List.of(), 1));
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 1));
+
+            // b1's one slot holds chat; b2's is free
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b2");
+            assertThat(picks(lb, REQUEST.withModel("chat"), 10)).containsExactly("b1");
+        }
+    }
+
+    @Test
+    void aBackendFullOfIdleAdaptersHasNoFreeSlot() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("chat", "x"), List.of(), 2));
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of("chat"), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of(), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 20)).containsExactly("b2");
+        }
+    }
+
+    @Test
+    void aReportWithoutAMaximumKeepsOnlyWhatItLists() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), LoadReport.UNKNOWN_COUNT));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b1");
+
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), LoadReport.UNKNOWN_COUNT));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 40)).containsExactlyInAnyOrder("b1", "b2", "b3", "b4");
+        }
+    }
+
+    @Test
+    void aBackendRemovedAndAddedAgainHoldsNothing() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            for (String id : List.of("b1", "b2", "b3", "b4")) {
+                lb.updateBackendResources(id, adapters(List.of("chat"), List.of(), 2));
+            }
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b1");
+
+            lb.removeBackend("b1");
+            lb.addBackend("b1", "10.0.0.1", 8001, 1, LLAMA_WITH_SQL);
+
+            // every backend holds one of two: b1 has no report, so it counts among the rest
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 40)).containsExactlyInAnyOrder("b2", "b3", "b4");
+        }
+    }
+
+    @Test
+    void aRestartWithOtherSlotsForgetsTheIdleAdapters() {
+        try (LoadBalancer lb = fleet(BalancingStrategy.ROUND_ROBIN)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 1));
+            lb.updateBackendResources("b2", adapters(List.of("chat"), List.of(), 1));
+
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 10)).containsExactly("b1"); // by its free slot
+            lb.updateBackendResources("b3", adapters(List.of(), List.of(), 1));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 20)).containsExactlyInAnyOrder("b1", "b3");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("strategies")
+    void aSaturatedHolderSharesItsAdapterWithTheBackendsWithAFreeSlotUnderEveryStrategy(BalancingStrategy strategy) {
+        try (LoadBalancer lb = fleet(strategy)) {
+            lb.updateBackendResources("b1", adapters(List.of("sql-v2"), List.of(), 2));
+            lb.updateBackendResources("b2", adapters(List.of("chat"), List.of(), 2));
+            lb.updateBackendResources("b3", adapters(List.of("chat", "x"), List.of(), 2));
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 50)).containsExactly("b1");
+
+            // b1 now has 5 requests queued (the default saturation)
+            lb.updateBackendResources("b1", LoadReport.builder().waitingRequests(5).runningAdapters(List.of("sql-v2"))
+                    .maxAdapters(2).build());
+
+            // a load-aware strategy may avoid b1 altogether; none goes beyond the free slot
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 200)).contains("b2").isSubsetOf("b1", "b2");
+
+            lb.updateBackendResources("b1", adapters(List.of(), List.of(), 2));
+
+            assertThat(picks(lb, REQUEST.withModel("sql-v2"), 50)).containsExactly("b1");
         }
     }
 }

@@ -50,18 +50,21 @@ class FleetTargetsTest {
     }
 
     /**
-     * Not the target (at most half), which the guide lists with its figure: LoRA affinity loads
-     * adapters far less often than model-only filtering, and its requests reach their first token
-     * sooner, since they no longer wait for a slot among other adapters.
+     * The target (at most half of model-only filtering's adapter loads), met because the balancer
+     * remembers the adapters idle in their slots; and the requests reach their first token sooner,
+     * since they no longer wait for a slot among other adapters, nor pile up on the first instances
+     * to hold a popular adapter (a saturated one gives way to one with a free slot).
      */
     @Test
-    void loraAffinityLoadsFewerAdaptersAndGivesTheFirstTokenSoonerThanModelOnlyFiltering() {
+    void loraAffinityLoadsAtMostHalfTheAdaptersAndGivesTheFirstTokenSoonerThanModelOnlyFiltering() {
+        FleetTargets.Target t = target("mixed fleet: adapter loads / model filtering's");
         FleetSimulation.Result modelOnly = run(FleetScenario.mixedFleet(), FleetTargets.MODEL_ONLY);
         FleetSimulation.Result affinity = run(FleetScenario.mixedFleet(), FleetTargets.LORA_AFFINITY);
         FleetSimulation.Figures before = modelOnly.byModel().get(FleetScenario.LLAMA);
         FleetSimulation.Figures after = affinity.byModel().get(FleetScenario.LLAMA);
 
-        assertThat(affinity.coldStarts()).isLessThan(modelOnly.coldStarts() * 6 / 10);
+        assertThat(t.met()).as(t.figure()).isTrue();
+        assertThat(affinity.coldStarts()).isLessThan(modelOnly.coldStarts() / 2);
         assertThat(after.ttftP99()).isLessThan(before.ttftP99() / 2);
         assertThat(after.p99()).isLessThan(before.p99());
     }
