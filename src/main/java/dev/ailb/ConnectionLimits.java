@@ -66,8 +66,8 @@ final class ConnectionLimits {
             return !on;
         }
         TimedLoadReport report = backend.lastReport();
-        // Only a backend with a report pays for a reading of the ticker.
-        return report == null || !reports.saturates(report, ticker.read());
+        // Only a report that says saturated pays for a reading of the ticker, to judge its age.
+        return report == null || !reports.saysSaturated(report) || !reports.isFresh(report, ticker.read());
     }
 
     private boolean hasRoom(Backend backend, long now) {

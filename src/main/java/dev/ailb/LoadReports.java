@@ -101,11 +101,21 @@ final class LoadReports {
 
     /** Whether a report, read at {@code now}, is fresh and says its backend is saturated. */
     boolean saturates(TimedLoadReport report, long now) {
-        if (report.ageNanos(now) > saturation.maxAgeNanos()) {
-            return false;
-        }
+        return saysSaturated(report) && isFresh(report, now);
+    }
+
+    /**
+     * Whether a report says its backend is saturated, whatever its age. Asked before
+     * {@link #isFresh}, so that a pick reads the clock only for the rare report that says so.
+     */
+    boolean saysSaturated(TimedLoadReport report) {
         LoadReport load = report.load();
         return (load.hasWaitingRequests() && load.waitingRequests() >= saturation.waitingRequests())
                 || (load.hasKvCacheUsage() && load.kvCacheUsage() >= saturation.kvCacheUsage());
+    }
+
+    /** Whether a report, read at {@code now}, is young enough to judge saturation by. */
+    boolean isFresh(TimedLoadReport report, long now) {
+        return report.ageNanos(now) <= saturation.maxAgeNanos();
     }
 }
