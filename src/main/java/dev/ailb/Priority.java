@@ -9,6 +9,8 @@ package dev.ailb;
  *
  * <p>The three classes are those of the Kubernetes Gateway API inference extension's criticality
  * (critical, standard, sheddable), so that a request keeps its class across the tiers it passes.
+ *
+ * <p>An enum: immutable and thread-safe.
  */
 public enum Priority {
     /** Interactive traffic that must be served: admitted first, never shed while others wait. */

@@ -8,6 +8,8 @@ import java.time.Duration;
  * Each rejection is counted once, under its reason, in {@link AdmissionStats}.
  *
  * <p>A request refused this way never held a connection: there is nothing to release.
+ *
+ * <p>Immutable once thrown.
  */
 public final class RequestRejectedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
