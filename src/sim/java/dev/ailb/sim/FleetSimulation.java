@@ -554,33 +554,22 @@ final class FleetSimulation {
     }
 
     private void reschedule(Instance inst) {
-        double at = inst.nextCompletion();
-        if (at == Double.POSITIVE_INFINITY) {
-            return;
-        }
-        long version = inst.version;
-        events.schedule(Math.max(at, events.now()), new EventQueue.Event() {
-            @Override
-            void fire() {
-                if (inst.version != version) {
-                    return; // the instance changed since: a newer event stands for it
+        inst.scheduleNextCompletion(events, () -> {
+            List<Instance.Job> done = inst.complete(events.now());
+            // copied: a first token may cancel the other attempts of its call, here or elsewhere
+            for (Instance.Job job : List.copyOf(inst.firstTokens())) {
+                Attempt a = jobs.get(job);
+                if (a != null) {
+                    firstToken(a);
                 }
-                List<Instance.Job> done = inst.complete(events.now());
-                // copied: a first token may cancel the other attempts of its call, here or elsewhere
-                for (Instance.Job job : List.copyOf(inst.firstTokens())) {
-                    Attempt a = jobs.get(job);
-                    if (a != null) {
-                        firstToken(a);
-                    }
-                }
-                for (Instance.Job job : done) {
-                    Attempt a = jobs.remove(job);
-                    if (a != null) {
-                        finish(a);
-                    }
-                }
-                reschedule(inst);
             }
+            for (Instance.Job job : done) {
+                Attempt a = jobs.remove(job);
+                if (a != null) {
+                    finish(a);
+                }
+            }
+            reschedule(inst);
         });
     }
 

@@ -349,6 +349,27 @@ final class Instance {
     }
 
     /**
+     * Schedules on {@code events} the moment of this instance's {@linkplain #nextCompletion next
+     * completion}, if anything runs. When it comes, {@code onCompletion} runs (it completes the jobs
+     * due and schedules again), unless the instance changed meanwhile: a newer event then stands for it.
+     */
+    void scheduleNextCompletion(EventQueue events, Runnable onCompletion) {
+        double at = nextCompletion();
+        if (at == Double.POSITIVE_INFINITY) {
+            return;
+        }
+        long scheduledAt = version;
+        events.schedule(Math.max(at, events.now()), new EventQueue.Event() {
+            @Override
+            void fire() {
+                if (version == scheduledAt) {
+                    onCompletion.run();
+                }
+            }
+        });
+    }
+
+    /**
      * The time of the next completion or end of a prefill, or infinity when nothing runs. Since
      * every running job progresses at the same rate, it is the job with the least work left to
      * its milestone.

@@ -250,22 +250,11 @@ final class PrefixCacheSimulation {
     }
 
     private void rescheduleCompletion(Instance inst) {
-        double at = inst.nextCompletion();
-        if (at == Double.POSITIVE_INFINITY) {
-            return;
-        }
-        long version = inst.version;
-        events.schedule(Math.max(at, events.now()), new EventQueue.Event() {
-            @Override
-            void fire() {
-                if (inst.version != version) {
-                    return; // the instance changed since: a newer event stands for it
-                }
-                for (Instance.Job job : inst.complete(events.now())) {
-                    finish(inst, job);
-                }
-                rescheduleCompletion(inst);
+        inst.scheduleNextCompletion(events, () -> {
+            for (Instance.Job job : inst.complete(events.now())) {
+                finish(inst, job);
             }
+            rescheduleCompletion(inst);
         });
     }
 

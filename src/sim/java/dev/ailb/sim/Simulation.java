@@ -301,22 +301,11 @@ final class Simulation {
     private record Tag(int index, Lease lease) {}
 
     private void rescheduleCompletion(Instance inst) {
-        double at = inst.nextCompletion();
-        if (at == Double.POSITIVE_INFINITY) {
-            return;
-        }
-        long version = inst.version;
-        schedule(Math.max(at, now()), new EventQueue.Event() {
-            @Override
-            void fire() {
-                if (inst.version != version) {
-                    return; // the instance changed since: a newer event stands for it
-                }
-                for (Instance.Job job : inst.complete(now())) {
-                    finish(job, true);
-                }
-                rescheduleCompletion(inst);
+        inst.scheduleNextCompletion(events, () -> {
+            for (Instance.Job job : inst.complete(now())) {
+                finish(job, true);
             }
+            rescheduleCompletion(inst);
         });
     }
 
