@@ -14,6 +14,23 @@ module dev.ailb {
     // Static for the same reason: only the body-aware calls of dev.ailb.http read JSON, and they
     // check that Jackson is there before they touch it.
     requires static com.fasterxml.jackson.core;
+    // Static, each for its integration package only, loaded by an application that has the
+    // framework: Spring Boot (dev.ailb.spring.boot), Micrometer's observations, the OpenAI Java SDK
+    // and Spring AI (dev.ailb.openai, dev.ailb.spring.ai), LangChain4j (dev.ailb.langchain4j).
+    requires static micrometer.observation;
+    requires static spring.core;
+    requires static spring.beans;
+    requires static spring.context;
+    requires static spring.boot;
+    requires static spring.boot.autoconfigure;
+    requires static spring.boot.actuator;
+    requires static spring.boot.health;
+    requires static openai.java.core;
+    requires static spring.ai.model;
+    requires static spring.ai.openai;
+    requires static reactor.core;
+    requires static langchain4j.core;
+    requires static langchain4j.http.client;
 
     exports dev.ailb;
     exports dev.ailb.health;
