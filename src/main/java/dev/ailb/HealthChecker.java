@@ -1,5 +1,7 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HealthCheckContext;
 import dev.ailb.health.HealthCheckResult;
@@ -19,6 +21,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.random.RandomGenerator;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -334,6 +337,12 @@ final class HealthChecker {
         @Override
         public HttpClient httpClient() {
             return context.httpClient();
+        }
+
+        @Override
+        public HttpClient httpClient(SSLContext sslContext) {
+            checkNotNull(sslContext, "sslContext");
+            return context.httpClient(sslContext);
         }
     }
 }

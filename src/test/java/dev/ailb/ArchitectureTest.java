@@ -104,10 +104,11 @@ class ArchitectureTest {
     static final ArchRule proberKnowsOnlyTheJdkAndTheGenericHelpers = classes()
             .that().resideInAPackage("dev.ailb.internal.probe..")
             .should().onlyDependOnClassesThat(
-                    resideInAnyPackage("java..", "org.slf4j..", "dev.ailb.internal.."))
+                    resideInAnyPackage("java..", "javax.net.ssl..", "org.slf4j..", "dev.ailb.internal.."))
             .because("the prober runs rounds of probes on targets it is handed, whatever they are: it"
                     + " knows nothing of backends, health checks or load reports, which HealthChecker"
-                    + " binds to it");
+                    + " binds to it; of the JDK it may use java.base and java.net.http, whose HTTP"
+                    + " clients take their TLS context from javax.net.ssl");
 
     @ArchTest
     static final ArchRule onlyTheHealthCheckerBindsTheProber = noClasses()

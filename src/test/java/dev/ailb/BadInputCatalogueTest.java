@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.ailb.health.HealthCheck;
+import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.testing.Docs;
@@ -23,6 +24,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -256,6 +258,20 @@ class BadInputCatalogueTest {
                 f -> f.builder.discoverModels(ModelDiscovery.openAi(), Duration.ZERO));
         call("discover-path-relative", "ModelDiscovery.openAi(\"v1/models\")",
                 f -> ModelDiscovery.openAi("v1/models"));
+        call("probe-scheme-ftp", "HttpProbeOptions.builder().scheme(\"ftp\")",
+                f -> HttpProbeOptions.builder().scheme("ftp"));
+        call("probe-header-name-space", "HttpProbeOptions.builder().header(\"X Token\", \"abc\")",
+                f -> HttpProbeOptions.builder().header("X Token", "abc"));
+        call("probe-header-restricted", "HttpProbeOptions.builder().header(\"Host\", \"gpu-7\")",
+                f -> HttpProbeOptions.builder().header("Host", "gpu-7"));
+        call("probe-header-line-break",
+                "HttpProbeOptions.builder().header(\"Authorization\", \"Bearer abc\\r\\nX-Forged: 1\")",
+                f -> HttpProbeOptions.builder().header("Authorization", "Bearer abc\r\nX-Forged: 1"));
+        call("probe-header-twice",
+                "HttpProbeOptions.builder().bearerToken(() -> \"abc\").header(\"authorization\", \"Basic eA==\")",
+                f -> HttpProbeOptions.builder().bearerToken(() -> "abc").header("authorization", "Basic eA=="));
+        call("probe-tls-over-http", "HttpProbeOptions.builder().sslContext(SSLContext.getDefault()).build()",
+                f -> HttpProbeOptions.builder().sslContext(SSLContext.getDefault()).build());
         // Admission
         call("limit-zero", "lb.setConnectionLimit(\"instance-1\", 0)",
                 f -> f.lb.setConnectionLimit("instance-1", 0));

@@ -59,7 +59,25 @@ public interface HealthCheck {
      *                                  valid URI path (and query)
      */
     static HealthCheck http(String path) {
-        return new HttpHealthCheck(path);
+        return new HttpHealthCheck(path, HttpProbeOptions.plain());
+    }
+
+    /**
+     * Like {@link #http(String)}, with a scheme, TLS context and headers of its own, such as
+     * {@code GET https://host:port/health} with {@code Authorization: Bearer <token>}. A header
+     * whose supplier fails, or gives a value refused, makes the check fail with the header's name
+     * as the reason; a server whose certificate the TLS context does not trust fails it with
+     * {@code TLS handshake failed} and the JDK's words.
+     *
+     * @param path    the path to request, starting with {@code /}
+     * @param options the scheme, TLS context and headers
+     * @return the HTTP check
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException if {@code path} does not start with {@code /} or is not a
+     *                                  valid URI path (and query)
+     */
+    static HealthCheck http(String path, HttpProbeOptions options) {
+        return new HttpHealthCheck(path, options);
     }
 
     /**

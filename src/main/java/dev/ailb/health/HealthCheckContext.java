@@ -3,6 +3,7 @@ package dev.ailb.health;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.Executor;
+import javax.net.ssl.SSLContext;
 
 /**
  * What the balancer lends a {@link HealthCheck} for one check: the time it has, an executor for
@@ -44,4 +45,31 @@ public interface HealthCheckContext {
      * @return the shared HTTP client
      */
     HttpClient httpClient();
+
+    /**
+     * A shared {@link HttpClient} like {@link #httpClient()} whose TLS handshakes use
+     * {@code sslContext}: its trust decides which servers' certificates are accepted, and its key
+     * managers, if any, what the client presents. The health checker creates one client per context
+     * when first asked for and keeps it until it stops, so probes that hold the same context share
+     * its connections; {@link HttpProbeOptions} asks for it when it holds a context of its own.
+     *
+     * <p>The balancer's context implements it. The default, for a context made elsewhere (a test's,
+     * say), lends {@link #httpClient()} when that client already uses {@code sslContext}, and
+     * otherwise has no client to lend.
+     *
+     * @param sslContext the TLS context, compared by identity
+     * @return the shared client for that context
+     * @throws NullPointerException          if {@code sslContext} is null
+     * @throws UnsupportedOperationException if this context cannot lend a client for it
+     */
+    default HttpClient httpClient(SSLContext sslContext) {
+        if (sslContext == null) {
+            throw new NullPointerException("sslContext");
+        }
+        HttpClient shared = httpClient();
+        if (shared.sslContext() == sslContext) {
+            return shared;
+        }
+        throw new UnsupportedOperationException("this context lends no HTTP client for another TLS context");
+    }
 }

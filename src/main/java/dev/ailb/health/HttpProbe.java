@@ -11,6 +11,8 @@ import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 
 /** What the HTTP health check and the Prometheus load source share: paths, URIs, failure reasons. */
 final class HttpProbe {
@@ -36,11 +38,16 @@ final class HttpProbe {
 
     /** {@code http://host:port/path}, with an IPv6 host in brackets. */
     static URI uriOf(Backend backend, String path) {
+        return uriOf("http", backend, path);
+    }
+
+    /** {@code scheme://host:port/path}, with an IPv6 host in brackets. */
+    static URI uriOf(String scheme, Backend backend, String path) {
         String host = backend.host();
         if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
             host = '[' + host + ']';
         }
-        return URI.create("http://" + host + ':' + backend.port() + path);
+        return URI.create(scheme + "://" + host + ':' + backend.port() + path);
     }
 
     /**
@@ -69,9 +76,21 @@ final class HttpProbe {
         if (cause instanceof HttpTimeoutException) {
             return "GET " + path + ": no answer within " + timeout;
         }
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof SSLHandshakeException) {
+                return "GET " + path + ": TLS handshake failed: " + messageOf(t);
+            }
+            if (t instanceof SSLException) {
+                return "GET " + path + ": TLS failed: " + messageOf(t);
+            }
+        }
         if (cause instanceof ConnectException) {
             return "GET " + path + ": connection refused";
         }
-        return "GET " + path + ": " + (cause.getMessage() != null ? cause.getMessage() : cause.toString());
+        return "GET " + path + ": " + messageOf(cause);
+    }
+
+    private static String messageOf(Throwable t) {
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 }

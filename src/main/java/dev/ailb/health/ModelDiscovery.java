@@ -33,9 +33,11 @@ public final class ModelDiscovery {
     public static final int MAX_PAGE_BYTES = 1 << 20;
 
     private final String path;
+    private final HttpProbeOptions http;
 
-    private ModelDiscovery(String path) {
+    private ModelDiscovery(String path, HttpProbeOptions http) {
         this.path = path;
+        this.http = http;
     }
 
     /**
@@ -44,7 +46,7 @@ public final class ModelDiscovery {
      * @return the discovery
      */
     public static ModelDiscovery openAi() {
-        return new ModelDiscovery("/v1/models");
+        return new ModelDiscovery("/v1/models", HttpProbeOptions.plain());
     }
 
     /**
@@ -56,7 +58,19 @@ public final class ModelDiscovery {
      * @throws IllegalArgumentException if it is not a valid URI path
      */
     public static ModelDiscovery openAi(String path) {
-        return new ModelDiscovery(HttpProbe.checkPath(path));
+        return new ModelDiscovery(HttpProbe.checkPath(path), HttpProbeOptions.plain());
+    }
+
+    /**
+     * This discovery, asking with other HTTP settings: {@code https}, a TLS context, headers such
+     * as a bearer token.
+     *
+     * @param http the scheme, TLS context and headers of the requests
+     * @return a discovery of the same path with those settings
+     * @throws NullPointerException if {@code http} is null
+     */
+    public ModelDiscovery withHttp(HttpProbeOptions http) {
+        return new ModelDiscovery(path, checkNotNull(http, "http"));
     }
 
     /**
@@ -69,13 +83,13 @@ public final class ModelDiscovery {
     public CompletionStage<BackendProfile> fetch(Backend backend, HealthCheckContext context) {
         checkNotNull(backend, "backend");
         checkNotNull(context, "context");
-        HttpRequest request = HttpRequest.newBuilder(HttpProbe.uriOf(backend, path))
-                .GET()
-                .timeout(context.timeout())
-                .header("Accept", "application/json")
-                .header("User-Agent", "ailb-model-discovery")
-                .build();
-        CompletableFuture<HttpResponse<byte[]>> sent = context.httpClient()
+        HttpRequest request;
+        try {
+            request = http.get(backend, path, context, "application/json", "ailb-model-discovery");
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return CompletableFuture.failedFuture(e); // a header refused: named, its value never shown
+        }
+        CompletableFuture<HttpResponse<byte[]>> sent = http.client(context)
                 .sendAsync(request, info -> new PrometheusLoadSource.LimitedBody(MAX_PAGE_BYTES));
         CompletableFuture<BackendProfile> profile = sent.handleAsync((response, error) -> {
             if (error != null) {
@@ -122,6 +136,6 @@ public final class ModelDiscovery {
 
     @Override
     public String toString() {
-        return "GET " + path;
+        return http == HttpProbeOptions.plain() ? "GET " + path : "GET " + path + " " + http;
     }
 }

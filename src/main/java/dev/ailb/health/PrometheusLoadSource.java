@@ -60,9 +60,11 @@ public final class PrometheusLoadSource implements LoadSource {
     private final KvCacheCapacityMetrics capacity;
     private final LoraAdapterMetrics adapters;
     private final Set<String> wanted;
+    private final HttpProbeOptions http;
 
     private PrometheusLoadSource(Builder b) {
         this.path = b.path;
+        this.http = b.http;
         this.waiting = List.copyOf(b.waiting);
         this.running = List.copyOf(b.running);
         this.kvCache = List.copyOf(b.kvCache);
@@ -79,6 +81,19 @@ public final class PrometheusLoadSource implements LoadSource {
         all.addAll(capacity.names());
         all.addAll(adapters.names());
         this.wanted = Set.copyOf(all);
+    }
+
+    private PrometheusLoadSource(PrometheusLoadSource source, HttpProbeOptions http) {
+        this.path = source.path;
+        this.waiting = source.waiting;
+        this.running = source.running;
+        this.kvCache = source.kvCache;
+        this.cpu = source.cpu;
+        this.memory = source.memory;
+        this.capacity = source.capacity;
+        this.adapters = source.adapters;
+        this.wanted = source.wanted;
+        this.http = http;
     }
 
     /**
@@ -103,6 +118,64 @@ public final class PrometheusLoadSource implements LoadSource {
     }
 
     /**
+     * Text Generation Inference's page: {@code GET /metrics}, waiting requests from
+     * {@code tgi_queue_size} (the requests in the router's queue) and running ones from
+     * {@code tgi_batch_current_size} (the requests in the batch being generated), both gauges
+     * without labels.
+     *
+     * <p>TGI exports nothing of its KV cache: no usage, no capacity (its {@code --max-total-tokens}
+     * budget is on {@code GET /info}, not on the page), nor of LoRA adapters. A report from this
+     * source has the two counts only, so a strategy or saturation rule that reads the KV cache
+     * sees it unknown, and {@code tgi_batch_current_max_tokens}, the token budget of the current
+     * batch, is not a usage and is not read as one.
+     *
+     * @return the source
+     */
+    public static PrometheusLoadSource tgi() {
+        return builder()
+                .waitingRequests("tgi_queue_size")
+                .runningRequests("tgi_batch_current_size")
+                .build();
+    }
+
+    /**
+     * SGLang's page (served with {@code --enable-metrics}): {@code GET /metrics}, waiting requests
+     * from {@code sglang:num_queue_reqs}, running ones from {@code sglang:num_running_reqs}, the
+     * KV-cache usage (a fraction of the token pool) from {@code sglang:token_usage}, and the KV
+     * cache's capacity in tokens from {@code sglang:max_total_num_tokens}. SGLang labels each
+     * series with the model and, with data parallelism, the rank: the counts and the capacity are
+     * summed over the ranks, the usage is the fullest rank's.
+     *
+     * <p>SGLang exports how many LoRA slots are in use, not which adapters hold them, so a
+     * report from this source names no adapter; the grammar queue
+     * ({@code sglang:num_grammar_queue_reqs}) and the disaggregated prefill and decode queues are
+     * not counted as waiting.
+     *
+     * @return the source
+     */
+    public static PrometheusLoadSource sglang() {
+        return builder()
+                .waitingRequests("sglang:num_queue_reqs")
+                .runningRequests("sglang:num_running_reqs")
+                .kvCacheUsage("sglang:token_usage")
+                .kvCacheCapacityTokens("sglang:max_total_num_tokens")
+                .build();
+    }
+
+    /**
+     * This source, asking for its page with other HTTP settings: {@code https}, a TLS context,
+     * headers such as a bearer token.
+     *
+     * @param http the scheme, TLS context and headers of the polls
+     * @return a source reading the same metrics with those settings
+     * @throws NullPointerException if {@code http} is null
+     */
+    public PrometheusLoadSource withHttp(HttpProbeOptions http) {
+        checkNotNull(http, "http");
+        return new PrometheusLoadSource(this, http);
+    }
+
+    /**
      * A builder serving {@code GET /metrics} and reading no metric yet.
      *
      * @return a new builder
@@ -113,14 +186,14 @@ public final class PrometheusLoadSource implements LoadSource {
 
     @Override
     public CompletionStage<LoadReport> fetch(Backend backend, HealthCheckContext context) {
-        HttpRequest request = HttpRequest.newBuilder(HttpProbe.uriOf(backend, path))
-                .GET()
-                .timeout(context.timeout())
-                .header("Accept", "text/plain")
-                .header("User-Agent", "ailb-load-poller")
-                .build();
+        HttpRequest request;
+        try {
+            request = http.get(backend, path, context, "text/plain", "ailb-load-poller");
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return CompletableFuture.failedFuture(e); // a header refused: named, its value never shown
+        }
         CompletableFuture<HttpResponse<byte[]>> sent =
-                context.httpClient().sendAsync(request, info -> new LimitedBody(MAX_PAGE_BYTES));
+                http.client(context).sendAsync(request, info -> new LimitedBody(MAX_PAGE_BYTES));
         CompletableFuture<LoadReport> report = sent.handleAsync((response, error) -> {
             if (error != null) {
                 throw new CompletionException(new IOException(HttpProbe.describe(error, path, context.timeout()), error));
@@ -226,7 +299,8 @@ public final class PrometheusLoadSource implements LoadSource {
 
     @Override
     public String toString() {
-        return "PrometheusLoadSource{GET " + path + ", waiting=" + waiting + ", running=" + running
+        return "PrometheusLoadSource{GET " + path + (http == HttpProbeOptions.plain() ? "" : ", " + http)
+                + ", waiting=" + waiting + ", running=" + running
                 + ", kvCache=" + kvCache + ", cpu=" + cpu + ", memory=" + memory + ", kvCacheCapacity=" + capacity
                 + '}';
     }
@@ -284,6 +358,7 @@ public final class PrometheusLoadSource implements LoadSource {
     /** Builds a {@link PrometheusLoadSource}. Not thread-safe. */
     public static final class Builder {
         private String path = "/metrics";
+        private HttpProbeOptions http = HttpProbeOptions.plain();
         private final List<String> waiting = new ArrayList<>();
         private final List<String> running = new ArrayList<>();
         private final List<String> kvCache = new ArrayList<>();
@@ -304,6 +379,18 @@ public final class PrometheusLoadSource implements LoadSource {
          */
         public Builder path(String path) {
             this.path = HttpProbe.checkPath(path);
+            return this;
+        }
+
+        /**
+         * The scheme, TLS context and headers of the polls; default {@link HttpProbeOptions#plain()}.
+         *
+         * @param http the HTTP settings
+         * @return this builder
+         * @throws NullPointerException if {@code http} is null
+         */
+        public Builder http(HttpProbeOptions http) {
+            this.http = checkNotNull(http, "http");
             return this;
         }
 

@@ -3,6 +3,7 @@ package dev.ailb.internal.probe;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.Executor;
+import javax.net.ssl.SSLContext;
 
 /**
  * What a {@link Prober} lends one probe: the time it has, an executor for blocking work and a
@@ -36,4 +37,14 @@ public interface ProbeContext {
      * @throws java.util.concurrent.RejectedExecutionException if the session has closed
      */
     HttpClient httpClient();
+
+    /**
+     * A client like {@link #httpClient()} whose TLS handshakes use {@code sslContext}: one per
+     * context for the session's life, shared by every probe that asks for the same context.
+     *
+     * @param sslContext the TLS context, compared by identity
+     * @return the session's client for that context
+     * @throws java.util.concurrent.RejectedExecutionException if the session has closed
+     */
+    HttpClient httpClient(SSLContext sslContext);
 }

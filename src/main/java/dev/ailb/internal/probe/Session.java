@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import javax.net.ssl.SSLContext;
 
 /**
  * What one run of a {@link Prober} holds, from its start (or first on-demand round) to its stop: the
@@ -28,8 +30,10 @@ import java.util.function.LongSupplier;
  * on the workers ({@code <prefix>-worker-N}), a pool without a queue: a task gets a thread at once,
  * so work that hangs on one target never holds up another target's probe, and since a target has
  * one probe under way at most ({@link Probes}), the work hanging holds one thread per target at
- * most. Idle workers end after ten seconds. The HTTP client runs on the workers too. Each of these
- * is created when first asked for. Closing the session forces the outcome of every probe awaiting
+ * most. Idle workers end after ten seconds. The HTTP clients run on the workers too: one that
+ * trusts as the JVM does by default, and one more for each other TLS context a probe asks for, kept
+ * for the session's life (a probe's settings hold one context, so a session holds a few at most).
+ * Each of these is created when first asked for. Closing the session forces the outcome of every probe awaiting
  * one, drops every outcome that arrives later, shuts down what the session started (a scheduler
  * given to the prober is left running), and waits for its threads to end, unless it runs on one of
  * them. A closed session creates nothing again.
@@ -50,6 +54,8 @@ final class Session<K> {
     private ScheduledThreadPoolExecutor ownScheduler; // guarded by this
     private ThreadPoolExecutor workers; // guarded by this
     private HttpClient httpClient; // guarded by this
+    /** The clients of TLS contexts other than the JVM's default, by identity; guarded by this. */
+    private final Map<SSLContext, HttpClient> tlsClients = new IdentityHashMap<>();
 
     Session(Prober.Identity id, Duration timeout, ScheduledExecutorService userScheduler, LongSupplier ticker,
             Targets<K> targets, List<RecurringTask<K>> tasks) {
@@ -108,14 +114,28 @@ final class Session<K> {
     synchronized HttpClient httpClient() {
         if (httpClient == null) {
             requireOpen();
-            httpClient = HttpClient.newBuilder()
-                    .version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(timeout)
-                    .followRedirects(HttpClient.Redirect.NEVER)
-                    .executor(workers())
-                    .build();
+            httpClient = newClient().build();
         }
         return httpClient;
+    }
+
+    /** The client whose TLS handshakes use {@code sslContext}, created when first asked for. */
+    synchronized HttpClient httpClient(SSLContext sslContext) {
+        HttpClient client = tlsClients.get(sslContext);
+        if (client == null) {
+            requireOpen();
+            client = newClient().sslContext(sslContext).build();
+            tlsClients.put(sslContext, client);
+        }
+        return client;
+    }
+
+    private HttpClient.Builder newClient() {
+        return HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(timeout)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .executor(workers());
     }
 
     private void requireOpen() {
@@ -126,7 +146,7 @@ final class Session<K> {
 
     void close() {
         List<ExecutorService> ours = new ArrayList<>(2);
-        HttpClient client;
+        List<HttpClient> clients = new ArrayList<>();
         synchronized (this) {
             closed = true;
             if (ownScheduler != null) {
@@ -135,8 +155,13 @@ final class Session<K> {
             if (workers != null) {
                 ours.add(workers);
             }
-            client = httpClient;
-            httpClient = null; // on JDK 17 to 20 its selector thread ends once the client is collected
+            if (httpClient != null) {
+                clients.add(httpClient);
+            }
+            clients.addAll(tlsClients.values());
+            // on JDK 17 to 20 a client's selector thread ends once the client is collected
+            httpClient = null;
+            tlsClients.clear();
         }
         // Forcing the outcomes cancels the probes' work: HTTP exchanges end, their connections close.
         List<Probe<?>> under = new ArrayList<>();
@@ -150,7 +175,7 @@ final class Session<K> {
                 id.log().warn("{} - Could not cancel a probe while stopping the {}", id.owner(), id.name(), t);
             }
         }
-        if (client != null) {
+        for (HttpClient client : clients) {
             shutdownNow(client);
         }
         for (ExecutorService executor : ours) {

@@ -3,6 +3,7 @@ package dev.ailb.internal.probe;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.Executor;
+import javax.net.ssl.SSLContext;
 
 /**
  * What one probe of one target is lent: the session's timeout and HTTP client, and the workers
@@ -41,6 +42,11 @@ final class Work<K> implements ProbeContext, Executor {
     @Override
     public HttpClient httpClient() {
         return session.httpClient();
+    }
+
+    @Override
+    public HttpClient httpClient(SSLContext sslContext) {
+        return session.httpClient(sslContext);
     }
 
     @Override
