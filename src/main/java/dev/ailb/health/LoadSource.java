@@ -32,8 +32,9 @@ public interface LoadSource {
 
     /**
      * A builder of a source that reads a Prometheus text page over HTTP, such as the
-     * {@code /metrics} page of vLLM, TGI or SGLang. See {@link PrometheusLoadSource#vllm()} for
-     * vLLM's metric names.
+     * {@code /metrics} page of vLLM, TGI or SGLang. See {@link PrometheusLoadSource#vllm()},
+     * {@link PrometheusLoadSource#tgi()} and {@link PrometheusLoadSource#sglang()} for the metric
+     * names of each.
      *
      * @return a new builder, serving {@code GET /metrics} and reading no metric yet
      */

@@ -29,7 +29,8 @@ import java.util.function.IntConsumer;
  * A {@link LoadSource} that reads a backend's Prometheus text page ({@code GET /metrics} by
  * default) and makes a {@link LoadReport} of the metrics it is told to read. Engines and their
  * versions name their metrics differently, so each signal takes a list of names, of which the
- * first one on the page is used: {@link #vllm()} knows vLLM's.
+ * first one on the page is used: {@link #vllm()}, {@link #tgi()} and {@link #sglang()} know those
+ * servers' names, and {@link #withHttp} polls over {@code https} or with headers.
  *
  * <p>A metric may have several series (one per model, for example): the request counts are
  * summed over them, the utilisations take the highest. The KV cache's capacity, in tokens, is a
