@@ -198,9 +198,14 @@ public final class LoadBalancer implements AutoCloseable {
      * {@code all-unhealthy-policy} (FAIL_OPEN, FAIL_CLOSED),
      * {@code drain-timeout}, {@code session-affinity} (TABLE, CONSISTENT_HASH),
      * {@code max-sessions}, {@code session-idle-timeout}, {@code response-time-decay},
-     * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}) with
+     * {@code count-tokens} (the default estimate), {@code load-source} ({@code vllm}, {@code tgi},
+     * {@code sglang}: see {@link dev.ailb.health.PrometheusLoadSource}) with
      * {@code load-poll-interval}, {@code discover-models} (the interval of {@code GET /v1/models},
-     * see {@link LoadBalancerBuilder#discoverModels}), and {@code saturation.waiting-requests},
+     * see {@link LoadBalancerBuilder#discoverModels}), the settings every HTTP probe (health check,
+     * load poll, model discovery) shares, see {@link dev.ailb.health.HttpProbeOptions}:
+     * {@code probe.scheme} ({@code http}, {@code https}), {@code probe.trust-store} (a PKCS12 or JKS
+     * file) with {@code probe.trust-store-password}, {@code probe.bearer-token-file} (read at each
+     * probe) and {@code probe.headers.<name>}, and {@code saturation.waiting-requests},
      * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}, {@code connection-limit},
      * and {@code admission-queue.capacity} with {@code admission-queue.max-wait}. Each value is checked as
      * the builder checks it, and refused with the builder's message after the property's name.

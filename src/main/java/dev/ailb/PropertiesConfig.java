@@ -5,9 +5,16 @@ import static dev.ailb.internal.Preconditions.checkRange;
 
 import dev.ailb.health.AllUnhealthyPolicy;
 import dev.ailb.health.HealthCheck;
+import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.health.PrometheusLoadSource;
+import dev.ailb.internal.Preconditions;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -20,6 +27,8 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Reads a balancer's settings from flat string properties, for {@link LoadBalancer#fromProperties}.
@@ -31,6 +40,8 @@ final class PropertiesConfig {
     private static final Pattern BACKEND_KEY = Pattern.compile("backends\\.(.+)\\.(host|port|weight|models|adapters)");
     /** A backend's label: the id ends at the first {@code .labels.}, the label's key may hold dots. */
     private static final Pattern LABEL_KEY = Pattern.compile("backends\\.(.+?)\\.(labels\\..+)");
+    /** A header of the HTTP probes: {@code probe.headers.<name>}. */
+    private static final Pattern PROBE_HEADER_KEY = Pattern.compile("probe\\.headers\\.(.+)");
 
     private final String prefix;
     private final Map<String, String> values = new TreeMap<>();
@@ -76,6 +87,8 @@ final class PropertiesConfig {
         String healthPath = null;
         String loadSource = null;
         Duration loadPoll = null;
+        Duration discoverEvery = null;
+        ProbeKeys probe = new ProbeKeys();
         String[] saturation = new String[3];
         String[] queue = new String[2];
         for (Map.Entry<String, String> e : values.entrySet()) {
@@ -85,6 +98,11 @@ final class PropertiesConfig {
             Matcher backend = label.matches() ? label : BACKEND_KEY.matcher(key);
             if (backend.matches()) {
                 backendParts.computeIfAbsent(backend.group(1), id -> new LinkedHashMap<>()).put(backend.group(2), value);
+                continue;
+            }
+            Matcher header = PROBE_HEADER_KEY.matcher(key);
+            if (header.matches()) {
+                probe.headers.put(header.group(1), value);
                 continue;
             }
             switch (key) {
@@ -110,7 +128,11 @@ final class PropertiesConfig {
                 case "count-tokens" -> apply(key, () -> b.countTokens(integer(key, value)));
                 case "load-source" -> loadSource = value.toLowerCase(Locale.ROOT);
                 case "load-poll-interval" -> loadPoll = duration(key, value);
-                case "discover-models" -> apply(key, () -> b.discoverModels(ModelDiscovery.openAi(), duration(key, value)));
+                case "discover-models" -> discoverEvery = duration(key, value);
+                case "probe.scheme" -> probe.scheme = value;
+                case "probe.trust-store" -> probe.trustStore = value;
+                case "probe.trust-store-password" -> probe.trustStorePassword = value;
+                case "probe.bearer-token-file" -> probe.bearerTokenFile = value;
                 case "saturation.waiting-requests" -> saturation[0] = value;
                 case "saturation.kv-cache-usage" -> saturation[1] = value;
                 case "saturation.max-report-age" -> saturation[2] = value;
@@ -122,24 +144,40 @@ final class PropertiesConfig {
                         + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
                         + "all-unhealthy-policy, drain-timeout, session-affinity, max-sessions, session-idle-timeout, "
                         + "response-time-decay, count-tokens, load-source, load-poll-interval, discover-models, "
+                        + "probe.scheme|trust-store|trust-store-password|bearer-token-file|headers.<name>, "
                         + "saturation.waiting-requests|kv-cache-usage|max-report-age, connection-limit, "
                         + "admission-queue.capacity|max-wait)");
             }
         }
-        healthCheck(b, healthType, healthPath);
+        HttpProbeOptions http = probeOptions(probe);
+        boolean httpCheck = (healthType != null || healthPath != null) && !"tcp".equals(healthType);
+        if (http != null && !httpCheck && loadSource == null && discoverEvery == null) {
+            throw new IllegalArgumentException(prefix + probe.firstKey() + ": set, but no probe goes over HTTP"
+                    + " (expected: with health-check.path or health-check.type=http, load-source or discover-models)");
+        }
+        HttpProbeOptions probeHttp = http != null ? http : HttpProbeOptions.plain();
+        healthCheck(b, healthType, healthPath, probeHttp);
         // The builder checks the jitter against the interval only when it builds: check it here,
         // where the refusal can still name the property.
         apply("health-check.jitter", b::checkJitterBelowInterval);
         if (loadSource != null) {
-            if (!loadSource.equals("vllm")) {
-                throw new IllegalArgumentException(prefix + "load-source: \"" + loadSource + "\" (expected: vllm)");
-            }
+            PrometheusLoadSource source = switch (loadSource) {
+                case "vllm" -> PrometheusLoadSource.vllm();
+                case "tgi" -> PrometheusLoadSource.tgi();
+                case "sglang" -> PrometheusLoadSource.sglang();
+                default -> throw new IllegalArgumentException(prefix + "load-source: \"" + loadSource
+                        + "\" (expected: vllm, tgi or sglang)");
+            };
             Duration interval = loadPoll != null ? loadPoll : LoadBalancerBuilder.DEFAULT_LOAD_POLL_INTERVAL;
             // the source is never refused, the interval may be
             apply(loadPoll != null ? "load-poll-interval" : "load-source",
-                    () -> b.loadSource(PrometheusLoadSource.vllm(), interval));
+                    () -> b.loadSource(source.withHttp(probeHttp), interval));
         } else if (loadPoll != null) {
             throw new IllegalArgumentException(prefix + "load-poll-interval: set without load-source");
+        }
+        if (discoverEvery != null) {
+            Duration every = discoverEvery;
+            apply("discover-models", () -> b.discoverModels(ModelDiscovery.openAi().withHttp(probeHttp), every));
         }
         if (saturation[0] != null || saturation[1] != null || saturation[2] != null) {
             // One builder call takes the three values: check each first, naming its own property.
@@ -180,13 +218,95 @@ final class PropertiesConfig {
         return new Parsed(b, backends);
     }
 
-    private void healthCheck(LoadBalancerBuilder b, String type, String path) {
+    /** The {@code probe.*} keys, as read. */
+    private static final class ProbeKeys {
+        String scheme;
+        String trustStore;
+        String trustStorePassword;
+        String bearerTokenFile;
+        final Map<String, String> headers = new LinkedHashMap<>();
+
+        boolean any() {
+            return scheme != null || trustStore != null || trustStorePassword != null || bearerTokenFile != null
+                    || !headers.isEmpty();
+        }
+
+        /** The first key set, in the order the keys sort. */
+        String firstKey() {
+            if (bearerTokenFile != null) {
+                return "probe.bearer-token-file";
+            }
+            if (!headers.isEmpty()) {
+                return "probe.headers." + headers.keySet().iterator().next();
+            }
+            if (scheme != null) {
+                return "probe.scheme";
+            }
+            return trustStore != null ? "probe.trust-store" : "probe.trust-store-password";
+        }
+    }
+
+    /**
+     * The HTTP settings the {@code probe.*} keys give every HTTP probe, or null if none is set. A
+     * header's value is a secret: a refusal names its key and never shows it.
+     */
+    private HttpProbeOptions probeOptions(ProbeKeys keys) {
+        if (!keys.any()) {
+            return null;
+        }
+        HttpProbeOptions.Builder http = HttpProbeOptions.builder();
+        String scheme = keys.scheme != null ? keys.scheme : "http";
+        apply("probe.scheme", () -> http.scheme(scheme));
+        if (keys.trustStorePassword != null && keys.trustStore == null) {
+            throw new IllegalArgumentException(prefix + "probe.trust-store-password: set without probe.trust-store");
+        }
+        if (keys.trustStore != null) {
+            if (!scheme.equalsIgnoreCase("https")) {
+                throw new IllegalArgumentException(prefix + "probe.trust-store: set with probe.scheme " + scheme
+                        + " (expected: probe.scheme=https)");
+            }
+            http.sslContext(trusting(keys.trustStore, keys.trustStorePassword));
+        }
+        if (keys.bearerTokenFile != null) {
+            apply("probe.bearer-token-file", () -> http.bearerTokenFile(Path.of(keys.bearerTokenFile)));
+        }
+        for (Map.Entry<String, String> header : keys.headers.entrySet()) {
+            String key = "probe.headers." + header.getKey();
+            apply(key, () -> {
+                try {
+                    http.header(header.getKey(), header.getValue());
+                } catch (IllegalStateException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e); // the same name twice
+                }
+            });
+        }
+        return http.build();
+    }
+
+    /** A TLS context trusting the certificates of a PKCS12 or JKS file. */
+    private SSLContext trusting(String file, String password) {
+        try {
+            KeyStore store = KeyStore.getInstance(new File(file), password != null ? password.toCharArray() : null);
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(store);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust.getTrustManagers(), null);
+            return context;
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            // the JDK's words say what is wrong with the file; they never quote the password
+            throw new IllegalArgumentException(prefix + "probe.trust-store: " + Preconditions.shown(file)
+                    + " (expected: a readable PKCS12 or JKS trust store with a certificate: " + e.getMessage() + ")", e);
+        }
+    }
+
+    private void healthCheck(LoadBalancerBuilder b, String type, String path, HttpProbeOptions http) {
         if (type == null && path == null) {
             return;
         }
         String kind = type != null ? type : "http";
         switch (kind) {
-            case "http" -> apply("health-check.path", () -> b.healthCheck(HealthCheck.http(path != null ? path : "/health")));
+            case "http" -> apply("health-check.path",
+                    () -> b.healthCheck(HealthCheck.http(path != null ? path : "/health", http)));
             case "tcp" -> {
                 if (path != null) {
                     throw new IllegalArgumentException(prefix + "health-check.path: set for a tcp check, which has no path");

@@ -29,6 +29,7 @@ import dev.ailb.health.HealthCheckContext;
 import dev.ailb.health.HealthCheckResult;
 import dev.ailb.health.HealthState;
 import dev.ailb.health.HealthStats;
+import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.LoadSource;
 import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
@@ -60,7 +61,8 @@ class ArchitectureTest {
     static final Set<String> HEALTH_TYPES_USED_BY_THE_BALANCER = names(
             AllUnhealthyPolicy.class, HealthCheck.class, HealthCheckContext.class, HealthCheckResult.class,
             HealthState.class, HealthStats.class, LoadSource.class, OutlierDetection.class,
-            PrometheusLoadSource.class, ModelDiscovery.class);
+            PrometheusLoadSource.class, ModelDiscovery.class, HttpProbeOptions.class,
+            HttpProbeOptions.Builder.class);
 
     /** The types of dev.ailb that dev.ailb.health uses. */
     static final Set<String> BALANCER_TYPES_USED_BY_HEALTH = names(

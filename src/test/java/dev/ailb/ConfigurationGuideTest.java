@@ -20,7 +20,7 @@ class ConfigurationGuideTest {
     private static final Pattern SETTING = Pattern.compile("^`(\\w+)");
     private static final Pattern KEY = Pattern.compile("case \"([a-z.-]+)\" ->");
     /** The other cases of PropertiesConfig's switches: check types, duration units, load sources. */
-    private static final Set<String> NOT_KEYS = Set.of("http", "tcp", "ms", "s", "m", "h", "d", "vllm");
+    private static final Set<String> NOT_KEYS = Set.of("http", "tcp", "ms", "s", "m", "h", "d", "vllm", "tgi", "sglang");
 
     @Test
     void theSettingsTableHasARowForEveryBuilderSettingAndNoOther() {

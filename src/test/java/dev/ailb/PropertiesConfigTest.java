@@ -150,7 +150,7 @@ class PropertiesConfigTest {
         assertRefused("ailb.session-affinity: \"sticky\" (expected one of [TABLE, CONSISTENT_HASH])",
                 "ailb.session-affinity", "sticky");
         assertRefused("ailb.health-check.type: \"grpc\" (expected: http or tcp)", "ailb.health-check.type", "grpc");
-        assertRefused("ailb.load-source: \"tgi\" (expected: vllm)", "ailb.load-source", "tgi");
+        assertRefused("ailb.load-source: \"triton\" (expected: vllm, tgi or sglang)", "ailb.load-source", "triton");
         assertRefused("ailb.count-tokens: defaultTokens: 0", "ailb.count-tokens", "0");
     }
 
@@ -253,6 +253,56 @@ class PropertiesConfigTest {
         assertThatThrownBy(() -> LoadBalancer.fromProperties(p, "ailb."))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("ailb.drain-timeout: \"999999999999999999h\"");
+    }
+
+    @Test
+    void theProbeKeysAreRefusedNamingTheirKeyAndNeverShowingAHeadersValue() {
+        assertProbeRefused("ailb.probe.scheme: scheme: \"ftp\" (expected: http or https)", "ailb.probe.scheme", "ftp");
+        assertProbeRefused("ailb.probe.headers.X Token: name: \"X Token\" (expected: an RFC 9110 token, such as X-Api-Key)",
+                "ailb.probe.headers.X Token", "abc");
+        assertProbeRefused("ailb.probe.headers.Host: name: \"Host\" (expected: a header the client does not set itself,"
+                + " not Connection, Content-Length, Expect, Host or Upgrade)", "ailb.probe.headers.Host", "gpu-7");
+        assertProbeRefused("ailb.probe.headers.Authorization: value: 29 characters, not shown, with U+000A at index 15"
+                + " (expected: no CR, LF or other control character)",
+                "ailb.probe.headers.Authorization", "Bearer s3cr3t-1\nX-Forged: yes");
+        assertProbeRefused("ailb.probe.trust-store: set with probe.scheme http (expected: probe.scheme=https)",
+                "ailb.probe.trust-store", "/nonexistent/ca.p12");
+        assertProbeRefused("ailb.probe.trust-store-password: set without probe.trust-store",
+                "ailb.probe.trust-store-password", "s3cr3t-2");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.load-source", "vllm",
+                "ailb.probe.scheme", "https", "ailb.probe.trust-store", "/nonexistent/ca.p12",
+                "ailb.probe.trust-store-password", "s3cr3t-3"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.probe.trust-store: \"/nonexistent/ca.p12\" (expected: a readable PKCS12"
+                        + " or JKS trust store with a certificate: ")
+                .hasMessageNotContaining("s3cr3t");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.load-source", "vllm",
+                "ailb.probe.bearer-token-file", "/var/run/token", "ailb.probe.headers.authorization", "Basic s3cr3t-4"),
+                "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ailb.probe.headers.authorization: name: \"authorization\" (expected: one header of each"
+                        + " name; Authorization was already added)");
+    }
+
+    @Test
+    void aProbeKeyWithoutAnyHttpProbeIsRefusedRatherThanIgnored() {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.probe.scheme", "https"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ailb.probe.scheme: set, but no probe goes over HTTP (expected: with health-check.path or"
+                        + " health-check.type=http, load-source or discover-models)");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.health-check.type", "tcp",
+                "ailb.probe.headers.Authorization", "Bearer s3cr3t-5"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.probe.headers.Authorization: set, but no probe goes over HTTP")
+                .hasMessageNotContaining("s3cr3t");
+    }
+
+    /** A probe key refused, set beside a load source so that a probe goes over HTTP. */
+    private static void assertProbeRefused(String messageStart, String key, String value) {
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.load-source", "vllm", key, value), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(messageStart)
+                .hasMessageNotContaining("s3cr3t");
     }
 
     private static void assertRefused(String messageStart, String key, String value) {

@@ -4,8 +4,13 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.shown;
 
 import dev.ailb.Backend;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -183,6 +188,8 @@ public final class HttpProbeOptions {
             String now;
             try {
                 now = value.get();
+            } catch (TokenFile.Unreadable e) {
+                throw new IllegalStateException("header " + name + ": " + e.getMessage());
             } catch (RuntimeException e) {
                 // The exception's own message may quote what the supplier read: its type only.
                 throw new IllegalStateException("header " + name + ": its supplier threw " + e.getClass().getName());
@@ -201,6 +208,43 @@ public final class HttpProbeOptions {
         @Override
         public String toString() {
             return name; // never the value
+        }
+    }
+
+    /** A token kept in a file, read at each probe. */
+    private static final class TokenFile implements Supplier<String> {
+        private static final int MAX_BYTES = 64 * 1024;
+        private final Path file;
+
+        TokenFile(Path file) {
+            this.file = file;
+        }
+
+        @Override
+        public String get() {
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file)) {
+                bytes = in.readNBytes(MAX_BYTES + 1);
+            } catch (IOException | RuntimeException e) {
+                throw new Unreadable("cannot read the token file " + file + ": " + e.getClass().getSimpleName());
+            }
+            if (bytes.length > MAX_BYTES) {
+                throw new Unreadable("the token file " + file + " is larger than " + MAX_BYTES + " bytes");
+            }
+            String token = new String(bytes, StandardCharsets.UTF_8).strip();
+            if (token.isEmpty()) {
+                throw new Unreadable("the token file " + file + " is empty");
+            }
+            return token;
+        }
+
+        /** Why the file gave no token: its path and the kind of failure, never its content. */
+        static final class Unreadable extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+
+            Unreadable(String message) {
+                super(message, null, false, false);
+            }
         }
     }
 
@@ -303,6 +347,25 @@ public final class HttpProbeOptions {
                 String now = token.get();
                 return now == null ? null : "Bearer " + now;
             });
+        }
+
+        /**
+         * {@code Authorization: Bearer <token>}, the token read from {@code file} at every probe,
+         * such as a Kubernetes service account's token, which the kubelet rewrites before it
+         * expires. The file holds the token alone; whitespace around it is dropped. A file missing,
+         * unreadable, empty or larger than 64 KiB fails the probe with a reason naming the file.
+         * The read is a small local read on a health checker thread: keep the file on a local
+         * file system.
+         *
+         * @param file the token's file
+         * @return this builder
+         * @throws NullPointerException  if {@code file} is null
+         * @throws IllegalStateException if an {@code Authorization} header was already added
+         */
+        public Builder bearerTokenFile(Path file) {
+            checkNotNull(file, "file");
+            TokenFile token = new TokenFile(file);
+            return add("Authorization", () -> "Bearer " + token.get());
         }
 
         private Builder add(String name, Supplier<String> value) {

@@ -143,4 +143,20 @@ class EnginePresetsTest {
             assertThat(metrics.requests()).isEqualTo(1);
         }
     }
+
+    @Test
+    void theLoadSourcePropertyNamesThePresetTgiIsPolledWith() {
+        ScriptedEndpoint metrics = ScriptedEndpoint.answering(200, "text/plain; version=0.0.4", TGI_PAGE);
+        try (LoopbackServer server = LoopbackServer.start("tgi", Map.of("/metrics", metrics));
+                LoadBalancer lb = LoadBalancer.fromProperties(Map.of(
+                        "ailb.load-source", "tgi",
+                        "ailb.health-check.timeout", "5s",
+                        "ailb.backends.tgi-0.host", LoopbackServer.HOST,
+                        "ailb.backends.tgi-0.port", String.valueOf(server.port())), "ailb.")) {
+            lb.pollLoadReports();
+
+            assertThat(lb.getBackends().get(0).loadReport().orElseThrow().load())
+                    .isEqualTo(LoadReport.builder().waitingRequests(3).runningRequests(14).build());
+        }
+    }
 }

@@ -14,9 +14,11 @@ import dev.ailb.testing.ManualTicker;
 import dev.ailb.testing.ScriptedEndpoint;
 import dev.ailb.testing.StandardErrorCapture;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -287,6 +289,51 @@ class HttpsProbeTest {
         assertThat(lastFailure(lb, "tls-throws")).isEqualTo("cannot build a request to 127.0.0.1: header Authorization:"
                 + " its supplier threw java.lang.IllegalStateException");
         assertThat(captured.text()).doesNotContain(FIRST_TOKEN);
+    }
+
+    @Test
+    void thePropertiesProbeKeysReachTheFleetOverHttpsWithTheTokenOfTheFileReadAtEachProbe() throws IOException {
+        // given: a trust store file and a token file, as a deployment mounts them
+        int port = serveFleetInstance();
+        Path tokenFile = certificates.resolve("fleet-token");
+        Files.writeString(tokenFile, FIRST_TOKEN + "\n");
+        Map<String, String> properties = new HashMap<>();
+        properties.put("ailb.health-check.path", "/health");
+        properties.put("ailb.unhealthy-threshold", "1");
+        properties.put("ailb.load-source", "vllm");
+        properties.put("ailb.discover-models", "30s");
+        properties.put("ailb.probe.scheme", "https");
+        properties.put("ailb.probe.trust-store", certificate.trustStore().toString());
+        properties.put("ailb.probe.trust-store-password", certificate.trustStorePassword());
+        properties.put("ailb.probe.bearer-token-file", tokenFile.toString());
+        properties.put("ailb.backends.tls-props.host", LOOPBACK);
+        properties.put("ailb.backends.tls-props.port", String.valueOf(port));
+        LoadBalancer lb = LoadBalancer.fromProperties(properties, "ailb.");
+        balancers.add(lb);
+        Backend backend = lb.getBackends().get(0);
+
+        // when
+        lb.performHealthChecks();
+        lb.pollLoadReports();
+        lb.discoverModels();
+        expectedToken.set(SECOND_TOKEN);
+        Files.writeString(tokenFile, SECOND_TOKEN);
+        lb.performHealthChecks();
+
+        // then
+        assertThat(lb.getBackendStats("tls-props").health().consecutiveCheckSuccesses()).isEqualTo(2);
+        assertThat(backend.loadReport()).isPresent();
+        assertThat(backend.learntProfile().models()).containsExactly("llama");
+        assertThat(authorizationsSeen).containsExactly("Bearer " + FIRST_TOKEN, "Bearer " + FIRST_TOKEN,
+                "Bearer " + FIRST_TOKEN, "Bearer " + SECOND_TOKEN);
+
+        // and: a token file gone fails the probe naming the file, not what it held
+        Files.delete(tokenFile);
+        lb.performHealthChecks();
+        assertThat(backend.healthState()).isEqualTo(HealthState.UNHEALTHY);
+        assertThat(lastFailure(lb, "tls-props")).isEqualTo("cannot build a request to 127.0.0.1: header Authorization:"
+                + " cannot read the token file " + tokenFile + ": NoSuchFileException");
+        assertThat(captured.text()).doesNotContain(FIRST_TOKEN, SECOND_TOKEN);
     }
 
     @Test

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -29,8 +30,8 @@ import javax.net.ssl.TrustManagerFactory;
  * {@link #certificate(Path)} runs the JDK's {@code keytool} once to write a PKCS12 key store (an EC
  * key, valid two days, for {@code localhost} and {@code 127.0.0.1}) into a directory of the test's,
  * and {@link #start} serves a fixed set of contexts with it. {@link Certificate#trustingClient()} is
- * a client TLS context that trusts that certificate and nothing else; the JVM's default context
- * does not trust it. Thread-safe.
+ * a client TLS context that trusts that certificate and nothing else, as does the trust store file
+ * {@link Certificate#trustStore()}; the JVM's default context does not trust it. Thread-safe.
  */
 public final class LoopbackTlsServer implements AutoCloseable {
     private static final char[] PASSWORD = "loopback-only".toCharArray();
@@ -44,8 +45,11 @@ public final class LoopbackTlsServer implements AutoCloseable {
         this.threads = threads;
     }
 
-    /** A key store and the two TLS contexts made from it. */
-    public record Certificate(SSLContext server, SSLContext trustingClient) {}
+    /**
+     * A key store and what is made from it: the server's TLS context, a client's that trusts the
+     * certificate, and a PKCS12 trust store file holding the certificate alone, with its password.
+     */
+    public record Certificate(SSLContext server, SSLContext trustingClient, Path trustStore, String trustStorePassword) {}
 
     /**
      * Makes a self-signed certificate with {@code keytool} in {@code directory}.
@@ -88,7 +92,11 @@ public final class LoopbackTlsServer implements AutoCloseable {
             trustManagers.init(trusted);
             SSLContext client = SSLContext.getInstance("TLS");
             client.init(null, trustManagers.getTrustManagers(), null);
-            return new Certificate(server, client);
+            Path trustStore = directory.resolve("loopback-trust.p12");
+            try (OutputStream out = Files.newOutputStream(trustStore)) {
+                trusted.store(out, PASSWORD);
+            }
+            return new Certificate(server, client, trustStore, new String(PASSWORD));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (GeneralSecurityException e) {
