@@ -1,5 +1,7 @@
 package dev.ailb.health;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.Executor;
@@ -63,9 +65,7 @@ public interface HealthCheckContext {
      * @throws UnsupportedOperationException if this context cannot lend a client for it
      */
     default HttpClient httpClient(SSLContext sslContext) {
-        if (sslContext == null) {
-            throw new NullPointerException("sslContext");
-        }
+        checkNotNull(sslContext, "sslContext");
         HttpClient shared = httpClient();
         if (shared.sslContext() == sslContext) {
             return shared;
