@@ -38,6 +38,11 @@ class HostUriTest {
                 assertThat(uri.getPort()).as("port of %s", uri).isEqualTo(8123);
             }
             assertThat(probe.getPath()).isEqualTo("/health");
+            URI tls = HttpProbe.uriOf("https", backend, "/health");
+            assertThat(tls.getScheme()).isEqualTo("https");
+            assertThat(tls.getHost()).isEqualTo(bracketed);
+            assertThat(tls.getUserInfo()).isNull();
+            assertThat(tls.getPort()).isEqualTo(8123);
             assertThat(HttpRequest.newBuilder(probe).build().uri().getHost()).isEqualTo(bracketed);
         }
     }

@@ -60,7 +60,10 @@ class HttpsProbeTest {
     private final ManualTicker ticker = new ManualTicker();
     private final List<LoopbackTlsServer> servers = new ArrayList<>();
     private final List<LoadBalancer> balancers = new ArrayList<>();
+    /** The token the server accepts now. */
     private final AtomicReference<String> expectedToken = new AtomicReference<>(FIRST_TOKEN);
+    /** The token the client sends: the test rotates it apart from what the server accepts. */
+    private final AtomicReference<String> expectedTokenForClient = new AtomicReference<>(FIRST_TOKEN);
     private final List<String> authorizationsSeen = new CopyOnWriteArrayList<>();
     private StandardErrorCapture captured;
 
@@ -116,9 +119,6 @@ class HttpsProbeTest {
         return HttpProbeOptions.builder().scheme("https").sslContext(certificate.trustingClient())
                 .bearerToken(expectedTokenForClient::get).build();
     }
-
-    /** What the client sends: the test rotates it apart from what the server expects. */
-    private final AtomicReference<String> expectedTokenForClient = new AtomicReference<>(FIRST_TOKEN);
 
     private LoadBalancer balancer(HttpProbeOptions http) {
         LoadBalancer lb = LoadBalancer.builder()
