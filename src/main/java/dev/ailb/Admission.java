@@ -117,9 +117,9 @@ final class Admission {
      * handed over at that very moment, it is returned instead, the flag set.
      */
     Lease acquire(Request request, long maxWaitNanos) {
-        Backend backend = tryNow(request);
-        if (backend != null) {
-            return path.lease(backend, request);
+        Lease now = tryNow(request);
+        if (now != null) {
+            return now;
         }
         CompletableFuture<Lease> future = enqueue(request, maxWaitNanos);
         try {
@@ -140,24 +140,24 @@ final class Admission {
 
     /** A future of a lease for a request; see {@link LoadBalancer#acquireAsync(Request, Duration)}. */
     CompletableFuture<Lease> acquireAsync(Request request, long maxWaitNanos) {
-        Backend backend;
+        Lease now;
         try {
-            backend = tryNow(request);
+            now = tryNow(request);
         } catch (NoAvailableBackendException e) {
             return CompletableFuture.failedFuture(e);
         }
-        if (backend != null) {
-            return CompletableFuture.completedFuture(path.lease(backend, request));
+        if (now != null) {
+            return CompletableFuture.completedFuture(now);
         }
         return enqueue(request, maxWaitNanos);
     }
 
-    /** The backend acquired for a request now, or null if it must wait: no room, or waiters ahead. */
-    private Backend tryNow(Request request) {
+    /** A lease for a request now, or null if it must wait: no room, or waiters ahead. */
+    private Lease tryNow(Request request) {
         // Waiters ahead of an arrival keep their turn: it does not take the room freed for them.
         // One for which no backend is there at all is refused now (tryPlace throws), not queued.
         if (waiting == 0 || path.candidates(path.view(), request).backends.isEmpty()) {
-            return path.tryPlace(request, true);
+            return path.tryLease(request);
         }
         return null;
     }
@@ -401,12 +401,13 @@ final class Admission {
     /** Gives an admitted waiter its lease, or the connection back if its caller has gone. */
     private void handOver(Waiter w, Backend backend) {
         cancelTimer(w);
-        Lease lease = path.lease(backend, w.request);
+        Lease lease = path.lease(backend, w.request, RoutingDecision.Reason.ADMISSION_QUEUE, 1, null);
         if (w.future.complete(lease)) {
             path.countSelection(backend, w.request, path.candidates(path.published(), w.request));
             admitted.increment();
             waits.record(Math.max(0L, ticker.read() - w.arrivalNanos));
         } else {
+            lease.discard(); // its connection is given back below, its tracer ended
             giveBack(backend, w.request);
             withdrawn.increment();
         }

@@ -336,6 +336,7 @@ final class AsyncExecutor {
             List<Runnable> cancelActions;
             CallFailedException.Reason stop = null;
             Backend next = null;
+            int nextNumber = 0;
             synchronized (this) {
                 if (attempt.state != Attempt.LIVE || (timedOut && attempt.firstTokenSeen)) {
                     return false;
@@ -368,6 +369,7 @@ final class AsyncExecutor {
                                 : CallFailedException.Reason.NO_UNTRIED_BACKEND;
                     } else {
                         tried.add(next);
+                        nextNumber = tried.size();
                         sequential++;
                         starting++;
                     }
@@ -390,7 +392,8 @@ final class AsyncExecutor {
                 stopTimers();
                 result.completeExceptionally(failure instanceof Error ? failure : new CallFailedException(stop, failed));
             } else if (next != null) {
-                startAttempt(router.lease(next, request), false);
+                startAttempt(router.lease(next, request, RoutingDecision.Reason.RETRY, nextNumber, attempt.backend()),
+                        false);
             }
             return true;
         }
@@ -404,6 +407,8 @@ final class AsyncExecutor {
 
         private void hedgeDue() {
             Backend hedge;
+            Backend racing;
+            int number;
             synchronized (this) {
                 if (done || hedgeDecided || winner != null || live.isEmpty()) {
                     return;
@@ -417,9 +422,11 @@ final class AsyncExecutor {
                     return;
                 }
                 tried.add(hedge);
+                number = tried.size();
+                racing = live.get(0).backend();
                 starting++;
             }
-            startAttempt(router.lease(hedge, request), true);
+            startAttempt(router.lease(hedge, request, RoutingDecision.Reason.HEDGE, number, racing), true);
         }
 
         private void deadlinePassed() {

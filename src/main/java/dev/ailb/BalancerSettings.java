@@ -31,6 +31,7 @@ import java.util.random.RandomGenerator;
  * @param callScheduler       the application's scheduler for the timers of {@code executeAsync};
  *                            null when the balancer starts its own
  * @param admission           connection limits and the admission queue
+ * @param attemptTracing      the factory of each attempt's tracer; null for none
  */
 record BalancerSettings(
         String name,
@@ -48,7 +49,8 @@ record BalancerSettings(
         long sessionIdleNanos,
         RetryPolicy retryPolicy,
         ScheduledExecutorService callScheduler,
-        Admission admission) {
+        Admission admission,
+        AttemptTracer.Factory attemptTracing) {
 
     boolean failOpen() {
         return allUnhealthyPolicy == AllUnhealthyPolicy.FAIL_OPEN;

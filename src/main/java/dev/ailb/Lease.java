@@ -49,6 +49,17 @@ public final class Lease implements AutoCloseable {
     private final long startNanos;
     /** What the strategy predicted of the prompt cache, to check against the server's report; or null. */
     private final PrefixPrediction prediction;
+    // The routing decision, kept in fields so that a lease nobody asks about builds no record.
+    private final BalancingStrategy strategy;
+    private final RoutingDecision.Reason reason;
+    private final double figure;
+    private final int attempt;
+    /** The backend of the attempt before this one, for a retry or a hedge; else null. */
+    private final Backend previous;
+    /** Where the decision was recorded when it was made ({@link DecisionRecords}). */
+    private final DecisionRecords records;
+    /** The attempt's tracer, told once when the lease is released; null when none. */
+    private final AttemptTracer tracer;
     @SuppressWarnings("unused") // accessed through RELEASED
     private volatile boolean released;
     @SuppressWarnings("unused") // accessed through FIRST_BYTE
@@ -56,12 +67,33 @@ public final class Lease implements AutoCloseable {
     @SuppressWarnings("unused") // accessed through CACHE_REPORTED
     private volatile boolean cacheReported;
 
-    Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos, PrefixPrediction prediction) {
+    Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos, PrefixPrediction prediction,
+            BalancingStrategy strategy, RoutingDecision.Reason reason, double figure, int attempt, Backend previous,
+            DecisionRecords records) {
         this.balancer = balancer;
         this.backend = backend;
         this.tokens = tokens;
         this.startNanos = startNanos;
         this.prediction = prediction;
+        this.strategy = strategy;
+        this.reason = reason;
+        this.figure = figure;
+        this.attempt = attempt;
+        this.previous = previous;
+        this.records = records;
+        this.tracer = records.started(backend, strategy, reason, figure, attempt, previous);
+    }
+
+    /**
+     * Why this lease's attempt went to its backend: the strategy, the rule that decided and its
+     * figure, the attempt's number and, for a retry or a hedge, the backend before. Built on each
+     * call from what the lease kept when it was routed; it stays the same after the release.
+     *
+     * @return the routing decision, never null
+     */
+    public RoutingDecision decision() {
+        return new RoutingDecision(balancer.name(), backend.id(), strategy.name(), reason, figure, attempt,
+                previous == null ? null : previous.id());
     }
 
     /**
@@ -107,7 +139,19 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         balancer.releaseCancelled(backend, tokens);
+        records.ended(tracer, AttemptTracer.Outcome.CANCELLED);
         return true;
+    }
+
+    /**
+     * Marks the lease released without giving anything back, for a lease whose connection its
+     * maker gives back by other means (a waiter that had gone when its lease was handed over); its
+     * tracer ends as cancelled.
+     */
+    void discard() {
+        if (RELEASED.compareAndSet(this, false, true)) {
+            records.ended(tracer, AttemptTracer.Outcome.CANCELLED);
+        }
     }
 
     /**
@@ -185,6 +229,7 @@ public final class Lease implements AutoCloseable {
         }
         long now = balancer.ticker().read();
         balancer.release(backend, tokens, balancer.leaseNanos(backend, now - startNanos), success, now);
+        records.ended(tracer, success ? AttemptTracer.Outcome.SUCCESS : AttemptTracer.Outcome.FAILURE);
         return true;
     }
 

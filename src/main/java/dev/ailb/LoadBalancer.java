@@ -143,7 +143,8 @@ public final class LoadBalancer implements AutoCloseable {
                 h.outlierDetection(), this::healthChanged, () -> closed);
         BalancerSettings.Admission a = settings.admission();
         this.limits = new ConnectionLimits(reports, ticker, a.connectionLimit(), a.on());
-        this.path = new RequestPath(this, table, health, figures, filter, ticker, limits, defaultTokens);
+        this.path = new RequestPath(this, table, health, figures, filter, ticker, limits, defaultTokens,
+                new DecisionRecords(name, settings.attemptTracing()));
         this.sessions = settings.sessionAffinity() == SessionAffinity.TABLE
                 ? SessionRouting.table(path, settings.maxSessions(), settings.sessionIdleNanos())
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
@@ -638,7 +639,7 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
      */
     public Backend selectBackend(Request request, String sessionId) {
-        return routeSession(request, sessionId, false);
+        return routeSession(request, sessionId, false, Router.Placement.BACKEND);
     }
 
     /**
@@ -654,15 +655,14 @@ public final class LoadBalancer implements AutoCloseable {
      * @throws IllegalStateException       if the balancer is closed, or a custom strategy misbehaves
      */
     public Lease acquire(Request request, String sessionId) {
-        Backend backend = routeSession(request, sessionId, true);
-        return path.lease(backend, request);
+        return routeSession(request, sessionId, true, path.leases());
     }
 
-    private Backend routeSession(Request request, String sessionId, boolean acquire) {
+    private <T> T routeSession(Request request, String sessionId, boolean acquire, Router.Placement<T> as) {
         checkNotNull(request, "request");
         checkId(sessionId, "sessionId");
         checkOpen();
-        return sessions.route(request, sessionId, acquire);
+        return sessions.route(request, sessionId, acquire, as);
     }
 
     /** See {@link RequestPath#select}; refused when closed. */

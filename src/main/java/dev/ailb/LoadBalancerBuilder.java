@@ -65,6 +65,7 @@ public final class LoadBalancerBuilder {
     private Integer unhealthyThreshold;
     private ScheduledExecutorService healthCheckScheduler;
     private ScheduledExecutorService callScheduler;
+    private AttemptTracer.Factory attemptTracing;
     private Boolean initiallyHealthy;
     private OutlierDetection outlierDetection;
     private AllUnhealthyPolicy allUnhealthyPolicy;
@@ -524,6 +525,24 @@ public final class LoadBalancerBuilder {
     }
 
     /**
+     * Traces every attempt: {@code factory} makes one {@link AttemptTracer} per attempt when it has
+     * its backend, with the attempt's {@link RoutingDecision}, and the balancer tells the tracer
+     * once when the attempt's lease is released. {@code dev.ailb.micrometer.ObservationAttemptTracing}
+     * turns each attempt into a Micrometer Observation, and so into a span where tracing is bridged.
+     * By default no attempt is traced, and routing builds no record for a tracer.
+     *
+     * @param factory the factory of the tracers
+     * @return this builder
+     * @throws NullPointerException  if {@code factory} is null
+     * @throws IllegalStateException if it was already set
+     */
+    public LoadBalancerBuilder attemptTracing(AttemptTracer.Factory factory) {
+        requireUnset(this.attemptTracing, "attemptTracing");
+        this.attemptTracing = checkNotNull(factory, "factory");
+        return this;
+    }
+
+    /**
      * Asks each backend's server which models and LoRA adapters it serves, and how often: while
      * the health checker runs ({@link LoadBalancer#startHealthChecker()}), every registered backend
      * is asked every {@code interval} on the health checker's scheduler and threads, with its
@@ -673,6 +692,7 @@ public final class LoadBalancerBuilder {
                         connectionLimit != null ? connectionLimit : LoadBalancer.NO_CONNECTION_LIMIT,
                         connectionLimit != null || queueCapacity != null,
                         queueCapacity != null ? queueCapacity : DEFAULT_QUEUE_CAPACITY,
-                        (maxWait != null ? maxWait : DEFAULT_MAX_WAIT).toNanos()));
+                        (maxWait != null ? maxWait : DEFAULT_MAX_WAIT).toNanos()),
+                attemptTracing);
     }
 }

@@ -15,6 +15,11 @@ final class NamedStrategy implements BalancingStrategy {
         return delegate.newSelector(context);
     }
 
+    /** The strategy this one names. */
+    BalancingStrategy delegate() {
+        return delegate;
+    }
+
     @Override
     public String name() {
         return name;

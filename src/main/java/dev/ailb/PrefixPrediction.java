@@ -59,4 +59,9 @@ final class PrefixPrediction {
     int matched() {
         return matched;
     }
+
+    /** The length matched, in the units the prompt is hashed in: tokens, or characters without a tokenizer. */
+    long matchedUnits() {
+        return Math.min((long) matched * blockUnits, promptUnits);
+    }
 }

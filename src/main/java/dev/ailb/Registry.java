@@ -47,6 +47,8 @@ final class Registry {
     final List<Backend> inService;
     /** The kinds of request routed so far and the selector of each; shared by the views of one strategy. */
     final Subsets subsets;
+    /** The rule the strategy's own picks follow, for the routing decision of each. */
+    final RoutingDecision.Reason rule;
     /** {@link #routable} and {@link #picker}: the candidates of a request that names no model and no labels. */
     final Candidates everything;
     /** The candidates of each kind in {@link #subsets}: by model ("" for any), then label selector. */
@@ -56,6 +58,7 @@ final class Registry {
             List<Backend> available, List<Backend> routable, boolean panic, boolean ejecting, long readmitAtNanos,
             Picker picker, List<Backend> inService, Subsets subsets, Registry previous, Backend adaptersChanged) {
         this.strategy = strategy;
+        this.rule = ruleOf(strategy);
         this.selector = selector;
         this.all = all;
         this.byId = byId;
@@ -210,5 +213,31 @@ final class Registry {
             }
         }
         return true;
+    }
+
+    /** The rule of a built-in strategy, under whatever name; {@code STRATEGY} for a custom one. */
+    private static RoutingDecision.Reason ruleOf(BalancingStrategy strategy) {
+        BalancingStrategy s = strategy;
+        while (s instanceof NamedStrategy named) {
+            s = named.delegate();
+        }
+        if (s instanceof RoundRobinStrategy) {
+            return RoutingDecision.Reason.ROTATION;
+        } else if (s instanceof WeightedRoundRobinStrategy) {
+            return RoutingDecision.Reason.WEIGHTED_ROTATION;
+        } else if (s instanceof LeastConnectionsStrategy) {
+            return RoutingDecision.Reason.LEAST_LOADED;
+        } else if (s instanceof LeastResponseTimeStrategy) {
+            return RoutingDecision.Reason.LEAST_RESPONSE_TIME;
+        } else if (s instanceof IpHashStrategy) {
+            return RoutingDecision.Reason.HASH;
+        } else if (s instanceof RandomStrategy) {
+            return RoutingDecision.Reason.RANDOM;
+        } else if (s instanceof ResourceBasedStrategy) {
+            return RoutingDecision.Reason.RESOURCE_SCORE;
+        } else if (s instanceof PrefixAffinity) {
+            return RoutingDecision.Reason.PREFIX_MISS; // a match is told by the lease's claim on the backend
+        }
+        return RoutingDecision.Reason.STRATEGY;
     }
 }

@@ -27,10 +27,16 @@ final class RequestPath implements Router {
     private final ConnectionLimits limits;
     /** The default token estimate when the balancer counts tokens in flight; 0 when it counts connections. */
     private final long defaultTokens;
+    private final DecisionRecords records;
+    /** A placed request made a lease, on its first attempt. */
+    private final Placement<Lease> leases = (view, backend, request, from, reason) ->
+            lease(view, backend, request, from, reason, 1, null);
 
     RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
-            CandidateFilter filter, Ticker ticker, ConnectionLimits limits, long defaultTokens) {
+            CandidateFilter filter, Ticker ticker, ConnectionLimits limits, long defaultTokens,
+            DecisionRecords records) {
         this.owner = owner;
+        this.records = records;
         this.limits = limits;
         this.table = table;
         this.health = health;
@@ -51,7 +57,7 @@ final class RequestPath implements Router {
      *                                     picking backends that are not available
      */
     Backend select(Request request, boolean throwIfNone, boolean acquire, boolean count) {
-        return place(request, throwIfNone, acquire, count, true);
+        return place(request, throwIfNone, acquire, count, true, Placement.BACKEND);
     }
 
     /**
@@ -61,16 +67,27 @@ final class RequestPath implements Router {
      * @throws NoAvailableBackendException if no backend is available at all (counted as a rejection)
      */
     Backend tryPlace(Request request, boolean count) {
-        return place(request, true, true, count, false);
+        return place(request, true, true, count, false, Placement.BACKEND);
+    }
+
+    /**
+     * Like {@link #tryPlace}, made a lease that records why the request went where it went; null
+     * when every candidate is full.
+     *
+     * @throws NoAvailableBackendException if no backend is available at all (counted as a rejection)
+     */
+    Lease tryLease(Request request) {
+        return place(request, true, true, true, false, leases);
     }
 
     /**
      * The pick and its capacity stage: the strategy picks among the candidates; if its pick is
      * full ({@link ConnectionLimits}), the request goes to the least loaded candidate with room;
-     * if none has room, the fleet is full.
+     * if none has room, the fleet is full. The placement {@code as} makes the result of the pick
+     * that stands, told whether the capacity stage moved it.
      */
-    private Backend place(Request request, boolean throwIfNone, boolean acquire, boolean count,
-            boolean fullIsRejection) {
+    private <T> T place(Request request, boolean throwIfNone, boolean acquire, boolean count,
+            boolean fullIsRejection, Placement<T> as) {
         for (int misses = 0; misses < 3; ) {
             Registry current = view();
             Candidates candidates = filter.candidates(current, request);
@@ -87,7 +104,9 @@ final class RequestPath implements Router {
                         + backend + ", which is not one of the backends offered to it");
             }
             if (candidates.routes(backend)) {
+                RoutingDecision.Reason moved = null; // the strategy's rule
                 if (!limits.hasRoom(backend)) {
+                    moved = RoutingDecision.Reason.CAPACITY;
                     backend = limits.roomiest(candidates);
                     if (backend == null) {
                         if (fullIsRejection) {
@@ -105,7 +124,7 @@ final class RequestPath implements Router {
                     if (count) {
                         countSelection(backend, request, candidates);
                     }
-                    return backend;
+                    return as.placed(current, backend, request, candidates, moved);
                 }
                 if (limits.on() && !backend.isRemoved()) {
                     continue; // another request took its last slot: progress, not a misbehaving strategy
@@ -204,6 +223,16 @@ final class RequestPath implements Router {
     }
 
     @Override
+    public <T> T place(Request request, boolean acquire, boolean count, Placement<T> as) {
+        return place(request, true, acquire, count, true, as);
+    }
+
+    @Override
+    public Placement<Lease> leases() {
+        return leases;
+    }
+
+    @Override
     public boolean tryAcquire(Backend backend, Request request) {
         return backend.tryAcquire(tokensOf(request));
     }
@@ -230,9 +259,47 @@ final class RequestPath implements Router {
     }
 
     @Override
-    public Lease lease(Backend backend, Request request) {
-        PrefixRecorder recorder = filter.candidates(table.current(), request).recorder;
+    public Lease lease(Backend backend, Request request, RoutingDecision.Reason reason, int attempt,
+            Backend previous) {
+        Registry view = table.current();
+        return lease(view, backend, request, filter.candidates(view, request), reason, attempt, previous);
+    }
+
+    /**
+     * A lease on a connection just acquired on a backend for a request, timed from now, with its
+     * routing decision: {@code reason}, or when null the rule of the strategy (fail-open when the
+     * candidates are in panic), and the figure that rule decided by, read now.
+     */
+    private Lease lease(Registry view, Backend backend, Request request, Candidates from,
+            RoutingDecision.Reason reason, int attempt, Backend previous) {
+        PrefixRecorder recorder = from.recorder;
         PrefixPrediction prediction = recorder == null ? null : recorder.claim(backend, request);
-        return new Lease(owner, backend, tokensOf(request), ticker.read(), prediction);
+        long now = ticker.read();
+        RoutingDecision.Reason why = reason != null ? reason : from.panic ? RoutingDecision.Reason.FAIL_OPEN : view.rule;
+        double figure = Double.NaN;
+        switch (why) {
+            case LEAST_LOADED, CAPACITY -> figure = backend.inFlightLoad();
+            case WEIGHTED_ROTATION -> figure = backend.weight();
+            case LEAST_RESPONSE_TIME -> figure = backend.responseTimeEwmaNanos(now);
+            case RESOURCE_SCORE -> figure = resourceScore(view.strategy, backend, now);
+            case PREFIX_MISS -> {
+                if (prediction != null && prediction.matched() > 0) {
+                    why = RoutingDecision.Reason.PREFIX_MATCH;
+                    figure = prediction.matchedUnits();
+                }
+            }
+            default -> { } // the rule compares no figure
+        }
+        return new Lease(owner, backend, tokensOf(request), now, prediction, view.strategy, why, figure, attempt,
+                previous, records);
+    }
+
+    /** A backend's score under a resource-based strategy, as its picks compare it. */
+    private static double resourceScore(BalancingStrategy strategy, Backend backend, long now) {
+        BalancingStrategy s = strategy;
+        while (s instanceof NamedStrategy named) {
+            s = named.delegate();
+        }
+        return s instanceof ResourceBasedStrategy r ? r.score(backend, now) : Double.NaN;
     }
 }

@@ -80,15 +80,18 @@ final class RetryingExecutor {
      * unless {@code sessionId} is null.
      */
     <T> T run(Request request, String sessionId, LeasedCall<T> leased, BackendCall<T> plain) {
-        Backend backend = sessionId == null
-                ? router.pick(request, true, true)
-                : sessions.route(request, sessionId, true);
+        Lease lease = sessionId == null
+                ? router.place(request, true, true, router.leases())
+                : sessions.route(request, sessionId, true, router.leases());
+        Backend backend = lease.backend();
         Backend first = backend;
         budget.recordRequest(router.now());
         List<Throwable> failures = new ArrayList<>(1);
         List<Backend> tried = new ArrayList<>(1);
         for (int attempt = 1; ; attempt++) {
-            Lease lease = router.lease(backend, request);
+            if (attempt > 1) {
+                lease = router.lease(backend, request, RoutingDecision.Reason.RETRY, attempt, tried.get(tried.size() - 1));
+            }
             T result;
             try {
                 result = leased != null ? leased.call(lease) : plain.call(backend);

@@ -28,6 +28,17 @@ interface Router {
      */
     Backend pick(Request request, boolean acquire, boolean count);
 
+    /**
+     * Like {@link #pick}, the pick that stands made what {@code as} makes of it: the backend, or a
+     * lease ({@link #leases()}).
+     *
+     * @throws NoAvailableBackendException if no backend is available (counted as a rejection)
+     */
+    <T> T place(Request request, boolean acquire, boolean count, Placement<T> as);
+
+    /** The placement that makes a placed request's first lease, recording why it went there. */
+    Placement<Lease> leases();
+
     /** Acquires a connection on a backend for a request, unless it has been removed. */
     boolean tryAcquire(Backend backend, Request request);
 
@@ -47,6 +58,30 @@ interface Router {
     /** A reading of the balancer's ticker. */
     long now();
 
-    /** A lease on a connection just acquired on a backend for a request, timed from now. */
-    Lease lease(Backend backend, Request request);
+    /**
+     * A lease on a connection just acquired on a backend for a request, timed from now, routed for
+     * {@code reason} (null: the strategy's rule), as the call's attempt number {@code attempt} after
+     * an attempt on {@code previous} (null for none).
+     */
+    Lease lease(Backend backend, Request request, RoutingDecision.Reason reason, int attempt, Backend previous);
+
+    /**
+     * What a request placed on a backend becomes: the backend alone for a selection, a lease for an
+     * acquisition, which records why the request went there. Placing it so costs a selection
+     * nothing: the backend placement is one constant that returns its argument.
+     */
+    @FunctionalInterface
+    interface Placement<T> {
+        /** The backend itself. */
+        Placement<Backend> BACKEND = (view, backend, request, from, reason) -> backend;
+
+        /**
+         * The result of a pick that stands.
+         *
+         * @param view    the view the pick was made in
+         * @param from    the candidates it was made among
+         * @param reason  the stage that decided, or null for the strategy's rule
+         */
+        T placed(Registry view, Backend backend, Request request, Candidates from, RoutingDecision.Reason reason);
+    }
 }

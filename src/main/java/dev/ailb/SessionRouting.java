@@ -40,7 +40,7 @@ abstract class SessionRouting {
      * @throws NoAvailableBackendException if no backend is available
      * @throws IllegalStateException       if the strategy keeps picking backends that are gone
      */
-    abstract Backend route(Request request, String sessionId, boolean acquire);
+    abstract <T> T route(Request request, String sessionId, boolean acquire, Router.Placement<T> as);
 
     /**
      * A call of a session ({@link RetryingExecutor}) failed on {@code failed}, where {@link #route}
@@ -71,26 +71,28 @@ abstract class SessionRouting {
         }
 
         @Override
-        Backend route(Request request, String sessionId, boolean acquire) {
+        <T> T route(Request request, String sessionId, boolean acquire, Router.Placement<T> as) {
             long now = router.now();
             Backend bound = table.get(sessionId, now);
             if (bound != null) {
                 // A session bound to a backend that does not serve this request's model or carry
                 // its labels is placed again, as if its backend had gone.
-                Candidates candidates = router.candidates(router.view(), request);
+                Registry view = router.view();
+                Candidates candidates = router.candidates(view, request);
                 if (candidates.accepts(bound) && (!acquire || router.tryAcquire(bound, request))) {
                     router.countSelection(bound, request, candidates);
                     hits.increment();
-                    return bound;
+                    return as.placed(view, bound, request, candidates, RoutingDecision.Reason.SESSION_HIT);
                 }
             }
             // The hit above is the hot path; placing the session is kept out of this method, so
             // that the compiler inlines the hit into the caller.
-            return place(request, sessionId, bound, acquire, now);
+            return place(request, sessionId, bound, acquire, now, as);
         }
 
         /** Places a session that is new, or whose backend no longer takes its request. */
-        private Backend place(Request request, String sessionId, Backend bound, boolean acquire, long now) {
+        private <T> T place(Request request, String sessionId, Backend bound, boolean acquire, long now,
+                Router.Placement<T> as) {
             // Miss or rebind is decided by how the first attempt found the session, under the
             // table's lock: a later attempt finds the binding the earlier one made.
             SessionTable.Outcome found = null;
@@ -117,9 +119,12 @@ abstract class SessionRouting {
                     table.unbind(sessionId, winner);
                     continue;
                 }
-                router.countSelection(winner, request, router.candidates(router.published(), request));
+                Registry view = router.published();
+                Candidates from = router.candidates(view, request);
+                router.countSelection(winner, request, from);
                 (binding.kept() != null ? hits : found == SessionTable.Outcome.NEW ? misses : rebinds).increment();
-                return winner;
+                return as.placed(view, winner, request, from, binding.kept() != null
+                        ? RoutingDecision.Reason.SESSION_HIT : RoutingDecision.Reason.SESSION_PLACED);
             }
             throw new IllegalStateException("strategy " + router.published().strategy.name()
                     + " keeps picking backends that are not available");
@@ -176,7 +181,7 @@ abstract class SessionRouting {
         }
 
         @Override
-        Backend route(Request request, String sessionId, boolean acquire) {
+        <T> T route(Request request, String sessionId, boolean acquire, Router.Placement<T> as) {
             for (int attempt = 0; attempt < 3; attempt++) {
                 Registry view = router.view();
                 if (view.routable.isEmpty()) {
@@ -197,10 +202,10 @@ abstract class SessionRouting {
                 if (accepts && (!acquire || router.tryAcquire(backend, request))) {
                     router.countSelection(backend, request, candidates);
                     hits.increment();
-                    return backend;
+                    return as.placed(view, backend, request, candidates, RoutingDecision.Reason.SESSION_HIT);
                 }
             }
-            return router.pick(request, acquire, true);
+            return router.place(request, acquire, true, as);
         }
 
         private Ring ringOver(List<Backend> routable) {

@@ -1,0 +1,56 @@
+package dev.ailb;
+
+/**
+ * Follows one attempt of a request from the moment it has its backend to the release of its
+ * lease: the hook for tracing and observation systems. A {@link Factory}, set once with
+ * {@link LoadBalancerBuilder#attemptTracing}, makes one tracer per attempt, on the thread that
+ * routed it, with the attempt's {@link RoutingDecision}; the balancer then calls {@link #ended}
+ * exactly once, when the lease is released, however it is released. A balancer without a factory
+ * makes no tracer and builds no record for one.
+ *
+ * <p>{@code dev.ailb.micrometer.ObservationAttemptTracing} is the implementation over Micrometer's
+ * Observation API. A tracer's exceptions are caught and logged, and change nothing in the
+ * balancer's counts.
+ *
+ * <p>Implementations must be thread-safe: {@link #ended} may run on another thread than the one
+ * that made the tracer.
+ */
+@FunctionalInterface
+public interface AttemptTracer {
+
+    /** How an attempt's lease was released. */
+    enum Outcome {
+        /** {@link Lease#success()}. */
+        SUCCESS,
+        /** {@link Lease#failure()}, or {@link Lease#close()} without an outcome. */
+        FAILURE,
+        /**
+         * {@link Lease#cancel()}: the attempt was abandoned (a hedge that lost, a deadline, the
+         * caller's cancellation), or its lease was handed to a waiter that had already gone.
+         */
+        CANCELLED
+    }
+
+    /**
+     * The attempt's lease was released. Called exactly once per tracer.
+     *
+     * @param outcome how it was released, never null
+     */
+    void ended(Outcome outcome);
+
+    /**
+     * Makes the tracer of each attempt. Called on the routing thread, on the path of every request
+     * that takes a lease: it should be quick and should not block.
+     */
+    @FunctionalInterface
+    interface Factory {
+
+        /**
+         * A tracer for an attempt that has just been routed and holds its backend.
+         *
+         * @param decision why the attempt went where it went
+         * @return the attempt's tracer, never null
+         */
+        AttemptTracer newTracer(RoutingDecision decision);
+    }
+}
