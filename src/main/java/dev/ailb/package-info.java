@@ -36,6 +36,10 @@
  *   <li>{@code Admission}: the requests that found every candidate full, waiting by priority and
  *       tenant until room is freed, their deadline passes or their caller withdraws them (the
  *       design note is there);</li>
+ *   <li>{@code DecisionRecords}: where each attempt's routing decision goes when it is made, the
+ *       DEBUG line of {@code dev.ailb.routing} and the attempt's {@link dev.ailb.AttemptTracer}; a
+ *       lease keeps the decision in its own fields ({@link dev.ailb.RoutingDecision} is built on
+ *       demand);</li>
  *   <li>{@code Releases}: the end of a request, its connection given back, its outcome counted
  *       and shown to outlier detection, the drain its last release finishes, and the room it
  *       frees offered to the admission queue;</li>

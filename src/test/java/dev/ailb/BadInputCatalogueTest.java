@@ -307,6 +307,8 @@ class BadInputCatalogueTest {
                 f -> f.retries.minHedgesPerSecond(-1));
         call("call-scheduler-null", "builder.callScheduler(null)",
                 f -> f.builder.callScheduler(null));
+        call("attempt-tracing-null", "builder.attemptTracing(null)",
+                f -> f.builder.attemptTracing(null));
         call("call-deadline-zero", "CallOptions.builder().deadline(Duration.ZERO)",
                 f -> CallOptions.builder().deadline(Duration.ZERO));
         call("call-first-token-negative", "CallOptions.builder().firstTokenDeadline(Duration.ofMillis(-1))",
