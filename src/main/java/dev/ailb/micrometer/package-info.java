@@ -1,5 +1,7 @@
 /**
- * Micrometer metrics for a {@link dev.ailb.LoadBalancer}: {@link dev.ailb.micrometer.LoadBalancerMeterBinder}.
- * Micrometer is an optional dependency; only this package uses it.
+ * Micrometer for a {@link dev.ailb.LoadBalancer}: its metrics
+ * ({@link dev.ailb.micrometer.LoadBalancerMeterBinder}) and an Observation, so a span, per attempt
+ * ({@link dev.ailb.micrometer.ObservationAttemptTracing}). Micrometer is an optional dependency;
+ * only this package uses it.
  */
 package dev.ailb.micrometer;

@@ -43,6 +43,8 @@ class OptionalDependencyTest {
         }
         assertThat(mentionsMicrometer(classes.resolve("dev/ailb/micrometer/LoadBalancerMeterBinder.class")))
                 .as("the check can see a reference").isTrue();
+        assertThat(mentionsMicrometer(classes.resolve("dev/ailb/micrometer/ObservationAttemptTracing.class")))
+                .as("the check can see a reference to the Observation API").isTrue();
     }
 
     @Test
