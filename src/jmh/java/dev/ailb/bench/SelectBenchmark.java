@@ -2,6 +2,7 @@ package dev.ailb.bench;
 
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
+import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import java.time.Duration;
@@ -178,5 +179,17 @@ public class SelectBenchmark {
         lb.acquireConnection(backend);
         lb.releaseConnection(backend, RESPONSE_NANOS, true);
         return backend;
+    }
+
+    /**
+     * One lease taken and released as a success: the selection, the lease with its routing
+     * decision kept in its fields (nobody asks for the record, the routing logger is off and no
+     * attempt tracer is set), and the release. The lease is the one allocation.
+     */
+    @Benchmark
+    public Lease acquireLease(Cursor cursor) {
+        Lease lease = lb.acquire(requests[cursor.next++ & REQUEST_MASK]);
+        lease.success();
+        return lease;
     }
 }
