@@ -386,7 +386,7 @@ final class AsyncExecutor {
                     runQuietly(action, attempt);
                 }
             }
-            attempt.lease().failure();
+            attempt.lease().failure(failure);
             if (failed != null) {
                 abandon(losers);
                 stopTimers();

@@ -35,8 +35,12 @@ public interface AttemptTracer {
      * The attempt's lease was released. Called exactly once per tracer.
      *
      * @param outcome how it was released, never null
+     * @param failure for a {@link Outcome#FAILURE}, what the attempt failed with where the balancer
+     *                knows it: the exception of the call {@code execute} ran, the failure of the stage
+     *                {@code executeAsync} started or its missed first-token deadline, or the cause given
+     *                to {@link Lease#failure(Throwable)}; otherwise null
      */
-    void ended(Outcome outcome);
+    void ended(Outcome outcome, Throwable failure);
 
     /**
      * Makes the tracer of each attempt. Called on the routing thread, on the path of every request

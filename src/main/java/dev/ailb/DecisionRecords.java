@@ -76,12 +76,12 @@ final class DecisionRecords {
     }
 
     /** The attempt of a tracer made by {@link #started} has ended; does nothing for a null tracer. */
-    void ended(AttemptTracer tracer, AttemptTracer.Outcome outcome) {
+    void ended(AttemptTracer tracer, AttemptTracer.Outcome outcome, Throwable failure) {
         if (tracer == null) {
             return;
         }
         try {
-            tracer.ended(outcome);
+            tracer.ended(outcome, failure);
         } catch (RuntimeException e) {
             log.warn("[{}] an attempt tracer threw when its attempt ended {}", balancer, outcome, e);
         }

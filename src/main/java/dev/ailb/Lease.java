@@ -1,5 +1,7 @@
 package dev.ailb;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -111,7 +113,7 @@ public final class Lease implements AutoCloseable {
      * @return {@code true} if this call released it, {@code false} if it was already released
      */
     public boolean success() {
-        return release(true);
+        return release(true, null);
     }
 
     /**
@@ -120,7 +122,20 @@ public final class Lease implements AutoCloseable {
      * @return {@code true} if this call released it, {@code false} if it was already released
      */
     public boolean failure() {
-        return release(false);
+        return release(false, null);
+    }
+
+    /**
+     * Like {@link #failure()}, and tells the attempt's {@link AttemptTracer} what the call failed
+     * with, so that an observation or span of the attempt records the error.
+     *
+     * @param cause what the call failed with
+     * @return {@code true} if this call released it, {@code false} if it was already released
+     * @throws NullPointerException if {@code cause} is null (the lease stays open)
+     */
+    public boolean failure(Throwable cause) {
+        checkNotNull(cause, "cause");
+        return release(false, cause);
     }
 
     /**
@@ -139,7 +154,7 @@ public final class Lease implements AutoCloseable {
             return false;
         }
         balancer.releaseCancelled(backend, tokens);
-        records.ended(tracer, AttemptTracer.Outcome.CANCELLED);
+        records.ended(tracer, AttemptTracer.Outcome.CANCELLED, null);
         return true;
     }
 
@@ -150,7 +165,7 @@ public final class Lease implements AutoCloseable {
      */
     void discard() {
         if (RELEASED.compareAndSet(this, false, true)) {
-            records.ended(tracer, AttemptTracer.Outcome.CANCELLED);
+            records.ended(tracer, AttemptTracer.Outcome.CANCELLED, null);
         }
     }
 
@@ -167,7 +182,7 @@ public final class Lease implements AutoCloseable {
     /** Releases the connection as a failure if no outcome was reported; otherwise does nothing. */
     @Override
     public void close() {
-        release(false);
+        release(false, null);
     }
 
     /**
@@ -223,13 +238,13 @@ public final class Lease implements AutoCloseable {
         return true;
     }
 
-    private boolean release(boolean success) {
+    private boolean release(boolean success, Throwable cause) {
         if (!RELEASED.compareAndSet(this, false, true)) {
             return false;
         }
         long now = balancer.ticker().read();
         balancer.release(backend, tokens, balancer.leaseNanos(backend, now - startNanos), success, now);
-        records.ended(tracer, success ? AttemptTracer.Outcome.SUCCESS : AttemptTracer.Outcome.FAILURE);
+        records.ended(tracer, success ? AttemptTracer.Outcome.SUCCESS : AttemptTracer.Outcome.FAILURE, cause);
         return true;
     }
 

@@ -96,7 +96,7 @@ final class RetryingExecutor {
             try {
                 result = leased != null ? leased.call(lease) : plain.call(backend);
             } catch (Exception e) {
-                lease.failure();
+                lease.failure(e);
                 failures.add(e);
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
@@ -126,7 +126,7 @@ final class RetryingExecutor {
                 }
                 continue;
             } catch (Throwable t) {
-                lease.failure();
+                lease.failure(t);
                 throw t;
             }
             // Before the lease ends, so that the backend that served the call has not drained

@@ -1,6 +1,7 @@
 package dev.ailb;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ailb.RoutingDecision.Reason;
 import dev.ailb.health.OutlierDetection;
@@ -146,7 +147,8 @@ class DecisionRecordsTest {
         List<String> events = Collections.synchronizedList(new ArrayList<>());
         balancer(decision -> {
             events.add("start " + decision.backend() + " " + decision.reason() + " " + decision.attempt());
-            return outcome -> events.add("end " + decision.backend() + " " + outcome);
+            return (outcome, failure) -> events.add("end " + decision.backend() + " " + outcome
+                    + (failure == null ? "" : " " + failure.getMessage()));
         });
 
         String answer = lb.executeLeased(REQUEST, lease -> {
@@ -163,9 +165,26 @@ class DecisionRecordsTest {
 
         assertThat(answer).isEqualTo("ok");
         assertThat(events).containsExactly(
-                "start b1 ROTATION 1", "end b1 FAILURE",
+                "start b1 ROTATION 1", "end b1 FAILURE connection reset",
                 "start b2 RETRY 2", "end b2 SUCCESS",
                 "start b1 ROTATION 1", "end b1 CANCELLED");
+    }
+
+    @Test
+    void aLeaseFailedWithItsCauseTellsTheTracerAndANullCauseIsRefusedWithTheLeaseLeftOpen() {
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        balancer(decision -> (outcome, failure) -> events.add(outcome + " " + failure));
+        Lease lease = lb.acquire(REQUEST);
+
+        assertThatThrownBy(() -> lease.failure(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("cause: null (expected: non-null)");
+        assertThat(lease.isOpen()).isTrue();
+        assertThat(events).isEmpty();
+        assertThat(lease.failure(new IOException("stream cut"))).isTrue();
+        assertThat(lease.failure(new IOException("again"))).isFalse();
+
+        assertThat(events).containsExactly("FAILURE java.io.IOException: stream cut");
+        assertThat(lb.getAllStats().metrics().failures()).isEqualTo(1);
     }
 
     @Test
@@ -174,7 +193,7 @@ class DecisionRecordsTest {
             if (decision.backend().equals("b2")) {
                 throw new IllegalStateException("factory broken");
             }
-            return outcome -> {
+            return (outcome, failure) -> {
                 throw new IllegalStateException("tracer broken");
             };
         });

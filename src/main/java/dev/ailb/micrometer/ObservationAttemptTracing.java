@@ -35,7 +35,8 @@ import java.util.Locale;
  *   <li>high cardinality: {@code attempt} (its number in its call), {@code figure} when the rule
  *       has one, {@code previous.backend} for a retry or a hedge.</li>
  * </ul>
- * With a no-op registry, no observation is made.
+ * A failed attempt whose failure the balancer knows ({@link AttemptTracer#ended}) records it as the
+ * observation's error, so the span is marked as failed. With a no-op registry, no observation is made.
  *
  * <p>Thread-safe; one instance may serve several balancers.
  *
@@ -45,7 +46,7 @@ public final class ObservationAttemptTracing implements AttemptTracer.Factory {
     /** The name of the observations. */
     public static final String NAME = "ailb.attempt";
 
-    private static final AttemptTracer NONE = outcome -> { };
+    private static final AttemptTracer NONE = (outcome, failure) -> { };
 
     private final ObservationRegistry registry;
 
@@ -86,8 +87,11 @@ public final class ObservationAttemptTracing implements AttemptTracer.Factory {
         decision.previousBackend().ifPresent(previous -> observation.highCardinalityKeyValue("previous.backend",
                 previous));
         observation.start();
-        return outcome -> {
+        return (outcome, failure) -> {
             observation.lowCardinalityKeyValue("outcome", lowerCase(outcome));
+            if (failure != null) {
+                observation.error(failure);
+            }
             observation.stop();
         };
     }

@@ -112,6 +112,10 @@ class ObservationAttemptTracingTest {
                 .forAllObservationsWithNameEqualTo("ailb.attempt", o -> o.hasLowCardinalityKeyValueWithKey("outcome"));
         assertThat(outcomes(registry)).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "b1", "rotation/failure", "b2", "retry/cancelled", "b3", "hedge/success"));
+        TestObservationRegistryAssert.assertThat(registry).hasAnObservation(o -> o
+                .hasLowCardinalityKeyValue("backend", "b1").hasError());
+        TestObservationRegistryAssert.assertThat(registry).hasAnObservation(o -> o
+                .hasLowCardinalityKeyValue("backend", "b3").doesNotHaveError());
         assertThat(lb.getAllStats().metrics().activeConnections()).isZero();
     }
 
@@ -159,6 +163,8 @@ class ObservationAttemptTracingTest {
             assertThat(s.getTraceId()).isEqualTo(parent.getTraceId());
             assertThat(s.getEndTimestamp()).isAfterOrEqualTo(s.getStartTimestamp());
         });
+        assertThat(attempts.get(0).getError()).isInstanceOf(IOException.class).hasMessage("connection reset");
+        assertThat(attempts.get(1).getError()).isNull();
         assertThat(attempts).extracting(s -> s.getTags().get("backend") + "/" + s.getTags().get("reason") + "/"
                 + s.getTags().get("outcome") + "/" + s.getTags().get("previous.backend"))
                 .containsExactly("b1/rotation/failure/null", "b2/retry/success/b1");
