@@ -219,7 +219,7 @@ final class Admission {
     // ---------------------------------------------------------------- the queue
 
     private CompletableFuture<Lease> enqueue(Request request, long maxWaitNanos) {
-        Waiter w = new Waiter(request, ticker.read());
+        Waiter w = new Waiter(request, ticker.read(), path.tracingForQueuedRequest());
         if (request.priority() == Priority.SHEDDABLE) {
             refuse(w, RequestRejectedException.Reason.SHED, shed, "the fleet is full and the request is sheddable");
             return w.future;
@@ -401,7 +401,7 @@ final class Admission {
     /** Gives an admitted waiter its lease, or the connection back if its caller has gone. */
     private void handOver(Waiter w, Backend backend) {
         cancelTimer(w);
-        Lease lease = path.lease(backend, w.request, RoutingDecision.Reason.ADMISSION_QUEUE, 1, null);
+        Lease lease = path.queuedLease(backend, w.request, w.tracing);
         if (w.future.complete(lease)) {
             path.countSelection(backend, w.request, path.candidates(path.published(), w.request));
             admitted.increment();
@@ -498,6 +498,8 @@ final class Admission {
         final CompletableFuture<Lease> future = new CompletableFuture<>();
         /** Whether the request names a model or labels: it may fit where the others do not. */
         final boolean filtered;
+        /** The factory of its attempt's tracer, taken on its own thread; null for none or the balancer's. */
+        final AttemptTracer.Factory tracing;
         /** The connection {@link #nextThatFits} acquired for it, until the drain hands it over. */
         Backend placed;
         /** Set once the deadline is scheduled; cancelled when the wait ends. */
@@ -508,9 +510,10 @@ final class Admission {
         Waiter newer;
         TenantLine line;
 
-        Waiter(Request request, long arrivalNanos) {
+        Waiter(Request request, long arrivalNanos, AttemptTracer.Factory tracing) {
             this.request = request;
             this.arrivalNanos = arrivalNanos;
+            this.tracing = tracing;
             this.filtered = !request.model().isEmpty() || !request.labels().isEmpty();
         }
     }

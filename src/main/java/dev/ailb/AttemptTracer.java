@@ -56,5 +56,18 @@ public interface AttemptTracer {
          * @return the attempt's tracer, never null
          */
         AttemptTracer newTracer(RoutingDecision decision);
+
+        /**
+         * The factory for the attempt of a request that starts waiting in the admission queue now.
+         * Called on the waiting request's own thread when it joins the queue; the attempt is routed
+         * later, on the thread whose release frees the room, where the factory it returns makes its
+         * tracer. A factory that takes context from the routing thread (such as the current span)
+         * captures the waiting thread's here. By default, this factory.
+         *
+         * @return the factory of the queued request's tracer, never null
+         */
+        default Factory forQueuedRequest() {
+            return this;
+        }
     }
 }

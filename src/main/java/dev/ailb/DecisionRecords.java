@@ -54,8 +54,9 @@ final class DecisionRecords {
      * @return the attempt's tracer, or null when there is none
      */
     AttemptTracer started(Backend backend, BalancingStrategy strategy, RoutingDecision.Reason reason, double figure,
-            int attempt, Backend previous) {
+            int attempt, Backend previous, AttemptTracer.Factory queued) {
         boolean debug = routing.isDebugEnabled();
+        AttemptTracer.Factory factory = queued != null ? queued : this.factory;
         if (factory == null && !debug) {
             return null;
         }
@@ -71,6 +72,24 @@ final class DecisionRecords {
             return factory.newTracer(decision);
         } catch (RuntimeException e) {
             log.warn("[{}] the attempt tracer factory threw for {}; the attempt is not traced", balancer, decision, e);
+            return null;
+        }
+    }
+
+    /**
+     * The factory for a request that starts waiting in the admission queue now, taken on its own
+     * thread ({@link AttemptTracer.Factory#forQueuedRequest}); null when attempts are not traced, or
+     * when the factory failed to give one (the balancer's own factory then makes the tracer).
+     */
+    AttemptTracer.Factory forQueuedRequest() {
+        if (factory == null) {
+            return null;
+        }
+        try {
+            return factory.forQueuedRequest();
+        } catch (RuntimeException e) {
+            log.warn("[{}] the attempt tracer factory threw for a queued request; its own factory will trace it",
+                    balancer, e);
             return null;
         }
     }

@@ -71,7 +71,7 @@ public final class Lease implements AutoCloseable {
 
     Lease(LoadBalancer balancer, Backend backend, long tokens, long startNanos, PrefixPrediction prediction,
             BalancingStrategy strategy, RoutingDecision.Reason reason, double figure, int attempt, Backend previous,
-            DecisionRecords records) {
+            DecisionRecords records, AttemptTracer.Factory queuedTracing) {
         this.balancer = balancer;
         this.backend = backend;
         this.tokens = tokens;
@@ -83,7 +83,7 @@ public final class Lease implements AutoCloseable {
         this.attempt = attempt;
         this.previous = previous;
         this.records = records;
-        this.tracer = records.started(backend, strategy, reason, figure, attempt, previous);
+        this.tracer = records.started(backend, strategy, reason, figure, attempt, previous, queuedTracing);
     }
 
     /**

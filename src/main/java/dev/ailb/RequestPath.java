@@ -30,7 +30,7 @@ final class RequestPath implements Router {
     private final DecisionRecords records;
     /** A placed request made a lease, on its first attempt. */
     private final Placement<Lease> leases = (view, backend, request, from, reason) ->
-            lease(view, backend, request, from, reason, 1, null);
+            lease(view, backend, request, from, reason, 1, null, null);
 
     RequestPath(LoadBalancer owner, RoutingTable table, HealthTransitions health, TrafficFigures figures,
             CandidateFilter filter, Ticker ticker, ConnectionLimits limits, long defaultTokens,
@@ -262,7 +262,23 @@ final class RequestPath implements Router {
     public Lease lease(Backend backend, Request request, RoutingDecision.Reason reason, int attempt,
             Backend previous) {
         Registry view = table.current();
-        return lease(view, backend, request, filter.candidates(view, request), reason, attempt, previous);
+        return lease(view, backend, request, filter.candidates(view, request), reason, attempt, previous, null);
+    }
+
+    /**
+     * A lease handed to a request that waited in the admission queue, whose tracer the factory taken
+     * when it joined the queue makes ({@link DecisionRecords#forQueuedRequest}; null for the
+     * balancer's own).
+     */
+    Lease queuedLease(Backend backend, Request request, AttemptTracer.Factory tracing) {
+        Registry view = table.current();
+        return lease(view, backend, request, filter.candidates(view, request), RoutingDecision.Reason.ADMISSION_QUEUE,
+                1, null, tracing);
+    }
+
+    /** See {@link DecisionRecords#forQueuedRequest}. */
+    AttemptTracer.Factory tracingForQueuedRequest() {
+        return records.forQueuedRequest();
     }
 
     /**
@@ -271,7 +287,7 @@ final class RequestPath implements Router {
      * candidates are in panic), and the figure that rule decided by, read now.
      */
     private Lease lease(Registry view, Backend backend, Request request, Candidates from,
-            RoutingDecision.Reason reason, int attempt, Backend previous) {
+            RoutingDecision.Reason reason, int attempt, Backend previous, AttemptTracer.Factory queuedTracing) {
         PrefixRecorder recorder = from.recorder;
         PrefixPrediction prediction = recorder == null ? null : recorder.claim(backend, request);
         long now = ticker.read();
@@ -291,7 +307,7 @@ final class RequestPath implements Router {
             default -> { } // the rule compares no figure
         }
         return new Lease(owner, backend, tokensOf(request), now, prediction, view.strategy, why, figure, attempt,
-                previous, records);
+                previous, records, queuedTracing);
     }
 
     /** A backend's score under a resource-based strategy, as its picks compare it. */

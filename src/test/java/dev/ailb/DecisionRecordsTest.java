@@ -109,8 +109,8 @@ class DecisionRecordsTest {
         Backend b1 = lb.getBackend("b1").orElseThrow();
         Backend b2 = lb.getBackend("b2").orElseThrow();
 
-        AttemptTracer first = records.started(b1, BalancingStrategy.LEAST_CONNECTIONS, Reason.LEAST_LOADED, 3.0, 1, null);
-        AttemptTracer retry = records.started(b2, BalancingStrategy.LEAST_CONNECTIONS, Reason.RETRY, Double.NaN, 2, b1);
+        AttemptTracer first = records.started(b1, BalancingStrategy.LEAST_CONNECTIONS, Reason.LEAST_LOADED, 3.0, 1, null, null);
+        AttemptTracer retry = records.started(b2, BalancingStrategy.LEAST_CONNECTIONS, Reason.RETRY, Double.NaN, 2, b1, null);
 
         assertThat(first).isNull();
         assertThat(retry).isNull();
@@ -135,7 +135,7 @@ class DecisionRecordsTest {
         DecisionRecords records = new DecisionRecords("chat", null, logger, mdc);
 
         AttemptTracer tracer = records.started(lb.getBackend("b1").orElseThrow(), BalancingStrategy.ROUND_ROBIN,
-                Reason.ROTATION, Double.NaN, 1, null);
+                Reason.ROTATION, Double.NaN, 1, null, null);
 
         assertThat(tracer).isNull();
         assertThat(logger.lines).isEmpty();

@@ -23,9 +23,10 @@ import java.util.Locale;
  *
  * <p>The parent of an attempt's observation is the registry's current observation on the thread
  * that routed the attempt, so that the attempts of a request nest under the application's
- * observation of it. An attempt handed its backend from the admission queue is routed on the
- * thread whose release freed the room, where the current observation belongs to another request:
- * its observation has no parent.
+ * observation of it. A request that waits in the admission queue is routed on the thread whose
+ * release freed the room, where the current observation belongs to another request: its parent is
+ * the observation current on its own thread when it joined the queue
+ * ({@link #forQueuedRequest()}).
  *
  * <p>Key values, from the attempt's {@link RoutingDecision}:
  * <ul>
@@ -68,11 +69,25 @@ public final class ObservationAttemptTracing implements AttemptTracer.Factory {
      */
     @Override
     public AttemptTracer newTracer(RoutingDecision decision) {
+        return start(decision, registry.getCurrentObservation());
+    }
+
+    /**
+     * The factory for a request joining the admission queue: its attempt's observation will have
+     * as parent the observation current now, on the waiting request's thread.
+     *
+     * @return a factory bound to the current observation
+     */
+    @Override
+    public AttemptTracer.Factory forQueuedRequest() {
+        Observation parent = registry.getCurrentObservation();
+        return decision -> start(decision, parent);
+    }
+
+    private AttemptTracer start(RoutingDecision decision, Observation parent) {
         if (registry.isNoop()) {
             return NONE;
         }
-        Observation parent = decision.reason() == RoutingDecision.Reason.ADMISSION_QUEUE
-                ? null : registry.getCurrentObservation();
         Observation observation = Observation.createNotStarted(NAME, registry)
                 .contextualName("ailb attempt")
                 .parentObservation(parent)

@@ -10,6 +10,7 @@ import dev.ailb.CallOptions;
 import dev.ailb.HedgeDelay;
 import dev.ailb.Lease;
 import dev.ailb.LoadBalancer;
+import dev.ailb.LoadBalancerBuilder;
 import dev.ailb.Request;
 import dev.ailb.RetryPolicy;
 import dev.ailb.health.OutlierDetection;
@@ -53,7 +54,11 @@ class ObservationAttemptTracingTest {
     }
 
     private LoadBalancer balancer(ObservationRegistry registry, int backends) {
-        lb = LoadBalancer.builder().name("chat").ticker(ticker).random(new Random(3))
+        return balancer(LoadBalancer.builder(), registry, backends);
+    }
+
+    private LoadBalancer balancer(LoadBalancerBuilder builder, ObservationRegistry registry, int backends) {
+        lb = builder.name("chat").ticker(ticker).random(new Random(3))
                 .strategy(BalancingStrategy.ROUND_ROBIN).outlierDetection(OutlierDetection.disabled())
                 .retryPolicy(RetryPolicy.builder().minHedgesPerSecond(100).build()).callScheduler(scheduler)
                 .attemptTracing(new ObservationAttemptTracing(registry)).build();
@@ -92,6 +97,40 @@ class ObservationAttemptTracingTest {
                 .hasHighCardinalityKeyValue("attempt", "1")
                 .doesNotHaveHighCardinalityKeyValueWithKey("figure")
                 .doesNotHaveHighCardinalityKeyValueWithKey("previous.backend");
+    }
+
+    @Test
+    void aRequestThatWaitedInTheAdmissionQueueNestsUnderItsOwnObservationNotTheReleasers() {
+        TestObservationRegistry registry = TestObservationRegistry.create();
+        balancer(LoadBalancer.builder().connectionLimit(1).admissionQueue(4, Duration.ofSeconds(5)), registry, 1);
+        Observation holder = Observation.start("holder.request", registry);
+        Observation waiter = Observation.start("waiting.request", registry);
+        Lease held;
+        try (Observation.Scope scope = holder.openScope()) {
+            held = lb.acquire(REQUEST);
+        }
+        CompletableFuture<Lease> waiting;
+        try (Observation.Scope scope = waiter.openScope()) {
+            waiting = lb.acquireAsync(REQUEST);
+        }
+
+        try (Observation.Scope scope = holder.openScope()) {
+            held.success(); // the room it frees is handed to the waiter, on this thread
+        }
+        Lease handed = waiting.join();
+        handed.success();
+
+        assertThat(handed.decision().reason().name()).isEqualTo("ADMISSION_QUEUE");
+        TestObservationRegistryAssert.assertThat(registry)
+                .hasNumberOfObservationsWithNameEqualTo("ailb.attempt", 2)
+                .hasAnObservation(o -> o.hasNameEqualTo("ailb.attempt")
+                        .hasLowCardinalityKeyValue("reason", "admission_queue")
+                        .hasParentObservationEqualTo(waiter))
+                .hasAnObservation(o -> o.hasNameEqualTo("ailb.attempt")
+                        .hasLowCardinalityKeyValue("reason", "rotation")
+                        .hasParentObservationEqualTo(holder));
+        holder.stop();
+        waiter.stop();
     }
 
     @Test
