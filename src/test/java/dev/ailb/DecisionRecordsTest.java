@@ -12,6 +12,12 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Marker;
@@ -185,6 +191,49 @@ class DecisionRecordsTest {
 
         assertThat(events).containsExactly("FAILURE java.io.IOException: stream cut");
         assertThat(lb.getAllStats().metrics().failures()).isEqualTo(1);
+    }
+
+    @Test
+    void racingReleasesOfOneLeaseEndItsTracerExactlyOnce() throws Exception {
+        Map<Integer, AtomicInteger> ends = new ConcurrentHashMap<>();
+        AtomicInteger made = new AtomicInteger();
+        balancer(decision -> {
+            AtomicInteger count = new AtomicInteger();
+            ends.put(made.incrementAndGet(), count);
+            return (outcome, failure) -> count.incrementAndGet();
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            for (int round = 0; round < 200; round++) {
+                Lease lease = lb.acquire(REQUEST);
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<Boolean>> releases = List.of(
+                        pool.submit(() -> {
+                            start.await();
+                            return lease.success();
+                        }),
+                        pool.submit(() -> {
+                            start.await();
+                            return lease.cancel();
+                        }),
+                        pool.submit(() -> {
+                            start.await();
+                            return lease.failure(new IOException("reset"));
+                        }));
+                start.countDown();
+                int released = 0;
+                for (Future<Boolean> f : releases) {
+                    released += f.get() ? 1 : 0;
+                }
+                assertThat(released).isEqualTo(1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(made.get()).isEqualTo(200);
+        assertThat(ends.values()).allSatisfy(count -> assertThat(count.get()).isEqualTo(1));
+        assertThat(lb.getAllStats().metrics().activeConnections()).isZero();
     }
 
     @Test
