@@ -10,8 +10,8 @@ import java.net.http.HttpResponse;
 /**
  * An answer of {@link BalancedHttpClient#stream} or {@link BalancedHttpClient#streamJson}, whose
  * body is read as it arrives. Its lease on the backend lasts until the body is read to its end (a
- * success), fails to read (a failure) or is closed (a success); the first byte read is recorded
- * as the backend's time to first byte.
+ * success), fails to read (a failure), is closed (a success) or is {@linkplain #cancel()
+ * cancelled} (no outcome); the first byte read is recorded as the backend's time to first byte.
  *
  * <p>Read it from one thread at a time, as any {@link InputStream}.
  */
@@ -77,6 +77,18 @@ public final class StreamedResponse implements AutoCloseable {
         body.close();
     }
 
+    /**
+     * Closes the body because its reader gave up on it (a user who stopped a stream half-way):
+     * the lease, if it was still held, ends without an outcome, as {@link Lease#cancel()} ends
+     * it, since an answer abandoned says nothing about the backend that was giving it. Once the
+     * body has been read to its end, has failed or has been closed, this only closes it again.
+     *
+     * @throws IOException if closing the body fails; the lease has ended all the same
+     */
+    public void cancel() throws IOException {
+        body.cancel();
+    }
+
     private static final class Body extends FilterInputStream {
         private final Lease lease; // null: ended before this answer was handed out
 
@@ -137,6 +149,13 @@ public final class StreamedResponse implements AutoCloseable {
                     lease.success(); // a no-op once the lease has ended
                 }
             }
+        }
+
+        void cancel() throws IOException {
+            if (lease != null) {
+                lease.cancel(); // first, so that the close below finds the lease ended
+            }
+            super.close();
         }
     }
 }

@@ -226,6 +226,28 @@ class BalancedHttpClientTest {
     }
 
     @Test
+    void aStreamCancelledByItsReaderEndsItsLeaseWithoutAnOutcome() throws Exception {
+        ScriptedEndpoint server = model().hold();
+        LoadBalancer lb = balancer(RetryPolicy.defaults());
+        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
+
+        StreamedResponse answer = BalancedHttpClient.of(lb)
+                .stream(request("r"), chat(JSON.replace("}]}", "}],\"stream\":true}")));
+        assertThat(answer.body().read()).as("the first byte of the first event").isEqualTo('d');
+        answer.cancel();
+        answer.cancel();
+        answer.close();
+        server.release();
+
+        assertThat(answer.isOpen()).isFalse();
+        assertThat(a.activeConnections()).isZero();
+        assertThat(a.successes()).isZero();
+        assertThat(a.failures()).isZero();
+        assertThat(lb.getAllStats().metrics().cancelledAttempts()).as("released once").isOne();
+        assertThat(a.firstByteCount()).isOne();
+    }
+
+    @Test
     void aStreamedServerErrorIsRetriedAndTheLastOneReturnedReadable() throws Exception {
         ScriptedEndpoint failing = model().status(503).body("{\"error\":\"busy\"}");
         int failingPort = serve(failing);
