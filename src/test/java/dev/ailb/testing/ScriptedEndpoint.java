@@ -11,6 +11,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * An endpoint of a fake inference instance, served by a {@link LoopbackServer}: it answers every
@@ -19,14 +20,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * makes an instance silent or slow without sleeping.
  *
  * <p>Like an OpenAI-style server it can stream ({@link #streamWhenAsked}): a request whose JSON
- * body asks for a stream ({@code "stream":true}) gets server-sent events, unless the status set is
+ * body asks for a stream ({@code "stream":true}, spaced or not) gets server-sent events, unless the status set is
  * a server error, which is answered whole as a real server does.
  *
  * <p>A held answer waits until it is released or its handler thread is interrupted, as when the
  * server that owns the thread closes; an interrupted one is not sent. Thread-safe.
  */
 public final class ScriptedEndpoint implements HttpHandler {
-    private static final String STREAM_FLAG = "\"stream\":true";
+    /** {@code "stream":true}, with or without whitespace around the colon, as clients write JSON either way. */
+    private static final Pattern STREAM_FLAG = Pattern.compile("\"stream\"\\s*:\\s*true");
     private static final String EVENT_STREAM = "text/event-stream";
 
     private final String contentType;
@@ -134,7 +136,7 @@ public final class ScriptedEndpoint implements HttpHandler {
             arrivals.add(requests.incrementAndGet());
             int answerStatus = status;
             String first = firstEvent;
-            if (first != null && answerStatus < 500 && lastRequestBody.contains(STREAM_FLAG)) {
+            if (first != null && answerStatus < 500 && STREAM_FLAG.matcher(lastRequestBody).find()) {
                 stream(exchange, answerStatus, first);
             } else if (passGate()) {
                 answerWhole(exchange, answerStatus);
