@@ -1,8 +1,9 @@
 /**
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
  * {@code dev.ailb}, {@code dev.ailb.health} and {@code dev.ailb.http} (whose body-aware calls need
- * Jackson's {@code jackson-core}), and {@code dev.ailb.micrometer} for applications that have
- * Micrometer; everything else is internal.
+ * Jackson's {@code jackson-core}), {@code dev.ailb.micrometer} for applications that have
+ * Micrometer, and {@code dev.ailb.langchain4j} for those that have LangChain4j; everything else is
+ * internal.
  */
 module dev.ailb {
     requires org.slf4j;
@@ -35,5 +36,6 @@ module dev.ailb {
     exports dev.ailb;
     exports dev.ailb.health;
     exports dev.ailb.http;
+    exports dev.ailb.langchain4j;
     exports dev.ailb.micrometer;
 }

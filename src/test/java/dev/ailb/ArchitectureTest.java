@@ -43,6 +43,8 @@ import java.util.stream.Collectors;
 /**
  * The layering of the library, checked on its compiled classes (tests excluded):
  * <pre>
+ *   dev.ailb.langchain4j                 a framework's adapter, over the public API and the
+ *                 |                      public HTTP client of dev.ailb.http
  *   dev.ailb.http, dev.ailb.micrometer   optional integrations, over the public API only
  *                 |
  *   dev.ailb  &lt;-&gt;  dev.ailb.health         the API and its collaborators; the built-in strategies
@@ -184,6 +186,18 @@ class ArchitectureTest {
     static final ArchRule httpClientUsesOnlyThePublicApi = integrationUsesOnlyThePublicApi("dev.ailb.http");
 
     @ArchTest
+    static final ArchRule langChain4jAdapterUsesOnlyThePublicApiAndTheHttpClient = classes()
+            .that().resideInAPackage("dev.ailb.langchain4j..")
+            .should().onlyDependOnClassesThat(resideOutsideOfPackage("dev.ailb..")
+                    .or(resideInAPackage("dev.ailb.langchain4j.."))
+                    .or(resideInAPackage("dev.ailb.internal.."))
+                    .or(new PublicApiType())
+                    .or(new PublicHttpType()))
+            .because("the LangChain4j adapter is LangChain4j's HTTP client made of the library's own: it"
+                    + " sends with the public BalancedHttpClient of dev.ailb.http rather than a second"
+                    + " HTTP stack, and otherwise uses what any user can");
+
+    @ArchTest
     static final ArchRule nothingElseUsesTheMicrometerBinder = noClasses()
             .that().resideOutsideOfPackage("dev.ailb.micrometer..")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.micrometer..")
@@ -192,10 +206,11 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule nothingElseUsesTheHttpClient = noClasses()
-            .that().resideOutsideOfPackage("dev.ailb.http..")
+            .that().resideOutsideOfPackages("dev.ailb.http..", "dev.ailb.langchain4j..")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.http..")
             .because("the HTTP client is an optional layer over the balancer; the core works without"
-                    + " it, and a use of it from below would turn the layering upside down");
+                    + " it, and a use of it from below would turn the layering upside down (the"
+                    + " adapters above it, such as dev.ailb.langchain4j, may send with it)");
 
     private static ArchRule integrationUsesOnlyThePublicApi(String integration) {
         return classes()
@@ -240,6 +255,19 @@ class ArchitectureTest {
             JavaClass base = type.getBaseComponentType();
             String pkg = base.getPackageName();
             return (pkg.equals("dev.ailb") || pkg.equals("dev.ailb.health")) && accessibleEverywhere(base);
+        }
+    }
+
+    /** The public types of dev.ailb.http, which an adapter above it may send with. */
+    private static final class PublicHttpType extends DescribedPredicate<JavaClass> {
+        PublicHttpType() {
+            super("public types of dev.ailb.http");
+        }
+
+        @Override
+        public boolean test(JavaClass type) {
+            JavaClass base = type.getBaseComponentType();
+            return base.getPackageName().equals("dev.ailb.http") && accessibleEverywhere(base);
         }
     }
 

@@ -14,9 +14,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Micrometer and Jackson are optional: no class outside {@code dev.ailb.micrometer} may name a type
- * of Micrometer, and none but the JSON readers of {@code dev.ailb.http} a type of Jackson, or an
- * application without them would fail to load it. (The readers are reached only after
+ * Micrometer, Jackson and LangChain4j are optional: no class outside {@code dev.ailb.micrometer} may
+ * name a type of Micrometer, none but the JSON readers of {@code dev.ailb.http} a type of Jackson,
+ * and none outside {@code dev.ailb.langchain4j} a type of LangChain4j, or an application without
+ * them would fail to load it. (The readers are reached only after
  * {@code dev.ailb.http.Jackson} has checked that Jackson is there; ClassPathWithoutJacksonTest and
  * ModulePathConsumerTest run the library without either.)
  */
@@ -60,6 +61,22 @@ class OptionalDependencyTest {
             }
         }
         assertThat(mentioning).containsExactlyInAnyOrderElementsOf(JSON_READERS);
+    }
+
+    @Test
+    void onlyTheLangChain4jPackageReferencesLangChain4j() throws Exception {
+        Path classes = Path.of(LoadBalancer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Set<String> mentioning = new TreeSet<>();
+        try (Stream<Path> walk = Files.walk(classes)) {
+            for (Path file : walk.filter(p -> p.toString().endsWith(".class")).toList()) {
+                if (mentions(file, "dev/langchain4j/")) {
+                    mentioning.add(classes.relativize(file).toString().replace('\\', '/'));
+                }
+            }
+        }
+        assertThat(mentioning).as("the check can see a reference")
+                .contains("dev/ailb/langchain4j/BalancedHttpClientBuilder.class");
+        assertThat(mentioning).allSatisfy(name -> assertThat(name).startsWith("dev/ailb/langchain4j/"));
     }
 
     private static boolean mentionsMicrometer(Path classFile) throws IOException {

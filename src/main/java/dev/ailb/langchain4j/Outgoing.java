@@ -1,0 +1,127 @@
+package dev.ailb.langchain4j;
+
+import static dev.ailb.internal.Preconditions.checkNotNull;
+import static dev.ailb.internal.Preconditions.quote;
+
+import dev.ailb.Request;
+import dev.ailb.http.OpenAiPrompt;
+import dev.langchain4j.http.client.HttpRequest;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One LangChain4j request on its way to the pool: the JDK request it becomes, checked and built
+ * once before anything is sent, what the balancer routes it by, and the copy of it each attempt
+ * sends to its backend, the same in every way but the scheme, host and port. Immutable.
+ *
+ * <p>Checking first is what keeps a request that could never be sent (a header the JDK refuses
+ * to send, a URL that is not one) from counting as a failed attempt on a backend that did nothing
+ * wrong.
+ */
+final class Outgoing {
+    private static final Logger log = LoggerFactory.getLogger(Outgoing.class);
+
+    private final java.net.http.HttpRequest template;
+    private final String pathAndQuery;
+    private final Request routing;
+
+    private Outgoing(java.net.http.HttpRequest template, String pathAndQuery, Request routing) {
+        this.template = template;
+        this.pathAndQuery = pathAndQuery;
+        this.routing = routing;
+    }
+
+    /**
+     * The request checked and converted.
+     *
+     * @param request     LangChain4j's request
+     * @param id          the id the balancer knows it by
+     * @param readTimeout the JDK request's timeout, or null for none
+     * @throws NullPointerException     if {@code request} is null
+     * @throws IllegalArgumentException if its URL is not an absolute http or https URL, it is a
+     *                                  multipart form, or a header is one the JDK client refuses
+     */
+    static Outgoing of(HttpRequest request, String id, Duration readTimeout) {
+        checkNotNull(request, "request");
+        if (!request.formDataFields().isEmpty() || !request.formDataFiles().isEmpty()) {
+            throw new IllegalArgumentException("request: a multipart form to " + quote(request.url())
+                    + " (expected: a body or none; send forms with another of LangChain4j's clients)");
+        }
+        URI uri = uri(request.url());
+        java.net.http.HttpRequest.Builder builder = java.net.http.HttpRequest.newBuilder(uri);
+        for (Map.Entry<String, List<String>> header : request.headers().entrySet()) {
+            if (header.getValue() == null) {
+                continue;
+            }
+            for (String value : header.getValue()) {
+                builder.header(header.getKey(), value); // a restricted or malformed header throws here
+            }
+        }
+        String body = request.body();
+        builder.method(request.method().name(), body == null
+                ? BodyPublishers.noBody()
+                : BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (readTimeout != null) {
+            builder.timeout(readTimeout);
+        }
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        String pathAndQuery = uri.getRawQuery() == null ? path : path + '?' + uri.getRawQuery();
+        return new Outgoing(builder.build(), pathAndQuery, routing(new Request(id, "", path), path, body));
+    }
+
+    private static URI uri(String url) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            uri = null;
+        }
+        if (uri == null || uri.getHost() == null
+                || !("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))) {
+            throw new IllegalArgumentException("request.url: " + quote(url)
+                    + " (expected: an absolute http or https URL)");
+        }
+        return uri;
+    }
+
+    /**
+     * The request with the prompt of its body, for a chat or completion request whose body reads
+     * as one. A body that does not (or a missing Jackson) leaves the request routed without a
+     * prompt rather than refused: the server, not the balancer, is the judge of a body.
+     */
+    private static Request routing(Request request, String path, String body) {
+        if (body == null) {
+            return request;
+        }
+        try {
+            if (path.endsWith("/chat/completions")) {
+                return request.withPrompt(OpenAiPrompt.ofChatCompletions(body));
+            }
+            if (path.endsWith("/completions")) {
+                return request.withPrompt(OpenAiPrompt.ofCompletions(body));
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            log.debug("Routing {} without its prompt: {}", request.id(), e.getMessage());
+        }
+        return request;
+    }
+
+    /** What the balancer routes the request by. */
+    Request routing() {
+        return routing;
+    }
+
+    /** The request as sent to the backend at {@code base} ({@code scheme://host:port}). */
+    java.net.http.HttpRequest toBackend(URI base) {
+        return java.net.http.HttpRequest.newBuilder(template, (name, value) -> true)
+                .uri(URI.create(base.toString() + pathAndQuery))
+                .build();
+    }
+}
