@@ -19,7 +19,8 @@ import java.util.List;
 
 /**
  * Reads the routing text of {@link OpenAiPrompt} out of a JSON body with Jackson's streaming
- * parser, in one pass; the rendering is specified there. Every rejection is an
+ * parser, in one pass; the rendering is specified there. Reads the fields of
+ * {@link OpenAiRequestFields} too, in a pass of their own. Every rejection is an
  * {@link IllegalArgumentException} naming the JSON path and the value. Stateless; the factory it
  * shares is thread-safe.
  */
@@ -80,6 +81,65 @@ final class PromptReader {
             throw new IllegalArgumentException("body: invalid JSON" + (near.isEmpty() ? "" : " near " + near)
                     + where + " (" + e.getOriginalMessage() + ")", e);
         }
+    }
+
+    // ---- the fields beside the prompt ----
+
+    /** The fields of {@link OpenAiRequestFields}, read from the top level of a body. */
+    static OpenAiRequestFields fields(String body) {
+        try (JsonParser parser = FACTORY.createParser(body)) {
+            try {
+                return fields(parser);
+            } catch (JsonProcessingException e) {
+                JsonLocation at = e.getLocation();
+                String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+                throw new IllegalArgumentException("body: invalid JSON" + where + " (" + e.getOriginalMessage() + ")", e);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // only a parser over a String: never thrown
+        }
+    }
+
+    private static OpenAiRequestFields fields(JsonParser parser) throws IOException {
+        JsonToken root = parser.nextToken();
+        if (root == null) {
+            throw new IllegalArgumentException("body: empty (expected: a JSON object)");
+        }
+        if (root != JsonToken.START_OBJECT) {
+            throw bad("", describe(parser), "a JSON object");
+        }
+        String model = null;
+        long maxTokens = -1;
+        long maxCompletionTokens = -1;
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            parser.nextToken();
+            switch (name) {
+                case "model" -> {
+                    String m = string(parser, "model", false, A_STRING);
+                    model = m.isEmpty() ? null : m;
+                }
+                case "max_tokens" -> maxTokens = tokenCount(parser, name);
+                case "max_completion_tokens" -> maxCompletionTokens = tokenCount(parser, name);
+                default -> parser.skipChildren();
+            }
+        }
+        if (parser.nextToken() != null) {
+            throw new IllegalArgumentException("body: " + describe(parser) + " after the JSON object (expected: nothing)");
+        }
+        return new OpenAiRequestFields(model, maxCompletionTokens >= 0 ? maxCompletionTokens : maxTokens);
+    }
+
+    /** A token count, 0..2^31-1, or null (-1). */
+    private static long tokenCount(JsonParser parser, String path) throws IOException {
+        if (parser.currentToken() == JsonToken.VALUE_NULL) {
+            return -1;
+        }
+        if (parser.currentToken() != JsonToken.VALUE_NUMBER_INT
+                || parser.getNumberType() != JsonParser.NumberType.INT || parser.getIntValue() < 0) {
+            throw bad(path, describe(parser), "an integer 0.." + Integer.MAX_VALUE + " or null");
+        }
+        return parser.getIntValue();
     }
 
     // ---- chat completions ----

@@ -47,6 +47,7 @@ class ClassPathWithoutJacksonTest {
                 "IllegalStateException: BalancedHttpClient.sendJson" + missing,
                 "IllegalStateException: BalancedHttpClient.streamJson" + missing,
                 "IllegalStateException: OpenAiPrompt" + missing,
+                "IllegalStateException: OpenAiRequestFields" + missing,
                 "requests 2");
     }
 
@@ -89,6 +90,11 @@ class ClassPathWithoutJacksonTest {
                 }
                 try {
                     OpenAiPrompt.ofChatCompletions(BODY);
+                } catch (IllegalStateException e) {
+                    System.out.println("IllegalStateException: " + e.getMessage());
+                }
+                try {
+                    OpenAiRequestFields.read(BODY);
                 } catch (IllegalStateException e) {
                     System.out.println("IllegalStateException: " + e.getMessage());
                 }
