@@ -29,10 +29,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }</pre>
  *
  * <p>Each request (a whole answer with {@code execute(request)}, a stream of server-sent events
- * with {@code execute(request, parser, listener)}) is routed by the balancer, with the prompt read
- * from its body when it is a chat or completion request whose body is valid JSON
- * ({@link dev.ailb.http.OpenAiPrompt}, which needs Jackson's {@code jackson-core}, as LangChain4j
- * itself does). It is sent to the backend picked, {@code http://host:port} followed by the path
+ * with {@code execute(request, parser, listener)}) is routed by the balancer as its body describes
+ * it, when it is a chat or completion request whose body reads as one: with its prompt
+ * ({@link dev.ailb.http.OpenAiPrompt}, for {@link dev.ailb.BalancingStrategy#PREFIX_AFFINITY}),
+ * with a token estimate when the body caps the answer (the prompt at four characters a token plus
+ * {@code max_completion_tokens} or {@code max_tokens}, for a balancer that
+ * {@linkplain dev.ailb.LoadBalancerBuilder#countTokens counts tokens}), and with its model if
+ * {@link #routeByModel} is on ({@link dev.ailb.http.OpenAiRequestFields}). Reading the body needs
+ * Jackson's {@code jackson-core}, which LangChain4j's OpenAI models bring; without it, or with a
+ * body that does not read, the request is routed without them. It is sent to the backend picked, {@code http://host:port} followed by the path
  * and query of the request's URL, with its method, headers and body, through
  * {@link BalancedHttpClient}: a 5xx answer or a failure to connect or to read is retried on
  * another backend as the balancer's retry policy and retry budget allow, and each attempt holds a
@@ -65,6 +70,7 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
     private Duration readTimeout;
     private CallOptions callOptions = CallOptions.none();
     private Executor executor;
+    private boolean byModel;
 
     private BalancedHttpClientBuilder(LoadBalancer balancer) {
         this.balancer = balancer;
@@ -147,6 +153,22 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
     }
 
     /**
+     * Whether each request names the model of its body ({@link dev.ailb.Request#withModel}), so
+     * that a fleet whose backends serve different models
+     * ({@link dev.ailb.BackendProfile}, or learnt from {@code GET /v1/models}) sends it only to
+     * those that serve it, preferring those that hold its LoRA adapter. Off by default, since a
+     * backend that declares no model serves only requests that name none: turn it on for a pool
+     * whose backends say what they serve.
+     *
+     * @param byModel whether to route by the body's model
+     * @return this builder
+     */
+    public BalancedHttpClientBuilder routeByModel(boolean byModel) {
+        this.byModel = byModel;
+        return this;
+    }
+
+    /**
      * Where the clients built send from and read streams on: the JDK client's executor, and the
      * threads that hand each stream's events to LangChain4j's listener (one per stream, for as
      * long as it lasts). By default each client built has its own (see the class comment).
@@ -174,7 +196,7 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
                 .executor(threads)
                 .build();
         BalancedHttpClient http = BalancedHttpClient.builder(balancer).httpClient(jdk).build();
-        return new PoolHttpClient(http, readTimeout, callOptions, threads, balancer.name());
+        return new PoolHttpClient(http, readTimeout, callOptions, threads, byModel, balancer.name());
     }
 
     /** Daemon threads made on demand and ended after a minute idle: a client is never closed. */

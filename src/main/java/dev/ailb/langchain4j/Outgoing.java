@@ -5,6 +5,7 @@ import static dev.ailb.internal.Preconditions.quote;
 
 import dev.ailb.Request;
 import dev.ailb.http.OpenAiPrompt;
+import dev.ailb.http.OpenAiRequestFields;
 import dev.langchain4j.http.client.HttpRequest;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -27,6 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Outgoing {
     private static final Logger log = LoggerFactory.getLogger(Outgoing.class);
+    /** Characters a token, for the estimate of a prompt's tokens without a tokenizer. */
+    private static final int CHARS_PER_TOKEN = 4;
 
     private final java.net.http.HttpRequest template;
     private final String pathAndQuery;
@@ -44,11 +47,12 @@ final class Outgoing {
      * @param request     LangChain4j's request
      * @param id          the id the balancer knows it by
      * @param readTimeout the JDK request's timeout, or null for none
+     * @param byModel     whether the request names the model of its body
      * @throws NullPointerException     if {@code request} is null
      * @throws IllegalArgumentException if its URL is not an absolute http or https URL, it is a
      *                                  multipart form, or a header is one the JDK client refuses
      */
-    static Outgoing of(HttpRequest request, String id, Duration readTimeout) {
+    static Outgoing of(HttpRequest request, String id, Duration readTimeout, boolean byModel) {
         checkNotNull(request, "request");
         if (!request.formDataFields().isEmpty() || !request.formDataFiles().isEmpty()) {
             throw new IllegalArgumentException("request: a multipart form to " + quote(request.url())
@@ -73,7 +77,7 @@ final class Outgoing {
         }
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
         String pathAndQuery = uri.getRawQuery() == null ? path : path + '?' + uri.getRawQuery();
-        return new Outgoing(builder.build(), pathAndQuery, routing(new Request(id, "", path), path, body));
+        return new Outgoing(builder.build(), pathAndQuery, routing(new Request(id, "", path), path, body, byModel));
     }
 
     private static URI uri(String url) {
@@ -92,25 +96,36 @@ final class Outgoing {
     }
 
     /**
-     * The request with the prompt of its body, for a chat or completion request whose body reads
-     * as one. A body that does not (or a missing Jackson) leaves the request routed without a
-     * prompt rather than refused: the server, not the balancer, is the judge of a body.
+     * The request as its body describes it, for a chat or completion request whose body reads as
+     * one: with its prompt; with a token estimate when the body caps the answer
+     * ({@code max_completion_tokens} or {@code max_tokens}): the prompt at four characters a token,
+     * as {@link dev.ailb.PrefixAffinity} counts without a tokenizer, plus the cap; and with its
+     * model when {@code byModel}. A body that does not read as one (or a missing Jackson) leaves
+     * the request routed without any of them rather than refused: the server, not the balancer,
+     * is the judge of a body.
      */
-    private static Request routing(Request request, String path, String body) {
-        if (body == null) {
+    private static Request routing(Request request, String path, String body, boolean byModel) {
+        boolean chat = path.endsWith("/chat/completions");
+        if (body == null || !chat && !path.endsWith("/completions")) {
             return request;
         }
         try {
-            if (path.endsWith("/chat/completions")) {
-                return request.withPrompt(OpenAiPrompt.ofChatCompletions(body));
+            String prompt = chat ? OpenAiPrompt.ofChatCompletions(body) : OpenAiPrompt.ofCompletions(body);
+            OpenAiRequestFields fields = OpenAiRequestFields.read(body);
+            Request routed = request.withPrompt(prompt);
+            if (fields.maxOutputTokens().isPresent()) {
+                long promptTokens = (prompt.length() + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN;
+                routed = routed.withEstimatedTokens(
+                        Math.min(Request.MAX_TOKENS, promptTokens + fields.maxOutputTokens().getAsLong()));
             }
-            if (path.endsWith("/completions")) {
-                return request.withPrompt(OpenAiPrompt.ofCompletions(body));
+            if (byModel && fields.model().isPresent()) {
+                routed = routed.withModel(fields.model().get());
             }
+            return routed;
         } catch (IllegalArgumentException | IllegalStateException e) {
-            log.debug("Routing {} without its prompt: {}", request.id(), e.getMessage());
+            log.debug("Routing {} without what its body says: {}", request.id(), e.getMessage());
+            return request;
         }
-        return request;
     }
 
     /** What the balancer routes the request by. */

@@ -42,21 +42,23 @@ final class PoolHttpClient implements HttpClient {
     private final Duration readTimeout;
     private final CallOptions callOptions;
     private final Executor relays;
+    private final boolean byModel;
     private final String idPrefix;
     private final AtomicLong ids = new AtomicLong();
 
     PoolHttpClient(BalancedHttpClient http, Duration readTimeout, CallOptions callOptions, Executor relays,
-            String balancerName) {
+            boolean byModel, String balancerName) {
         this.http = http;
         this.readTimeout = readTimeout;
         this.callOptions = callOptions;
         this.relays = relays;
+        this.byModel = byModel;
         this.idPrefix = "langchain4j-" + balancerName + '-';
     }
 
     @Override
     public SuccessfulHttpResponse execute(HttpRequest request) {
-        Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout);
+        Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout, byModel);
         CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(outgoing.routing(), outgoing::toBackend,
                 HttpResponse.BodyHandlers.ofByteArray(), callOptions);
         HttpResponse<byte[]> response;
@@ -84,7 +86,7 @@ final class PoolHttpClient implements HttpClient {
     public void execute(HttpRequest request, ServerSentEventParser parser, ServerSentEventListener listener) {
         checkNotNull(parser, "parser");
         checkNotNull(listener, "listener");
-        Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout);
+        Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout, byModel);
         http.streamAsync(outgoing.routing(), outgoing::toBackend, callOptions).whenComplete((answer, failure) -> {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException && failure.getCause() != null

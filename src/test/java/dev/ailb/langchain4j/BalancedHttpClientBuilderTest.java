@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.ailb.Backend;
+import dev.ailb.BackendProfile;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerMetrics;
 import dev.ailb.RetryPolicy;
 import dev.ailb.health.OutlierDetection;
+import dev.ailb.http.OpenAiPrompt;
 import dev.ailb.testing.LoopbackServer;
 import dev.ailb.testing.ScriptedEndpoint;
 import dev.langchain4j.exception.HttpException;
@@ -344,6 +346,56 @@ class BalancedHttpClientBuilderTest {
             out.flush();
             throw new IOException("cut"); // the server drops the connection without the last chunk
         }
+    }
+
+    @Test
+    void routedByModelARequestGoesOnlyToTheBackendsServingTheModelOfItsBody() {
+        ScriptedEndpoint llama = model();
+        ScriptedEndpoint qwen = model();
+        balancer(BalancingStrategy.ROUND_ROBIN);
+        lb.addBackend("llama", LOOPBACK, serve(llama), 1, BackendProfile.builder().model("llama").build());
+        Backend q = lb.addBackend("qwen", LOOPBACK, serve(qwen), 1, BackendProfile.builder().model("qwen").build());
+        ChatModel model = OpenAiChatModel.builder().baseUrl(BASE_URL).apiKey("key").modelName("qwen").maxRetries(0)
+                .httpClientBuilder(BalancedHttpClientBuilder.of(lb).routeByModel(true)).build();
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(model.chat("question " + i)).isEqualTo("hello");
+        }
+
+        assertThat(qwen.requests()).isEqualTo(4);
+        assertThat(llama.requests()).isZero();
+        assertThat(q.successes()).isEqualTo(4);
+        assertThat(metrics().activeConnections()).isZero();
+    }
+
+    @Test
+    void aCappedAnswerCountsItsPromptAndItsCapAsTheRequestsTokensWhileInFlight() throws Exception {
+        ScriptedEndpoint server = model().hold();
+        held.add(server);
+        lb = LoadBalancer.builder().name("chat").strategy(BalancingStrategy.LEAST_CONNECTIONS).countTokens(1000)
+                .outlierDetection(OutlierDetection.disabled()).build();
+        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
+        CompletableFuture<Long> inFlight = new CompletableFuture<>();
+        Heard heard = new Heard() {
+            @Override
+            public void onPartialResponse(String partial) {
+                super.onPartialResponse(partial);
+                inFlight.complete(a.inFlightTokens());
+            }
+        };
+        StreamingChatModel capped = OpenAiStreamingChatModel.builder().baseUrl(BASE_URL).apiKey("key")
+                .modelName("llama").maxTokens(100).httpClientBuilder(BalancedHttpClientBuilder.of(lb)).build();
+
+        capped.chat("How many tokens does this question take?", heard);
+
+        long tokens = inFlight.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        String prompt = OpenAiPrompt.ofChatCompletions(server.lastRequestBody());
+        assertThat(tokens).isEqualTo((prompt.length() + 3) / 4 + 100);
+        server.release();
+        assertThat(heard.complete.get(WAIT_SECONDS, TimeUnit.SECONDS).aiMessage().text()).isEqualTo("hello");
+        assertThat(a.inFlightTokens()).isZero();
+        assertThat(a.activeConnections()).isZero();
+        assertThat(a.successes()).isOne();
     }
 
     @Test
