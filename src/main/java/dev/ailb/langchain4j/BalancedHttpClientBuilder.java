@@ -58,8 +58,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * which pool each should use. Each model names its pool here instead.
  *
  * <p>A builder is not thread-safe (LangChain4j's model builders set its timeouts, then build);
- * the clients it builds are. Each client built has an executor of its own for the streams unless
- * {@link #executor} gives one: daemon threads named {@code ailb-langchain4j-<pool>-<n>}, made as
+ * the clients it builds are. Each client built has threads of its own to read streams on unless
+ * {@link #executor} gives an executor: daemon threads named {@code ailb-langchain4j-<pool>-<n>}, made as
  * streams need them and ended after a minute idle, since LangChain4j never closes a client.
  */
 public final class BalancedHttpClientBuilder implements HttpClientBuilder {
@@ -169,9 +169,13 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
     }
 
     /**
-     * Where the clients built send from and read streams on: the JDK client's executor, and the
-     * threads that hand each stream's events to LangChain4j's listener (one per stream, for as
-     * long as it lasts). By default each client built has its own (see the class comment).
+     * The threads that read each stream and hand its events to LangChain4j's listener, one per
+     * stream for as long as it lasts; a bounded executor bounds the streams read at once. It is
+     * not the JDK client's executor, which keeps its own threads, so that streams blocked on
+     * their next event cannot starve the deliveries they wait for. By default each client built
+     * has its own (see the class comment). It must run each task on a thread of its own, never
+     * on the caller's: the task is handed over by the thread that received the stream's first
+     * bytes, which may be one the JDK client needs to receive the rest.
      *
      * @param executor the executor; the application shuts it down, if it must be
      * @return this builder
@@ -193,7 +197,6 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
         java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder()
                 .version(java.net.http.HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout != null ? connectTimeout : DEFAULT_CONNECT_TIMEOUT)
-                .executor(threads)
                 .build();
         BalancedHttpClient http = BalancedHttpClient.builder(balancer).httpClient(jdk).build();
         return new PoolHttpClient(http, readTimeout, callOptions, threads, byModel, balancer.name());

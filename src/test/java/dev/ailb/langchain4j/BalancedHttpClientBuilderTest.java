@@ -36,6 +36,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,11 +68,13 @@ class BalancedHttpClientBuilderTest {
 
     private final List<LoopbackServer> servers = new ArrayList<>();
     private final List<ScriptedEndpoint> held = new ArrayList<>();
+    private final List<ExecutorService> pools = new ArrayList<>();
     private LoadBalancer lb;
 
     @AfterEach
     void cleanUp() {
         held.forEach(ScriptedEndpoint::release);
+        pools.forEach(ExecutorService::shutdownNow);
         if (lb != null) {
             lb.close();
         }
@@ -399,6 +405,41 @@ class BalancedHttpClientBuilderTest {
     }
 
     @Test
+    void streamsAreReadOnTheExecutorGivenAndOneItRefusesIsCancelledAndReported() throws Exception {
+        ScriptedEndpoint server = model();
+        balancer(BalancingStrategy.ROUND_ROBIN);
+        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
+        List<Runnable> ran = new CopyOnWriteArrayList<>();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        pools.add(pool);
+        Executor counting = task -> {
+            ran.add(task);
+            pool.execute(task);
+        };
+        Executor refusing = task -> {
+            throw new RejectedExecutionException("full");
+        };
+        Heard read = new Heard();
+        Heard refused = new Heard();
+
+        OpenAiStreamingChatModel.builder().baseUrl(BASE_URL).apiKey("key").modelName("llama")
+                .httpClientBuilder(BalancedHttpClientBuilder.of(lb).executor(counting)).build().chat("hi", read);
+        assertThat(read.complete.get(WAIT_SECONDS, TimeUnit.SECONDS).aiMessage().text()).isEqualTo("hello");
+        OpenAiStreamingChatModel.builder().baseUrl(BASE_URL).apiKey("key").modelName("llama")
+                .httpClientBuilder(BalancedHttpClientBuilder.of(lb).executor(refusing)).build().chat("hi", refused);
+        Throwable failure = refused.error.get(WAIT_SECONDS, TimeUnit.SECONDS);
+
+        assertThat(ran).hasSize(1);
+        assertThat(failure).isInstanceOf(RejectedExecutionException.class).hasMessage("full");
+        assertThat(refused.complete).isNotDone();
+        assertThat(server.requests()).isEqualTo(2);
+        assertThat(a.successes()).isOne();
+        assertThat(a.failures()).isZero();
+        assertThat(metrics().cancelledAttempts()).as("the refused stream, released unread").isOne();
+        assertThat(a.activeConnections()).isZero();
+    }
+
+    @Test
     void badSettingsAndRequestsAreRefusedNamingThemBeforeAnythingIsSent() {
         ScriptedEndpoint server = model();
         balancer(BalancingStrategy.ROUND_ROBIN);
@@ -414,6 +455,8 @@ class BalancedHttpClientBuilderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("connectTimeout: PT-1S (expected: > 0)");
         assertThatThrownBy(() -> builder.callOptions(null)).isInstanceOf(NullPointerException.class)
                 .hasMessage("callOptions: null (expected: non-null)");
+        assertThatThrownBy(() -> builder.executor(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("executor: null (expected: non-null)");
         assertThatThrownBy(() -> client.execute(HttpRequest.builder().method(HttpMethod.GET)
                 .url("ftp://pool.invalid/v1/models").build()))
                 .isInstanceOf(IllegalArgumentException.class)
