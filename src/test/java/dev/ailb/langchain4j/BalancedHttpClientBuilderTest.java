@@ -19,6 +19,9 @@ import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.http.client.HttpClient;
 import dev.langchain4j.http.client.HttpMethod;
 import dev.langchain4j.http.client.HttpRequest;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.response.ChatResponse;
@@ -352,6 +355,29 @@ class BalancedHttpClientBuilderTest {
             out.flush();
             throw new IOException("cut"); // the server drops the connection without the last chunk
         }
+    }
+
+    @Test
+    void underPrefixAffinityAConversationsTurnsStayWhereTheirPrefixIs() {
+        List<ScriptedEndpoint> instances = List.of(model(), model(), model());
+        balancer(BalancingStrategy.PREFIX_AFFINITY);
+        for (int i = 0; i < instances.size(); i++) {
+            lb.addBackend("i" + i, LOOPBACK, serve(instances.get(i)));
+        }
+        ChatModel model = chatModel();
+        List<ChatMessage> conversation = new ArrayList<>();
+        conversation.add(SystemMessage.from("You answer questions about the fleet. ".repeat(40)));
+
+        for (int turn = 1; turn <= 4; turn++) {
+            conversation.add(UserMessage.from("question " + turn + " " + "with some detail ".repeat(20)));
+            ChatResponse answer = model.chat(conversation);
+            assertThat(answer.aiMessage().text()).isEqualTo("hello");
+            conversation.add(answer.aiMessage());
+        }
+
+        assertThat(instances.stream().map(ScriptedEndpoint::requests)).containsExactlyInAnyOrder(4, 0, 0);
+        assertThat(metrics().successes()).isEqualTo(4);
+        assertThat(metrics().activeConnections()).isZero();
     }
 
     @Test
