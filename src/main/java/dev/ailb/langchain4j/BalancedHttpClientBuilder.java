@@ -39,7 +39,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Jackson's {@code jackson-core}, which LangChain4j's OpenAI models bring; without it, or with a
  * body that does not read, the request is routed without them. It is sent to the backend picked, {@code http://host:port} followed by the path
  * and query of the request's URL, with its method, headers and body, through
- * {@link BalancedHttpClient}: a 5xx answer or a failure to connect or to read is retried on
+ * {@link BalancedHttpClient} (its body-aware calls for a chat or completion POST whose body was
+ * read, so that the server's prompt-cache figures are counted on the backend that answered,
+ * {@link dev.ailb.BackendStats#promptCache()}): a 5xx answer or a failure to connect or to read is retried on
  * another backend as the balancer's retry policy and retry budget allow, and each attempt holds a
  * lease on its backend until its answer has been read whole, or, for a stream, until the stream
  * ends (a success), fails (a failure) or is cancelled by the model's handler (no outcome). The
@@ -198,8 +200,7 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
                 .version(java.net.http.HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout != null ? connectTimeout : DEFAULT_CONNECT_TIMEOUT)
                 .build();
-        BalancedHttpClient http = BalancedHttpClient.builder(balancer).httpClient(jdk).build();
-        return new PoolHttpClient(http, readTimeout, callOptions, threads, byModel, balancer.name());
+        return new PoolHttpClient(balancer, jdk, readTimeout, callOptions, threads, byModel);
     }
 
     /** Daemon threads made on demand and ended after a minute idle: a client is never closed. */

@@ -6,6 +6,7 @@ import static dev.ailb.internal.Preconditions.quote;
 import dev.ailb.Request;
 import dev.ailb.http.OpenAiPrompt;
 import dev.ailb.http.OpenAiRequestFields;
+import dev.langchain4j.http.client.HttpMethod;
 import dev.langchain4j.http.client.HttpRequest;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,11 +36,13 @@ final class Outgoing {
     private final java.net.http.HttpRequest template;
     private final String pathAndQuery;
     private final Request routing;
+    private final String jsonBody; // null: not a chat or completion POST whose body was read
 
-    private Outgoing(java.net.http.HttpRequest template, String pathAndQuery, Request routing) {
+    private Outgoing(java.net.http.HttpRequest template, String pathAndQuery, Request routing, String jsonBody) {
         this.template = template;
         this.pathAndQuery = pathAndQuery;
         this.routing = routing;
+        this.jsonBody = jsonBody;
     }
 
     /**
@@ -77,7 +81,10 @@ final class Outgoing {
         }
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
         String pathAndQuery = uri.getRawQuery() == null ? path : path + '?' + uri.getRawQuery();
-        return new Outgoing(builder.build(), pathAndQuery, routing(new Request(id, "", path), path, body, byModel));
+        Request plain = new Request(id, "", path);
+        Optional<Request> described = body == null ? Optional.empty() : described(plain, path, body, byModel);
+        String jsonBody = described.isPresent() && request.method() == HttpMethod.POST ? body : null;
+        return new Outgoing(builder.build(), pathAndQuery, described.orElse(plain), jsonBody);
     }
 
     private static URI uri(String url) {
@@ -100,14 +107,14 @@ final class Outgoing {
      * one: with its prompt; with a token estimate when the body caps the answer
      * ({@code max_completion_tokens} or {@code max_tokens}): the prompt at four characters a token,
      * as {@link dev.ailb.PrefixAffinity} counts without a tokenizer, plus the cap; and with its
-     * model when {@code byModel}. A body that does not read as one (or a missing Jackson) leaves
-     * the request routed without any of them rather than refused: the server, not the balancer,
-     * is the judge of a body.
+     * model when {@code byModel}. Empty for a body that does not read as one (or a missing
+     * Jackson): the request is then routed without any of them rather than refused, since the
+     * server, not the balancer, is the judge of a body.
      */
-    private static Request routing(Request request, String path, String body, boolean byModel) {
+    private static Optional<Request> described(Request request, String path, String body, boolean byModel) {
         boolean chat = path.endsWith("/chat/completions");
-        if (body == null || !chat && !path.endsWith("/completions")) {
-            return request;
+        if (!chat && !path.endsWith("/completions")) {
+            return Optional.empty();
         }
         try {
             String prompt = chat ? OpenAiPrompt.ofChatCompletions(body) : OpenAiPrompt.ofCompletions(body);
@@ -121,16 +128,49 @@ final class Outgoing {
             if (byModel && fields.model().isPresent()) {
                 routed = routed.withModel(fields.model().get());
             }
-            return routed;
+            return Optional.of(routed);
         } catch (IllegalArgumentException | IllegalStateException e) {
             log.debug("Routing {} without what its body says: {}", request.id(), e.getMessage());
-            return request;
+            return Optional.empty();
         }
     }
 
     /** What the balancer routes the request by. */
     Request routing() {
         return routing;
+    }
+
+    /**
+     * The JSON body of a chat or completion POST whose body was read, to be sent with
+     * {@link dev.ailb.http.BalancedHttpClient}'s body-aware calls, which also report the server's
+     * prompt-cache figures on the backend that answered; empty for any other request.
+     */
+    Optional<String> jsonBody() {
+        return Optional.ofNullable(jsonBody);
+    }
+
+    /** The path and query of the request's URL, which every attempt keeps. */
+    String pathAndQuery() {
+        return pathAndQuery;
+    }
+
+    /**
+     * Finishes a body-aware call's request as this request: its headers in place of the
+     * builder's ({@code Content-Type} among them) and its timeout. Its headers were checked when
+     * this was built, so this does not throw.
+     */
+    java.net.http.HttpRequest.Builder finish(java.net.http.HttpRequest.Builder builder) {
+        template.headers().map().forEach((name, values) -> {
+            for (int i = 0; i < values.size(); i++) {
+                if (i == 0) {
+                    builder.setHeader(name, values.get(i));
+                } else {
+                    builder.header(name, values.get(i));
+                }
+            }
+        });
+        template.timeout().ifPresent(builder::timeout);
+        return builder;
     }
 
     /** The request as sent to the backend at {@code base} ({@code scheme://host:port}). */

@@ -5,6 +5,7 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
 import dev.ailb.CallFailedException;
 import dev.ailb.CallOptions;
 import dev.ailb.DeadlineExceededException;
+import dev.ailb.LoadBalancer;
 import dev.ailb.http.BalancedHttpClient;
 import dev.ailb.http.StreamedResponse;
 import dev.langchain4j.exception.HttpException;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * LangChain4j's {@link HttpClient} over a pool, as {@link BalancedHttpClientBuilder} builds it:
  * each request is checked and converted once ({@link Outgoing}), then sent through
- * {@link BalancedHttpClient}'s asynchronous calls, which pick a backend per attempt, retry a 5xx
+ * {@link BalancedHttpClient}'s asynchronous calls (the body-aware ones for a chat or completion
+ * POST whose body was read, so that the server's prompt-cache figures are counted), which pick a backend per attempt, retry a 5xx
  * answer or a failure to connect on another one within the balancer's retry policy and budget,
  * and hold each attempt's lease until its answer is read. A streamed answer is handed to
  * LangChain4j's parser by an {@link EventStreamRelay} on the client's executor. Thread-safe.
@@ -38,6 +40,8 @@ import org.slf4j.LoggerFactory;
 final class PoolHttpClient implements HttpClient {
     private static final Logger log = LoggerFactory.getLogger(PoolHttpClient.class);
 
+    private final LoadBalancer balancer;
+    private final java.net.http.HttpClient jdk;
     private final BalancedHttpClient http;
     private final Duration readTimeout;
     private final CallOptions callOptions;
@@ -46,21 +50,26 @@ final class PoolHttpClient implements HttpClient {
     private final String idPrefix;
     private final AtomicLong ids = new AtomicLong();
 
-    PoolHttpClient(BalancedHttpClient http, Duration readTimeout, CallOptions callOptions, Executor relays,
-            boolean byModel, String balancerName) {
-        this.http = http;
+    PoolHttpClient(LoadBalancer balancer, java.net.http.HttpClient jdk, Duration readTimeout, CallOptions callOptions,
+            Executor relays, boolean byModel) {
+        this.balancer = balancer;
+        this.jdk = jdk;
+        this.http = BalancedHttpClient.builder(balancer).httpClient(jdk).build();
         this.readTimeout = readTimeout;
         this.callOptions = callOptions;
         this.relays = relays;
         this.byModel = byModel;
-        this.idPrefix = "langchain4j-" + balancerName + '-';
+        this.idPrefix = "langchain4j-" + balancer.name() + '-';
     }
 
     @Override
     public SuccessfulHttpResponse execute(HttpRequest request) {
         Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout, byModel);
-        CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(outgoing.routing(), outgoing::toBackend,
-                HttpResponse.BodyHandlers.ofByteArray(), callOptions);
+        CompletableFuture<HttpResponse<byte[]>> answer = outgoing.jsonBody().isPresent()
+                ? jsonClient(outgoing).sendJsonAsync(outgoing.routing(), outgoing.pathAndQuery(),
+                        outgoing.jsonBody().get(), HttpResponse.BodyHandlers.ofByteArray(), callOptions)
+                : http.sendAsync(outgoing.routing(), outgoing::toBackend, HttpResponse.BodyHandlers.ofByteArray(),
+                        callOptions);
         HttpResponse<byte[]> response;
         try {
             response = answer.get();
@@ -87,7 +96,11 @@ final class PoolHttpClient implements HttpClient {
         checkNotNull(parser, "parser");
         checkNotNull(listener, "listener");
         Outgoing outgoing = Outgoing.of(request, nextId(), readTimeout, byModel);
-        http.streamAsync(outgoing.routing(), outgoing::toBackend, callOptions).whenComplete((answer, failure) -> {
+        CompletableFuture<StreamedResponse> streamed = outgoing.jsonBody().isPresent()
+                ? jsonClient(outgoing).streamJsonAsync(outgoing.routing(), outgoing.pathAndQuery(),
+                        outgoing.jsonBody().get(), callOptions)
+                : http.streamAsync(outgoing.routing(), outgoing::toBackend, callOptions);
+        streamed.whenComplete((answer, failure) -> {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                         ? failure.getCause() : failure;
@@ -101,6 +114,15 @@ final class PoolHttpClient implements HttpClient {
                 notifyError(listener, e);
             }
         });
+    }
+
+    /**
+     * A client for one chat or completion POST, whose body-aware calls send it with its own
+     * headers and report the server's prompt-cache figures ({@code usage}) on the backend that
+     * answered. Cheap: it shares the JDK client and holds a few references.
+     */
+    private BalancedHttpClient jsonClient(Outgoing outgoing) {
+        return BalancedHttpClient.builder(balancer).httpClient(jdk).jsonRequestCustomizer(outgoing::finish).build();
     }
 
     private String nextId() {

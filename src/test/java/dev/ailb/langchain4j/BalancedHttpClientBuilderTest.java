@@ -10,6 +10,7 @@ import dev.ailb.BackendProfile;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
 import dev.ailb.LoadBalancerMetrics;
+import dev.ailb.PromptCacheStats;
 import dev.ailb.RetryPolicy;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.http.OpenAiPrompt;
@@ -19,6 +20,7 @@ import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.http.client.HttpClient;
 import dev.langchain4j.http.client.HttpMethod;
 import dev.langchain4j.http.client.HttpRequest;
+import dev.langchain4j.http.client.SuccessfulHttpResponse;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
@@ -61,12 +63,16 @@ class BalancedHttpClientBuilderTest {
     private static final String BASE_URL = "http://pool.invalid/v1";
     private static final String ANSWER = "{\"id\":\"cmpl-1\",\"object\":\"chat.completion\",\"created\":1,"
             + "\"model\":\"llama\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hello\"},"
-            + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}";
+            + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13,"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":8}}}";
     private static final String FIRST_EVENT = "data: {\"id\":\"cmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1,"
             + "\"model\":\"llama\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hel\"}}]}\n\n";
     private static final String REST_OF_STREAM = "data: {\"id\":\"cmpl-2\",\"object\":\"chat.completion.chunk\","
             + "\"created\":1,\"model\":\"llama\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},"
-            + "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+            + "\"finish_reason\":\"stop\"}]}\n\n"
+            + "data: {\"id\":\"cmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"llama\",\"choices\":[],"
+            + "\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":2,\"total_tokens\":22,"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":16}}}\n\ndata: [DONE]\n\n";
     private static final long WAIT_SECONDS = 30;
 
     private final List<LoopbackServer> servers = new ArrayList<>();
@@ -140,18 +146,28 @@ class BalancedHttpClientBuilderTest {
     @Test
     void theChatModelsAnswerComesFromABackendOfThePoolAndItsLeaseEnds() {
         ScriptedEndpoint server = model();
+        List<String> sent = new CopyOnWriteArrayList<>();
         balancer(BalancingStrategy.ROUND_ROBIN);
-        Backend a = lb.addBackend("a", LOOPBACK, serve(server));
+        Backend a = lb.addBackend("a", LOOPBACK, serve(exchange -> {
+            sent.add(exchange.getRequestMethod() + " " + exchange.getRequestURI() + " "
+                    + exchange.getRequestHeaders().get("Authorization") + " "
+                    + exchange.getRequestHeaders().get("Content-Type"));
+            server.handle(exchange);
+        }));
 
         String answer = chatModel().chat("hi");
 
         assertThat(answer).isEqualTo("hello");
+        assertThat(sent).containsExactly("POST /v1/chat/completions [Bearer key] [application/json]");
         assertThat(server.requests()).isOne();
         assertThat(server.lastRequestBody().replace(" ", "")).contains("\"model\":\"llama\"").contains("\"content\":\"hi\"");
         assertThat(a.totalRequests()).isOne();
         assertThat(a.successes()).isOne();
         assertThat(a.failures()).isZero();
         assertThat(a.activeConnections()).isZero();
+        PromptCacheStats cache = lb.getBackendStats("a").promptCache();
+        assertThat(cache.reportedPromptTokens()).as("the server's usage, counted on its backend").isEqualTo(12);
+        assertThat(cache.reportedCachedTokens()).isEqualTo(8);
     }
 
     @Test
@@ -220,6 +236,31 @@ class BalancedHttpClientBuilderTest {
     }
 
     @Test
+    void anyOtherRequestKeepsItsMethodPathQueryAndHeaders() {
+        ScriptedEndpoint models = ScriptedEndpoint.answering(200, "application/json", "{\"data\":[]}");
+        List<String> sent = new CopyOnWriteArrayList<>();
+        LoopbackServer server = LoopbackServer.start("openai", Map.of("/v1/models", exchange -> {
+            sent.add(exchange.getRequestMethod() + " " + exchange.getRequestURI() + " "
+                    + exchange.getRequestHeaders().get("X-Team"));
+            models.handle(exchange);
+        }));
+        servers.add(server);
+        balancer(BalancingStrategy.ROUND_ROBIN);
+        Backend a = lb.addBackend("a", LOOPBACK, server.port());
+        HttpClient client = BalancedHttpClientBuilder.of(lb).build();
+
+        SuccessfulHttpResponse response = client.execute(HttpRequest.builder().method(HttpMethod.GET)
+                .url(BASE_URL + "/models?owned_by=me").addHeader("X-Team", "search").addQueryParam("limit", "2").build());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("{\"data\":[]}");
+        assertThat(response.headers().get("Content-Type")).containsExactly("application/json");
+        assertThat(sent).containsExactly("GET /v1/models?owned_by=me&limit=2 [search]");
+        assertThat(a.successes()).isOne();
+        assertThat(a.activeConnections()).isZero();
+    }
+
+    @Test
     void theStreamingModelsAnswerArrivesInPiecesAndItsLeaseEndsWithTheStream() throws Exception {
         ScriptedEndpoint server = model();
         balancer(BalancingStrategy.ROUND_ROBIN);
@@ -237,6 +278,9 @@ class BalancedHttpClientBuilderTest {
         assertThat(a.failures()).isZero();
         assertThat(a.firstByteCount()).isOne();
         assertThat(a.activeConnections()).isZero();
+        PromptCacheStats cache = lb.getBackendStats("a").promptCache();
+        assertThat(cache.reportedPromptTokens()).as("from the stream's last chunk").isEqualTo(20);
+        assertThat(cache.reportedCachedTokens()).isEqualTo(16);
     }
 
     @Test
