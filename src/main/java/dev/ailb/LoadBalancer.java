@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -231,6 +232,39 @@ public final class LoadBalancer implements AutoCloseable {
      */
     public static LoadBalancer fromProperties(Map<?, ?> properties, String prefix) {
         return PropertiesConfig.build(PropertiesConfig.parse(properties, prefix), prefix);
+    }
+
+    /**
+     * Builds a balancer from properties as {@link #fromProperties(Map, String)} does, after letting
+     * {@code customizer} give the builder what properties cannot say: a ticker, a scheduler, a
+     * custom strategy or health check, a retry policy. The customizer sees the builder with every
+     * property applied and before {@code build()}; each setting may still be given only once, so
+     * a customizer that sets what a property already set is refused with the builder's
+     * {@link IllegalStateException} ({@code healthCheck was already set ...}) and nothing is built.
+     * The backends are added after the build, as without a customizer.
+     *
+     * <pre>{@code
+     * LoadBalancer lb = LoadBalancer.fromProperties(properties, "ailb.",
+     *         builder -> builder.retryPolicy(RetryPolicy.builder().maxAttempts(2).build()));
+     * }</pre>
+     *
+     * @param properties the properties, for instance a {@link java.util.Properties}, whose defaults
+     *                   are read too
+     * @param prefix     the prefix of the keys to read, such as {@code "ailb."}; may be empty
+     * @param customizer called once with the builder, on the calling thread
+     * @return a new balancer with these settings and backends
+     * @throws NullPointerException     if an argument is null
+     * @throws IllegalArgumentException naming the first property that is unknown, missing or bad
+     * @throws RuntimeException         whatever the customizer throws, the builder's
+     *                                  {@link IllegalStateException} for a setting given twice
+     *                                  among them; nothing is built then
+     */
+    public static LoadBalancer fromProperties(Map<?, ?> properties, String prefix,
+            Consumer<? super LoadBalancerBuilder> customizer) {
+        checkNotNull(customizer, "customizer");
+        PropertiesConfig.Parsed parsed = PropertiesConfig.parse(properties, prefix);
+        customizer.accept(parsed.builder());
+        return PropertiesConfig.build(parsed, prefix);
     }
 
     // ---------------------------------------------------------------- backends

@@ -305,6 +305,8 @@ class BadInputCatalogueTest {
                 f -> f.retries.hedgeBudgetPercent(101));
         call("retry-min-hedges-negative", "retries.minHedgesPerSecond(-1)",
                 f -> f.retries.minHedgesPerSecond(-1));
+        call("properties-customizer-null", "LoadBalancer.fromProperties(Map.of(), \"ailb.\", null)",
+                f -> LoadBalancer.fromProperties(Map.of(), "ailb.", null));
         call("call-scheduler-null", "builder.callScheduler(null)",
                 f -> f.builder.callScheduler(null));
         call("attempt-tracing-null", "builder.attemptTracing(null)",

@@ -336,4 +336,54 @@ class PropertiesConfigTest {
         assertThatThrownBy(() -> LoadBalancer.fromProperties(new Properties(), null))
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("prefix");
     }
+
+    @Test
+    void aCustomizerGivesTheBuilderWhatPropertiesCannotSay() {
+        // given
+        dev.ailb.testing.ManualTicker ticker = new dev.ailb.testing.ManualTicker();
+        Properties p = properties("ailb.name", "chat", "ailb.strategy", "LEAST_CONNECTIONS",
+                "ailb.backends.a.host", "10.0.0.1", "ailb.backends.a.port", "8000");
+        java.util.List<LoadBalancerBuilder> seen = new java.util.ArrayList<>();
+
+        // when
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.", builder -> {
+            seen.add(builder);
+            builder.ticker(ticker).sessionIdleTimeout(java.time.Duration.ofSeconds(1));
+        })) {
+            // then: properties and customizer both applied, the backends added after the build
+            assertThat(seen).hasSize(1);
+            assertThat(lb.name()).isEqualTo("chat");
+            assertThat(lb.getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
+            assertThat(lb.getBackends()).extracting(Backend::id).containsExactly("a");
+            Backend a = lb.selectBackend(new Request("r", "10.1.1.1", "/v1/completions"), "session-1");
+            assertThat(lb.getAllStats().metrics().sessions()).isOne();
+            ticker.advance(java.time.Duration.ofSeconds(2)); // the customizer's idle timeout, in its time
+            assertThat(lb.getAllStats().metrics().sessions()).isZero();
+            assertThat(a.id()).isEqualTo("a");
+        }
+    }
+
+    @Test
+    void aCustomizerThatSetsWhatAPropertySetIsRefusedAndNothingIsBuilt() {
+        Properties p = properties("ailb.strategy", "RANDOM");
+
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(p, "ailb.",
+                builder -> builder.strategy(BalancingStrategy.ROUND_ROBIN)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("strategy");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(p, "ailb.", null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessage("customizer: null (expected: non-null)");
+    }
+
+    @Test
+    void aBadPropertyIsRefusedBeforeTheCustomizerRuns() {
+        java.util.List<LoadBalancerBuilder> seen = new java.util.ArrayList<>();
+
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.max-sessions", "0"), "ailb.",
+                seen::add))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.max-sessions: maxSessions: 0");
+        assertThat(seen).isEmpty();
+    }
 }
