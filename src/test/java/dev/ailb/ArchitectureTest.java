@@ -43,8 +43,10 @@ import java.util.stream.Collectors;
 /**
  * The layering of the library, checked on its compiled classes (tests excluded):
  * <pre>
- *   dev.ailb.langchain4j                 a framework's adapter, over the public API and the
- *                 |                      public HTTP client of dev.ailb.http
+ *   dev.ailb.langchain4j                  a framework's adapter, over the public API and the
+ *                 |                       public HTTP client of dev.ailb.http
+ *   dev.ailb.spring.boot                  Spring Boot auto-configuration, over the public API
+ *                 |                       and the Micrometer binder
  *   dev.ailb.http, dev.ailb.micrometer   optional integrations, over the public API only
  *                 |
  *   dev.ailb  &lt;-&gt;  dev.ailb.health         the API and its collaborators; the built-in strategies
@@ -198,11 +200,32 @@ class ArchitectureTest {
                     + " HTTP stack, and otherwise uses what any user can");
 
     @ArchTest
+    static final ArchRule springBootUsesOnlyThePublicApi = classes()
+            .that().resideInAPackage("dev.ailb.spring.boot..")
+            .should().onlyDependOnClassesThat(resideOutsideOfPackage("dev.ailb..")
+                    .or(resideInAPackage("dev.ailb.spring.boot.."))
+                    .or(resideInAPackage("dev.ailb.internal.."))
+                    .or(resideInAPackage("dev.ailb.micrometer.."))
+                    .or(new PublicApiType()))
+            .because("the auto-configuration is written as an application would write it, over the public"
+                    + " types of dev.ailb and dev.ailb.health, and registers the public Micrometer binder");
+
+    @ArchTest
     static final ArchRule nothingElseUsesTheMicrometerBinder = noClasses()
             .that().resideOutsideOfPackage("dev.ailb.micrometer..")
+            .and().doNotHaveFullyQualifiedName("dev.ailb.spring.boot.PoolMeterBinderBeans")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.micrometer..")
             .because("Micrometer is an optional dependency: a class of the core that touched this package"
-                    + " would fail with NoClassDefFoundError in an application without Micrometer");
+                    + " would fail with NoClassDefFoundError in an application without Micrometer; the one"
+                    + " class of the Spring Boot auto-configuration that registers the binder is imported only"
+                    + " when Micrometer is on the class path");
+
+    @ArchTest
+    static final ArchRule nothingElseUsesTheSpringBootAutoConfiguration = noClasses()
+            .that().resideOutsideOfPackage("dev.ailb.spring..")
+            .should().dependOnClassesThat().resideInAPackage("dev.ailb.spring.boot..")
+            .because("Spring Boot is an optional dependency: only Spring Boot loads the auto-configuration,"
+                    + " from its imports file, never a class of the library");
 
     @ArchTest
     static final ArchRule nothingElseUsesTheHttpClient = noClasses()

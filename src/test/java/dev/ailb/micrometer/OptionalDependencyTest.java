@@ -14,10 +14,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Micrometer, Jackson and LangChain4j are optional: no class outside {@code dev.ailb.micrometer} may
- * name a type of Micrometer, none but the JSON readers of {@code dev.ailb.http} a type of Jackson,
- * and none outside {@code dev.ailb.langchain4j} a type of LangChain4j, or an application without
- * them would fail to load it. (The readers are reached only after
+ * Micrometer, Jackson and the frameworks are optional: no class outside {@code dev.ailb.micrometer}
+ * may name a type of Micrometer, none but the JSON readers of {@code dev.ailb.http} a type of
+ * Jackson, and none outside a framework's own package ({@code dev.ailb.langchain4j},
+ * {@code dev.ailb.spring.boot}) a type of that framework, or an application without them would fail
+ * to load it. (The readers are reached only after
  * {@code dev.ailb.http.Jackson} has checked that Jackson is there; ClassPathWithoutJacksonTest and
  * ModulePathConsumerTest run the library without either.)
  */
@@ -65,18 +66,32 @@ class OptionalDependencyTest {
 
     @Test
     void onlyTheLangChain4jPackageReferencesLangChain4j() throws Exception {
+        assertOnlyPackageNames("dev/langchain4j/", "dev/ailb/langchain4j/",
+                "dev/ailb/langchain4j/BalancedHttpClientBuilder.class");
+    }
+
+    @Test
+    void onlyTheSpringBootPackageReferencesSpringBoot() throws Exception {
+        assertOnlyPackageNames("org/springframework/boot/", "dev/ailb/spring/boot/",
+                "dev/ailb/spring/boot/AilbAutoConfiguration.class");
+    }
+
+    /**
+     * Only the classes under {@code packagePrefix} name a type under {@code typePrefix}, and
+     * {@code witness} does, so that the check is known to see a reference.
+     */
+    private static void assertOnlyPackageNames(String typePrefix, String packagePrefix, String witness) throws Exception {
         Path classes = Path.of(LoadBalancer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Set<String> mentioning = new TreeSet<>();
         try (Stream<Path> walk = Files.walk(classes)) {
             for (Path file : walk.filter(p -> p.toString().endsWith(".class")).toList()) {
-                if (mentions(file, "dev/langchain4j/")) {
+                if (mentions(file, typePrefix)) {
                     mentioning.add(classes.relativize(file).toString().replace('\\', '/'));
                 }
             }
         }
-        assertThat(mentioning).as("the check can see a reference")
-                .contains("dev/ailb/langchain4j/BalancedHttpClientBuilder.class");
-        assertThat(mentioning).allSatisfy(name -> assertThat(name).startsWith("dev/ailb/langchain4j/"));
+        assertThat(mentioning).as("the check can see a reference").contains(witness);
+        assertThat(mentioning).allSatisfy(name -> assertThat(name).startsWith(packagePrefix));
     }
 
     private static boolean mentionsMicrometer(Path classFile) throws IOException {

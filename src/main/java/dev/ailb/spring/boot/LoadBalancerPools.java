@@ -1,0 +1,79 @@
+package dev.ailb.spring.boot;
+
+import dev.ailb.LoadBalancer;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The pools of the application, by name: one {@link LoadBalancer} for each name under
+ * {@code ailb.pools}, in the order of the configuration. Each is also a bean of its own, qualified
+ * by its name:
+ *
+ * <pre>{@code
+ * ChatService(@Qualifier("chat") LoadBalancer chat, LoadBalancerPools pools) { ... }
+ * }</pre>
+ *
+ * <p>The pools start their health checks, load polls and model discovery when the application
+ * context starts, stop them when it stops, and are closed with it; do not close them yourself.
+ * Immutable and thread-safe.
+ */
+public final class LoadBalancerPools {
+    private final Map<String, LoadBalancer> pools;
+
+    LoadBalancerPools(Map<String, LoadBalancer> pools) {
+        this.pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
+    }
+
+    /**
+     * The pool of a name.
+     *
+     * @param name the pool's name
+     * @return its balancer
+     * @throws NullPointerException     if {@code name} is null
+     * @throws IllegalArgumentException if no pool has this name
+     */
+    public LoadBalancer get(String name) {
+        return find(name).orElseThrow(() -> new IllegalArgumentException(
+                "pool: \"" + name + "\" (expected one of " + pools.keySet() + ")"));
+    }
+
+    /**
+     * The pool of a name, if there is one.
+     *
+     * @param name the pool's name
+     * @return its balancer, or empty
+     * @throws NullPointerException if {@code name} is null
+     */
+    public Optional<LoadBalancer> find(String name) {
+        if (name == null) {
+            throw new NullPointerException("name: null (expected: non-null)");
+        }
+        return Optional.ofNullable(pools.get(name));
+    }
+
+    /**
+     * The pools' names.
+     *
+     * @return the names, in the order of the configuration
+     */
+    public Set<String> names() {
+        return pools.keySet();
+    }
+
+    /**
+     * Every pool by name.
+     *
+     * @return an unmodifiable map, in the order of the configuration
+     */
+    public Map<String, LoadBalancer> asMap() {
+        return pools;
+    }
+
+    @Override
+    public String toString() {
+        return "LoadBalancerPools" + pools.keySet();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.ailb.spring.boot;
+
+import dev.ailb.LoadBalancer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the pools from their properties, each through
+ * {@link LoadBalancer#fromProperties(Map, String, java.util.function.Consumer)} under the prefix
+ * {@code ailb.pools.<name>.}, so that a refusal names the full key, with every customizer applied.
+ * All or nothing: when one pool is refused, those already built are closed.
+ */
+final class PoolFactory {
+    private PoolFactory() {}
+
+    static LoadBalancerPools build(AilbProperties properties, List<LoadBalancerBuilderCustomizer> customizers) {
+        Map<String, LoadBalancer> built = new LinkedHashMap<>();
+        try {
+            properties.pools().forEach((name, pool) -> {
+                String prefix = "ailb.pools." + name + ".";
+                Map<String, String> keys = new LinkedHashMap<>();
+                PoolProperties.of(name, pool).forEach((key, value) -> keys.put(prefix + key, value));
+                built.put(name, LoadBalancer.fromProperties(keys, prefix, builder -> {
+                    for (LoadBalancerBuilderCustomizer customizer : customizers) {
+                        customizer.customize(name, builder);
+                    }
+                }));
+            });
+        } catch (RuntimeException e) {
+            built.values().forEach(LoadBalancer::close);
+            throw e;
+        }
+        return new LoadBalancerPools(built);
+    }
+}
