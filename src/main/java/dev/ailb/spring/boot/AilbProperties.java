@@ -12,7 +12,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * The {@code ailb.*} properties: one or several named pools, each a balancer of its own. A pool
  * takes the keys of {@link dev.ailb.LoadBalancer#fromProperties(Map, String)} under
- * {@code ailb.pools.<name>.}, and its values are checked by the same parser: a bad value fails the
+ * {@code ailb.pools.<name>.}; the same keys under {@code ailb.defaults.} (all but
+ * {@code backends}) apply to every pool that does not set them. Every value is checked by the
+ * library's parser: a bad value fails the
  * application's start with the library's message after the full key
  * ({@code ailb.pools.chat.max-sessions: maxSessions: 0 (expected: 1..10000000)}); a value of the
  * wrong type (a word for a number) is refused by Spring's binder, naming the key too. A setting
@@ -33,16 +35,19 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *
  * <p>Immutable and thread-safe.
  *
- * @param pools the pools by name; each name becomes the balancer's
- *              {@linkplain dev.ailb.LoadBalancer#name() name} and its bean's qualifier
+ * @param pools    the pools by name; each name becomes the balancer's
+ *                 name and its bean's qualifier
+ * @param defaults the settings of every pool that does not set them itself; backends are only
+ *                 set per pool
  */
 @ConfigurationProperties("ailb")
-public record AilbProperties(Map<String, Pool> pools) {
+public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
 
     /**
      * Keeps the pools in the order of the configuration, and none when none is set.
      *
-     * @param pools the pools by name, or null for none
+     * @param pools    the pools by name, or null for none
+     * @param defaults the settings every pool inherits, or null for none
      */
     public AilbProperties {
         pools = pools == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(pools));
@@ -52,12 +57,12 @@ public record AilbProperties(Map<String, Pool> pools) {
      * The settings of one pool; each is left to the builder's default when not set.
      *
      * @param strategy           the strategy, by the name of a built-in one
-     *                           ({@code round-robin}, {@code least-connections},
-     *                           {@code weighted-round-robin}, {@code ip-hash},
-     *                           {@code least-response-time}, {@code random},
-     *                           {@code resource-based}, {@code prefix-affinity}); default
+     *                           (round-robin, least-connections,
+     *                           weighted-round-robin, ip-hash,
+     *                           least-response-time, random,
+     *                           resource-based, prefix-affinity); default
      *                           round robin. A custom strategy is set with a
-     *                           {@link LoadBalancerBuilderCustomizer}
+     *                           LoadBalancerBuilderCustomizer
      * @param backends           the backends by id, added when the pool is built
      * @param healthCheck        the active health check; none by default
      * @param healthyThreshold   passed checks in a row that bring a backend back, 1..1000; default 2
@@ -74,10 +79,10 @@ public record AilbProperties(Map<String, Pool> pools) {
      *                           default 10s
      * @param countTokens        count tokens in flight instead of connections, with this estimate
      *                           for a request that says nothing of its size; off by default
-     * @param loadSource         where load reports are polled: {@code vllm} reads each backend's
-     *                           {@code GET /metrics}; none by default
+     * @param loadSource         where load reports are polled: vllm reads each backend's
+     *                           GET /metrics; none by default
      * @param loadPollInterval   how often the load source is polled; default 1s
-     * @param discoverModels     how often each backend is asked {@code GET /v1/models} which
+     * @param discoverModels     how often each backend is asked GET /v1/models which
      *                           models and adapters it serves; not asked by default
      * @param saturation         when a backend counts as saturated
      * @param connectionLimit    the most connections a backend takes at once; none by default
@@ -137,7 +142,7 @@ public record AilbProperties(Map<String, Pool> pools) {
 
     /**
      * One backend of a pool. An id with dots is written in brackets
-     * ({@code ailb.pools.chat.backends.[gpu.1].host}), as Spring Boot binds map keys.
+     * (ailb.pools.chat.backends.[gpu.1].host), as Spring Boot binds map keys.
      *
      * @param host     its host name or address, never resolved by the balancer
      * @param port     its port, 1..65535
@@ -170,9 +175,9 @@ public record AilbProperties(Map<String, Pool> pools) {
     /**
      * The active health check of a pool's backends, which runs from the application's start.
      *
-     * @param type     {@code http} (a {@code GET} of the path answered 2xx) or {@code tcp} (a
+     * @param type     http (a GET of the path answered 2xx) or tcp (a
      *                 connection accepted); default http when a path is set
-     * @param path     the path of the http check; default {@code /health}
+     * @param path     the path of the http check; default /health
      * @param interval mean time between check rounds; default 5s
      * @param timeout  a check without a verdict by then has failed; default 2s
      * @param jitter   spread of the rounds, below the interval; default a tenth of it

@@ -9,6 +9,8 @@ import java.util.Map;
  * Builds the pools from their properties, each through
  * {@link LoadBalancer#fromProperties(Map, String, java.util.function.Consumer)} under the prefix
  * {@code ailb.pools.<name>.}, so that a refusal names the full key, with every customizer applied.
+ * A key that the pool does not set but {@code ailb.defaults} does takes the default's value; a
+ * refusal of it still names the pool's key, the one that was read.
  * All or nothing: when one pool is refused, those already built are closed.
  */
 final class PoolFactory {
@@ -20,7 +22,8 @@ final class PoolFactory {
             properties.pools().forEach((name, pool) -> {
                 String prefix = "ailb.pools." + name + ".";
                 Map<String, String> keys = new LinkedHashMap<>();
-                PoolProperties.of(name, pool).forEach((key, value) -> keys.put(prefix + key, value));
+                PoolProperties.of(name, properties.defaults(), pool)
+                        .forEach((key, value) -> keys.put(prefix + key, value));
                 built.put(name, LoadBalancer.fromProperties(keys, prefix, builder -> {
                     for (LoadBalancerBuilderCustomizer customizer : customizers) {
                         customizer.customize(name, builder);

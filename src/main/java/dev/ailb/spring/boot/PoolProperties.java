@@ -18,8 +18,26 @@ final class PoolProperties {
 
     private PoolProperties() {}
 
-    /** The keys of one pool, relative to {@code ailb.pools.<name>.}. */
-    static Map<String, String> of(String name, AilbProperties.Pool pool) {
+    /**
+     * The keys of one pool, relative to {@code ailb.pools.<name>.}: those of the defaults, then the
+     * pool's own over them.
+     *
+     * @throws IllegalArgumentException if the defaults name backends
+     */
+    static Map<String, String> of(String name, AilbProperties.Pool defaults, AilbProperties.Pool pool) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        if (defaults != null) {
+            if (!defaults.backends().isEmpty()) {
+                throw new IllegalArgumentException("ailb.defaults.backends: " + defaults.backends().keySet()
+                        + " (expected: backends under ailb.pools.<name>.backends, each in its pool)");
+            }
+            keys.putAll(of(name, defaults));
+        }
+        keys.putAll(of(name, pool));
+        return keys;
+    }
+
+    private static Map<String, String> of(String name, AilbProperties.Pool pool) {
         PoolProperties p = new PoolProperties();
         p.put("name", name);
         p.put("strategy", pool.strategy() == null ? null

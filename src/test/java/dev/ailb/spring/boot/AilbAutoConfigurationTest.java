@@ -346,6 +346,40 @@ class AilbAutoConfigurationTest {
     }
 
     @Test
+    void defaultsApplyToEveryPoolThatDoesNotSetTheKeyItself() {
+        runner.withPropertyValues(
+                        "ailb.defaults.strategy=least-connections",
+                        "ailb.pools.chat.backends.x.host=10.0.0.1",
+                        "ailb.pools.chat.backends.x.port=8000",
+                        "ailb.pools.embeddings.strategy=random",
+                        "ailb.pools.embeddings.backends.y.host=10.0.0.2",
+                        "ailb.pools.embeddings.backends.y.port=8000")
+                .run(context -> {
+                    LoadBalancerPools pools = context.getBean(LoadBalancerPools.class);
+                    assertThat(pools.get("chat").getStrategy()).isSameAs(BalancingStrategy.LEAST_CONNECTIONS);
+                    assertThat(pools.get("embeddings").getStrategy()).isSameAs(BalancingStrategy.RANDOM);
+                });
+        runner.withPropertyValues("ailb.defaults.max-sessions=0", "ailb.pools.chat.strategy=random")
+                .run(context -> assertThat(rootCause(context.getStartupFailure()))
+                        .hasMessage("ailb.pools.chat.max-sessions: maxSessions: 0 (expected: 1..10000000)"));
+        runner.withPropertyValues("ailb.defaults.backends.x.host=10.0.0.1", "ailb.pools.chat.strategy=random")
+                .run(context -> assertThat(rootCause(context.getStartupFailure()))
+                        .hasMessage("ailb.defaults.backends: [x] (expected: backends under"
+                                + " ailb.pools.<name>.backends, each in its pool)"));
+    }
+
+    @Test
+    void theEndpointsAnswersAreWrittenAsJson() throws Exception {
+        runner.withPropertyValues("ailb.pools.chat.backends.x.host=10.0.0.1", "ailb.pools.chat.backends.x.port=8000")
+                .run(context -> {
+                    String json = tools.jackson.databind.json.JsonMapper.builder().build()
+                            .writeValueAsString(context.getBean(LoadBalancerEndpoint.class).pools());
+                    assertThat(json).contains("\"name\":\"chat\"", "\"id\":\"x\"", "\"health\":\"HEALTHY\"",
+                            "\"inMaintenance\":false", "\"activeConnections\":0");
+                });
+    }
+
+    @Test
     void withoutPoolsNothingIsCreated() {
         runner.withPropertyValues("ailb.other=1").run(context -> {
             assertThat(context).hasNotFailed();
