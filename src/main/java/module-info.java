@@ -2,8 +2,8 @@
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
  * {@code dev.ailb}, {@code dev.ailb.health} and {@code dev.ailb.http} (whose body-aware calls need
  * Jackson's {@code jackson-core}), {@code dev.ailb.micrometer} for applications that have
- * Micrometer, and {@code dev.ailb.langchain4j} for those that have LangChain4j; everything else is
- * internal.
+ * Micrometer, {@code dev.ailb.langchain4j} for those that have LangChain4j, and
+ * {@code dev.ailb.spring.boot}, the Spring Boot auto-configuration; everything else is internal.
  */
 module dev.ailb {
     requires org.slf4j;
