@@ -64,6 +64,10 @@ public class AilbAutoConfiguration {
         return new PoolsLifecycle(pools);
     }
 
+    // Each framework's per-pool beans come as a nested configuration under that framework's
+    // condition, importing a PerPoolBeans subclass, as the meter binders below do; a chat model
+    // over each pool, where Spring AI is, is one more of them.
+
     /** A meter binder per pool, where Micrometer is. */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
