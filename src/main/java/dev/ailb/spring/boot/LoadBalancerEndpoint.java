@@ -1,5 +1,7 @@
 package dev.ailb.spring.boot;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import dev.ailb.Backend;
 import dev.ailb.LoadBalancer;
 import java.util.LinkedHashMap;
@@ -44,10 +46,7 @@ public class LoadBalancerEndpoint {
      * @throws NullPointerException if {@code pools} is null
      */
     public LoadBalancerEndpoint(LoadBalancerPools pools) {
-        if (pools == null) {
-            throw new NullPointerException("pools: null (expected: non-null)");
-        }
-        this.pools = pools;
+        this.pools = checkNotNull(pools, "pools");
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.ailb.spring.boot;
 
+import static dev.ailb.internal.Preconditions.checkNotNull;
+
 import dev.ailb.LoadBalancer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -48,10 +50,7 @@ public final class LoadBalancerPools {
      * @throws NullPointerException if {@code name} is null
      */
     public Optional<LoadBalancer> find(String name) {
-        if (name == null) {
-            throw new NullPointerException("name: null (expected: non-null)");
-        }
-        return Optional.ofNullable(pools.get(name));
+        return Optional.ofNullable(pools.get(checkNotNull(name, "name")));
     }
 
     /**
