@@ -275,6 +275,40 @@ class AilbAutoConfigurationTest {
     }
 
     @Test
+    void checksLoadPollsAndModelDiscoveryRunFromTheContextsStart() throws Exception {
+        // given: a backend answering its check, its metrics and its models
+        ScriptedEndpoint check = ScriptedEndpoint.answering(200);
+        ScriptedEndpoint metrics = ScriptedEndpoint.answering(200, "text/plain",
+                "vllm:num_requests_waiting 0\nvllm:num_requests_running 1\n");
+        ScriptedEndpoint models = ScriptedEndpoint.answering(200, "application/json",
+                "{\"object\":\"list\",\"data\":[{\"id\":\"llama-3.1-8b\",\"object\":\"model\"}]}");
+        LoopbackServer a = LoopbackServer.start("a", Map.of("/health", check, "/metrics", metrics,
+                "/v1/models", models));
+        servers.add(a);
+
+        runner.withPropertyValues(
+                        "ailb.pools.chat.health-check.path=/health",
+                        "ailb.pools.chat.load-source=vllm",
+                        "ailb.pools.chat.load-poll-interval=1s",
+                        "ailb.pools.chat.discover-models=30s",
+                        "ailb.pools.chat.backends.a.host=127.0.0.1",
+                        "ailb.pools.chat.backends.a.port=" + a.port())
+                .withBean(LoadBalancerBuilderCustomizer.class, this::virtualTime)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(check.requests() + metrics.requests() + models.requests()).isZero();
+
+                    // when: virtual time passes; nothing but the context started the checker
+                    scheduler.advance(java.time.Duration.ofSeconds(31));
+
+                    // then: each kind of probe reached the backend
+                    assertThat(check.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                    assertThat(metrics.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                    assertThat(models.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                });
+    }
+
+    @Test
     void closingTheContextStopsTheChecksClosesThePoolsAndLeavesNoThreadBehind() {
         // given: real threads this time, no customizer
         LoopbackServer a = server("a", ScriptedEndpoint.answering(200), ScriptedEndpoint.answering(200));
