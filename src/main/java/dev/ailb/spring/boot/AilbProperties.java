@@ -79,8 +79,9 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      *                           default 10s
      * @param countTokens        count tokens in flight instead of connections, with this estimate
      *                           for a request that says nothing of its size; off by default
-     * @param loadSource         where load reports are polled: vllm reads each backend's
-     *                           GET /metrics; none by default
+     * @param loadSource         where load reports are polled, from each backend's GET /metrics:
+     *                           vllm, tgi or sglang, by the metric names each server exports;
+     *                           none by default
      * @param loadPollInterval   how often the load source is polled; default 1s
      * @param discoverModels     how often each backend is asked GET /v1/models which
      *                           models and adapters it serves; not asked by default
@@ -88,6 +89,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param connectionLimit    the most connections a backend takes at once; none by default
      * @param admissionQueue     where requests wait while every backend is full (with a
      *                           connection limit)
+     * @param probe              what every HTTP probe (the http check, the /metrics polls, model
+     *                           discovery) shares: https, a trust store, a bearer token, headers
      */
     public record Pool(
             String strategy,
@@ -109,7 +112,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
             Duration discoverModels,
             SaturationSettings saturation,
             Integer connectionLimit,
-            AdmissionQueueSettings admissionQueue) {
+            AdmissionQueueSettings admissionQueue,
+            ProbeSettings probe) {
 
         /**
          * Keeps the backends in the order of the configuration, and none when none is set.
@@ -134,6 +138,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
          * @param saturation         see the record's description
          * @param connectionLimit    see the record's description
          * @param admissionQueue     see the record's description
+         * @param probe              see the record's description
          */
         public Pool {
             backends = backends == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(backends));
@@ -200,6 +205,36 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param maxReportAge    a report older than this says nothing; default 30s
      */
     public record SaturationSettings(Integer waitingRequests, Double kvCacheUsage, Duration maxReportAge) {}
+
+    /**
+     * What every HTTP probe of a pool shares: the health check (when http), the /metrics polls and
+     * model discovery, which all go to the same servers.
+     *
+     * @param scheme              http or https; default http
+     * @param trustStore          a PKCS12 or JKS file whose certificates the probes trust instead of
+     *                            the JVM's; needs https
+     * @param trustStorePassword  the trust store's password, if it has one
+     * @param bearerTokenFile     a file whose content is sent as Authorization: Bearer, read again
+     *                            at each probe
+     * @param headers             headers of fixed values sent with every probe, by name (a name
+     *                            with dots is written in brackets)
+     */
+    public record ProbeSettings(String scheme, String trustStore, String trustStorePassword,
+            String bearerTokenFile, Map<String, String> headers) {
+
+        /**
+         * Takes no header as none.
+         *
+         * @param scheme             see the record's description
+         * @param trustStore         see the record's description
+         * @param trustStorePassword see the record's description
+         * @param bearerTokenFile    see the record's description
+         * @param headers            see the record's description
+         */
+        public ProbeSettings {
+            headers = headers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+        }
+    }
 
     /**
      * Where requests wait while every backend is at its connection limit.

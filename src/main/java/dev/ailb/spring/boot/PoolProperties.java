@@ -87,6 +87,14 @@ final class PoolProperties {
             p.put("admission-queue.capacity", queue.capacity());
             p.put("admission-queue.max-wait", queue.maxWait());
         }
+        AilbProperties.ProbeSettings probe = pool.probe();
+        if (probe != null) {
+            p.put("probe.scheme", probe.scheme());
+            p.put("probe.trust-store", probe.trustStore());
+            p.put("probe.trust-store-password", probe.trustStorePassword());
+            p.put("probe.bearer-token-file", probe.bearerTokenFile());
+            probe.headers().forEach((header, value) -> p.put("probe.headers." + header, value));
+        }
         return p.flat;
     }
 

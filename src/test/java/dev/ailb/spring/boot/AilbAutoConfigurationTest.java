@@ -403,6 +403,31 @@ class AilbAutoConfigurationTest {
     }
 
     @Test
+    void probeSettingsAreTakenFromDefaultsAndABadOneNamesItsKey() {
+        ScriptedEndpoint check = ScriptedEndpoint.answering(200);
+        LoopbackServer a = LoopbackServer.start("a", Map.of("/health", check));
+        servers.add(a);
+        runner.withPropertyValues(
+                        "ailb.defaults.probe.headers.X-Fleet=chat",
+                        "ailb.pools.chat.health-check.path=/health",
+                        "ailb.pools.chat.backends.a.host=127.0.0.1",
+                        "ailb.pools.chat.backends.a.port=" + a.port())
+                .withBean(LoadBalancerBuilderCustomizer.class, this::virtualTime)
+                .run(context -> {
+                    LoadBalancer chat = context.getBean(LoadBalancerPools.class).get("chat");
+                    chat.performHealthChecks();
+                    assertThat(chat.getBackendStats("a").health().consecutiveCheckSuccesses()).isOne();
+                    assertThat(check.requests()).isOne();
+                });
+        runner.withPropertyValues("ailb.pools.chat.health-check.path=/health", "ailb.pools.chat.probe.scheme=ftp")
+                .run(context -> assertThat(rootCause(context.getStartupFailure()))
+                        .hasMessageStartingWith("ailb.pools.chat.probe.scheme: "));
+        runner.withPropertyValues("ailb.pools.chat.probe.headers.X-Fleet=chat")
+                .run(context -> assertThat(rootCause(context.getStartupFailure()))
+                        .hasMessageStartingWith("ailb.pools.chat.probe.headers.X-Fleet"));
+    }
+
+    @Test
     void theEndpointsAnswersAreWrittenAsJson() throws Exception {
         runner.withPropertyValues("ailb.pools.chat.backends.x.host=10.0.0.1", "ailb.pools.chat.backends.x.port=8000")
                 .run(context -> {

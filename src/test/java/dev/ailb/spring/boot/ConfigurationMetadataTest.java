@@ -64,6 +64,11 @@ class ConfigurationMetadataTest {
                 Map.entry("ailb.defaults.connection-limit", "java.lang.Integer"),
                 Map.entry("ailb.defaults.admission-queue.capacity", "java.lang.Integer"),
                 Map.entry("ailb.defaults.admission-queue.max-wait", "java.time.Duration"),
+                Map.entry("ailb.defaults.probe.scheme", "java.lang.String"),
+                Map.entry("ailb.defaults.probe.trust-store", "java.lang.String"),
+                Map.entry("ailb.defaults.probe.trust-store-password", "java.lang.String"),
+                Map.entry("ailb.defaults.probe.bearer-token-file", "java.lang.String"),
+                Map.entry("ailb.defaults.probe.headers", "java.util.Map<java.lang.String,java.lang.String>"),
                 Map.entry("ailb.pools", "java.util.Map<java.lang.String,dev.ailb.spring.boot.AilbProperties$Pool>"));
         expectedTypes.forEach((name, type) -> {
             assertThat(properties).as(name).containsKey(name);
@@ -84,7 +89,15 @@ class ConfigurationMetadataTest {
         }
 
         assertThat(hints).containsKeys("ailb.defaults.strategy", "ailb.defaults.health-check.type",
-                "ailb.defaults.load-source");
+                "ailb.defaults.load-source", "ailb.defaults.probe.scheme");
+        for (JsonNode source : hints.get("ailb.defaults.load-source").get("values")) {
+            // each a source the properties take: a pool with it starts
+            String name = source.get("value").asString();
+            try (dev.ailb.LoadBalancer lb = dev.ailb.LoadBalancer.fromProperties(
+                    Map.of("load-source", name), "")) {
+                assertThat(lb.isClosed()).as(name).isFalse();
+            }
+        }
         JsonNode strategies = hints.get("ailb.defaults.strategy").get("values");
         assertThat(strategies.size()).isEqualTo(dev.ailb.BalancingStrategy.builtIns().size());
         for (JsonNode value : strategies) {
