@@ -38,6 +38,8 @@ module dev.ailb {
     exports dev.ailb.http;
     exports dev.ailb.langchain4j;
     exports dev.ailb.micrometer;
+    exports dev.ailb.openai;
+    exports dev.ailb.spring.ai;
     exports dev.ailb.spring.boot;
     // Spring creates the auto-configuration's package-private registrars, conditions and beans.
     opens dev.ailb.spring.boot to spring.core, spring.beans, spring.context;

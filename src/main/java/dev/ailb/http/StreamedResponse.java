@@ -140,15 +140,17 @@ public final class StreamedResponse implements AutoCloseable {
             }
         }
 
+        /**
+         * Ends the lease before closing the stream: a reader blocked on another thread (an SDK's
+         * stream handler, say) fails or ends its read once the stream is closed, and must find
+         * the lease ended as the success of a closed answer rather than end it as a failure.
+         */
         @Override
         public void close() throws IOException {
-            try {
-                super.close();
-            } finally {
-                if (lease != null) {
-                    lease.success(); // a no-op once the lease has ended
-                }
+            if (lease != null) {
+                lease.success(); // a no-op once the lease has ended
             }
+            super.close();
         }
 
         void cancel() throws IOException {

@@ -1,0 +1,152 @@
+package dev.ailb.openai;
+
+import com.openai.core.RequestOptions;
+import com.openai.core.Timeout;
+import com.openai.core.http.Headers;
+import com.openai.core.http.HttpRequest;
+import com.openai.core.http.HttpRequestBody;
+import com.openai.errors.OpenAIIoException;
+import dev.ailb.Request;
+import dev.ailb.http.OpenAiRouting;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the SDK's requests into what the balancer routes ({@link Request}) and what the JDK's
+ * client sends to a backend: the SDK's body is read once, and each attempt builds its own request
+ * to its backend from it. Thread-safe: the sequence of request ids is atomic, the rest immutable.
+ */
+final class SdkRequests {
+    private static final Logger log = LoggerFactory.getLogger(SdkRequests.class);
+
+    /**
+     * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
+     * them but a user's default headers might.
+     */
+    private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
+
+    private final boolean routeByModel;
+    private final String clientAddress;
+    private final AtomicLong sequence;
+
+    SdkRequests(boolean routeByModel, String clientAddress, AtomicLong sequence) {
+        this.routeByModel = routeByModel;
+        this.clientAddress = clientAddress;
+        this.sequence = sequence;
+    }
+
+    /** Reads the SDK's request once: its path and query, its body, and how the balancer routes it. */
+    Prepared prepare(HttpRequest request, RequestOptions options) {
+        String path = pathAndQuery(request.url());
+        byte[] body = bytesOf(request.body());
+        String contentType = request.body() == null ? null : request.body().contentType();
+        Request routed = route(new Request("openai-" + sequence.incrementAndGet(), clientAddress, path), path, body);
+        Timeout timeout = options.getTimeout();
+        Duration perAttempt = timeout == null ? null : timeout.request();
+        return new Prepared(routed, request.method().name(), path, request.headers(), contentType, body,
+                perAttempt == null || perAttempt.isZero() || perAttempt.isNegative() ? null : perAttempt);
+    }
+
+    /**
+     * The request as its body routes it. A body the router cannot read (not a chat request, or a
+     * model name a request may not carry) is still sent, routed without what it could not read:
+     * the server answers for it, as it would without a balancer.
+     */
+    private Request route(Request request, String path, byte[] body) {
+        if (body == null) {
+            return request;
+        }
+        Request routed = request;
+        try {
+            routed = OpenAiRouting.withBody(request, path, body);
+        } catch (IllegalArgumentException e) {
+            log.debug("Request {} to {}: routed without its prompt, whose body was not read: {}",
+                    request.id(), path, e.getMessage());
+        }
+        if (!routeByModel) {
+            return routed;
+        }
+        Optional<String> model = OpenAiRouting.model(body);
+        if (model.isPresent()) {
+            try {
+                return routed.withModel(model.get());
+            } catch (IllegalArgumentException e) {
+                log.debug("Request {} to {}: routed without its model: {}", request.id(), path, e.getMessage());
+            }
+        }
+        return routed;
+    }
+
+    /** The path and query of the SDK's URL, as the SDK encoded them; its scheme and host are dropped. */
+    static String pathAndQuery(String url) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new OpenAIIoException("Request URL not understood: " + url, e);
+        }
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        return uri.getRawQuery() == null ? path : path + '?' + uri.getRawQuery();
+    }
+
+    private static byte[] bytesOf(HttpRequestBody body) {
+        if (body == null) {
+            return null;
+        }
+        try (body) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(
+                    body.contentLength() > 0 && body.contentLength() < Integer.MAX_VALUE ? (int) body.contentLength() : 256);
+            body.writeTo(out);
+            return out.toByteArray();
+        } catch (RuntimeException e) {
+            throw new OpenAIIoException("Request body could not be read", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "routeByModel=" + routeByModel;
+    }
+
+    /**
+     * One SDK request read: what the balancer routes, and how each attempt's request to its
+     * backend is built.
+     */
+    record Prepared(Request routed, String method, String pathAndQuery, Headers headers, String contentType,
+            byte[] body, Duration timeout) {
+
+        /** The request of one attempt, to the backend whose base URI ({@code scheme://host:port}) is given. */
+        java.net.http.HttpRequest toBackend(URI base) {
+            java.net.http.HttpRequest.Builder builder = java.net.http.HttpRequest.newBuilder(base.resolve(pathAndQuery));
+            boolean typed = false;
+            for (String name : headers.names()) {
+                String lower = name.toLowerCase(Locale.ROOT);
+                if (RESTRICTED.contains(lower)) {
+                    continue;
+                }
+                typed |= lower.equals("content-type");
+                for (String value : headers.values(name)) {
+                    builder.header(name, value);
+                }
+            }
+            if (contentType != null && !typed) {
+                builder.header("Content-Type", contentType);
+            }
+            builder.method(method, body == null
+                    ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                    : java.net.http.HttpRequest.BodyPublishers.ofByteArray(body));
+            if (timeout != null) {
+                builder.timeout(timeout);
+            }
+            return builder.build();
+        }
+    }
+}
