@@ -43,6 +43,8 @@ import java.util.stream.Collectors;
 /**
  * The layering of the library, checked on its compiled classes (tests excluded):
  * <pre>
+ *   dev.ailb.spring.ai -&gt; dev.ailb.openai   the OpenAI SDK and Spring AI, over the HTTP client
+ *                 |
  *   dev.ailb.langchain4j                  a framework's adapter, over the public API and the
  *                 |                       public HTTP client of dev.ailb.http
  *   dev.ailb.spring.boot                  Spring Boot auto-configuration, over the public API
@@ -60,6 +62,10 @@ import java.util.stream.Collectors;
  */
 @AnalyzeClasses(packages = "dev.ailb", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
+
+    /** The balancer and what it needs: none of them may use an optional integration. */
+    static final String[] CORE_PACKAGES = {"dev.ailb", "dev.ailb.health..", "dev.ailb.internal..",
+            "dev.ailb.micrometer.."};
 
     /** The types of dev.ailb.health that dev.ailb uses. */
     static final Set<String> HEALTH_TYPES_USED_BY_THE_BALANCER = names(
@@ -229,11 +235,46 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule nothingElseUsesTheHttpClient = noClasses()
-            .that().resideOutsideOfPackages("dev.ailb.http..", "dev.ailb.langchain4j..")
+            .that().resideOutsideOfPackages("dev.ailb.http..", "dev.ailb.langchain4j..", "dev.ailb.openai..",
+                    "dev.ailb.spring.ai..")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.http..")
             .because("the HTTP client is an optional layer over the balancer; the core works without"
                     + " it, and a use of it from below would turn the layering upside down (the"
-                    + " adapters above it, such as dev.ailb.langchain4j, may send with it)");
+                    + " adapters above it, such as dev.ailb.langchain4j and the OpenAI SDK's transport of"
+                    + " dev.ailb.openai, may send with it)");
+
+    @ArchTest
+    static final ArchRule openAiSdkTransportUsesOnlyThePublicApis =
+            integrationOverHttpUsesOnlyThePublicApis("dev.ailb.openai", Set.of("dev.ailb.http"));
+
+    @ArchTest
+    static final ArchRule springAiChatModelUsesOnlyThePublicApis =
+            integrationOverHttpUsesOnlyThePublicApis("dev.ailb.spring.ai", Set.of("dev.ailb.http", "dev.ailb.openai"));
+
+    @ArchTest
+    static final ArchRule theCoreAndTheHttpClientDoNotUseTheSdkIntegrations = noClasses()
+            .that().resideInAnyPackage(CORE_PACKAGES).or().resideInAPackage("dev.ailb.http..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.ailb.openai..", "dev.ailb.spring.ai..")
+            .because("the OpenAI SDK and Spring AI are optional dependencies: a class below their"
+                    + " integrations that touched one would fail with NoClassDefFoundError in an"
+                    + " application without them");
+
+    /**
+     * An integration over the HTTP client: the public types of the API and of the integrations it
+     * builds on, as a user would write it.
+     */
+    private static ArchRule integrationOverHttpUsesOnlyThePublicApis(String integration, Set<String> below) {
+        return classes()
+                .that().resideInAPackage(integration + "..")
+                .should().onlyDependOnClassesThat(resideOutsideOfPackage("dev.ailb..")
+                        .or(resideInAPackage(integration + ".."))
+                        .or(resideInAPackage("dev.ailb.internal.."))
+                        .or(new PublicApiType())
+                        .or(new PublicTypeOf(below)))
+                .because("an integration over the HTTP client is written as a user would write it, over"
+                        + " the public types of the API and of the integrations below it, so that it stays"
+                        + " optional and could move to a module of its own");
+    }
 
     private static ArchRule integrationUsesOnlyThePublicApi(String integration) {
         return classes()
@@ -278,6 +319,22 @@ class ArchitectureTest {
             JavaClass base = type.getBaseComponentType();
             String pkg = base.getPackageName();
             return (pkg.equals("dev.ailb") || pkg.equals("dev.ailb.health")) && accessibleEverywhere(base);
+        }
+    }
+
+    /** A public type, reachable from everywhere, of one of the given packages. */
+    private static final class PublicTypeOf extends DescribedPredicate<JavaClass> {
+        private final Set<String> packages;
+
+        PublicTypeOf(Set<String> packages) {
+            super("public types of " + new TreeSet<>(packages));
+            this.packages = packages;
+        }
+
+        @Override
+        public boolean test(JavaClass type) {
+            JavaClass base = type.getBaseComponentType();
+            return packages.contains(base.getPackageName()) && accessibleEverywhere(base);
         }
     }
 

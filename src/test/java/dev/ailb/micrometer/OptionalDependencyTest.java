@@ -17,15 +17,16 @@ import org.junit.jupiter.api.Test;
  * Micrometer, Jackson and the frameworks are optional: no class outside {@code dev.ailb.micrometer}
  * may name a type of Micrometer, none but the JSON readers of {@code dev.ailb.http} a type of
  * Jackson, and none outside a framework's own package ({@code dev.ailb.langchain4j},
- * {@code dev.ailb.spring.boot}) a type of that framework, or an application without them would fail
- * to load it. (The readers are reached only after
+ * {@code dev.ailb.spring.boot}, {@code dev.ailb.spring.ai}; for the OpenAI Java SDK,
+ * {@code dev.ailb.openai} and the Spring AI package built on it) a type of that framework, or an
+ * application without them would fail to load it. (The readers are reached only after
  * {@code dev.ailb.http.Jackson} has checked that Jackson is there; ClassPathWithoutJacksonTest and
  * ModulePathConsumerTest run the library without either.)
  */
 class OptionalDependencyTest {
     /** The classes that read JSON with Jackson, which the body-aware calls load after their check. */
     private static final Set<String> JSON_READERS = Set.of("dev/ailb/http/PromptReader.class",
-            "dev/ailb/http/CanonicalJson.class", "dev/ailb/http/UsageScanner.class");
+            "dev/ailb/http/CanonicalJson.class", "dev/ailb/http/UsageScanner.class", "dev/ailb/http/BodyFields.class");
 
     @Test
     void onlyTheMicrometerPackageReferencesMicrometer() throws Exception {
@@ -74,6 +75,28 @@ class OptionalDependencyTest {
     void onlyTheSpringBootPackageReferencesSpringBoot() throws Exception {
         assertOnlyPackageNames("org/springframework/boot/", "dev/ailb/spring/boot/",
                 "dev/ailb/spring/boot/AilbAutoConfiguration.class");
+    }
+
+    @Test
+    void onlyTheSpringAiPackageReferencesSpringAi() throws Exception {
+        assertOnlyPackageNames("org/springframework/ai/", "dev/ailb/spring/ai/",
+                "dev/ailb/spring/ai/OpenAiChatModels.class");
+    }
+
+    @Test
+    void onlyTheOpenAiAndSpringAiPackagesReferenceTheOpenAiSdk() throws Exception {
+        Path classes = Path.of(LoadBalancer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Set<String> naming = new TreeSet<>();
+        try (Stream<Path> walk = Files.walk(classes)) {
+            for (Path file : walk.filter(p -> p.toString().endsWith(".class")).toList()) {
+                if (mentions(file, "com/openai/")) {
+                    String relative = classes.relativize(file).toString().replace('\\', '/');
+                    naming.add(relative.substring(0, relative.lastIndexOf('/') + 1));
+                }
+            }
+        }
+        assertThat(naming).as("packages naming the OpenAI SDK")
+                .containsExactlyInAnyOrder("dev/ailb/openai/", "dev/ailb/spring/ai/");
     }
 
     /**
