@@ -3,16 +3,20 @@ package dev.ailb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import com.openai.credential.BearerTokenCredential;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
+import dev.ailb.http.OpenAiRouting;
+import dev.ailb.openai.OpenAiClients;
 import dev.ailb.testing.Docs;
 import dev.ailb.testing.ManualScheduler;
 import dev.ailb.testing.ManualTicker;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -346,6 +350,18 @@ class BadInputCatalogueTest {
                 f -> f.closed.startHealthChecker());
         call("listener-null", "lb.addListener(null)",
                 f -> f.lb.addListener(null));
+        // The OpenAI Java SDK and Spring AI
+        call("openai-base-path-relative", "OpenAiClients.builder(lb).basePath(\"v1\")",
+                f -> OpenAiClients.builder(f.lb).basePath("v1"));
+        call("openai-api-key-blank", "OpenAiClients.builder(lb).apiKey(\" \")",
+                f -> OpenAiClients.builder(f.lb).apiKey(" "));
+        call("openai-api-key-and-credential",
+                "OpenAiClients.builder(lb).apiKey(\"sk-1\").credential(BearerTokenCredential.create(\"t\"))",
+                f -> OpenAiClients.builder(f.lb).apiKey("sk-1").credential(BearerTokenCredential.create("t")));
+        call("openai-routing-body-not-chat",
+                "OpenAiRouting.withBody(request, \"/v1/chat/completions\", \"{\\\"messages\\\":42}\".getBytes(UTF_8))",
+                f -> OpenAiRouting.withBody(f.request, "/v1/chat/completions",
+                        "{\"messages\":42}".getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test
