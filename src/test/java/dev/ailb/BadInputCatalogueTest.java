@@ -8,7 +8,6 @@ import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.ModelDiscovery;
 import dev.ailb.health.OutlierDetection;
-import dev.ailb.http.OpenAiRouting;
 import dev.ailb.openai.OpenAiClients;
 import dev.ailb.testing.Docs;
 import dev.ailb.testing.ManualScheduler;
@@ -16,7 +15,6 @@ import dev.ailb.testing.ManualTicker;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -358,10 +356,6 @@ class BadInputCatalogueTest {
         call("openai-api-key-and-credential",
                 "OpenAiClients.builder(lb).apiKey(\"sk-1\").credential(BearerTokenCredential.create(\"t\"))",
                 f -> OpenAiClients.builder(f.lb).apiKey("sk-1").credential(BearerTokenCredential.create("t")));
-        call("openai-routing-body-not-chat",
-                "OpenAiRouting.withBody(request, \"/v1/chat/completions\", \"{\\\"messages\\\":42}\".getBytes(UTF_8))",
-                f -> OpenAiRouting.withBody(f.request, "/v1/chat/completions",
-                        "{\"messages\":42}".getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test

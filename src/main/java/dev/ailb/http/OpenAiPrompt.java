@@ -142,7 +142,7 @@ public final class OpenAiPrompt {
         return PromptReader.read(endpoint, body);
     }
 
-    static String read(Endpoint endpoint, byte[] body) {
+    private static String read(Endpoint endpoint, byte[] body) {
         checkNotNull(body, "body");
         Jackson.require("OpenAiPrompt");
         if (body.length > MAX_BODY_LENGTH) {

@@ -26,8 +26,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Each request keeps the SDK's method, path, query, headers and body; the scheme, host and
  * port are the backend's (the SDK's base URL is only a label then: its path, {@code /v1} for
  * the SDK's default, is kept). A {@code /v1/chat/completions} or {@code /v1/completions} body
- * routes its request by its prompt and token estimate ({@link dev.ailb.http.OpenAiRouting}), and
- * by its model when {@linkplain Builder#routeByModel() asked}. Its attempt holds its lease on the
+ * routes its request by its prompt ({@link dev.ailb.http.OpenAiPrompt}) and, when it caps its
+ * output ({@code max_completion_tokens}, else {@code max_tokens}), by a token estimate: the
+ * prompt at four characters a token plus the cap, which a balancer that
+ * {@linkplain dev.ailb.LoadBalancerBuilder#countTokens counts tokens} weighs it by. Any JSON body
+ * routes its request by the model it names when {@linkplain Builder#routeByModel() asked}
+ * ({@link dev.ailb.http.OpenAiRequestFields}). Its attempt holds its lease on the
  * backend until the SDK closes the answer or reads its body to the end (a success), or a read
  * fails (a failure): for a whole answer once the SDK has parsed it, for a stream once the stream
  * ends, fails or is closed by its subscriber.

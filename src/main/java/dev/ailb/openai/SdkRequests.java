@@ -7,13 +7,15 @@ import com.openai.core.http.HttpRequest;
 import com.openai.core.http.HttpRequestBody;
 import com.openai.errors.OpenAIIoException;
 import dev.ailb.Request;
-import dev.ailb.http.OpenAiRouting;
+import dev.ailb.http.OpenAiPrompt;
+import dev.ailb.http.OpenAiRequestFields;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -31,6 +33,12 @@ final class SdkRequests {
      * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
      * them but a user's default headers might.
      */
+    /**
+     * The characters of routing text counted as one token of prompt in an estimate: the usual
+     * rule of thumb for English text and the tokenizers of today's models.
+     */
+    static final int CHARS_PER_TOKEN = 4;
+
     private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
 
     private final boolean routeByModel;
@@ -48,7 +56,9 @@ final class SdkRequests {
         String path = pathAndQuery(request.url());
         byte[] body = bytesOf(request.body());
         String contentType = request.body() == null ? null : request.body().contentType();
-        Request routed = route(new Request("openai-" + sequence.incrementAndGet(), clientAddress, path), path, body);
+        Request plain = new Request("openai-" + sequence.incrementAndGet(), clientAddress, path);
+        Request routed = body == null || contentType == null || !contentType.toLowerCase(Locale.ROOT).contains("json")
+                ? plain : route(plain, path, new String(body, StandardCharsets.UTF_8));
         Timeout timeout = options.getTimeout();
         Duration perAttempt = timeout == null ? null : timeout.request();
         return new Prepared(routed, request.method().name(), path, request.headers(), contentType, body,
@@ -56,33 +66,52 @@ final class SdkRequests {
     }
 
     /**
-     * The request as its body routes it. A body the router cannot read (not a chat request, or a
-     * model name a request may not carry) is still sent, routed without what it could not read:
-     * the server answers for it, as it would without a balancer.
+     * The request as its JSON body routes it: by the prompt ({@link OpenAiPrompt}) of a chat or
+     * completion request, with a token estimate when the body caps its output (the prompt at
+     * {@link #CHARS_PER_TOKEN} characters a token, plus the cap), and by the model it names
+     * when asked. A body the router cannot read (not such a request, or a model name a request
+     * may not carry) is still sent, routed without what it could not read: the server answers
+     * for it, as it would without a balancer.
      */
-    private Request route(Request request, String path, byte[] body) {
-        if (body == null) {
+    private Request route(Request request, String path, String json) {
+        OpenAiRequestFields fields;
+        try {
+            fields = OpenAiRequestFields.read(json);
+        } catch (IllegalArgumentException e) {
+            log.debug("Request {} to {}: routed without its body, which was not read: {}",
+                    request.id(), path, e.getMessage());
             return request;
         }
         Request routed = request;
-        try {
-            routed = OpenAiRouting.withBody(request, path, body);
-        } catch (IllegalArgumentException e) {
-            log.debug("Request {} to {}: routed without its prompt, whose body was not read: {}",
-                    request.id(), path, e.getMessage());
-        }
-        if (!routeByModel) {
-            return routed;
-        }
-        Optional<String> model = OpenAiRouting.model(body);
-        if (model.isPresent()) {
+        String endpoint = withoutQuery(path);
+        boolean chat = endpoint.endsWith("/v1/chat/completions");
+        if (chat || endpoint.endsWith("/v1/completions")) {
             try {
-                return routed.withModel(model.get());
+                String prompt = chat ? OpenAiPrompt.ofChatCompletions(json) : OpenAiPrompt.ofCompletions(json);
+                routed = routed.withPrompt(prompt);
+                OptionalLong cap = fields.maxOutputTokens();
+                if (cap.isPresent()) {
+                    long promptTokens = (prompt.length() + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN;
+                    routed = routed.withEstimatedTokens(Math.min(Request.MAX_TOKENS, promptTokens + cap.getAsLong()));
+                }
+            } catch (IllegalArgumentException e) {
+                log.debug("Request {} to {}: routed without its prompt, which was not read: {}",
+                        request.id(), path, e.getMessage());
+            }
+        }
+        if (routeByModel && fields.model().isPresent()) {
+            try {
+                routed = routed.withModel(fields.model().get());
             } catch (IllegalArgumentException e) {
                 log.debug("Request {} to {}: routed without its model: {}", request.id(), path, e.getMessage());
             }
         }
         return routed;
+    }
+
+    private static String withoutQuery(String path) {
+        int query = path.indexOf('?');
+        return query < 0 ? path : path.substring(0, query);
     }
 
     /** The path and query of the SDK's URL, as the SDK encoded them; its scheme and host are dropped. */
