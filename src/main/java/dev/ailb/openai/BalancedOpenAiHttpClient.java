@@ -15,6 +15,11 @@ import dev.ailb.http.StreamedResponse;
 import java.io.InterruptedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -52,15 +57,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * (deadlines, hedging).
  *
  * <p>Thread-safe. {@link #close()} closes nothing: the balancer and its client are the
- * application's, and may be shared by several SDK clients.
+ * application's, and the transport may be shared by several SDK clients; its own hand-over
+ * threads end after a minute idle.
  */
 public final class BalancedOpenAiHttpClient implements HttpClient {
     private final SdkRequests requests;
     private final BalancedHttpClient http;
+    private final Executor handOver;
 
-    private BalancedOpenAiHttpClient(SdkRequests requests, BalancedHttpClient http) {
+    private BalancedOpenAiHttpClient(SdkRequests requests, BalancedHttpClient http, Executor handOver) {
         this.requests = requests;
         this.http = http;
+        this.handOver = handOver;
     }
 
     /**
@@ -119,7 +127,8 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
     /**
      * Sends a request without blocking, through the attempts, deadlines and hedging of
      * {@link BalancedHttpClient#streamAsync}; the answer is handed over at the first byte of its
-     * body.
+     * body, on a thread of the {@linkplain Builder#executor hand-over executor}, where the SDK
+     * goes on to parse a whole answer.
      *
      * @param request        the SDK's request
      * @param requestOptions the SDK's options of this request (its timeout)
@@ -135,7 +144,10 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
         SdkRequests.Prepared prepared = requests.prepare(request, requestOptions);
         CompletableFuture<StreamedResponse> answer = http.streamAsync(prepared.routed(), prepared::toBackend);
         CompletableFuture<HttpResponse> sdkAnswer = new CompletableFuture<>();
-        answer.whenComplete((streamed, failure) -> {
+        // Handed over on a thread of its own: the answer completes on the JDK client's thread that
+        // delivers its first bytes, and the SDK parses a whole answer in its continuation, reading
+        // the body that same thread has yet to deliver.
+        answer.whenCompleteAsync((streamed, failure) -> {
             if (failure == null) {
                 sdkAnswer.complete(new StreamedSdkResponse(streamed));
                 return;
@@ -145,7 +157,7 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
             sdkAnswer.completeExceptionally(cause instanceof CallFailedException
                     ? new OpenAIIoException("Request failed on every backend tried: " + cause.getMessage(), cause)
                     : cause);
-        });
+        }, handOver);
         // The SDK never cancels, but a caller holding this future may: pass it on to the attempts.
         sdkAnswer.whenComplete((response, failure) -> {
             if (sdkAnswer.isCancelled()) {
@@ -171,9 +183,26 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
         private final BalancedHttpClient http;
         private boolean routeByModel;
         private String clientAddress = "";
+        private Executor executor;
 
         private Builder(BalancedHttpClient http) {
             this.http = http;
+        }
+
+        /**
+         * The threads on which {@link #executeAsync} hands each answer to the SDK, which parses a
+         * whole answer there as it arrives (a stream it reads on threads of its own). It may not
+         * be the JDK client's executor, which delivers the bytes being waited for. By default
+         * daemon threads of the transport's own, {@code ailb-openai-<n>}, made as answers need
+         * them and ended after a minute idle.
+         *
+         * @param executor the executor
+         * @return this builder
+         * @throws NullPointerException if {@code executor} is null
+         */
+        public Builder executor(Executor executor) {
+            this.executor = checkNotNull(executor, "executor");
+            return this;
         }
 
         /**
@@ -209,7 +238,18 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
          * @return a new transport with these settings
          */
         public BalancedOpenAiHttpClient build() {
-            return new BalancedOpenAiHttpClient(new SdkRequests(routeByModel, clientAddress, new AtomicLong()), http);
+            return new BalancedOpenAiHttpClient(new SdkRequests(routeByModel, clientAddress, new AtomicLong()), http,
+                    executor != null ? executor : ownThreads());
+        }
+
+        private static Executor ownThreads() {
+            AtomicInteger threads = new AtomicInteger();
+            return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                    task -> {
+                        Thread thread = new Thread(task, "ailb-openai-" + threads.incrementAndGet());
+                        thread.setDaemon(true);
+                        return thread;
+                    });
         }
     }
 }

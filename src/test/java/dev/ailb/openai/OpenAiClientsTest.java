@@ -22,6 +22,8 @@ import dev.ailb.testing.FakeOpenAiServer;
 import dev.ailb.testing.LoopbackServer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -182,13 +184,19 @@ class OpenAiClientsTest {
     }
 
     @Test
-    void theAsyncClientAnswersThroughThePool() throws Exception {
+    void theAsyncClientParsesAWholeAnswerThatArrivesAfterItStartedWaiting() throws Exception {
         FakeOpenAiServer server = server("a");
+        server.endpoint().hold();
         LoadBalancer lb = balancer(RetryPolicy.defaults());
         Backend a = lb.addBackend("a", LOOPBACK, server.port());
         OpenAIClient openAi = client(OpenAiClients.builder(lb));
 
-        ChatCompletion answer = openAi.async().chat().completions().create(HELLO).get();
+        // The SDK's parsing waits on the answer before its first byte comes: it must then run on
+        // another thread than the one delivering the bytes it reads.
+        CompletableFuture<ChatCompletion> pending = openAi.async().chat().completions().create(HELLO);
+        assertThat(server.endpoint().arrivals().poll(30, TimeUnit.SECONDS)).isOne();
+        server.endpoint().release();
+        ChatCompletion answer = pending.get(30, TimeUnit.SECONDS);
 
         assertThat(answer.choices().get(0).message().content()).contains("Hello");
         assertThat(a.successes()).isOne();
