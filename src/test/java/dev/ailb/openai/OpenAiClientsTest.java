@@ -15,6 +15,7 @@ import dev.ailb.BackendProfile;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.CallFailedException;
 import dev.ailb.LoadBalancer;
+import dev.ailb.NoAvailableBackendException;
 import dev.ailb.RetryPolicy;
 import dev.ailb.health.OutlierDetection;
 import dev.ailb.http.BalancedHttpClient;
@@ -251,5 +252,15 @@ class OpenAiClientsTest {
         assertThat(server.lastHeaders().getFirst("OpenAI-Organization")).isEqualTo("org-1");
         assertThat(server.lastHeaders().keySet().stream().map(String::toLowerCase).collect(Collectors.toSet()))
                 .contains("x-stainless-lang");
+    }
+
+    @Test
+    void aPoolWithNoBackendSaysSoAsTheBalancerDoes() {
+        OpenAIClient empty = client(OpenAiClients.builder(balancer(RetryPolicy.defaults())));
+
+        assertThatThrownBy(() -> empty.chat().completions().create(HELLO))
+                .isInstanceOf(NoAvailableBackendException.class);
+        assertThatThrownBy(() -> empty.async().chat().completions().create(HELLO).join())
+                .hasCauseInstanceOf(NoAvailableBackendException.class);
     }
 }
