@@ -356,8 +356,11 @@ class AdmissionTest {
                 outcome.complete(t);
             }
         });
+        int tasksBefore = scheduler.pendingTasks();
         waiter.start();
-        while (admission().waiting() == 0) {
+        // The waiter is counted before its deadline is scheduled: advancing the clock between the
+        // two would leave the deadline three seconds ahead of the clock, and the waiter parked.
+        while (scheduler.pendingTasks() == tasksBefore) {
             Thread.onSpinWait();
         }
 
