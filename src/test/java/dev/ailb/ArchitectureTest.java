@@ -212,9 +212,20 @@ class ArchitectureTest {
                     .or(resideInAPackage("dev.ailb.spring.boot.."))
                     .or(resideInAPackage("dev.ailb.internal.."))
                     .or(resideInAPackage("dev.ailb.micrometer.."))
+                    .or(resideInAPackage("dev.ailb.spring.ai.."))
                     .or(new PublicApiType()))
             .because("the auto-configuration is written as an application would write it, over the public"
-                    + " types of dev.ailb and dev.ailb.health, and registers the public Micrometer binder");
+                    + " types of dev.ailb and dev.ailb.health, and registers the public Micrometer binder and"
+                    + " Spring AI chat models");
+
+    @ArchTest
+    static final ArchRule onlyTheChatModelBeansUseSpringAi = noClasses()
+            .that().resideInAPackage("dev.ailb.spring.boot..")
+            .and().doNotHaveFullyQualifiedName("dev.ailb.spring.boot.PoolChatModelBeans")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.ailb.spring.ai..", "dev.ailb.openai..",
+                    "org.springframework.ai..", "com.openai..")
+            .because("Spring AI is an optional dependency of the auto-configuration too: the one class that"
+                    + " registers the chat models is imported only when Spring AI's OpenAI module is there");
 
     @ArchTest
     static final ArchRule nothingElseUsesTheMicrometerBinder = noClasses()

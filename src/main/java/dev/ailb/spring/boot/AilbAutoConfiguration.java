@@ -31,7 +31,10 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  *   <li>with Spring Boot's health module, the health contributor {@code ailb}, one indicator per
  *       pool: down when no backend of it takes requests, each backend's state in the details
  *       ({@code management.health.ailb.enabled=false} turns it off);</li>
- *   <li>with Actuator, the endpoint {@code ailb} ({@link LoadBalancerEndpoint}).</li>
+ *   <li>with Actuator, the endpoint {@code ailb} ({@link LoadBalancerEndpoint});</li>
+ *   <li>with Spring AI's OpenAI module, for each pool that sets {@code chat-model.enabled}, an
+ *       {@code OpenAiChatModel} over the pool ({@code <pool>ChatModel}, qualified by the pool's
+ *       name).</li>
  * </ul>
  */
 @AutoConfiguration
@@ -65,8 +68,13 @@ public class AilbAutoConfiguration {
     }
 
     // Each framework's per-pool beans come as a nested configuration under that framework's
-    // condition, importing a PerPoolBeans subclass, as the meter binders below do; a chat model
-    // over each pool, where Spring AI is, is one more of them.
+    // condition, importing a PerPoolBeans subclass: the meter binders and the chat models below.
+
+    /** A Spring AI chat model per pool that asks for one, where Spring AI's OpenAI module is. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = {"org.springframework.ai.openai.OpenAiChatModel", "com.openai.client.OpenAIClient"})
+    @Import(PoolChatModelBeans.class)
+    static class SpringAi {}
 
     /** A meter binder per pool, where Micrometer is. */
     @Configuration(proxyBeanMethods = false)

@@ -91,6 +91,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      *                           connection limit)
      * @param probe              what every HTTP probe (the http check, the /metrics polls, model
      *                           discovery) shares: https, a trust store, a bearer token, headers
+     * @param chatModel          a Spring AI chat model over the pool, as a bean; none by default
      */
     public record Pool(
             String strategy,
@@ -113,7 +114,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
             SaturationSettings saturation,
             Integer connectionLimit,
             AdmissionQueueSettings admissionQueue,
-            ProbeSettings probe) {
+            ProbeSettings probe,
+            ChatModelSettings chatModel) {
 
         /**
          * Keeps the backends in the order of the configuration, and none when none is set.
@@ -139,6 +141,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
          * @param connectionLimit    see the record's description
          * @param admissionQueue     see the record's description
          * @param probe              see the record's description
+         * @param chatModel          see the record's description
          */
         public Pool {
             backends = backends == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(backends));
@@ -243,4 +246,18 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param maxWait  how long a request waits at most; default 30s
      */
     public record AdmissionQueueSettings(Integer capacity, Duration maxWait) {}
+
+    /**
+     * A Spring AI chat model over the pool: with Spring AI's OpenAI module on the class path, an
+     * {@code OpenAiChatModel} bean named {@code <pool>ChatModel} and qualified by the pool's name,
+     * whose whole and streamed calls go to the pool's backends (see
+     * {@code dev.ailb.spring.ai.OpenAiChatModels}). For options that these keys do not say, define
+     * the bean yourself with that factory.
+     *
+     * @param enabled   whether the pool has a chat model bean; default false
+     * @param model     the model the calls name; default Spring AI's
+     * @param maxTokens the cap on each answer's tokens, which the pool adds to the prompt's for the
+     *                  request's token estimate; none by default
+     */
+    public record ChatModelSettings(Boolean enabled, String model, Integer maxTokens) {}
 }

@@ -36,6 +36,11 @@ abstract class PerPoolBeans implements ImportBeanDefinitionRegistrar, Environmen
         }
     }
 
+    /** The environment the pools' names were read from. */
+    Environment environment() {
+        return environment;
+    }
+
     /** Registers this kind's bean for one pool. */
     abstract void register(String pool, BeanDefinitionRegistry registry);
 

@@ -69,6 +69,9 @@ class ConfigurationMetadataTest {
                 Map.entry("ailb.defaults.probe.trust-store-password", "java.lang.String"),
                 Map.entry("ailb.defaults.probe.bearer-token-file", "java.lang.String"),
                 Map.entry("ailb.defaults.probe.headers", "java.util.Map<java.lang.String,java.lang.String>"),
+                Map.entry("ailb.defaults.chat-model.enabled", "java.lang.Boolean"),
+                Map.entry("ailb.defaults.chat-model.model", "java.lang.String"),
+                Map.entry("ailb.defaults.chat-model.max-tokens", "java.lang.Integer"),
                 Map.entry("ailb.pools", "java.util.Map<java.lang.String,dev.ailb.spring.boot.AilbProperties$Pool>"));
         expectedTypes.forEach((name, type) -> {
             assertThat(properties).as(name).containsKey(name);
