@@ -231,11 +231,12 @@ class ArchitectureTest {
     static final ArchRule nothingElseUsesTheMicrometerBinder = noClasses()
             .that().resideOutsideOfPackage("dev.ailb.micrometer..")
             .and().doNotHaveFullyQualifiedName("dev.ailb.spring.boot.PoolMeterBinderBeans")
+            .and().doNotHaveFullyQualifiedName("dev.ailb.spring.boot.PoolObservations")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.micrometer..")
             .because("Micrometer is an optional dependency: a class of the core that touched this package"
-                    + " would fail with NoClassDefFoundError in an application without Micrometer; the one"
-                    + " class of the Spring Boot auto-configuration that registers the binder is imported only"
-                    + " when Micrometer is on the class path");
+                    + " would fail with NoClassDefFoundError in an application without Micrometer; the two"
+                    + " classes of the Spring Boot auto-configuration that register the binder and the"
+                    + " observations are imported only when Micrometer is on the class path");
 
     @ArchTest
     static final ArchRule nothingElseUsesTheSpringBootAutoConfiguration = noClasses()

@@ -28,6 +28,9 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  *       context and stop with it, and the pools close with it;</li>
  *   <li>with Micrometer, a {@code LoadBalancerMeterBinder} per pool ({@code <pool>MeterBinder}),
  *       which Spring Boot binds to its meter registries;</li>
+ *   <li>with an {@code ObservationRegistry}, every pool's attempts as observations
+ *       ({@code ObservationAttemptTracing}; {@code ailb.observations.enabled=false} turns it
+ *       off);</li>
  *   <li>with Spring Boot's health module, the health contributor {@code ailb}, one indicator per
  *       pool: down when no backend of it takes requests, each backend's state in the details
  *       ({@code management.health.ailb.enabled=false} turns it off);</li>
@@ -37,7 +40,7 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  *       name).</li>
  * </ul>
  */
-@AutoConfiguration
+@AutoConfiguration(afterName = "org.springframework.boot.micrometer.observation.autoconfigure.ObservationAutoConfiguration")
 @Conditional(AilbAutoConfiguration.OnPools.class)
 @EnableConfigurationProperties(AilbProperties.class)
 @Import(PoolBalancerBeans.class)
@@ -69,6 +72,12 @@ public class AilbAutoConfiguration {
 
     // Each framework's per-pool beans come as a nested configuration under that framework's
     // condition, importing a PerPoolBeans subclass: the meter binders and the chat models below.
+
+    /** Each attempt as a Micrometer Observation, where the Observation API is. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.micrometer.observation.ObservationRegistry")
+    @Import(PoolObservations.class)
+    static class Observations {}
 
     /** A Spring AI chat model per pool that asks for one, where Spring AI's OpenAI module is. */
     @Configuration(proxyBeanMethods = false)

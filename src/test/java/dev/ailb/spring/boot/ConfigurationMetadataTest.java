@@ -72,6 +72,7 @@ class ConfigurationMetadataTest {
                 Map.entry("ailb.defaults.chat-model.enabled", "java.lang.Boolean"),
                 Map.entry("ailb.defaults.chat-model.model", "java.lang.String"),
                 Map.entry("ailb.defaults.chat-model.max-tokens", "java.lang.Integer"),
+                Map.entry("ailb.observations.enabled", "java.lang.Boolean"),
                 Map.entry("ailb.pools", "java.util.Map<java.lang.String,dev.ailb.spring.boot.AilbProperties$Pool>"));
         expectedTypes.forEach((name, type) -> {
             assertThat(properties).as(name).containsKey(name);
