@@ -12,10 +12,12 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import dev.ailb.http.BalancedHttpClient;
 import dev.ailb.http.StreamedResponse;
+import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -147,17 +149,17 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
         // Handed over on a thread of its own: the answer completes on the JDK client's thread that
         // delivers its first bytes, and the SDK parses a whole answer in its continuation, reading
         // the body that same thread has yet to deliver.
-        answer.whenCompleteAsync((streamed, failure) -> {
-            if (failure == null) {
-                sdkAnswer.complete(new StreamedSdkResponse(streamed));
-                return;
+        answer.whenComplete((streamed, failure) -> {
+            try {
+                handOver.execute(() -> handOver(streamed, failure, sdkAnswer));
+            } catch (RejectedExecutionException e) {
+                // An executor that refuses: the answer's lease ends here, and the caller hears why.
+                if (streamed != null) {
+                    abandon(streamed, e);
+                }
+                sdkAnswer.completeExceptionally(e);
             }
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                    ? failure.getCause() : failure;
-            sdkAnswer.completeExceptionally(cause instanceof CallFailedException
-                    ? new OpenAIIoException("Request failed on every backend tried: " + cause.getMessage(), cause)
-                    : cause);
-        }, handOver);
+        });
         // The SDK never cancels, but a caller holding this future may: pass it on to the attempts.
         sdkAnswer.whenComplete((response, failure) -> {
             if (sdkAnswer.isCancelled()) {
@@ -165,6 +167,35 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
             }
         });
         return sdkAnswer;
+    }
+
+    /**
+     * Completes the SDK's future with the answer or the failure. An answer that the future no
+     * longer takes (its caller cancelled it meanwhile) is closed, so that its lease ends.
+     */
+    private static void handOver(StreamedResponse streamed, Throwable failure, CompletableFuture<HttpResponse> sdkAnswer) {
+        if (failure == null) {
+            if (!sdkAnswer.complete(new StreamedSdkResponse(streamed))) {
+                abandon(streamed, null);
+            }
+            return;
+        }
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        sdkAnswer.completeExceptionally(cause instanceof CallFailedException
+                ? new OpenAIIoException("Request failed on every backend tried: " + cause.getMessage(), cause)
+                : cause);
+    }
+
+    /** Ends an answer no one will read: its lease without an outcome, its body closed. */
+    private static void abandon(StreamedResponse streamed, Throwable reason) {
+        try {
+            streamed.cancel();
+        } catch (IOException e) {
+            if (reason != null) {
+                reason.addSuppressed(e);
+            }
+        }
     }
 
     /** Closes nothing: the balancer and the {@link BalancedHttpClient} belong to the application. */

@@ -84,8 +84,9 @@ final class SdkRequests {
         }
         Request routed = request;
         String endpoint = withoutQuery(path);
-        boolean chat = endpoint.endsWith("/v1/chat/completions");
-        if (chat || endpoint.endsWith("/v1/completions")) {
+        // Whatever the base path (/v1 by default, none for a server at the root).
+        boolean chat = endpoint.endsWith("/chat/completions");
+        if (chat || endpoint.endsWith("/completions")) {
             try {
                 String prompt = chat ? OpenAiPrompt.ofChatCompletions(json) : OpenAiPrompt.ofCompletions(json);
                 routed = routed.withPrompt(prompt);

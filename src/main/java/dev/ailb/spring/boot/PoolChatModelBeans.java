@@ -41,11 +41,22 @@ final class PoolChatModelBeans extends PerPoolBeans {
         registry.registerBeanDefinition(pool + "ChatModel", model);
     }
 
-    /** The pool's own settings, or else the defaults'; null when neither sets any. */
+    /**
+     * The pool's settings, each key that the pool does not set taken from the defaults, as every
+     * other key of a pool is; null when neither sets any.
+     */
     private AilbProperties.ChatModelSettings settings(String pool) {
         Binder binder = Binder.get(environment());
-        return binder.bind("ailb.pools." + pool + ".chat-model", AilbProperties.ChatModelSettings.class)
-                .orElseGet(() -> binder.bind("ailb.defaults.chat-model", AilbProperties.ChatModelSettings.class)
-                        .orElse(null));
+        AilbProperties.ChatModelSettings own = binder.bind("ailb.pools." + pool + ".chat-model",
+                AilbProperties.ChatModelSettings.class).orElse(null);
+        AilbProperties.ChatModelSettings defaults = binder.bind("ailb.defaults.chat-model",
+                AilbProperties.ChatModelSettings.class).orElse(null);
+        if (own == null || defaults == null) {
+            return own != null ? own : defaults;
+        }
+        return new AilbProperties.ChatModelSettings(
+                own.enabled() != null ? own.enabled() : defaults.enabled(),
+                own.model() != null ? own.model() : defaults.model(),
+                own.maxTokens() != null ? own.maxTokens() : defaults.maxTokens());
     }
 }
