@@ -58,7 +58,7 @@ public class AilbAutoConfiguration {
      * @throws IllegalArgumentException naming the first key of a pool that is unknown, missing or
      *                                  bad; no pool is left open then
      */
-    @Bean(PerPoolBeans.POOLS_BEAN)
+    @Bean(name = PerPoolBeans.POOLS_BEAN, destroyMethod = "closeAll")
     public LoadBalancerPools loadBalancerPools(AilbProperties properties,
             ObjectProvider<LoadBalancerBuilderCustomizer> customizers) {
         return PoolFactory.build(properties, customizers.orderedStream().toList());

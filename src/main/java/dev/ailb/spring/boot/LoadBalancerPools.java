@@ -71,6 +71,17 @@ public final class LoadBalancerPools {
         return pools;
     }
 
+    /**
+     * Closes every pool: the destroy method of this bean, so that Spring closes the pools only
+     * after every bean that took one (each depends on its pool's bean, which this bean makes) has
+     * been destroyed, and may still send through it in its own shutdown.
+     */
+    void closeAll() {
+        for (LoadBalancer pool : pools.values()) {
+            pool.close();
+        }
+    }
+
     @Override
     public String toString() {
         return "LoadBalancerPools" + pools.keySet();

@@ -302,9 +302,9 @@ class AilbAutoConfigurationTest {
                     scheduler.advance(java.time.Duration.ofSeconds(31));
 
                     // then: each kind of probe reached the backend
-                    assertThat(check.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
-                    assertThat(metrics.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
-                    assertThat(models.arrivals().poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                    assertThat(check.arrivals().poll(60, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                    assertThat(metrics.arrivals().poll(60, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+                    assertThat(models.arrivals().poll(60, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
                 });
     }
 
