@@ -30,15 +30,15 @@ final class SdkRequests {
     private static final Logger log = LoggerFactory.getLogger(SdkRequests.class);
 
     /**
-     * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
-     * them but a user's default headers might.
-     */
-    /**
      * The characters of routing text counted as one token of prompt in an estimate: the usual
      * rule of thumb for English text and the tokenizers of today's models.
      */
     static final int CHARS_PER_TOKEN = 4;
 
+    /**
+     * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
+     * them but a user's default headers might.
+     */
     private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
 
     private final boolean routeByModel;
@@ -152,6 +152,12 @@ final class SdkRequests {
      */
     record Prepared(Request routed, String method, String pathAndQuery, Headers headers, String contentType,
             byte[] body, Duration timeout) {
+
+        /** The method, path and header names only: the headers' values may hold a key. */
+        @Override
+        public String toString() {
+            return "Prepared{" + method + " " + pathAndQuery + ", headers " + headers.names() + "}";
+        }
 
         /** The request of one attempt, to the backend whose base URI ({@code scheme://host:port}) is given. */
         java.net.http.HttpRequest toBackend(URI base) {

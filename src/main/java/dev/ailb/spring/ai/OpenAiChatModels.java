@@ -78,8 +78,8 @@ public final class OpenAiChatModels {
      * @return Spring AI's builder
      * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if the options' base URL is not a URL, or its API key is blank
-     * @throws IllegalStateException    if the options hold both an API key and a credential, or
-     *                                  {@code clients} has one already
+     * @throws IllegalStateException    if the options hold both an API key and a credential (the
+     *                                  builder left as it was), or {@code clients} has one already
      */
     public static OpenAiChatModel.Builder builder(OpenAiClients.Builder clients, OpenAiChatOptions options) {
         checkNotNull(clients, "clients");
@@ -94,6 +94,10 @@ public final class OpenAiChatModels {
     /** The clients' builder with the settings the options give. */
     private static OpenAiClients.Builder withOptions(OpenAiClients.Builder clients, OpenAiChatOptions options) {
         String basePath = basePath(options.getBaseUrl());
+        if (options.getApiKey() != null && options.getCredential() != null) {
+            // Checked before the clients' builder is touched, so that a refusal leaves it as it was.
+            throw new IllegalStateException("options: both an API key and a credential (expected: one of the two)");
+        }
         if (options.getApiKey() != null) {
             clients.apiKey(options.getApiKey());
         }

@@ -3,6 +3,7 @@ package dev.ailb.spring.ai;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.openai.credential.BearerTokenCredential;
 import dev.ailb.Backend;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
@@ -246,5 +247,20 @@ class OpenAiChatModelsTest {
         assertThat(serverA.endpoint().requests() + serverC.endpoint().requests()).isEqualTo(8);
         assertThat(a.failures() + c.failures()).isZero();
         assertThat(a.activeConnections() + b.activeConnections() + c.activeConnections()).isZero();
+    }
+
+    @Test
+    void optionsWithBothAKeyAndACredentialAreRefusedAndLeaveTheClientsBuilderAsItWas() {
+        LoadBalancer lb = balancer();
+        OpenAiClients.Builder clients = OpenAiClients.builder(lb);
+        OpenAiChatOptions both = OpenAiChatOptions.builder().model("llama").apiKey("sk-1")
+                .credential(BearerTokenCredential.create("t")).build();
+
+        assertThatThrownBy(() -> OpenAiChatModels.builder(clients, both))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("options: both an API key and a credential (expected: one of the two)");
+
+        // no key was set on the builder: a credential is still taken
+        clients.credential(BearerTokenCredential.create("t"));
     }
 }
