@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,8 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Outgoing {
     private static final Logger log = LoggerFactory.getLogger(Outgoing.class);
-    /** Characters a token, for the estimate of a prompt's tokens without a tokenizer. */
-    private static final int CHARS_PER_TOKEN = 4;
 
     private final java.net.http.HttpRequest template;
     private final String pathAndQuery;
@@ -120,10 +119,9 @@ final class Outgoing {
             String prompt = chat ? OpenAiPrompt.ofChatCompletions(body) : OpenAiPrompt.ofCompletions(body);
             OpenAiRequestFields fields = OpenAiRequestFields.read(body);
             Request routed = request.withPrompt(prompt);
-            if (fields.maxOutputTokens().isPresent()) {
-                long promptTokens = (prompt.length() + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN;
-                routed = routed.withEstimatedTokens(
-                        Math.min(Request.MAX_TOKENS, promptTokens + fields.maxOutputTokens().getAsLong()));
+            OptionalLong estimate = fields.estimatedTokens(prompt);
+            if (estimate.isPresent()) {
+                routed = routed.withEstimatedTokens(estimate.getAsLong());
             }
             if (byModel && fields.model().isPresent()) {
                 routed = routed.withModel(fields.model().get());

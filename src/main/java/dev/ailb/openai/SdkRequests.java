@@ -30,12 +30,6 @@ final class SdkRequests {
     private static final Logger log = LoggerFactory.getLogger(SdkRequests.class);
 
     /**
-     * The characters of routing text counted as one token of prompt in an estimate: the usual
-     * rule of thumb for English text and the tokenizers of today's models.
-     */
-    static final int CHARS_PER_TOKEN = 4;
-
-    /**
      * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
      * them but a user's default headers might.
      */
@@ -68,7 +62,7 @@ final class SdkRequests {
     /**
      * The request as its JSON body routes it: by the prompt ({@link OpenAiPrompt}) of a chat or
      * completion request, with a token estimate when the body caps its output (the prompt at
-     * {@link #CHARS_PER_TOKEN} characters a token, plus the cap), and by the model it names
+     * four characters a token, plus the cap: {@link OpenAiRequestFields#estimatedTokens}), and by the model it names
      * when asked. A body the router cannot read (not such a request, or a model name a request
      * may not carry) is still sent, routed without what it could not read: the server answers
      * for it, as it would without a balancer.
@@ -90,10 +84,9 @@ final class SdkRequests {
             try {
                 String prompt = chat ? OpenAiPrompt.ofChatCompletions(json) : OpenAiPrompt.ofCompletions(json);
                 routed = routed.withPrompt(prompt);
-                OptionalLong cap = fields.maxOutputTokens();
-                if (cap.isPresent()) {
-                    long promptTokens = (prompt.length() + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN;
-                    routed = routed.withEstimatedTokens(Math.min(Request.MAX_TOKENS, promptTokens + cap.getAsLong()));
+                OptionalLong estimate = fields.estimatedTokens(prompt);
+                if (estimate.isPresent()) {
+                    routed = routed.withEstimatedTokens(estimate.getAsLong());
                 }
             } catch (IllegalArgumentException e) {
                 log.debug("Request {} to {}: routed without its prompt, which was not read: {}",

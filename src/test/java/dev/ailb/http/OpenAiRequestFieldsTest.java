@@ -60,4 +60,16 @@ class OpenAiRequestFieldsTest {
         assertThatThrownBy(() -> OpenAiRequestFields.read(null)).isInstanceOf(NullPointerException.class)
                 .hasMessage("body: null (expected: non-null)");
     }
+
+    @Test
+    void theEstimateIsThePromptAtFourCharactersATokenRoundedUpPlusTheCap() {
+        OpenAiRequestFields capped = OpenAiRequestFields.read("{\"max_tokens\":100}");
+
+        assertThat(capped.estimatedTokens("")).isEqualTo(OptionalLong.of(100));
+        assertThat(capped.estimatedTokens("abcd")).isEqualTo(OptionalLong.of(101));
+        assertThat(capped.estimatedTokens("abcde")).isEqualTo(OptionalLong.of(102));
+        assertThat(OpenAiRequestFields.read("{}").estimatedTokens("abcd")).isEmpty();
+        assertThat(OpenAiRequestFields.read("{\"max_tokens\":2147483647}").estimatedTokens("x".repeat(400)))
+                .isEqualTo(OptionalLong.of(Math.min(dev.ailb.Request.MAX_TOKENS, 2147483647L + 100)));
+    }
 }
