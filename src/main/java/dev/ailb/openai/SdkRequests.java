@@ -1,5 +1,7 @@
 package dev.ailb.openai;
 
+import static dev.ailb.internal.Preconditions.quote;
+
 import com.openai.core.RequestOptions;
 import com.openai.core.Timeout;
 import com.openai.core.http.Headers;
@@ -145,6 +147,29 @@ final class SdkRequests {
      */
     record Prepared(Request routed, String method, String pathAndQuery, Headers headers, String contentType,
             byte[] body, Duration timeout) {
+
+        /**
+         * Checks the headers once, before anything is routed: a header the JDK's client would
+         * refuse fails the call here rather than every attempt on a backend that did nothing
+         * wrong. The refusal names the header, never its value, which may be a key.
+         */
+        Prepared {
+            java.net.http.HttpRequest.Builder check = java.net.http.HttpRequest.newBuilder();
+            for (String name : headers.names()) {
+                if (RESTRICTED.contains(name.toLowerCase(Locale.ROOT))) {
+                    continue;
+                }
+                for (String value : headers.values(name)) {
+                    try {
+                        check.header(name, value);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("headers: " + quote(name) + " with a value of length "
+                                + value.length() + " (expected: a header name and a value the JDK's HTTP client"
+                                + " sends, without CR, LF or other control characters)");
+                    }
+                }
+            }
+        }
 
         /** The method, path and header names only: the headers' values may hold a key. */
         @Override

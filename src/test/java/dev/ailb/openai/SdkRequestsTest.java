@@ -1,6 +1,7 @@
 package dev.ailb.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.openai.core.RequestOptions;
 import com.openai.core.Timeout;
@@ -47,6 +48,18 @@ class SdkRequestsTest {
                 .prepare(sdk, RequestOptions.none()).toBackend(BACKEND);
 
         assertThat(sent.headers().map()).containsOnlyKeys("X-Stainless-Lang");
+    }
+
+    @Test
+    void aHeaderTheJdkWouldRefuseFailsTheCallBeforeAnyAttemptAndItsValueIsNotShown() {
+        HttpRequest sdk = HttpRequest.builder().method(HttpMethod.GET).baseUrl("http://ailb.invalid/v1")
+                .addPathSegment("models").putHeader("X-Key", "secret\r\nX-Injected: 1").build();
+
+        assertThatThrownBy(() -> new SdkRequests(false, "", new AtomicLong()).prepare(sdk, RequestOptions.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("headers: \"X-Key\" with a value of length 21 (expected: a header name and a value the"
+                        + " JDK's HTTP client sends, without CR, LF or other control characters)")
+                .hasMessageNotContaining("secret");
     }
 
     @Test
