@@ -14,6 +14,11 @@ import com.openai.core.http.HttpResponse;
 import com.openai.credential.Credential;
 import dev.ailb.LoadBalancer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -42,8 +47,11 @@ import java.util.function.Consumer;
  * {@code Authorization} header at all. The SDK does not read {@code OPENAI_API_KEY} or the other
  * variables of its environment here.
  *
- * <p>Close a client when done with it: it stops the SDK's threads. The balancer stays open; it is
- * the application's. Thread-safe.
+ * <p>Close a client when done with it: it stops the SDK's threads. A client left open (as under
+ * a chat model that nothing closes) holds no JVM open: the threads that read its streams are
+ * daemons of its own, {@code ailb-openai-stream-<n>}, ended after a minute idle, unless the
+ * options give the SDK an executor. The balancer stays open; it is the application's.
+ * Thread-safe.
  */
 public final class OpenAiClients {
     /** The host of the SDK's base URL: a name that resolves nowhere (RFC 2606), never connected to. */
@@ -197,6 +205,8 @@ public final class OpenAiClients {
          */
         public OpenAIClient build() {
             ClientOptions.Builder sdk = ClientOptions.builder();
+            // Set first, so that an executor given in the options wins.
+            sdk.streamHandlerExecutor(streamThreads());
             options.accept(sdk);
             sdk.baseUrl(LABEL_HOST + basePath).maxRetries(0);
             if (apiKey != null) {
@@ -219,6 +229,22 @@ public final class OpenAiClients {
         public OpenAIClientAsync buildAsync() {
             return build().async();
         }
+    }
+
+    /**
+     * The threads on which a client's SDK reads streamed answers: daemon threads of its own,
+     * {@code ailb-openai-stream-<n>}, made as streams need them and ended after a minute idle, and
+     * shut down when the client is closed. The SDK's default threads are not daemons: a client
+     * left open, such as the one under a chat model bean that nothing closes, would hold the JVM
+     * for a minute after its last stream.
+     */
+    private static ExecutorService streamThreads() {
+        AtomicInteger threads = new AtomicInteger();
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), task -> {
+            Thread thread = new Thread(task, "ailb-openai-stream-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /**

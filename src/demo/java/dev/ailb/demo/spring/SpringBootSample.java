@@ -110,11 +110,6 @@ public final class SpringBootSample {
         long started = System.nanoTime();
         run(System.out, Checks.REAL_TIME);
         System.out.printf(Locale.ROOT, "sample ran in %d ms%n", elapsedMillis(started));
-        System.out.flush();
-        // The OpenAI client under the chat model hands streamed answers to a thread of its own that is
-        // not a daemon and idles for a minute before it ends; the context's close does not end it, and
-        // it would hold the JVM, and the command, that long after the sample is done.
-        System.exit(0);
     }
 
     /** Runs the sample, prints its report to {@code out} and returns what it saw. */
