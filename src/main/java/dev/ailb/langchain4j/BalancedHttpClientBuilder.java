@@ -6,15 +6,11 @@ import static dev.ailb.internal.Preconditions.checkPositive;
 import dev.ailb.CallOptions;
 import dev.ailb.LoadBalancer;
 import dev.ailb.http.BalancedHttpClient;
+import dev.ailb.internal.IdleDaemonThreads;
 import dev.langchain4j.http.client.HttpClient;
 import dev.langchain4j.http.client.HttpClientBuilder;
 import java.time.Duration;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * LangChain4j's pluggable HTTP client over a {@link LoadBalancer}: give it to a model's builder
@@ -195,7 +191,8 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
      */
     @Override
     public HttpClient build() {
-        Executor threads = executor != null ? executor : ownThreads(balancer.name());
+        Executor threads = executor != null ? executor
+                : IdleDaemonThreads.named("ailb-langchain4j-" + balancer.name() + '-');
         java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder()
                 .version(java.net.http.HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout != null ? connectTimeout : DEFAULT_CONNECT_TIMEOUT)
@@ -203,19 +200,4 @@ public final class BalancedHttpClientBuilder implements HttpClientBuilder {
         return new PoolHttpClient(balancer, jdk, readTimeout, callOptions, threads, byModel);
     }
 
-    /** Daemon threads made on demand and ended after a minute idle: a client is never closed. */
-    private static ExecutorService ownThreads(String pool) {
-        AtomicInteger count = new AtomicInteger();
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), task -> {
-                    Thread thread = new Thread(task, "ailb-langchain4j-" + pool + '-' + count.incrementAndGet());
-                    thread.setDaemon(true);
-                    return thread;
-                });
-    }
-
-    @Override
-    public String toString() {
-        return "BalancedHttpClientBuilder{" + balancer.name() + '}';
-    }
 }

@@ -12,16 +12,13 @@ import dev.ailb.LoadBalancer;
 import dev.ailb.Request;
 import dev.ailb.http.BalancedHttpClient;
 import dev.ailb.http.StreamedResponse;
+import dev.ailb.internal.IdleDaemonThreads;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -270,17 +267,7 @@ public final class BalancedOpenAiHttpClient implements HttpClient {
          */
         public BalancedOpenAiHttpClient build() {
             return new BalancedOpenAiHttpClient(new SdkRequests(routeByModel, clientAddress, new AtomicLong()), http,
-                    executor != null ? executor : ownThreads());
-        }
-
-        private static Executor ownThreads() {
-            AtomicInteger threads = new AtomicInteger();
-            return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                    task -> {
-                        Thread thread = new Thread(task, "ailb-openai-" + threads.incrementAndGet());
-                        thread.setDaemon(true);
-                        return thread;
-                    });
+                    executor != null ? executor : IdleDaemonThreads.named("ailb-openai-"));
         }
     }
 }

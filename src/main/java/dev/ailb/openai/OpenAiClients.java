@@ -13,12 +13,9 @@ import com.openai.core.http.HttpRequest;
 import com.openai.core.http.HttpResponse;
 import com.openai.credential.Credential;
 import dev.ailb.LoadBalancer;
+import dev.ailb.internal.IdleDaemonThreads;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -239,12 +236,7 @@ public final class OpenAiClients {
      * for a minute after its last stream.
      */
     private static ExecutorService streamThreads() {
-        AtomicInteger threads = new AtomicInteger();
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), task -> {
-            Thread thread = new Thread(task, "ailb-openai-stream-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        return IdleDaemonThreads.named("ailb-openai-stream-");
     }
 
     /**
