@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Threads for work that an integration hands off and that nothing may wait for when the
  * application ends: daemon threads named {@code <prefix><n>}, made as tasks need them (a task
  * never waits in a queue) and ended after a minute idle, so that an executor no one shuts down
- * costs nothing once its work stops.
+ * costs nothing once its work stops. Thread-safe, as is each executor it makes.
  */
 public final class IdleDaemonThreads {
     private static final long IDLE_SECONDS = 60;

@@ -39,6 +39,9 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  *       {@code OpenAiChatModel} over the pool ({@code <pool>ChatModel}, qualified by the pool's
  *       name).</li>
  * </ul>
+ *
+ * <p>Spring creates it once, on the thread that refreshes the context; it holds no state of its
+ * own, and the beans it makes say how each may be shared.
  */
 @AutoConfiguration(afterName = "org.springframework.boot.micrometer.observation.autoconfigure.ObservationAutoConfiguration")
 @Conditional(AilbAutoConfiguration.OnPools.class)
