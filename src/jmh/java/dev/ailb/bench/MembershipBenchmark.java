@@ -1,0 +1,139 @@
+package dev.ailb.bench;
+
+import dev.ailb.BalancingStrategy;
+import dev.ailb.LoadBalancer;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The control plane's cost at fleet sizes of 6, 1,000 and 10,000 backends, per strategy: a health
+ * change (one backend down, then up again: each publishes a new routing view), a weight change in
+ * place, and the registration of the whole fleet one backend at a time into an empty balancer.
+ * The backends are labels only: nothing is ever contacted, no health check runs.
+ *
+ * <pre>
+ * mvn -B -q -Pbench -DskipTests package
+ * java -jar target/benchmarks.jar 'MembershipBenchmark.(healthFlip|setWeight)$' -p backends=1000 -f 1
+ * java -jar target/benchmarks.jar 'MembershipBenchmark.register$' -p backends=1000 -p strategy=ROUND_ROBIN -f 1
+ * </pre>
+ *
+ * {@code register} is a single shot per iteration (a fresh balancer each time); under strategies
+ * that rebuild a structure per backend added, 10,000 backends may take minutes, so pick its
+ * parameters with care.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+@State(Scope.Benchmark)
+public class MembershipBenchmark {
+
+    @Param({"ROUND_ROBIN", "LEAST_CONNECTIONS", "WEIGHTED_ROUND_ROBIN", "IP_HASH",
+            "LEAST_RESPONSE_TIME", "RANDOM", "RESOURCE_BASED", "PREFIX_AFFINITY"})
+    public String strategy;
+
+    @Param({"6", "1000", "10000"})
+    public int backends;
+
+    LoadBalancer lb;
+    String[] ids;
+    int next;
+    int round;
+    boolean down;
+
+    @Setup(Level.Trial)
+    public void fleet() {
+        ids = new String[backends];
+        for (int i = 0; i < backends; i++) {
+            ids[i] = "backend-" + i;
+        }
+        lb = filled(strategy, ids);
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        lb.close();
+    }
+
+    /** A balancer under this strategy with these backends, added one at a time. */
+    static LoadBalancer filled(String strategy, String[] ids) {
+        LoadBalancer balancer = LoadBalancer.builder().strategy(BalancingStrategy.builtIn(strategy)).build();
+        for (int i = 0; i < ids.length; i++) {
+            // 10.x addresses are labels: nothing connects to them here.
+            balancer.addBackend(ids[i], "10.0." + (i >> 8 & 0xFF) + "." + (i & 0xFF), 8000);
+        }
+        return balancer;
+    }
+
+    /**
+     * One health change: the next backend in turn goes down, or comes back up, alternately. Each
+     * call changes the set of available backends, so each publishes a new routing view.
+     */
+    @Benchmark
+    public boolean healthFlip() {
+        String id = ids[next];
+        boolean healthy = down;
+        if (healthy) {
+            next = next + 1 == ids.length ? 0 : next + 1;
+        }
+        down = !down;
+        return lb.setBackendHealthy(id, healthy);
+    }
+
+    /**
+     * One weight change in place on the next backend in turn: 2 in the first round of the fleet, 1
+     * in the next, and so on, so that every call changes a weight.
+     */
+    @Benchmark
+    public int setWeight() {
+        String id = ids[next];
+        int weight = 2 - (round & 1);
+        if (++next == ids.length) {
+            next = 0;
+            round++;
+        }
+        return lb.setWeight(id, weight);
+    }
+
+    /** The state of one registration run: an empty balancer, made before the shot. */
+    @State(Scope.Thread)
+    public static class Empty {
+        LoadBalancer balancer;
+
+        @Setup(Level.Invocation)
+        public void make(MembershipBenchmark outer) {
+            balancer = LoadBalancer.builder().strategy(BalancingStrategy.builtIn(outer.strategy)).build();
+        }
+
+        @TearDown(Level.Invocation)
+        public void close() {
+            balancer.close();
+        }
+    }
+
+    /** The whole fleet registered one backend at a time into an empty balancer. */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 2, batchSize = 1)
+    @Measurement(iterations = 5, batchSize = 1)
+    public LoadBalancer register(Empty empty) {
+        for (int i = 0; i < ids.length; i++) {
+            empty.balancer.addBackend(ids[i], "10.0." + (i >> 8 & 0xFF) + "." + (i & 0xFF), 8000);
+        }
+        return empty.balancer;
+    }
+}
