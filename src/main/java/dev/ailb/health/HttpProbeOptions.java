@@ -4,6 +4,7 @@ import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.shown;
 
 import dev.ailb.Backend;
+import dev.ailb.internal.JdkHttpHeaders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpClient;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 
@@ -55,8 +55,6 @@ import javax.net.ssl.SSLContext;
  */
 public final class HttpProbeOptions {
     private static final HttpProbeOptions PLAIN = new HttpProbeOptions("http", null, List.of());
-    /** The names the JDK's client refuses to let a request set, lower case. */
-    private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
     private static final String TCHAR_SYMBOLS = "!#$%&'*+-.^_`|~";
 
     private final String scheme;
@@ -156,7 +154,7 @@ public final class HttpProbeOptions {
             throw new IllegalArgumentException("name: " + shown(name)
                     + " (expected: an RFC 9110 token, such as X-Api-Key)");
         }
-        if (RESTRICTED.contains(name.toLowerCase(Locale.ROOT))) {
+        if (JdkHttpHeaders.setByTheClient(name)) {
             throw new IllegalArgumentException("name: " + shown(name)
                     + " (expected: a header the client does not set itself, not Connection, Content-Length,"
                     + " Expect, Host or Upgrade)");

@@ -11,6 +11,7 @@ import com.openai.errors.OpenAIIoException;
 import dev.ailb.Request;
 import dev.ailb.http.OpenAiPrompt;
 import dev.ailb.http.OpenAiRequestFields;
+import dev.ailb.internal.JdkHttpHeaders;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -18,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,12 +30,6 @@ import org.slf4j.LoggerFactory;
  */
 final class SdkRequests {
     private static final Logger log = LoggerFactory.getLogger(SdkRequests.class);
-
-    /**
-     * The headers the JDK's client sets itself and refuses from a caller; the SDK sets none of
-     * them but a user's default headers might.
-     */
-    private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host", "upgrade");
 
     private final boolean routeByModel;
     private final String clientAddress;
@@ -156,7 +150,7 @@ final class SdkRequests {
         Prepared {
             java.net.http.HttpRequest.Builder check = java.net.http.HttpRequest.newBuilder();
             for (String name : headers.names()) {
-                if (RESTRICTED.contains(name.toLowerCase(Locale.ROOT))) {
+                if (JdkHttpHeaders.setByTheClient(name)) {
                     continue;
                 }
                 for (String value : headers.values(name)) {
@@ -182,11 +176,10 @@ final class SdkRequests {
             java.net.http.HttpRequest.Builder builder = java.net.http.HttpRequest.newBuilder(base.resolve(pathAndQuery));
             boolean typed = false;
             for (String name : headers.names()) {
-                String lower = name.toLowerCase(Locale.ROOT);
-                if (RESTRICTED.contains(lower)) {
+                if (JdkHttpHeaders.setByTheClient(name)) {
                     continue;
                 }
-                typed |= lower.equals("content-type");
+                typed |= name.equalsIgnoreCase("content-type");
                 for (String value : headers.values(name)) {
                     builder.header(name, value);
                 }
