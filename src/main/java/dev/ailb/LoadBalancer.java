@@ -4,8 +4,12 @@ import static dev.ailb.internal.Preconditions.checkHost;
 import static dev.ailb.internal.Preconditions.checkId;
 import static dev.ailb.internal.Preconditions.checkNotNull;
 import static dev.ailb.internal.Preconditions.checkRange;
+import static dev.ailb.internal.Preconditions.quote;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -104,6 +108,8 @@ public final class LoadBalancer implements AutoCloseable {
     private volatile boolean closed;
     private final Membership membership;
     private final Listeners listeners;
+    /** The discovery running, if any; written under the table's lock. */
+    private volatile DiscoveryRun discovery;
 
     private final TrafficFigures figures = new TrafficFigures();
 
@@ -151,7 +157,7 @@ public final class LoadBalancer implements AutoCloseable {
                 : SessionRouting.hash(path, BalancingStrategy.IP_HASH.newSelector(context));
         this.retries = new RetryingExecutor(path, sessions, settings.retryPolicy(), random, figures, () -> closed);
         this.membership = new Membership(table, figures, sessions, listeners, () -> closed, h.initiallyHealthy(),
-                settings.drainTimeoutNanos(), h.scheduler());
+                settings.drainTimeoutNanos(), h.scheduler(), this::newBackend, this::roomAppeared);
         this.admission = new Admission(name, path, membership, limits, ticker, a);
         // The first attempt of executeAsync is admitted as acquireAsync admits a request.
         Admission admits = admission;
@@ -159,6 +165,11 @@ public final class LoadBalancer implements AutoCloseable {
                 retries, figures, () -> closed, settings.callScheduler());
         this.releases = new Releases(name, figures, health, membership, admission);
         this.checker = new HealthChecker(name, table, health, reports, new LearntModels(table), ticker, h, random);
+    }
+
+    /** A backend joined outside a call of the caller's own (a reconcile's waiting backend): room for the requests waiting. */
+    private void roomAppeared() {
+        admission.onRoom();
     }
 
     /** A backend's health changed: a backend back up is room for the requests waiting; listeners are told. */
@@ -350,6 +361,141 @@ public final class LoadBalancer implements AutoCloseable {
                 defaultTokens));
         admission.onRoom();
         return added;
+    }
+
+    private Backend newBackend(BackendSpec spec) {
+        return new Backend(this, spec.id(), spec.host(), spec.port(), spec.weight(), spec.profile(), decayNanos,
+                originNanos, defaultTokens);
+    }
+
+    /**
+     * Registers several backends in one change: the routing view is built and published once, so
+     * registering a whole fleet costs one view's build, not one per backend. All are registered,
+     * or none: an id given twice or already registered refuses the whole call. Each starts as
+     * {@link #addBackend(String, String, int, int)} says.
+     *
+     * @param backends the backends to register
+     * @return the new backends, in the order given
+     * @throws NullPointerException     if {@code backends} or one of its elements is null
+     * @throws IllegalArgumentException if an id is given twice or is already registered (draining
+     *                                  backends included)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the new set (nothing changes then)
+     */
+    public List<Backend> addBackends(Collection<BackendSpec> backends) {
+        Map<String, BackendSpec> byId = byId(backends);
+        List<Backend> created = new ArrayList<>(byId.size());
+        for (BackendSpec spec : byId.values()) {
+            created.add(newBackend(spec));
+        }
+        List<Backend> added = List.copyOf(membership.addAll(created));
+        admission.onRoom();
+        return added;
+    }
+
+    /**
+     * Brings the balancer to exactly this membership, in one published change: the backends not
+     * registered are added, the kept ones take the stated weight and profile, and the registered
+     * ones the membership leaves out are removed, each by a drain as {@link #removeBackend} drains
+     * (out of routing now, its requests in flight kept and counted, gone when the last is
+     * released or its drain timeout passes). A stated id whose backend stands at another address
+     * is the same: the old one drains, and the new one is registered when it has left; so is a
+     * stated id whose backend is draining already ({@link MembershipChange#waiting()}). Backends
+     * in maintenance stay in maintenance; health, sessions, figures and connection limits of the
+     * kept ones are kept. Routing sees the whole change at once, never half of it.
+     *
+     * <p>This is what a {@linkplain #discover discovery source} calls with each membership it
+     * learns, and what a user with a membership of their own (a configuration file, a service
+     * registry) calls when it changes. Calling it with the membership the balancer already has
+     * changes nothing and publishes nothing.
+     *
+     * @param backends the whole membership; an empty collection drains every backend
+     * @return what changed
+     * @throws NullPointerException     if {@code backends} or one of its elements is null
+     * @throws IllegalArgumentException if an id is given twice
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build
+     *                                  its picker for the new set (nothing changes then)
+     */
+    public MembershipChange setBackends(Collection<BackendSpec> backends) {
+        return membership.reconcile(byId(backends));
+    }
+
+    /**
+     * Starts a discovery source: from now on the source states the membership, each membership
+     * it learns reconciled as {@link #setBackends} reconciles, and while it cannot tell, the last
+     * membership stays (see {@link DiscoveryContext}). One source runs at a time: it owns the
+     * membership, and backends added by hand are drained by its next update. Closing the balancer
+     * closes the source.
+     *
+     * <pre>{@code
+     * LoadBalancer lb = LoadBalancer.builder().name("chat").build();
+     * Discovery discovery = lb.discover(source); // e.g. a DNS name, a Kubernetes Service
+     * ...
+     * lb.close(); // closes the source too
+     * }</pre>
+     *
+     * @param source the source; started on the calling thread
+     * @return the running discovery, to close it or read its counts
+     * @throws NullPointerException  if {@code source} is null
+     * @throws IllegalStateException if the balancer is closed or another source runs (nothing
+     *                               changes then)
+     * @throws RuntimeException      what the source's {@link DiscoverySource#start} threw; the
+     *                               source is closed and nothing else changes
+     */
+    public Discovery discover(DiscoverySource source) {
+        checkNotNull(source, "source");
+        DiscoveryRun run;
+        table.lock();
+        try {
+            checkOpen();
+            DiscoveryRun running = discovery;
+            if (running != null && !running.isClosed()) {
+                throw new IllegalStateException("source: " + source + " (expected: no other discovery running; "
+                        + running.source() + " runs, close it first)");
+            }
+            run = new DiscoveryRun(name, source, this::setBackends, membership, this::forget);
+            discovery = run;
+        } finally {
+            table.unlock();
+        }
+        log.info("{} - Discovery started: {}", name, source);
+        try {
+            source.start(run);
+        } catch (RuntimeException | Error e) {
+            run.close();
+            throw e;
+        }
+        return run;
+    }
+
+    /** A discovery closed: the balancer no longer holds it, and another may start. */
+    private void forget(DiscoveryRun run) {
+        table.lock();
+        try {
+            if (discovery == run) {
+                discovery = null;
+            }
+        } finally {
+            table.unlock();
+        }
+    }
+
+    /** The specs by id in the order given; refuses a null element and an id given twice. */
+    private static Map<String, BackendSpec> byId(Collection<BackendSpec> backends) {
+        checkNotNull(backends, "backends");
+        Map<String, BackendSpec> byId = new LinkedHashMap<>(Math.max(16, backends.size() * 2));
+        int index = 0;
+        for (BackendSpec spec : backends) {
+            if (spec == null) {
+                throw new NullPointerException("backends[" + index + "]: null (expected: non-null)");
+            }
+            if (byId.putIfAbsent(spec.id(), spec) != null) {
+                throw new IllegalArgumentException("backends: id " + quote(spec.id())
+                        + " given twice (expected: each id once)");
+            }
+            index++;
+        }
+        return byId;
     }
 
     /**
@@ -1427,6 +1573,10 @@ public final class LoadBalancer implements AutoCloseable {
             closed = true;
         } finally {
             table.unlock();
+        }
+        DiscoveryRun running = discovery;
+        if (running != null) {
+            running.close();
         }
         checker.close();
         admission.close();

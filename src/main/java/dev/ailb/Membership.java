@@ -5,9 +5,13 @@ import static dev.ailb.internal.Preconditions.quote;
 import dev.ailb.health.HealthState;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,6 +20,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,13 +55,19 @@ final class Membership {
     private final Map<Backend, CompletableFuture<Void>> drains = new HashMap<>(); // guarded by the table's lock
     private final Map<Backend, ScheduledFuture<?>> drainTimers = new HashMap<>(); // guarded by the table's lock
     private final Map<Backend, CompletableFuture<Void>> maintenance = new HashMap<>(); // guarded by the table's lock
+    /** Backends stated by a reconcile while a namesake drains, registered when it leaves; guarded by the table's lock. */
+    private final Map<String, BackendSpec> waiting = new HashMap<>();
+    private final Function<BackendSpec, Backend> factory;
+    private final Runnable onRoom;
     private ScheduledThreadPoolExecutor ownTimer; // guarded by the table's lock
     private final List<Thread> timerThreads = new ArrayList<>(); // guarded by itself
 
     Membership(RoutingTable table, TrafficFigures figures, SessionRouting sessions, Listeners listeners,
             BooleanSupplier closed, boolean initiallyHealthy, long drainTimeoutNanos,
-            ScheduledExecutorService userScheduler) {
+            ScheduledExecutorService userScheduler, Function<BackendSpec, Backend> factory, Runnable onRoom) {
         this.table = table;
+        this.factory = factory;
+        this.onRoom = onRoom;
         this.figures = figures;
         this.sessions = sessions;
         this.listeners = listeners;
@@ -86,11 +97,7 @@ final class Membership {
                 throw new IllegalArgumentException("id: " + quote(id) + " (expected: an id not registered; "
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
-            if (!initiallyHealthy) {
-                backend.health.checkDown = true;
-                backend.health.awaitingFirstCheck = true;
-                backend.setState(HealthState.UNHEALTHY);
-            }
+            startsOut(backend);
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
             table.publish(table.viewOf(all, Backend::isInService));
@@ -103,6 +110,197 @@ final class Membership {
         return backend;
     }
 
+    /** A new backend's first health: down until its first check passes, unless backends start healthy. */
+    private void startsOut(Backend backend) {
+        if (!initiallyHealthy) {
+            backend.health.checkDown = true;
+            backend.health.awaitingFirstCheck = true;
+            backend.setState(HealthState.UNHEALTHY);
+        }
+    }
+
+    /**
+     * Registers new backends in one published change: all of them, or none when one id is taken.
+     *
+     * @param backends the new backends, their ids distinct
+     * @throws IllegalArgumentException if an id is taken (or still draining)
+     * @throws IllegalStateException    if the balancer is closed, or the strategy fails to build its
+     *                                  picker for the new set (nothing changes then)
+     */
+    List<Backend> addAll(List<Backend> backends) {
+        table.lock();
+        try {
+            if (closed.getAsBoolean()) {
+                throw new IllegalStateException("load balancer is closed");
+            }
+            Registry current = table.current();
+            for (Backend backend : backends) {
+                Backend existing = current.byId.get(backend.id());
+                if (existing != null) {
+                    throw new IllegalArgumentException("backends: id " + quote(backend.id())
+                            + " (expected: ids not registered; " + (existing.isDraining()
+                            ? "a backend with this id is still draining)" : "it is taken)"));
+                }
+            }
+            for (Backend backend : backends) {
+                startsOut(backend);
+            }
+            List<Backend> all = new ArrayList<>(current.all.size() + backends.size());
+            all.addAll(current.all);
+            all.addAll(backends);
+            table.publish(table.viewOf(all, Backend::isInService));
+            log.info("{} - Added {} backends{}", table.name(), backends.size(),
+                    initiallyHealthy ? "" : ", each unhealthy until its first check passes");
+        } finally {
+            table.unlock();
+        }
+        for (Backend backend : backends) {
+            listeners.tell(l -> l.onBackendAdded(backend));
+        }
+        return backends;
+    }
+
+    /**
+     * Brings the balancer to a membership in one published change; see
+     * {@link LoadBalancer#setBackends}.
+     *
+     * @param stated the membership by id, in the caller's order
+     * @throws IllegalStateException if the balancer is closed, or the strategy fails to build its
+     *                               picker for the new set (nothing changes then)
+     */
+    MembershipChange reconcile(Map<String, BackendSpec> stated) {
+        List<Backend> added = new ArrayList<>();
+        List<String> updated = new ArrayList<>();
+        List<Backend> gone = new ArrayList<>();
+        List<String> waitingIds = new ArrayList<>();
+        int unchanged = 0;
+        table.lock();
+        try {
+            if (closed.getAsBoolean()) {
+                throw new IllegalStateException("load balancer is closed");
+            }
+            Registry current = table.current();
+            Map<String, BackendSpec> nextWaiting = new HashMap<>();
+            Map<Backend, BackendSpec> changed = new LinkedHashMap<>();
+            for (BackendSpec spec : stated.values()) {
+                Backend b = current.byId.get(spec.id());
+                if (b == null) {
+                    added.add(factory.apply(spec));
+                } else if (b.isDraining() || b.isRemoved()) {
+                    nextWaiting.put(spec.id(), spec);
+                    if (!spec.equals(waiting.get(spec.id()))) {
+                        waitingIds.add(spec.id());
+                    }
+                } else if (!spec.sameAddress(b)) {
+                    gone.add(b);
+                    nextWaiting.put(spec.id(), spec);
+                    waitingIds.add(spec.id());
+                } else if (b.weight() != spec.weight() || !b.profile().equals(spec.profile())) {
+                    changed.put(b, spec);
+                } else {
+                    unchanged++;
+                }
+            }
+            for (Backend b : current.all) {
+                if (!stated.containsKey(b.id()) && !b.isDraining() && !b.isRemoved()) {
+                    gone.add(b);
+                }
+            }
+            if (added.isEmpty() && changed.isEmpty() && gone.isEmpty()) {
+                waiting.clear();
+                waiting.putAll(nextWaiting);
+                return new MembershipChange(List.of(), List.of(), List.of(), waitingIds, unchanged);
+            }
+            publishReconciled(current, added, changed, gone);
+            for (Backend b : gone) {
+                b.markDraining();
+                beginDrain(b);
+            }
+            waiting.clear();
+            waiting.putAll(nextWaiting);
+            for (Backend b : changed.keySet()) {
+                updated.add(b.id());
+            }
+            log.info("{} - Membership set: {} added, {} updated, {} draining, {} waiting for a namesake to drain, "
+                    + "{} unchanged", table.name(), added.size(), updated.size(), gone.size(), waitingIds.size(),
+                    unchanged);
+        } finally {
+            table.unlock();
+        }
+        for (Backend b : added) {
+            listeners.tell(l -> l.onBackendAdded(b));
+        }
+        for (Backend b : gone) {
+            listeners.tell(l -> l.onBackendDraining(b));
+        }
+        for (Backend b : gone) {
+            finishDrain(b); // as in remove: one may have had no connection, or lost its last since
+        }
+        if (!added.isEmpty()) {
+            onRoom.run();
+        }
+        return new MembershipChange(ids(added), updated, ids(gone), waitingIds, unchanged);
+    }
+
+    /**
+     * Publishes the view a reconcile implies, in the order of {@link RoutingTable}'s class
+     * comment: the new backends and the new weights and profiles in, the gone ones out (their
+     * flags are set after this returns). Holds the lock. When the strategy cannot build a picker,
+     * puts every weight and profile back and rethrows: nothing changes.
+     */
+    private void publishReconciled(Registry current, List<Backend> added, Map<Backend, BackendSpec> changed,
+            List<Backend> gone) {
+        Map<Backend, BackendSpec> before = new IdentityHashMap<>();
+        for (Map.Entry<Backend, BackendSpec> e : changed.entrySet()) {
+            Backend b = e.getKey();
+            before.put(b, BackendSpec.of(b.id(), b.host(), b.port()).withWeight(b.weight()).withProfile(b.profile()));
+            b.setWeight(e.getValue().weight());
+            b.setProfile(e.getValue().profile());
+        }
+        for (Backend b : added) {
+            startsOut(b);
+        }
+        Set<Backend> out = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        out.addAll(gone);
+        List<Backend> all = new ArrayList<>(current.all.size() + added.size());
+        all.addAll(current.all);
+        all.addAll(added);
+        try {
+            table.publish(table.viewOf(all, b -> !out.contains(b) && b.isInService(), !changed.isEmpty()));
+        } catch (IllegalStateException e) {
+            for (Map.Entry<Backend, BackendSpec> b : before.entrySet()) {
+                b.getKey().setWeight(b.getValue().weight());
+                b.getKey().setProfile(b.getValue().profile());
+            }
+            throw e;
+        }
+    }
+
+    private static List<String> ids(Collection<Backend> backends) {
+        List<String> ids = new ArrayList<>(backends.size());
+        for (Backend b : backends) {
+            ids.add(b.id());
+        }
+        return ids;
+    }
+
+    /**
+     * The bookkeeping of a drain begun: its future, the end of a maintenance wait it takes over,
+     * its timeout while requests are in flight. Holds the lock; the backend is flagged draining.
+     */
+    private CompletableFuture<Void> beginDrain(Backend backend) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        drains.put(backend, done);
+        CompletableFuture<Void> maintained = maintenance.remove(backend);
+        if (maintained != null) {
+            done.thenRun(() -> maintained.complete(null));
+        }
+        if (backend.activeConnections() > 0) {
+            armDrainTimeout(backend);
+        }
+        return done;
+    }
+
     /** See {@link LoadBalancer#removeBackend}. */
     CompletableFuture<Void> remove(String id) {
         Backend backend;
@@ -110,20 +308,14 @@ final class Membership {
         table.lock();
         try {
             backend = table.current().lookup(id);
+            waiting.remove(id); // a removal outranks a reconcile's wish to register the id again
             done = drains.get(backend);
             if (done != null) {
                 return FutureViews.viewOf(done);
             }
             table.takeOut(backend, backend::markDraining);
-            done = new CompletableFuture<>();
-            drains.put(backend, done);
-            CompletableFuture<Void> maintained = maintenance.remove(backend);
-            if (maintained != null) {
-                done.thenRun(() -> maintained.complete(null));
-            }
-            if (backend.activeConnections() > 0) {
-                armDrainTimeout(backend);
-            }
+            done = beginDrain(backend);
+            waiting.remove(id);
             log.info("{} - Removing backend {}: draining {} active connections", table.name(), id,
                     backend.activeConnections());
         } finally {
@@ -305,6 +497,7 @@ final class Membership {
      */
     private void leave(Backend backend) {
         CompletableFuture<Void> done;
+        Backend successor;
         table.lock();
         try {
             List<Backend> all = new ArrayList<>(table.current().all);
@@ -316,6 +509,7 @@ final class Membership {
             if (timer != null) {
                 timer.cancel(false); // a no-op when the timer itself is what removes the backend
             }
+            successor = registerWaiting(backend.id());
         } finally {
             table.unlock();
         }
@@ -324,6 +518,36 @@ final class Membership {
         if (done != null) {
             done.complete(null);
         }
+        if (successor != null) {
+            listeners.tell(l -> l.onBackendAdded(successor));
+            onRoom.run();
+        }
+    }
+
+    /**
+     * Registers the backend a reconcile stated while a namesake drained, now that it has left;
+     * null if none waits, the balancer is closed, or the strategy fails to build its picker (then
+     * it is logged and dropped: the next reconcile states it again). Holds the lock.
+     */
+    private Backend registerWaiting(String id) {
+        BackendSpec spec = waiting.remove(id);
+        if (spec == null || closed.getAsBoolean()) {
+            return null;
+        }
+        Backend backend = factory.apply(spec);
+        startsOut(backend);
+        List<Backend> all = new ArrayList<>(table.current().all);
+        all.add(backend);
+        try {
+            table.publish(table.viewOf(all, Backend::isInService));
+        } catch (IllegalStateException e) {
+            log.warn("{} - Backend {} not registered after its namesake drained: {}", table.name(), id,
+                    e.getMessage());
+            return null;
+        }
+        log.info("{} - Added backend {} at {}:{} (weight {}) once its namesake drained", table.name(), id,
+                backend.host(), backend.port(), backend.weight());
+        return backend;
     }
 
     /** The last connection of a backend in maintenance was released. */

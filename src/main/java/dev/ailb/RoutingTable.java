@@ -125,6 +125,19 @@ final class RoutingTable {
         return registry.withBackends(all, inService, failOpen);
     }
 
+    /**
+     * As {@link #viewOf(List, Predicate)}; with {@code freshPicker}, the picker is built anew even
+     * over the very backends it routes across now, as a new weight needs ({@link #reweigh}).
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing is published)
+     */
+    Registry viewOf(List<Backend> all, Predicate<Backend> inService, boolean freshPicker) {
+        Registry current = registry;
+        return freshPicker
+                ? Registry.build(current.strategy, current.selector, current.subsets, all, inService, failOpen)
+                : current.withBackends(all, inService, failOpen);
+    }
+
     /** Publishes a view; holds the lock. */
     void publish(Registry next) {
         Registry previous = registry;

@@ -45,7 +45,11 @@
  *       frees offered to the admission queue;</li>
  *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
  *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
- *   <li>{@code Membership}: registration, removal by drain and its timeout, maintenance;</li>
+ *   <li>{@code Membership}: registration (one backend, several at once, or the whole membership
+ *       reconciled), removal by drain and its timeout, maintenance, and the backends a reconcile
+ *       set waiting for a namesake to drain;</li>
+ *   <li>{@code DiscoveryRun}: a running {@code DiscoverySource}: its updates reconciled one at a
+ *       time, its failures counted and logged once per run;</li>
  *   <li>{@code HealthTransitions}: check verdicts against the thresholds, outlier ejection, the
  *       end of ejections, marking by hand; {@code HealthChecker} runs the checks and load polls on
  *       the generic prober of {@code dev.ailb.internal.probe}, which owns their threads and timeouts;</li>

@@ -18,6 +18,7 @@ import java.lang.reflect.Modifier;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -119,6 +120,33 @@ class BadInputCatalogueTest {
                 f -> f.fixedSet.setBackendHealthy("a", false));
         call("add-profile-null", "lb.addBackend(\"instance-9\", \"10.0.0.9\", 8000, 1, null)",
                 f -> f.lb.addBackend("instance-9", "10.0.0.9", 8000, 1, null));
+        call("add-all-id-taken", "lb.addBackends(List.of(BackendSpec.of(\"instance-9\", \"10.0.0.9\", 8000), "
+                + "BackendSpec.of(\"instance-1\", \"10.0.0.1\", 8000)))",
+                f -> f.lb.addBackends(List.of(BackendSpec.of("instance-9", "10.0.0.9", 8000),
+                        BackendSpec.of("instance-1", "10.0.0.1", 8000))));
+        call("add-all-id-draining", "lb.addBackends(List.of(BackendSpec.of(\"instance-4\", \"10.0.0.9\", 8000)))",
+                f -> f.lb.addBackends(List.of(BackendSpec.of("instance-4", "10.0.0.9", 8000))));
+        call("set-null", "lb.setBackends(null)", f -> f.lb.setBackends(null));
+        call("set-element-null",
+                "lb.setBackends(Arrays.asList(BackendSpec.of(\"instance-9\", \"10.0.0.9\", 8000), null))",
+                f -> f.lb.setBackends(Arrays.asList(BackendSpec.of("instance-9", "10.0.0.9", 8000), null)));
+        call("set-id-twice", "lb.setBackends(List.of(BackendSpec.of(\"instance-1\", \"10.0.0.1\", 8000), "
+                + "BackendSpec.of(\"instance-1\", \"10.0.0.9\", 8000)))",
+                f -> f.lb.setBackends(List.of(BackendSpec.of("instance-1", "10.0.0.1", 8000),
+                        BackendSpec.of("instance-1", "10.0.0.9", 8000))));
+        call("set-after-close", "closed.setBackends(List.of())", f -> f.closed.setBackends(List.of()));
+        call("set-picker-fails", "fixedSet.setBackends(List.of(BackendSpec.of(\"a\", \"10.3.0.1\", 8000)"
+                + ".withWeight(3), BackendSpec.of(\"b\", \"10.3.0.2\", 8000), "
+                + "BackendSpec.of(\"c\", \"10.3.0.3\", 8000)))",
+                f -> f.fixedSet.setBackends(List.of(BackendSpec.of("a", "10.3.0.1", 8000).withWeight(3),
+                        BackendSpec.of("b", "10.3.0.2", 8000), BackendSpec.of("c", "10.3.0.3", 8000))));
+        call("spec-host-port", "BackendSpec.of(\"instance-9\", \"10.0.0.9:8000\", 8000)",
+                f -> BackendSpec.of("instance-9", "10.0.0.9:8000", 8000));
+        call("spec-weight-zero", "BackendSpec.of(\"instance-9\", \"10.0.0.9\", 8000).withWeight(0)",
+                f -> BackendSpec.of("instance-9", "10.0.0.9", 8000).withWeight(0));
+        call("spec-profile-null", "BackendSpec.of(\"instance-9\", \"10.0.0.9\", 8000).withProfile(null)",
+                f -> BackendSpec.of("instance-9", "10.0.0.9", 8000).withProfile(null));
+        call("discover-null", "lb.discover(null)", f -> f.lb.discover(null));
         call("profile-model-blank", "BackendProfile.builder().model(\" \")",
                 f -> BackendProfile.builder().model(" "));
         call("profile-adapter-line-break", "BackendProfile.builder().adapter(\"sql\\nv2\")",
