@@ -9,7 +9,7 @@ import static dev.ailb.internal.Preconditions.quote;
 /**
  * A backend as a membership states it: its id, address, weight and profile. What
  * {@link LoadBalancer#setBackends} reconciles the balancer to and {@link LoadBalancer#addBackends}
- * registers, and what a {@linkplain dev.ailb.discovery.DiscoverySource discovery source} reports.
+ * registers, and what a {@linkplain DiscoverySource discovery source} reports.
  *
  * <pre>{@code
  * lb.setBackends(List.of(

@@ -1553,10 +1553,11 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Closes the balancer. From now on everything that would route, change what routing sees or
      * start work is refused with {@link IllegalStateException} ({@code "load balancer is closed"})
-     * and changes nothing: selections, acquisitions, leases and {@code execute}, new backends,
-     * {@link #setStrategy}, {@link #setWeight}, {@link #setBackendHealthy},
-     * {@link #updateBackendResources}, {@link #addListener}, and starting health checks or load
-     * polls. What winds down stays
+     * and changes nothing: selections, acquisitions, leases and {@code execute}, new backends
+     * ({@link #addBackends} and {@link #setBackends} included), {@link #setStrategy},
+     * {@link #setWeight}, {@link #setBackendHealthy}, {@link #updateBackendResources},
+     * {@link #addListener}, {@link #discover}, and starting health checks or load polls. A running
+     * discovery source is closed first. What winds down stays
      * allowed: releases of connections still in flight are accepted and counted, drains still
      * complete, backends may still be removed ({@link #removeBackend}, and {@link #beginMaintenance}
      * or {@link #endMaintenance}), listeners removed, the health checker stopped, and stats and
