@@ -10,8 +10,14 @@ import java.util.List;
  * This library's side of {@link PeerBenchmark}: {@link LoadBalancer#selectBackend(Request)} under
  * the built-in strategy named by the variant ({@code ROUND_ROBIN}, {@code LEAST_CONNECTIONS}, ...),
  * over backends with the weights and completed requests of {@link PeerPicker}.
+ *
+ * <p>The selection counts its request on its backend, so the counted pick is the pick itself; the
+ * call's bookkeeping is {@code acquireConnection} and {@code releaseConnection} of a 1 ms success.
  */
 final class AilbPeer extends PeerPicker {
+
+    /** The response time of every release of {@link #pickAcquireRelease}: 1 ms. */
+    static final long RESPONSE_NANOS = 1_000_000L;
 
     private final LoadBalancer lb;
     private final Request[] requests = new Request[KEYS];
@@ -41,6 +47,19 @@ final class AilbPeer extends PeerPicker {
     @Override
     Object pick(int key) {
         return lb.selectBackend(requests[key]);
+    }
+
+    @Override
+    Object pickCounted(int key) {
+        return lb.selectBackend(requests[key]);
+    }
+
+    @Override
+    Object pickAcquireRelease(int key) {
+        Backend backend = lb.selectBackend(requests[key]);
+        lb.acquireConnection(backend);
+        lb.releaseConnection(backend, RESPONSE_NANOS, true);
+        return backend;
     }
 
     @Override

@@ -11,10 +11,10 @@ import java.util.List;
  * {@code ofSticky}, keyed by the client address and hashed with {@link String#hashCode()} (the hash
  * this library's {@code IP_HASH} starts from too).
  */
-final class ArmeriaPeer extends PeerPicker {
+final class ArmeriaPeer extends CountingPeer {
 
-    /** A server label. */
-    record Address(String host, int port, int weight) {
+    /** A server label, with the figures of the like-for-like paths. */
+    record Address(String host, int port, int weight, ServerCounts counts) {
     }
 
     private final LoadBalancer<Address, String> balancer;
@@ -23,7 +23,7 @@ final class ArmeriaPeer extends PeerPicker {
     ArmeriaPeer(String variant, int servers) {
         List<Address> addresses = new ArrayList<>(servers);
         for (int i = 0; i < servers; i++) {
-            addresses.add(new Address(HOST, port(i), weight(i)));
+            addresses.add(new Address(HOST, port(i), weight(i), new ServerCounts()));
         }
         balancer = switch (variant) {
             case "ofRoundRobin" -> asKeyed(LoadBalancer.ofRoundRobin(addresses));
@@ -45,6 +45,11 @@ final class ArmeriaPeer extends PeerPicker {
     @Override
     Object pick(int key) {
         return balancer.pick(keys[key]);
+    }
+
+    @Override
+    ServerCounts countsOf(Object server) {
+        return ((Address) server).counts();
     }
 
     @Override

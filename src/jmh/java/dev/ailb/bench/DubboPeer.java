@@ -34,7 +34,7 @@ import org.apache.dubbo.rpc.model.ServiceModel;
  * {@code ConsistentHashLoadBalance} hashes the first argument on its default ring of 160 points
  * per invoker; the ring is built by the first pick, before measuring.
  */
-final class DubboPeer extends PeerPicker {
+final class DubboPeer extends CountingPeer {
 
     static final String SERVICE = "dev.ailb.bench.Completions";
     static final String METHOD = "complete";
@@ -84,9 +84,15 @@ final class DubboPeer extends PeerPicker {
         return balance.select(invokers, consumer, invocations[key]);
     }
 
-    /** An invoker that is only ever chosen, never called. */
+    @Override
+    ServerCounts countsOf(Object server) {
+        return ((StubInvoker) server).counts;
+    }
+
+    /** An invoker that is only ever chosen, never called, with the figures of the like-for-like paths. */
     static final class StubInvoker implements Invoker<Completions> {
         private final URL url;
+        final ServerCounts counts = new ServerCounts();
 
         StubInvoker(URL url) {
             this.url = url;

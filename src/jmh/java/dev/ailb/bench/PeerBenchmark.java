@@ -42,13 +42,34 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@code dubbo:ConsistentHashLoadBalance}</td></tr>
  * </table>
  *
- * <p>Every call goes through {@link PeerPicker#pick(int)}; each fork loads one implementation of it,
- * so the call is monomorphic and costs all pickers alike.
+ * <p>The raw pick ({@link #pick}) is each library doing its own job: this library's pick also
+ * re-checks that its backend is still available and counts the request on it, the peers' do
+ * neither. The like-for-like pairs give the peers' picks what this library keeps on the same path
+ * ({@link ServerCounts}, carried by each peer's server objects, one field read away as a backend's
+ * figures are):
+ * <ul>
+ *   <li>{@link #pickCounted} (and {@link #pickCountedTwoThreads}): the pick and an exact count of
+ *       the request on the server picked, the true equivalent of {@code selectBackend}, which is
+ *       what this library runs for it. The peers still skip the availability re-check, which this
+ *       library keeps.</li>
+ *   <li>{@link #pickAcquireRelease}: the counted pick, then a connection counted in on the server
+ *       and out again (an in-flight count that never goes below zero), the bookkeeping of a call
+ *       around the pick. This library runs {@code selectBackend}, {@code acquireConnection} and
+ *       {@code releaseConnection} of a 1 ms success, whose release also records the outcome (the
+ *       success count, the time sum, the latency histogram, the response-time average) and reads
+ *       the balancer's ticker for the average's decay, none of which the peers are given: this pair
+ *       shows what a call's whole bookkeeping costs beside the least a peer would need, not the
+ *       same work.</li>
+ * </ul>
+ *
+ * <p>Every call goes through {@link PeerPicker}; each fork loads one implementation of it, so the
+ * call is monomorphic and costs all pickers alike.
  *
  * <pre>
  * mvn -B -q -Pbench -DskipTests package
  * java -jar target/benchmarks.jar PeerBenchmark -f 1 -wi 2 -w 1 -i 3 -r 1
  * java -jar target/benchmarks.jar 'PeerBenchmark.pick$' -p backends=6,10000 -prof gc
+ * java -jar target/benchmarks.jar 'PeerBenchmark.(pick|pickCounted)$' -p backends=6,10000
  * </pre>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -101,5 +122,24 @@ public class PeerBenchmark {
     @Threads(2)
     public Object pickTwoThreads(Cursor cursor) {
         return target.pick(cursor.next++ & PeerPicker.KEY_MASK);
+    }
+
+    /** One pick with its request counted on the server picked, like for like. */
+    @Benchmark
+    public Object pickCounted(Cursor cursor) {
+        return target.pickCounted(cursor.next++ & PeerPicker.KEY_MASK);
+    }
+
+    /** {@link #pickCounted} on each of two threads sharing the picker. */
+    @Benchmark
+    @Threads(2)
+    public Object pickCountedTwoThreads(Cursor cursor) {
+        return target.pickCounted(cursor.next++ & PeerPicker.KEY_MASK);
+    }
+
+    /** One counted pick and a connection counted in and out on the server picked. */
+    @Benchmark
+    public Object pickAcquireRelease(Cursor cursor) {
+        return target.pickAcquireRelease(cursor.next++ & PeerPicker.KEY_MASK);
     }
 }

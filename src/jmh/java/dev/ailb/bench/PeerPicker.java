@@ -52,6 +52,18 @@ abstract class PeerPicker implements AutoCloseable {
     /** The server for request key {@code key} (in {@code [0, KEYS)}); never null. */
     abstract Object pick(int key);
 
+    /**
+     * The pick, with what this library's {@code selectBackend} keeps on the path: the request
+     * counted on the server picked. For this library, its pick itself.
+     */
+    abstract Object pickCounted(int key);
+
+    /**
+     * The counted pick, then a connection counted in on the server and counted out again: the
+     * bookkeeping of one call around the pick, the call itself left out.
+     */
+    abstract Object pickAcquireRelease(int key);
+
     @Override
     public void close() {
     }

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * those statistics, and setup waits until the weights are in force) and {@code BestAvailableRule}
  * reads the balancer's statistics.
  */
-final class RibbonPeer extends PeerPicker {
+final class RibbonPeer extends CountingPeer {
 
     private final BaseLoadBalancer lb;
     private final IRule rule;
@@ -39,7 +39,7 @@ final class RibbonPeer extends PeerPicker {
         lb = new BaseLoadBalancer("ailb-bench", new RoundRobinRule(), stats, new DummyPing());
         List<Server> list = new ArrayList<>(servers);
         for (int i = 0; i < servers; i++) {
-            list.add(new Server(HOST, port(i)));
+            list.add(new CountedServer(HOST, port(i)));
         }
         lb.addServers(list);
         for (int i = 0; i < servers; i++) {
@@ -102,6 +102,20 @@ final class RibbonPeer extends PeerPicker {
     @Override
     Object pick(int key) {
         return lb.chooseServer(keys[key]);
+    }
+
+    @Override
+    ServerCounts countsOf(Object server) {
+        return ((CountedServer) server).counts;
+    }
+
+    /** A Ribbon server with the figures of the like-for-like paths. */
+    static final class CountedServer extends Server {
+        final ServerCounts counts = new ServerCounts();
+
+        CountedServer(String host, int port) {
+            super(host, port);
+        }
     }
 
     @Override

@@ -22,7 +22,7 @@ import reactor.core.publisher.Flux;
  * Spring's blocking client does; the supplier emits the same fixed list every time, so the cost is
  * the picker's and Reactor's, with none of the caching or health-check suppliers of a real setup.
  */
-final class SpringCloudPeer extends PeerPicker {
+final class SpringCloudPeer extends CountingPeer {
 
     static final String SERVICE_ID = "completions";
 
@@ -32,7 +32,7 @@ final class SpringCloudPeer extends PeerPicker {
     SpringCloudPeer(String variant, int servers) {
         List<ServiceInstance> instances = new ArrayList<>(servers);
         for (int i = 0; i < servers; i++) {
-            instances.add(new DefaultServiceInstance("i-" + i, SERVICE_ID, HOST, port(i), false));
+            instances.add(new CountedInstance("i-" + i, HOST, port(i)));
         }
         ObjectProvider<ServiceInstanceListSupplier> provider = new FixedProvider(new FixedInstances(instances));
         balancer = switch (variant) {
@@ -49,6 +49,20 @@ final class SpringCloudPeer extends PeerPicker {
     Object pick(int key) {
         Response<ServiceInstance> response = balancer.choose(requests[key]).block();
         return response == null ? null : response.getServer();
+    }
+
+    @Override
+    ServerCounts countsOf(Object server) {
+        return ((CountedInstance) server).counts;
+    }
+
+    /** An instance with the figures of the like-for-like paths. */
+    static final class CountedInstance extends DefaultServiceInstance {
+        final ServerCounts counts = new ServerCounts();
+
+        CountedInstance(String instanceId, String host, int port) {
+            super(instanceId, SERVICE_ID, host, port, false);
+        }
     }
 
     /** The same list of instances on every call. */
