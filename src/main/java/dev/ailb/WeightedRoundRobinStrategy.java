@@ -1,5 +1,6 @@
 package dev.ailb;
 
+import dev.ailb.internal.Divisor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -46,8 +47,8 @@ final class WeightedRoundRobinStrategy implements BalancingStrategy {
                 for (int i = 0; i < period.length; i++) {
                     slots[i] = available.get(period[i]);
                 }
-                int length = slots.length;
-                return request -> slots[(int) ((cursor.getAndIncrement() & Long.MAX_VALUE) % length)];
+                Divisor length = new Divisor(slots.length);
+                return request -> slots[length.remainder(cursor.getAndIncrement() & Long.MAX_VALUE)];
             }
             GoldenRatioSchedule schedule = GoldenRatioSchedule.of(weights);
             if (schedule.total() <= SEQUENCE_MAX) {
@@ -58,8 +59,8 @@ final class WeightedRoundRobinStrategy implements BalancingStrategy {
                 for (int i = 0; i < sequence.length; i++) {
                     slots[i] = available.get(sequence[i]);
                 }
-                int length = slots.length;
-                return request -> slots[(int) ((cursor.getAndIncrement() & Long.MAX_VALUE) % length)];
+                Divisor length = new Divisor(slots.length);
+                return request -> slots[length.remainder(cursor.getAndIncrement() & Long.MAX_VALUE)];
             }
             Backend[] backends = available.toArray(new Backend[0]);
             long step = schedule.step();
