@@ -2,7 +2,8 @@
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
  * {@code dev.ailb}, {@code dev.ailb.health} and {@code dev.ailb.http} (whose body-aware calls need
  * Jackson's {@code jackson-core}), {@code dev.ailb.micrometer} for applications that have
- * Micrometer, {@code dev.ailb.langchain4j} for those that have LangChain4j, and
+ * Micrometer, {@code dev.ailb.langchain4j} for those that have LangChain4j, {@code dev.ailb.kubernetes}
+ * for those that find their backends in Kubernetes with the fabric8 client, and
  * {@code dev.ailb.spring.boot}, the Spring Boot auto-configuration; everything else is internal.
  */
 module dev.ailb {
@@ -32,10 +33,16 @@ module dev.ailb {
     requires static reactor.core;
     requires static langchain4j.core;
     requires static langchain4j.http.client;
+    // Static for dev.ailb.kubernetes only. The fabric8 client's jars name no module, so these are
+    // the names the module system derives from their file names.
+    requires static kubernetes.client.api;
+    requires static kubernetes.model.core;
+    requires static kubernetes.model.discovery;
 
     exports dev.ailb;
     exports dev.ailb.health;
     exports dev.ailb.http;
+    exports dev.ailb.kubernetes;
     exports dev.ailb.langchain4j;
     exports dev.ailb.micrometer;
     exports dev.ailb.openai;

@@ -49,7 +49,8 @@ import java.util.stream.Collectors;
  *                 |                       public HTTP client of dev.ailb.http
  *   dev.ailb.spring.boot                  Spring Boot auto-configuration, over the public API
  *                 |                       and the Micrometer binder
- *   dev.ailb.http, dev.ailb.micrometer   optional integrations, over the public API only
+ *   dev.ailb.http, dev.ailb.micrometer,  optional integrations, over the public API only
+ *   dev.ailb.kubernetes
  *                 |
  *   dev.ailb  &lt;-&gt;  dev.ailb.health         the API and its collaborators; the built-in strategies
  *                 |                       (package-private) see only the strategy SPI
@@ -192,6 +193,18 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule httpClientUsesOnlyThePublicApi = integrationUsesOnlyThePublicApi("dev.ailb.http");
+
+    @ArchTest
+    static final ArchRule kubernetesDiscoveryUsesOnlyThePublicApi =
+            integrationUsesOnlyThePublicApi("dev.ailb.kubernetes");
+
+    @ArchTest
+    static final ArchRule nothingElseUsesTheKubernetesDiscovery = noClasses()
+            .that().resideOutsideOfPackage("dev.ailb.kubernetes..")
+            .should().dependOnClassesThat().resideInAPackage("dev.ailb.kubernetes..")
+            .because("the fabric8 client is an optional dependency: a class outside the package that"
+                    + " touched it would fail with NoClassDefFoundError in an application without fabric8;"
+                    + " an application hands the source to LoadBalancer#discover itself");
 
     @ArchTest
     static final ArchRule langChain4jAdapterUsesOnlyThePublicApiAndTheHttpClient = classes()

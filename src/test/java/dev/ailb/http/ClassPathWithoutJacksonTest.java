@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Jackson is optional: on a class path with the SLF4J API alone (no Jackson, no Micrometer, none
- * of the frameworks of the integrations: Spring Boot, Spring AI, the OpenAI SDK, LangChain4j), the
- * balancer and every call of the HTTP client that existed before the body-aware ones work against
- * a loopback server, and the body-aware calls fail with an {@link IllegalStateException} that
+ * of the frameworks of the integrations: Spring Boot, Spring AI, the OpenAI SDK, LangChain4j, the
+ * fabric8 Kubernetes client), the balancer and every call of the HTTP client that existed before
+ * the body-aware ones work against a loopback server, and the body-aware calls fail with an {@link IllegalStateException} that
  * names the artifact to add. Run in a JVM of its own, whose class path is only that.
  */
 class ClassPathWithoutJacksonTest {
@@ -44,7 +44,7 @@ class ClassPathWithoutJacksonTest {
         assertThat(output.lines().filter(line -> !line.startsWith("SLF4J("))) // no logger bound: its notice
                 .containsExactly(
                 "jackson false, micrometer false",
-                "spring boot false, spring ai false, openai sdk false, langchain4j false",
+                "spring boot false, spring ai false, openai sdk false, langchain4j false, fabric8 false",
                 "send 200, stream 200 data: {\"delta\":\"hi\"}, successes 2",
                 "IllegalStateException: BalancedHttpClient.sendJson" + missing,
                 "IllegalStateException: BalancedHttpClient.streamJson" + missing,
@@ -65,7 +65,8 @@ class ClassPathWithoutJacksonTest {
             System.out.println("spring boot " + loadable("org.springframework.boot.SpringApplication")
                     + ", spring ai " + loadable("org.springframework.ai.openai.OpenAiChatModel")
                     + ", openai sdk " + loadable("com.openai.client.OpenAIClient")
-                    + ", langchain4j " + loadable("dev.langchain4j.http.client.HttpClient"));
+                    + ", langchain4j " + loadable("dev.langchain4j.http.client.HttpClient")
+                    + ", fabric8 " + loadable("io.fabric8.kubernetes.client.KubernetesClient"));
             ScriptedEndpoint model = ScriptedEndpoint.answering(200, "application/json", "{\"usage\":null}")
                     .streamWhenAsked("data: {\"delta\":\"hi\"}", "");
             try (LoopbackServer server = LoopbackServer.start("plain", Map.of(CHAT, model));

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * Micrometer, Jackson and the frameworks are optional: no class outside {@code dev.ailb.micrometer}
  * may name a type of Micrometer, none but the JSON readers of {@code dev.ailb.http} a type of
  * Jackson, and none outside a framework's own package ({@code dev.ailb.langchain4j},
- * {@code dev.ailb.spring.boot}, {@code dev.ailb.spring.ai}; for the OpenAI Java SDK,
+ * {@code dev.ailb.spring.boot}, {@code dev.ailb.spring.ai}, {@code dev.ailb.kubernetes} for the
+ * fabric8 Kubernetes client; for the OpenAI Java SDK,
  * {@code dev.ailb.openai} and the Spring AI package built on it) a type of that framework, or an
  * application without them would fail to load it. (The readers are reached only after
  * {@code dev.ailb.http.Jackson} has checked that Jackson is there; ClassPathWithoutJacksonTest and
@@ -70,6 +71,12 @@ class OptionalDependencyTest {
     void onlyTheLangChain4jPackageReferencesLangChain4j() throws Exception {
         assertOnlyPackageNames("dev/langchain4j/", "dev/ailb/langchain4j/",
                 "dev/ailb/langchain4j/BalancedHttpClientBuilder.class");
+    }
+
+    @Test
+    void onlyTheKubernetesPackageReferencesFabric8() throws Exception {
+        assertOnlyPackageNames("io/fabric8/", "dev/ailb/kubernetes/",
+                "dev/ailb/kubernetes/EndpointSliceDiscovery.class");
     }
 
     @Test
