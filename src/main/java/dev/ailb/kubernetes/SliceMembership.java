@@ -31,7 +31,8 @@ import java.util.TreeMap;
  *   <li>The port is the slice's port of the configured name, or its only port when no name is
  *       configured; a slice without that port contributes nothing, and a slice with several ports
  *       and no name configured makes the whole membership unknown ({@link Problem}), since any
- *       choice would be a guess.</li>
+ *       choice would be a guess. So does an address that is no host (which the API server's
+ *       validation should make impossible).</li>
  *   <li>Each address of an endpoint is one backend, whose id is {@code address:port}, an IPv6
  *       address in brackets. An address listed by two slices (as it can be while the control plane
  *       moves it) is one backend, taken from the slice first by name.</li>
@@ -93,7 +94,16 @@ final class SliceMembership {
                 BackendProfile labelled = labelled(profile, endpoint);
                 for (String address : endpoint.getAddresses()) {
                     String id = (address.indexOf(':') >= 0 ? "[" + address + "]" : address) + ":" + port.getPort();
-                    byId.putIfAbsent(id, BackendSpec.of(id, address, port.getPort()).withProfile(labelled));
+                    BackendSpec spec;
+                    try {
+                        spec = BackendSpec.of(id, address, port.getPort()).withProfile(labelled);
+                    } catch (IllegalArgumentException notAHost) {
+                        // The API server validates addresses; one that is not a host anyway is not
+                        // dropped in silence: the membership is unknown until the slice is fixed.
+                        return new Outcome(List.of(), new Problem("EndpointSlice " + name(slice) + " of Service "
+                                + service + " lists an endpoint the balancer cannot take: " + notAHost.getMessage()));
+                    }
+                    byId.putIfAbsent(id, spec);
                 }
             }
         }

@@ -84,6 +84,18 @@ class SliceMembershipTest {
     }
 
     @Test
+    void anAddressThatIsNoHostLeavesTheMembershipUnknown() {
+        EndpointSlice odd = slice("vllm-a", "vllm", onlyPort(8000), endpoint("10.1.0.1", true, false),
+                endpoint("gpu 7", true, false));
+
+        SliceMembership.Outcome outcome = of(null, odd);
+
+        assertThat(outcome.backends()).isEmpty();
+        assertThat(outcome.problem()).hasMessage("EndpointSlice vllm-a of Service ai/vllm lists an endpoint the"
+                + " balancer cannot take: host: \"gpu 7\" (expected: a host name, an IPv4 address or an IPv6 address)");
+    }
+
+    @Test
     void anAddressInTwoSlicesIsOneBackendAndSlicesMerge() {
         EndpointSlice a = slice("vllm-a", "vllm", onlyPort(8000), ready("10.1.0.1", "zone-a", "node-1"),
                 endpoint("10.1.0.2", true, false));
