@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
 public final class Backend extends InFlightTokens {
+    /** The unit of a slow-start factor: a factor is a whole number of 1/1024ths, exact as a double. */
+    static final int SHARE_UNIT = 1024;
     // The response-time average, the lifecycle word and the tokens in flight are fields of the
     // superclasses, kept inline for the strategies' scans; the completion figures, read and
     // written off the pick path, are a holder of their own. The order of the fields below is
@@ -34,6 +36,9 @@ public final class Backend extends InFlightTokens {
     // published after it (RoutingTable#reweigh). Volatile so that the strategies reading it per
     // pick, stats and metrics see a change at once; on x86 a volatile read is a plain load.
     private volatile int weight;
+    // The slow-start factor in 1/SHARE_UNIT of the weight; SHARE_UNIT outside a ramp. Written by
+    // SlowStartRamps under the balancer's lock before the view whose pickers use it is built.
+    private volatile int slowStartShare = SHARE_UNIT;
     final LoadBalancer owner;
     // The committed health state; the bookkeeping behind it is in `health`. Written by the owning
     // balancer under its lock, in the order that keeps selections from seeing a stale view.
@@ -465,7 +470,29 @@ public final class Backend extends InFlightTokens {
         return rank();
     }
 
+    /**
+     * The factor this backend's weight is multiplied by while it is in slow start
+     * ({@link LoadBalancerBuilder#slowStart}): in (0, 1) during its ramp, exactly 1 otherwise. It
+     * changes only when the balancer publishes a new view, before the pickers of that view are
+     * built, so a strategy may read it once per picker rather than per pick; the built-in
+     * strategies do. A multiple of 1/1024.
+     *
+     * @return the factor, in (0, 1]
+     */
+    public double slowStartFactor() {
+        return slowStartShare / (double) SHARE_UNIT;
+    }
+
     // ---- state changes, driven by the owning balancer ----
+
+    /** The slow-start factor in 1/{@link #SHARE_UNIT}; {@link #SHARE_UNIT} outside a ramp. */
+    int slowStartShare() {
+        return slowStartShare;
+    }
+
+    void setSlowStartShare(int share) {
+        this.slowStartShare = share;
+    }
 
     void setState(HealthState state) {
         this.state = state;

@@ -32,6 +32,7 @@ import java.util.random.RandomGenerator;
  *                            null when the balancer starts its own
  * @param admission           connection limits and the admission queue
  * @param attemptTracing      the factory of each attempt's tracer; null for none
+ * @param slowStart           the ramp of backends becoming available; null for none
  */
 record BalancerSettings(
         String name,
@@ -50,7 +51,8 @@ record BalancerSettings(
         RetryPolicy retryPolicy,
         ScheduledExecutorService callScheduler,
         Admission admission,
-        AttemptTracer.Factory attemptTracing) {
+        AttemptTracer.Factory attemptTracing,
+        SlowStart slowStart) {
 
     boolean failOpen() {
         return allUnhealthyPolicy == AllUnhealthyPolicy.FAIL_OPEN;

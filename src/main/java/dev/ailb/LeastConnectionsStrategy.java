@@ -28,6 +28,10 @@ final class LeastConnectionsStrategy implements BalancingStrategy {
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
+            int[] ramped = RampedWeights.of(available);
+            if (ramped != null) {
+                return rampedPicker(backends, ramped, random);
+            }
             if (n > EXACT_SCAN_MAX) {
                 return request -> {
                     long pair = TwoChoices.draw(random, n);
@@ -68,6 +72,49 @@ final class LeastConnectionsStrategy implements BalancingStrategy {
                 }
                 return backends[Long.numberOfTrailingZeros(tied)];
             };
+        };
+    }
+
+    /**
+     * The picker while a backend is in slow start: the same rule over the ramped weights of the
+     * set, read once here ({@link RampedWeights}), so a warming backend carries its factor's
+     * fraction of its peers' load per unit of weight.
+     */
+    private static Picker rampedPicker(Backend[] backends, int[] weights, RandomGenerator random) {
+        int n = backends.length;
+        if (n > EXACT_SCAN_MAX) {
+            return request -> {
+                long pair = TwoChoices.draw(random, n);
+                int a = TwoChoices.first(pair);
+                int b = TwoChoices.second(pair);
+                return backends[b].inFlightLoad() * weights[a] < backends[a].inFlightLoad() * weights[b]
+                        ? backends[b] : backends[a];
+            };
+        }
+        return request -> {
+            int best = 0;
+            long bestLoad = backends[0].inFlightLoad();
+            long tied = 1L;
+            for (int i = 1; i < n; i++) {
+                long load = backends[i].inFlightLoad();
+                long lhs = load * weights[best];
+                long rhs = bestLoad * weights[i];
+                if (lhs < rhs) {
+                    best = i;
+                    bestLoad = load;
+                    tied = 1L << i;
+                } else if (lhs == rhs) {
+                    tied |= 1L << i;
+                }
+            }
+            int ties = Long.bitCount(tied);
+            if (ties == 1) {
+                return backends[best];
+            }
+            for (int r = (int) (((random.nextLong() >>> 32) * ties) >>> 32); r > 0; r--) {
+                tied &= tied - 1;
+            }
+            return backends[Long.numberOfTrailingZeros(tied)];
         };
     }
 

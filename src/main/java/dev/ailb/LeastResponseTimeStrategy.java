@@ -37,6 +37,10 @@ final class LeastResponseTimeStrategy implements BalancingStrategy {
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
+            double[] logFactors = RampedWeights.logFactorsOf(available);
+            if (logFactors != null) {
+                return rampedPicker(backends, logFactors, random);
+            }
             if (n > LeastConnectionsStrategy.EXACT_SCAN_MAX) {
                 return request -> {
                     long pair = TwoChoices.draw(random, n);
@@ -92,6 +96,89 @@ final class LeastResponseTimeStrategy implements BalancingStrategy {
                 return best;
             };
         };
+    }
+
+    /**
+     * The picker while a backend is in slow start: the same costs, each divided by the backend's
+     * slow-start factor (its logarithm subtracted), so that a warming backend is taken only while
+     * its expected latency times {@code 1 / factor} is the least; an unmeasured one is still
+     * probed one request at a time.
+     */
+    private static Picker rampedPicker(Backend[] backends, double[] logFactors, RandomGenerator random) {
+        int n = backends.length;
+        if (n > LeastConnectionsStrategy.EXACT_SCAN_MAX) {
+            return request -> {
+                long pair = TwoChoices.draw(random, n);
+                int a = TwoChoices.first(pair);
+                int b = TwoChoices.second(pair);
+                return cheaperOfTwo(backends[a], logFactors[a], backends[b], logFactors[b]);
+            };
+        }
+        return request -> {
+            Backend idle = null;
+            int idleTies = 0;
+            Backend probing = null;
+            int probingActive = Integer.MAX_VALUE;
+            int probingTies = 0;
+            Backend best = null;
+            double bestCost = Double.POSITIVE_INFINITY;
+            int bestTies = 0;
+            double slowest = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                Backend b = backends[i];
+                int active = b.activeConnections();
+                double rank = b.responseTimeRank();
+                if (Double.isNaN(rank)) {
+                    if (active == 0) {
+                        if (random.nextInt(++idleTies) == 0) {
+                            idle = b;
+                        }
+                    } else if (active < probingActive) {
+                        probing = b;
+                        probingActive = active;
+                        probingTies = 1;
+                    } else if (active == probingActive && random.nextInt(++probingTies) == 0) {
+                        probing = b;
+                    }
+                    continue;
+                }
+                slowest = Math.max(slowest, rank);
+                double cost = rank + logOnePlus(active) - logFactors[i];
+                if (cost < bestCost) {
+                    best = b;
+                    bestCost = cost;
+                    bestTies = 1;
+                } else if (cost == bestCost && random.nextInt(++bestTies) == 0) {
+                    best = b;
+                }
+            }
+            if (idle != null) {
+                return idle;
+            }
+            if (probing != null && (best == null || slowest + logOnePlus(probingActive) < bestCost)) {
+                return probing;
+            }
+            return best;
+        };
+    }
+
+    /** {@link #cheaperOfTwo(Backend, Backend)} with each cost divided by a slow-start factor. */
+    private static Backend cheaperOfTwo(Backend a, double logFactorA, Backend b, double logFactorB) {
+        double rankA = a.responseTimeRank();
+        double rankB = b.responseTimeRank();
+        int activeA = a.activeConnections();
+        int activeB = b.activeConnections();
+        boolean measuredA = !Double.isNaN(rankA);
+        boolean measuredB = !Double.isNaN(rankB);
+        if (!measuredA && activeA == 0) {
+            return a;
+        }
+        if (!measuredB && activeB == 0) {
+            return b;
+        }
+        double latencyA = measuredA ? rankA : measuredB ? rankB : 0.0;
+        double latencyB = measuredB ? rankB : latencyA;
+        return latencyB + logOnePlus(activeB) - logFactorB < latencyA + logOnePlus(activeA) - logFactorA ? b : a;
     }
 
     /** The cheaper of two backends by the costs above; {@code a} on a tie. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -142,7 +143,9 @@ public final class LoadBalancer implements AutoCloseable {
         this.originNanos = ticker.read();
         this.defaultTokens = settings.defaultTokens();
         this.context = new Context(ticker, random);
-        this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen());
+        // The ramps' steps run on the drain timers, which the membership (built below) owns.
+        this.table = new RoutingTable(name, settings.strategy(), context, settings.failOpen(), settings.slowStart(),
+                this::scheduleTimer);
         CandidateFilter filter = new CandidateFilter(table);
         this.reports = new LoadReports(name, ticker, settings.saturation(), filter);
         BalancerSettings.Health h = settings.health();
@@ -1617,6 +1620,11 @@ public final class LoadBalancer implements AutoCloseable {
         return "LoadBalancer{name=" + name + ", strategy=" + current.strategy.name()
                 + ", backends=" + current.all.size()
                 + ", available=" + current.available.size() + (closed ? ", closed" : "") + '}';
+    }
+
+    /** Schedules a slow-start step on the membership's timers; see {@link Membership#schedule}. */
+    private ScheduledFuture<?> scheduleTimer(Runnable task, long delayNanos) {
+        return membership.schedule(task, delayNanos);
     }
 
     private record Context(Ticker ticker, RandomGenerator random) implements SelectionContext {}

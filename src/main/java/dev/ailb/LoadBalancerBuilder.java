@@ -85,6 +85,7 @@ public final class LoadBalancerBuilder {
     private Integer connectionLimit;
     private Integer queueCapacity;
     private Duration maxWait;
+    private SlowStart slowStart;
 
     LoadBalancerBuilder() {}
 
@@ -627,6 +628,45 @@ public final class LoadBalancerBuilder {
         return this;
     }
 
+    /**
+     * Slow start: a backend that joins while the others serve traffic, or comes back after being
+     * unhealthy, ejected or in maintenance, ramps from a tenth of its weight to all of it over
+     * {@code window}, linearly; see {@link SlowStart} for the curve, the strategies it applies to
+     * and when a backend ramps. Off by default.
+     *
+     * @param window how long a ramp lasts, 1 s..1 day
+     * @return this builder
+     * @throws NullPointerException     if {@code window} is null
+     * @throws IllegalArgumentException if {@code window} is out of range
+     * @throws IllegalStateException    if slow start was already set
+     */
+    public LoadBalancerBuilder slowStart(Duration window) {
+        requireUnset(this.slowStart, "slowStart");
+        this.slowStart = SlowStart.of(window);
+        return this;
+    }
+
+    /**
+     * Slow start with its curve and floor: see {@link SlowStart}. Off by default.
+     *
+     * <pre>{@code
+     * LoadBalancer.builder()
+     *         .strategy(BalancingStrategy.LEAST_CONNECTIONS)
+     *         .slowStart(SlowStart.of(Duration.ofMinutes(2)).withAggression(2.0))
+     *         .build();
+     * }</pre>
+     *
+     * @param settings the window, aggression and floor of the ramps
+     * @return this builder
+     * @throws NullPointerException  if {@code settings} is null
+     * @throws IllegalStateException if slow start was already set
+     */
+    public LoadBalancerBuilder slowStart(SlowStart settings) {
+        requireUnset(this.slowStart, "slowStart");
+        this.slowStart = checkNotNull(settings, "slowStart");
+        return this;
+    }
+
     /** Checks a longest wait in the admission queue: 0..1 day. */
     static Duration checkMaxWait(Duration maxWait, String name) {
         return checkBetween(maxWait, Duration.ZERO, LONGEST, name);
@@ -693,6 +733,7 @@ public final class LoadBalancerBuilder {
                         connectionLimit != null || queueCapacity != null,
                         queueCapacity != null ? queueCapacity : DEFAULT_QUEUE_CAPACITY,
                         (maxWait != null ? maxWait : DEFAULT_MAX_WAIT).toNanos()),
-                attemptTracing);
+                attemptTracing,
+                slowStart);
     }
 }

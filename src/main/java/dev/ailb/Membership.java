@@ -100,7 +100,7 @@ final class Membership {
             startsOut(backend);
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
-            table.publish(table.viewOf(all, Backend::isInService));
+            table.join(backend, all);
             log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(),
                     backend.weight(), initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {

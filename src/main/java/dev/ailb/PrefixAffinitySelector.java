@@ -58,7 +58,18 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             equalWeights &= b.weight() == backends[0].weight();
         }
         indexes = next;
-        return new PrefixPicker(backends, byPosition, ids, equalWeights);
+        // While a backend is in slow start its weight counts times its factor, in the bound, the
+        // average and the placement alike; a new picker is built at each step of the ramp.
+        int[] weights = RampedWeights.of(available);
+        if (weights != null) {
+            equalWeights = false;
+        } else {
+            weights = new int[backends.length];
+            for (int i = 0; i < backends.length; i++) {
+                weights[i] = backends[i].weight();
+            }
+        }
+        return new PrefixPicker(backends, byPosition, ids, weights, equalWeights);
     }
 
     // ---------------------------------------------------------------- the record of a selection
@@ -122,12 +133,15 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         private final Backend[] backends;
         private final PrefixIndex[] indexes;
         private final long[] ids;
+        /** The backends' weights as the picker was built, ramped while one is in slow start. */
+        private final int[] weights;
         private final boolean equalWeights;
 
-        PrefixPicker(Backend[] backends, PrefixIndex[] indexes, long[] ids, boolean equalWeights) {
+        PrefixPicker(Backend[] backends, PrefixIndex[] indexes, long[] ids, int[] weights, boolean equalWeights) {
             this.backends = backends;
             this.indexes = indexes;
             this.ids = ids;
+            this.weights = weights;
             this.equalWeights = equalWeights;
         }
 
@@ -177,7 +191,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             double most = 0;
             for (int k = 0; k < c; k++) {
                 int i = cand[k];
-                int weight = backends[i].weight();
+                int weight = weights[i];
                 totalLoad += loads[i];
                 totalWeight += weight;
                 double perWeight = (double) loads[i] / weight;
@@ -202,7 +216,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             int eligible = 0;
             for (int k = 0; k < c; k++) {
                 int i = cand[k];
-                if (loads[i] >= bound * backends[i].weight()) {
+                if (loads[i] >= bound * weights[i]) {
                     continue;
                 }
                 cand[eligible++] = i;
@@ -245,13 +259,13 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             long totalWeight = 0;
             for (int k = 0; k < count; k++) {
                 totalLoad += loads[cand[k]];
-                totalWeight += backends[cand[k]].weight();
+                totalWeight += weights[cand[k]];
             }
             int kept = 0;
             for (int k = 0; k < count; k++) {
                 int i = cand[k];
                 // load / weight <= totalLoad / totalWeight, by cross multiplication
-                if (loads[i] * totalWeight <= totalLoad * backends[i].weight()) {
+                if (loads[i] * totalWeight <= totalLoad * weights[i]) {
                     cand[kept++] = i;
                 }
             }
@@ -277,7 +291,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             for (int k = 0; k < count; k++) {
                 int i = cand[k];
                 double u = ((PromptHashes.mix(key, ids[i]) >>> 11) + 0.5) * 0x1.0p-53;
-                double score = backends[i].weight() / -Math.log(u);
+                double score = weights[i] / -Math.log(u);
                 if (score > top) {
                     top = score;
                     best = i;
@@ -289,27 +303,27 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
         /** The least loaded per unit of weight among the first {@code count} of {@code cand}; ties at random. */
         private Backend leastLoaded(int[] cand, int count, long[] loads) {
             RandomGenerator random = context.random();
-            Backend best = backends[cand[0]];
-            long bestLoad = loads[cand[0]];
-            long bestWeight = best.weight();
+            int best = cand[0];
+            long bestLoad = loads[best];
+            long bestWeight = weights[best];
             int ties = 1;
             for (int k = 1; k < count; k++) {
-                Backend b = backends[cand[k]];
-                long load = loads[cand[k]];
+                int i = cand[k];
+                long load = loads[i];
                 long lhs = load * bestWeight;
-                long rhs = bestLoad * b.weight();
+                long rhs = bestLoad * weights[i];
                 if (lhs < rhs) {
-                    best = b;
+                    best = i;
                     bestLoad = load;
-                    bestWeight = b.weight();
+                    bestWeight = weights[i];
                     ties = 1;
                 } else if (lhs == rhs && random.nextInt(++ties) == 0) {
-                    best = b; // each of the tied is kept with probability 1 / ties: uniform
+                    best = i; // each of the tied is kept with probability 1 / ties: uniform
                     bestLoad = load;
-                    bestWeight = b.weight();
+                    bestWeight = weights[i];
                 }
             }
-            return best;
+            return backends[best];
         }
     }
 

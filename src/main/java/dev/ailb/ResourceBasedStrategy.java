@@ -69,6 +69,19 @@ final class ResourceBasedStrategy implements BalancingStrategy {
         return available -> {
             Backend[] backends = available.toArray(new Backend[0]);
             int n = backends.length;
+            double[] factors = RampedWeights.factorsOf(available);
+            if (factors != null && n > 1) {
+                // A backend in slow start: its load per unit of weight counts as divided by its
+                // factor, read once here; the balancer builds a new picker at each step.
+                return request -> {
+                    long pair = TwoChoices.draw(random, n);
+                    long now = ticker.read();
+                    int a = TwoChoices.first(pair);
+                    int b = TwoChoices.second(pair);
+                    return score(backends[b], now, factors[b]) < score(backends[a], now, factors[a])
+                            ? backends[b] : backends[a];
+                };
+            }
             return request -> {
                 if (n == 1) {
                     return backends[0];
@@ -79,7 +92,7 @@ final class ResourceBasedStrategy implements BalancingStrategy {
                 long now = ticker.read();
                 Backend a = backends[TwoChoices.first(pair)];
                 Backend b = backends[TwoChoices.second(pair)];
-                return score(b, now) < score(a, now) ? b : a;
+                return score(b, now, 1.0) < score(a, now, 1.0) ? b : a;
             };
         };
     }
@@ -90,8 +103,18 @@ final class ResourceBasedStrategy implements BalancingStrategy {
      * requests per unit of weight; the load as {@code x / (1 + x)} of the balancer's own
      * {@linkplain Backend#inFlightLoad() in-flight load} per unit of weight. A signal missing from
      * the report, or of a report older than the maximum age, scores {@link #UNKNOWN_UTILISATION}.
+     * A backend in slow start is scored with its weight times its factor.
      */
     double score(Backend backend, long nowNanos) {
+        return score(backend, nowNanos, backend.slowStartFactor());
+    }
+
+    /**
+     * The score of a backend whose weight counts as multiplied by {@code rampFactor}, its
+     * slow-start factor (1 outside a ramp): the per-weight signals, queue and load, grow by
+     * {@code 1 / rampFactor}; what the server reports of its CPU, memory and KV cache does not.
+     */
+    double score(Backend backend, long nowNanos, double rampFactor) {
         double cpu = UNKNOWN_UTILISATION;
         double memory = UNKNOWN_UTILISATION;
         double queue = UNKNOWN_UTILISATION;
@@ -107,6 +130,9 @@ final class ResourceBasedStrategy implements BalancingStrategy {
             }
             if (load.hasWaitingRequests()) {
                 double perWeight = (double) load.waitingRequests() / backend.weight();
+                if (rampFactor != 1.0) {
+                    perWeight /= rampFactor;
+                }
                 queue = perWeight / (1.0 + perWeight);
             }
             if (load.hasKvCacheUsage()) {
@@ -114,6 +140,9 @@ final class ResourceBasedStrategy implements BalancingStrategy {
             }
         }
         double perWeight = backend.loadPerWeight();
+        if (rampFactor != 1.0) {
+            perWeight /= rampFactor;
+        }
         double live = perWeight / (1.0 + perWeight);
         return cpuWeight * cpu + memoryWeight * memory + loadWeight * live + queueWeight * queue
                 + kvCacheWeight * kvCache;

@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
  *       it still says it takes no requests.</li>
  * </ul>
  * {@link #takeOut}, {@link #putBack} and {@link #commitHealth} are those orders; they are written
- * here once, and every writer goes through them. A view whose strategy fails to build its picker
+ * here once, and every writer goes through them. A backend about to become available (registered
+ * healthy by {@link #join}, back from maintenance, healthy again) has its slow-start factor set
+ * ({@link SlowStartRamps#begin}) before the view with it is built, since the pickers read the
+ * factor when they are built: its first view already gives it its ramp's share, never a full one. A view whose strategy fails to build its picker
  * is never published, and the change is undone.
  *
  * <h2>A new weight: set, then rebuild the picker</h2>
@@ -49,16 +52,30 @@ final class RoutingTable {
     private final ReentrantLock lock = new ReentrantLock();
     private final String name;
     private final boolean failOpen;
+    private final SlowStartRamps ramps; // guarded by lock
     private volatile Registry registry;
 
     /**
-     * An empty table with the initial strategy.
+     * An empty table with the initial strategy and no slow start.
      *
      * @throws IllegalStateException if the strategy fails to create its selector
      */
     RoutingTable(String name, BalancingStrategy strategy, SelectionContext context, boolean failOpen) {
+        this(name, strategy, context, failOpen, null, (task, delayNanos) -> null);
+    }
+
+    /**
+     * An empty table with the initial strategy.
+     *
+     * @param slowStart the slow start of backends becoming available; null for none
+     * @param timers    where the steps of slow-start ramps are scheduled
+     * @throws IllegalStateException if the strategy fails to create its selector
+     */
+    RoutingTable(String name, BalancingStrategy strategy, SelectionContext context, boolean failOpen,
+            SlowStart slowStart, SlowStartRamps.Timers timers) {
         this.name = name;
         this.failOpen = failOpen;
+        this.ramps = new SlowStartRamps(name, slowStart, context.ticker(), timers, this::stepSlowStart);
         this.registry = Registry.build(strategy, selectorOf(strategy, context), new Subsets(strategy, context),
                 List.of(), b -> false, failOpen);
     }
@@ -163,16 +180,69 @@ final class RoutingTable {
     }
 
     /**
-     * Puts a backend back in service: builds the view with it, runs {@code unflag}, then publishes.
-     * Holds the lock.
+     * Puts a backend back in service: starts its slow start if it will be available, builds the
+     * view with it, runs {@code unflag}, then publishes. Holds the lock.
      *
      * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
      */
     void putBack(Backend backend, Runnable unflag) {
         Registry current = registry;
-        Registry next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
+        SlowStartRamps.Saved ramp = backend.health.target() == HealthState.HEALTHY
+                ? ramps.begin(backend, current) : null;
+        Registry next;
+        try {
+            next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
+        } catch (IllegalStateException e) {
+            ramps.undo(backend, ramp);
+            throw e;
+        }
         unflag.run();
         publish(next);
+    }
+
+    /**
+     * Registers a backend: publishes the view over {@code all}, which holds it, having started its
+     * slow start if it is available at once. Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
+     */
+    void join(Backend backend, List<Backend> all) {
+        Registry current = registry;
+        SlowStartRamps.Saved ramp = backend.health.target() == HealthState.HEALTHY
+                ? ramps.begin(backend, current) : null;
+        try {
+            publish(current.withBackends(all, Backend::isInService, failOpen));
+        } catch (IllegalStateException e) {
+            ramps.undo(backend, ramp);
+            throw e;
+        }
+    }
+
+    /**
+     * One step of the slow-start ramps, run by their timer: steps the factors and, if one changed,
+     * publishes a view whose pickers are built afresh with them, as {@link #reweigh} does for a
+     * weight. A backend's factor changes no backend's availability, so the order of the class
+     * comment does not come into it. Takes the lock.
+     */
+    void stepSlowStart() {
+        lock.lock();
+        try {
+            if (ramps.advance()) {
+                Registry current = registry;
+                publish(Registry.build(current.strategy, current.selector, current.subsets, current.all,
+                        Backend::isInService, failOpen));
+            }
+        } catch (IllegalStateException e) {
+            log.error("{} - Could not publish the next step of slow start; the last view stays until the next step",
+                    name, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a backend is in slow start now. Holds the lock. */
+    boolean inSlowStart(Backend backend) {
+        return ramps.isRamping(backend);
     }
 
     /**
@@ -262,10 +332,13 @@ final class RoutingTable {
         HealthState previous = backend.healthState();
         HealthState next = backend.health.target();
         Registry current = registry;
+        SlowStartRamps.Saved ramp = next == HealthState.HEALTHY && previous != HealthState.HEALTHY
+                && backend.isInService() ? ramps.begin(backend, current) : null;
         Registry view;
         try {
             view = current.withBackends(current.all, Backend::isInService, failOpen);
         } catch (IllegalStateException e) {
+            ramps.undo(backend, ramp);
             backend.health.restore(before);
             throw e;
         }

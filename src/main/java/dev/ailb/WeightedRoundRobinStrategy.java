@@ -37,9 +37,14 @@ final class WeightedRoundRobinStrategy implements BalancingStrategy {
                     throw new IllegalStateException("no backend to pick from");
                 };
             }
-            int[] weights = new int[n];
-            for (int i = 0; i < n; i++) {
-                weights[i] = available.get(i).weight();
+            // While a backend is in slow start, the schedule follows the ramped weights; the
+            // balancer builds a new picker at each step of the ramp, and the plain one after it.
+            int[] weights = RampedWeights.of(available);
+            if (weights == null) {
+                weights = new int[n];
+                for (int i = 0; i < n; i++) {
+                    weights[i] = available.get(i).weight();
+                }
             }
             if (SmoothWeightedSchedule.steps(weights) <= SmoothWeightedSchedule.MAX_STEPS) {
                 int[] period = SmoothWeightedSchedule.period(weights);

@@ -329,6 +329,16 @@ class BadInputCatalogueTest {
                 f -> f.outliers.consecutiveFailures(0));
         call("ejection-max-below-base", "outliers.build()",
                 f -> f.outliers.build());
+        call("slow-start-window-short", "builder.slowStart(Duration.ofMillis(500))",
+                f -> f.builder.slowStart(Duration.ofMillis(500)));
+        call("slow-start-null", "builder.slowStart((SlowStart) null)",
+                f -> f.builder.slowStart((SlowStart) null));
+        call("slow-start-aggression-zero", "SlowStart.of(Duration.ofMinutes(1)).withAggression(0)",
+                f -> SlowStart.of(Duration.ofMinutes(1)).withAggression(0));
+        call("slow-start-aggression-nan", "SlowStart.of(Duration.ofMinutes(1)).withAggression(Double.NaN)",
+                f -> SlowStart.of(Duration.ofMinutes(1)).withAggression(Double.NaN));
+        call("slow-start-min-weight-too-large", "SlowStart.of(Duration.ofMinutes(1)).withMinWeightPercent(150)",
+                f -> SlowStart.of(Duration.ofMinutes(1)).withMinWeightPercent(150));
         call("retry-attempts-zero", "retries.maxAttempts(0)",
                 f -> f.retries.maxAttempts(0));
         call("retry-hedge-budget-too-large", "retries.hedgeBudgetPercent(101)",
