@@ -223,7 +223,9 @@ public final class LoadBalancer implements AutoCloseable {
      * file) with {@code probe.trust-store-password}, {@code probe.bearer-token-file} (read at each
      * probe) and {@code probe.headers.<name>}, and {@code saturation.waiting-requests},
      * {@code saturation.kv-cache-usage}, {@code saturation.max-report-age}, {@code connection-limit},
-     * and {@code admission-queue.capacity} with {@code admission-queue.max-wait}. Each value is checked as
+     * {@code admission-queue.capacity} with {@code admission-queue.max-wait}, and
+     * {@code slow-start.window} with {@code slow-start.aggression} and
+     * {@code slow-start.min-weight-percent} (see {@link SlowStart}). Each value is checked as
      * the builder checks it, and refused with the builder's message after the property's name.
      * Entries whose key or value is not a string are skipped. Backends are added in the sorted
      * order of their keys.

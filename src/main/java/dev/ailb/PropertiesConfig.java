@@ -91,6 +91,7 @@ final class PropertiesConfig {
         ProbeKeys probe = new ProbeKeys();
         String[] saturation = new String[3];
         String[] queue = new String[2];
+        String[] slowStart = new String[3];
         for (Map.Entry<String, String> e : values.entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
@@ -139,6 +140,9 @@ final class PropertiesConfig {
                 case "connection-limit" -> apply(key, () -> b.connectionLimit(integer(key, value)));
                 case "admission-queue.capacity" -> queue[0] = value;
                 case "admission-queue.max-wait" -> queue[1] = value;
+                case "slow-start.window" -> slowStart[0] = value;
+                case "slow-start.aggression" -> slowStart[1] = value;
+                case "slow-start.min-weight-percent" -> slowStart[2] = value;
                 default -> throw new IllegalArgumentException(prefix + key + ": unknown setting (expected one of: "
                         + "name, strategy, backends.<id>.host|port|weight|models|adapters|labels.<key>, health-check.type|path|interval|timeout|jitter, "
                         + "healthy-threshold, unhealthy-threshold, initially-healthy, outlier-detection.enabled, "
@@ -146,7 +150,7 @@ final class PropertiesConfig {
                         + "response-time-decay, count-tokens, load-source, load-poll-interval, discover-models, "
                         + "probe.scheme|trust-store|trust-store-password|bearer-token-file|headers.<name>, "
                         + "saturation.waiting-requests|kv-cache-usage|max-report-age, connection-limit, "
-                        + "admission-queue.capacity|max-wait)");
+                        + "admission-queue.capacity|max-wait, slow-start.window|aggression|min-weight-percent)");
             }
         }
         HttpProbeOptions http = probeOptions(probe);
@@ -212,6 +216,26 @@ final class PropertiesConfig {
                 maxWait = checked(key, () -> LoadBalancerBuilder.checkMaxWait(duration(key, queue[1]), "maxWait"));
             }
             b.admissionQueue(capacity, maxWait);
+        }
+        if (slowStart[0] != null) {
+            // One SlowStart value takes the three: check each, naming its own property.
+            String key = "slow-start.window";
+            SlowStart ramp = checked(key, () -> SlowStart.of(duration(key, slowStart[0])));
+            if (slowStart[1] != null) {
+                String aggressionKey = "slow-start.aggression";
+                SlowStart before = ramp;
+                ramp = checked(aggressionKey, () -> before.withAggression(decimal(aggressionKey, slowStart[1])));
+            }
+            if (slowStart[2] != null) {
+                String floorKey = "slow-start.min-weight-percent";
+                SlowStart before = ramp;
+                ramp = checked(floorKey, () -> before.withMinWeightPercent(decimal(floorKey, slowStart[2])));
+            }
+            SlowStart settings = ramp;
+            apply(key, () -> b.slowStart(settings));
+        } else if (slowStart[1] != null || slowStart[2] != null) {
+            throw new IllegalArgumentException(prefix + (slowStart[1] != null ? "slow-start.aggression"
+                    : "slow-start.min-weight-percent") + ": set without slow-start.window");
         }
         List<BackendSpec> backends = new ArrayList<>();
         backendParts.forEach((id, parts) -> backends.add(backend(id, parts)));

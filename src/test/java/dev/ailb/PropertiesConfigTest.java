@@ -3,6 +3,9 @@ package dev.ailb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ailb.testing.ManualScheduler;
+import dev.ailb.testing.ManualTicker;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -218,6 +221,41 @@ class PropertiesConfigTest {
                 "ailb.admission-queue.max-wait", "2d"), "ailb."))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("ailb.admission-queue.max-wait: maxWait: PT48H (expected: ");
+    }
+
+    @Test
+    void slowStartIsReadWithItsCurveAndFloor() {
+        ManualTicker ticker = new ManualTicker();
+        ManualScheduler scheduler = new ManualScheduler(ticker);
+        Properties p = properties("ailb.strategy", "LEAST_CONNECTIONS", "ailb.slow-start.window", "32s",
+                "ailb.slow-start.aggression", "2", "ailb.slow-start.min-weight-percent", "25",
+                "ailb.backends.a.host", "10.0.0.1", "ailb.backends.a.port", "8000");
+        try (LoadBalancer lb = LoadBalancer.fromProperties(p, "ailb.",
+                b -> b.ticker(ticker).healthCheckScheduler(scheduler))) {
+            lb.acquire(new Request("r1", "", "/")).success();
+
+            Backend joining = lb.addBackend("b", "10.0.0.2", 8000);
+
+            assertThat(joining.slowStartFactor()).as("the floor").isEqualTo(0.25);
+            scheduler.advance(Duration.ofSeconds(8));
+            assertThat(joining.slowStartFactor()).as("a square root: half the weight a quarter in").isEqualTo(0.5);
+            scheduler.advance(Duration.ofSeconds(24));
+            assertThat(joining.slowStartFactor()).isEqualTo(1.0);
+        }
+    }
+
+    @Test
+    void eachSlowStartValueIsRefusedNamingItsOwnProperty() {
+        assertRefused("ailb.slow-start.window: window: PT0.5S (expected: ", "ailb.slow-start.window", "500ms");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.slow-start.window", "1m",
+                "ailb.slow-start.aggression", "0"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.slow-start.aggression: aggression: 0.0 (expected: ");
+        assertThatThrownBy(() -> LoadBalancer.fromProperties(properties("ailb.slow-start.window", "1m",
+                "ailb.slow-start.min-weight-percent", "101"), "ailb."))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ailb.slow-start.min-weight-percent: minWeightPercent: 101.0 (expected: ");
+        assertRefused("ailb.slow-start.aggression: set without slow-start.window", "ailb.slow-start.aggression", "2");
     }
 
     @Test
