@@ -79,7 +79,10 @@ public final class SimulationReport {
         System.out.printf(Locale.ROOT, "%-14s %5.1f s%n", "mixed fleets", (System.nanoTime() - start) / 1e9);
         String report = validation() + markdown(all) + prefixCacheMarkdown(PrefixCacheScenario.all(), prefixRuns)
                 + "### All prefix-cache runs\n\n" + prefixCacheSummary(prefixRuns) + "\n"
-                + targetsMarkdown(prefixRuns, byScenario) + fleetMarkdown(fleetRuns);
+                + targetsMarkdown(prefixRuns, byScenario) + fleetMarkdown(fleetRuns)
+                + "## A cold instance joins a loaded fleet\n\nSeed " + ColdStartSimulation.SEED + "; see the AI-fleets"
+                + " guide for the fleet and the measures.\n\n" + ColdStartSimulation.markdown(ColdStartSimulation.runAll(
+                        ColdStartSimulation.SEED)) + "\n";
         Files.writeString(folder.resolve("report.md"), report, StandardCharsets.UTF_8);
         Files.writeString(folder.resolve("p99.svg"), svg(all), StandardCharsets.UTF_8);
         System.out.println(report);
