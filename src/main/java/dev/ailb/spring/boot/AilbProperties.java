@@ -89,6 +89,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param connectionLimit    the most connections a backend takes at once; none by default
      * @param admissionQueue     where requests wait while every backend is full (with a
      *                           connection limit)
+     * @param slowStart          how a backend that joins a serving pool, or comes back, ramps its
+     *                           weight up; off by default
      * @param probe              what every HTTP probe (the http check, the /metrics polls, model
      *                           discovery) shares: https, a trust store, a bearer token, headers
      * @param chatModel          a Spring AI chat model over the pool, as a bean; none by default
@@ -114,6 +116,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
             SaturationSettings saturation,
             Integer connectionLimit,
             AdmissionQueueSettings admissionQueue,
+            SlowStartSettings slowStart,
             ProbeSettings probe,
             ChatModelSettings chatModel) {
 
@@ -140,6 +143,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
          * @param saturation         see the record's description
          * @param connectionLimit    see the record's description
          * @param admissionQueue     see the record's description
+         * @param slowStart          see the record's description
          * @param probe              see the record's description
          * @param chatModel          see the record's description
          */
@@ -246,6 +250,18 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param maxWait  how long a request waits at most; default 30s
      */
     public record AdmissionQueueSettings(Integer capacity, Duration maxWait) {}
+
+    /**
+     * Slow start: the ramp of a backend's weight after it joins a pool already serving, or comes
+     * back after being unhealthy, ejected or in maintenance.
+     *
+     * @param window           how long a ramp lasts, 1s..1d; slow start is off without it
+     * @param aggression       the curve: 1 linear, above 1 faster at first, below 1 slower, at most
+     *                         100; default 1
+     * @param minWeightPercent the share of its weight a backend takes at the start of its ramp,
+     *                         0..100; default 10
+     */
+    public record SlowStartSettings(Duration window, Double aggression, Double minWeightPercent) {}
 
     /**
      * A Spring AI chat model over the pool: with Spring AI's OpenAI module on the class path, an

@@ -87,6 +87,12 @@ final class PoolProperties {
             p.put("admission-queue.capacity", queue.capacity());
             p.put("admission-queue.max-wait", queue.maxWait());
         }
+        AilbProperties.SlowStartSettings slowStart = pool.slowStart();
+        if (slowStart != null) {
+            p.put("slow-start.window", slowStart.window());
+            p.put("slow-start.aggression", slowStart.aggression());
+            p.put("slow-start.min-weight-percent", slowStart.minWeightPercent());
+        }
         AilbProperties.ProbeSettings probe = pool.probe();
         if (probe != null) {
             p.put("probe.scheme", probe.scheme());

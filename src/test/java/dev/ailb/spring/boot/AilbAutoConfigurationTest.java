@@ -309,6 +309,30 @@ class AilbAutoConfigurationTest {
     }
 
     @Test
+    void aPoolsSlowStartRampsABackendThatJoinsItOnceItServes() {
+        runner.withPropertyValues(
+                        "ailb.pools.chat.strategy=least-connections",
+                        "ailb.pools.chat.slow-start.window=32s",
+                        "ailb.pools.chat.slow-start.aggression=2",
+                        "ailb.pools.chat.slow-start.min-weight-percent=25",
+                        "ailb.pools.chat.backends.a.host=127.0.0.1",
+                        "ailb.pools.chat.backends.a.port=8000")
+                .withBean(LoadBalancerBuilderCustomizer.class, this::virtualTime)
+                .run(context -> {
+                    LoadBalancer chat = context.getBean(LoadBalancerPools.class).get("chat");
+                    chat.acquire(new dev.ailb.Request("r1", "", "/")).success();
+
+                    dev.ailb.Backend joining = chat.addBackend("b", "127.0.0.1", 8001);
+
+                    assertThat(joining.slowStartFactor()).isEqualTo(0.25);
+                    scheduler.advance(java.time.Duration.ofSeconds(8));
+                    assertThat(joining.slowStartFactor()).isEqualTo(0.5);
+                    scheduler.advance(java.time.Duration.ofSeconds(24));
+                    assertThat(joining.slowStartFactor()).isEqualTo(1.0);
+                });
+    }
+
+    @Test
     void closingTheContextStopsTheChecksClosesThePoolsAndLeavesNoThreadBehind() {
         // given: real threads this time, no customizer
         LoopbackServer a = server("a", ScriptedEndpoint.answering(200), ScriptedEndpoint.answering(200));
