@@ -244,6 +244,31 @@ class SlowStartTest {
     }
 
     @Test
+    void aBackendBackFromAnEjectionRampsFromWhenItsEjectionEnds() {
+        OutlierDetection outliers = OutlierDetection.builder().consecutiveFailures(1)
+                .baseEjectionTime(Duration.ofSeconds(10)).build();
+        try (LoadBalancer lb = LoadBalancer.builder().strategy(BalancingStrategy.LEAST_CONNECTIONS).ticker(ticker)
+                .random(new Random(11)).healthCheckScheduler(scheduler).outlierDetection(outliers)
+                .slowStart(SlowStart.of(WINDOW)).build()) {
+            Backend b1 = lb.addBackend("b1", "10.0.0.1", 8001);
+            Backend b2 = lb.addBackend("b2", "10.0.0.2", 8002);
+            lb.acquireConnection(b1);
+            lb.releaseConnection(b1, Duration.ofMillis(100), true); // b1 serves
+            lb.acquireConnection(b2);
+            lb.releaseConnection(b2, Duration.ofMillis(100), false); // ejected for 10 s
+            assertThat(b2.isAvailable()).isFalse();
+
+            scheduler.advance(Duration.ofSeconds(10));
+            lb.selectBackend(REQUEST); // a selection notices that the ejection is over
+
+            assertThat(b2.isAvailable()).isTrue();
+            assertThat(b2.slowStartFactor()).isEqualTo(quantized(0.1));
+            scheduler.advance(WINDOW);
+            assertThat(b2.slowStartFactor()).isEqualTo(1.0);
+        }
+    }
+
+    @Test
     void aBackendThatComesBackWhileNoOtherIsAvailableTakesItsFullShare() {
         try (LoadBalancer lb = fleetWithRecoveredB4(BalancingStrategy.LEAST_CONNECTIONS, SlowStart.of(WINDOW))) {
             scheduler.advance(WINDOW);
