@@ -100,7 +100,7 @@ final class Membership {
             startsOut(backend);
             List<Backend> all = new ArrayList<>(current.all);
             all.add(backend);
-            table.join(backend, all);
+            table.join(List.of(backend), () -> table.viewOf(all, Backend::isInService));
             log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(),
                     backend.weight(), initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
@@ -148,7 +148,7 @@ final class Membership {
             List<Backend> all = new ArrayList<>(current.all.size() + backends.size());
             all.addAll(current.all);
             all.addAll(backends);
-            table.publish(table.viewOf(all, Backend::isInService));
+            table.join(backends, () -> table.viewOf(all, Backend::isInService));
             log.info("{} - Added {} backends{}", table.name(), backends.size(),
                     initiallyHealthy ? "" : ", each unhealthy until its first check passes");
         } finally {
@@ -266,7 +266,7 @@ final class Membership {
         all.addAll(current.all);
         all.addAll(added);
         try {
-            table.publish(table.viewOf(all, b -> !out.contains(b) && b.isInService(), !changed.isEmpty()));
+            table.join(added, () -> table.viewOf(all, b -> !out.contains(b) && b.isInService(), !changed.isEmpty()));
         } catch (IllegalStateException e) {
             for (Map.Entry<Backend, BackendSpec> b : before.entrySet()) {
                 b.getKey().setWeight(b.getValue().weight());
@@ -539,7 +539,7 @@ final class Membership {
         List<Backend> all = new ArrayList<>(table.current().all);
         all.add(backend);
         try {
-            table.publish(table.viewOf(all, Backend::isInService));
+            table.join(List.of(backend), () -> table.viewOf(all, Backend::isInService));
         } catch (IllegalStateException e) {
             log.warn("{} - Backend {} not registered after its namesake drained: {}", table.name(), id,
                     e.getMessage());

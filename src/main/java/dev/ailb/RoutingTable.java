@@ -1,9 +1,11 @@
 package dev.ailb;
 
 import dev.ailb.health.HealthState;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -201,19 +203,25 @@ final class RoutingTable {
     }
 
     /**
-     * Registers a backend: publishes the view over {@code all}, which holds it, having started its
-     * slow start if it is available at once. Holds the lock.
+     * Registers backends: starts the slow start of those that are available at once, then builds
+     * the view that holds them with {@code view} and publishes it. Holds the lock.
      *
+     * @param joining the backends being registered, not yet in the published view
+     * @param view    builds the view with them ({@link #viewOf})
      * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
      */
-    void join(Backend backend, List<Backend> all) {
+    void join(List<Backend> joining, Supplier<Registry> view) {
         Registry current = registry;
-        SlowStartRamps.Saved ramp = backend.health.target() == HealthState.HEALTHY
-                ? ramps.begin(backend, current) : null;
+        List<SlowStartRamps.Saved> saved = new ArrayList<>(joining.size());
+        for (Backend b : joining) {
+            saved.add(b.health.target() == HealthState.HEALTHY ? ramps.begin(b, current) : null);
+        }
         try {
-            publish(current.withBackends(all, Backend::isInService, failOpen));
+            publish(view.get());
         } catch (IllegalStateException e) {
-            ramps.undo(backend, ramp);
+            for (int i = 0; i < joining.size(); i++) {
+                ramps.undo(joining.get(i), saved.get(i));
+            }
             throw e;
         }
     }

@@ -39,6 +39,8 @@ import java.util.Locale;
  * {@link Backend#slowStartFactor()}.
  *
  * <p>A backend ramps only when there is something to ramp against: when it becomes available
+ * (registered by {@link LoadBalancer#addBackend}, {@link LoadBalancer#addBackends},
+ * {@link LoadBalancer#setBackends} or a {@link DiscoverySource}, or back in service)
  * while another available backend is out of its own ramp and has already taken requests. The
  * backends a balancer starts with, and any backend that comes back while no other is available,
  * take their full share at once. Envoy puts every endpoint of a new cluster in slow start

@@ -232,6 +232,27 @@ class SlowStartTest {
     }
 
     @Test
+    void aMembershipSetOnAnEmptyBalancerStartsAtFullShareAndOneSetLaterRampsItsNewcomers() {
+        try (LoadBalancer lb = balancer(BalancingStrategy.LEAST_CONNECTIONS, SlowStart.of(WINDOW))) {
+            BackendSpec b1 = BackendSpec.of("b1", "10.0.0.1", 8001);
+            BackendSpec b2 = BackendSpec.of("b2", "10.0.0.2", 8002);
+            lb.setBackends(List.of(b1, b2));
+            assertThat(lb.getBackends()).allSatisfy(b -> assertThat(b.slowStartFactor()).isEqualTo(1.0));
+            lb.acquire(REQUEST).close();
+
+            lb.setBackends(List.of(b1, b2, BackendSpec.of("b3", "10.0.0.3", 8003)));
+            lb.addBackends(List.of(BackendSpec.of("b4", "10.0.0.4", 8004)));
+
+            assertThat(factorOf(lb, "b3")).isEqualTo(quantized(0.1));
+            assertThat(factorOf(lb, "b4")).isEqualTo(quantized(0.1));
+            assertThat(factorOf(lb, "b1")).isEqualTo(1.0);
+            scheduler.advance(WINDOW);
+            assertThat(factorOf(lb, "b3")).isEqualTo(1.0);
+            assertThat(factorOf(lb, "b4")).isEqualTo(1.0);
+        }
+    }
+
+    @Test
     void aBackendBackFromMaintenanceRamps() {
         try (LoadBalancer lb = fleetWithRecoveredB4(BalancingStrategy.LEAST_CONNECTIONS, SlowStart.of(WINDOW))) {
             scheduler.advance(WINDOW);
