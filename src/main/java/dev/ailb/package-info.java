@@ -44,7 +44,9 @@
  *       and shown to outlier detection, the drain its last release finishes, and the room it
  *       frees offered to the admission queue;</li>
  *   <li>{@code RoutingTable}: the published view ({@code Registry}), the writers' lock, and the
- *       orders in which a writer publishes a view and flags a backend (the design note is there);</li>
+ *       orders in which a writer publishes a view and flags a backend (the design note is there);
+ *       {@code SlowStartRamps}, which it owns: the backends in slow start, their factors and the
+ *       timer that steps them;</li>
  *   <li>{@code Membership}: registration (one backend, several at once, or the whole membership
  *       reconciled), removal by drain and its timeout, maintenance, and the backends a reconcile
  *       set waiting for a namesake to drain;</li>
