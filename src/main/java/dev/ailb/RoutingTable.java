@@ -248,11 +248,6 @@ final class RoutingTable {
         }
     }
 
-    /** Whether a backend is in slow start now. Holds the lock. */
-    boolean inSlowStart(Backend backend) {
-        return ramps.isRamping(backend);
-    }
-
     /**
      * Gives a backend a new weight and, if the picker routes across it, publishes a view with a
      * picker built for that weight, in the order of the class comment. Holds the lock. When the

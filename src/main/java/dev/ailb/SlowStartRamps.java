@@ -59,11 +59,6 @@ final class SlowStartRamps {
         this.stepNanos = settings == null ? 0 : Math.max(1L, settings.window().toNanos() / SlowStart.STEPS);
     }
 
-    /** Whether a backend is ramping now. */
-    boolean isRamping(Backend backend) {
-        return startedAt.containsKey(backend);
-    }
-
     /**
      * A backend is about to become available in the view after {@code current}: starts its ramp,
      * or starts it over, if slow start is on and another backend of {@code current} is available,
@@ -110,11 +105,16 @@ final class SlowStartRamps {
      * @return whether a factor changed, so the table must publish a view with fresh pickers
      */
     boolean advance() {
-        pending = null;
+        long now = ticker.read();
+        // A step that ran before the one pending (a timer cancelled too late to stop it) steps the
+        // factors all the same, and leaves the pending step be.
+        boolean early = pending != null && now - pendingAtNanos < 0;
+        if (!early) {
+            pending = null;
+        }
         if (startedAt.isEmpty()) {
             return false;
         }
-        long now = ticker.read();
         long windowNanos = settings.window().toNanos();
         boolean changed = false;
         long nextEnd = 0;
