@@ -49,7 +49,7 @@ final class CandidateFilter {
 
     private Candidates firstOfKind(Registry view, String model, LabelSelector labels) {
         if (!anyAdmits(view.all, model, labels)) {
-            return new Candidates(model, labels, List.of(), List.of(), null, null, false);
+            return new Candidates(model, labels, List.of(), List.of(), null, null, false, false);
         }
         table.lock();
         try {

@@ -28,10 +28,15 @@ final class Candidates {
     final PrefixRecorder recorder;
     /** Whether {@link #backends} are in service but unhealthy, routed to because none is available. */
     final boolean panic;
+    /**
+     * Whether {@link #admitted} may split into tiers (the model is an adapter of one of them, or the
+     * kind prefers labels), so that a change of one backend may change the best tier.
+     */
+    final boolean tiered;
     private final boolean filtered;
 
     Candidates(String model, LabelSelector labels, List<Backend> backends, List<Backend> admitted, Selector selector,
-            Picker picker, boolean panic) {
+            Picker picker, boolean panic, boolean tiered) {
         this.model = model;
         this.labels = labels;
         this.backends = backends;
@@ -39,6 +44,7 @@ final class Candidates {
         this.picker = picker;
         this.recorder = selector instanceof PrefixRecorder r ? r : null;
         this.panic = panic;
+        this.tiered = tiered;
         this.filtered = !model.isEmpty() || !labels.isEmpty();
     }
 

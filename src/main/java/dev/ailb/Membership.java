@@ -98,9 +98,7 @@ final class Membership {
                         + (existing.isDraining() ? "a backend with this id is still draining)" : "it is taken)"));
             }
             startsOut(backend);
-            List<Backend> all = new ArrayList<>(current.all);
-            all.add(backend);
-            table.join(List.of(backend), () -> table.viewOf(all, Backend::isInService));
+            table.join(List.of(backend), () -> table.viewAfter(backend, Registry.Change.JOINED));
             log.info("{} - Added backend {} at {}:{} (weight {}{})", table.name(), id, backend.host(), backend.port(),
                     backend.weight(), initiallyHealthy ? "" : ", unhealthy until its first check passes");
         } finally {
@@ -500,9 +498,7 @@ final class Membership {
         Backend successor;
         table.lock();
         try {
-            List<Backend> all = new ArrayList<>(table.current().all);
-            all.remove(backend);
-            Registry next = table.viewOf(all, Backend::isInService);
+            Registry next = table.viewAfter(backend, Registry.Change.LEFT);
             figures.fold(backend, () -> table.publish(next));
             done = drains.remove(backend);
             ScheduledFuture<?> timer = drainTimers.remove(backend);
@@ -536,10 +532,8 @@ final class Membership {
         }
         Backend backend = factory.apply(spec);
         startsOut(backend);
-        List<Backend> all = new ArrayList<>(table.current().all);
-        all.add(backend);
         try {
-            table.join(List.of(backend), () -> table.viewOf(all, Backend::isInService));
+            table.join(List.of(backend), () -> table.viewAfter(backend, Registry.Change.JOINED));
         } catch (IllegalStateException e) {
             log.warn("{} - Backend {} not registered after its namesake drained: {}", table.name(), id,
                     e.getMessage());

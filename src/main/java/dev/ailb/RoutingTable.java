@@ -157,6 +157,16 @@ final class RoutingTable {
                 : current.withBackends(all, inService, failOpen);
     }
 
+    /**
+     * The view after {@code backend} alone changed ({@link Registry#withChange}), the backends in
+     * service as their flags say. Holds the lock.
+     *
+     * @throws IllegalStateException if the strategy fails to build its picker (nothing is published)
+     */
+    Registry viewAfter(Backend backend, Registry.Change change) {
+        return registry.withChange(backend, change, Backend::isInService, failOpen);
+    }
+
     /** Publishes a view; holds the lock. */
     void publish(Registry next) {
         Registry previous = registry;
@@ -176,8 +186,7 @@ final class RoutingTable {
      * @throws IllegalStateException if the strategy fails to build its picker (nothing changes)
      */
     void takeOut(Backend backend, Runnable flag) {
-        Registry current = registry;
-        publish(current.withBackends(current.all, b -> b != backend && b.isInService(), failOpen));
+        publish(registry.withChange(backend, Registry.Change.STATE, b -> false, failOpen));
         flag.run();
     }
 
@@ -193,7 +202,7 @@ final class RoutingTable {
                 ? ramps.begin(backend, current) : null;
         Registry next;
         try {
-            next = current.withBackends(current.all, b -> b == backend || b.isInService(), failOpen);
+            next = current.withChange(backend, Registry.Change.STATE, b -> true, failOpen);
         } catch (IllegalStateException e) {
             ramps.undo(backend, ramp);
             throw e;
@@ -258,15 +267,10 @@ final class RoutingTable {
      * @throws IllegalStateException if the strategy fails to build its picker
      */
     void reweigh(Backend backend, int weight) {
-        Registry current = registry;
         int previous = backend.weight();
         backend.setWeight(weight);
-        if (!current.routable.contains(backend)) {
-            return;
-        }
         try {
-            publish(Registry.build(current.strategy, current.selector, current.subsets, current.all,
-                    Backend::isInService, failOpen));
+            publish(registry.withChange(backend, Registry.Change.WEIGHT, Backend::isInService, failOpen));
         } catch (IllegalStateException e) {
             backend.setWeight(previous);
             throw e;
@@ -339,7 +343,7 @@ final class RoutingTable {
                 && backend.isInService() ? ramps.begin(backend, current) : null;
         Registry view;
         try {
-            view = current.withBackends(current.all, Backend::isInService, failOpen);
+            view = current.withChange(backend, Registry.Change.STATE, Backend::isInService, failOpen);
         } catch (IllegalStateException e) {
             ramps.undo(backend, ramp);
             backend.health.restore(before);

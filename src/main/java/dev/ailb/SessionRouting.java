@@ -1,7 +1,6 @@
 package dev.ailb;
 
 import dev.ailb.internal.SessionTable;
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -188,8 +187,8 @@ abstract class SessionRouting {
                     break; // let the pick explain
                 }
                 Ring current = ring;
-                if (current == null || current.routable != view.routable) {
-                    current = ringOver(view.routable);
+                if (current == null || current.viewPicker != view.picker) {
+                    current = ringOver(view);
                 }
                 Backend backend = IpHashStrategy.backendForKey(current.picker, sessionId);
                 // The ring spans the whole view: a hashed backend that does not serve the request's
@@ -208,12 +207,12 @@ abstract class SessionRouting {
             return router.place(request, acquire, true, as);
         }
 
-        private Ring ringOver(List<Backend> routable) {
+        private Ring ringOver(Registry view) {
             // The ring selector builds incrementally from its last ring, so it is not shared unguarded.
             synchronized (ringSelector) {
                 Ring current = ring;
-                if (current == null || current.routable != routable) {
-                    current = new Ring(routable, ringSelector.newPicker(routable));
+                if (current == null || current.viewPicker != view.picker) {
+                    current = new Ring(view.picker, ringSelector.newPicker(view.routable));
                     ring = current;
                 }
                 return current;
@@ -236,7 +235,10 @@ abstract class SessionRouting {
             return 0;
         }
 
-        /** A consistent-hash ring over one routable set. */
-        private record Ring(List<Backend> routable, Picker picker) {}
+        /**
+         * A consistent-hash ring over the routable set of the views with one picker: a view gets a
+         * new picker whenever that set or a weight in it changes, and keeps it otherwise.
+         */
+        private record Ring(Picker viewPicker, Picker picker) {}
     }
 }

@@ -128,6 +128,79 @@ final class Subsets {
     }
 
     /**
+     * The candidates of every kind kept after a change of one backend alone (see
+     * {@link Registry#withChange}): a kind that does not admit it keeps its candidates; one that
+     * does has it put in or taken out of its lists at its place, or, for a new weight, its picker
+     * rebuilt, the selector following the one change where it can. A kind whose tiers or panic
+     * routing the change may alter is built afresh. Costs a scan of references per kind that
+     * admits the backend, never a test of every backend.
+     *
+     * @param previous  the view this one follows, with the same selectors
+     * @param available the new view's available backends
+     * @param inService the new view's backends in service, or null if the balancer does not fail open
+     * @param reweighed whether the change is a new weight of {@code changed}, not a change of the sets
+     * @throws IllegalStateException if the strategy fails to build a picker
+     */
+    Map<String, Map<LabelSelector, Candidates>> follow(Registry previous, List<Backend> available,
+            List<Backend> inService, Backend changed, boolean reweighed) {
+        if (kinds == 0) {
+            return Map.of();
+        }
+        Map<String, Map<LabelSelector, Candidates>> built = new HashMap<>(selectors.size() * 2);
+        selectors.forEach((model, byLabels) -> {
+            Map<LabelSelector, Candidates> inner = new HashMap<>(byLabels.size() * 2);
+            byLabels.forEach((labels, selector) -> {
+                Candidates before = previous.candidatesOf(model, labels);
+                Candidates after;
+                if (before == null) {
+                    after = candidates(model, labels, selector, available, inService, null);
+                } else if (!Candidates.admits(changed, model, labels)) {
+                    after = before;
+                } else if (reweighed) {
+                    after = before.backends.contains(changed)
+                            ? new Candidates(model, labels, before.backends, before.admitted, selector,
+                                    Registry.pickerOf(strategy, selector, before.backends, before.backends, changed),
+                                    before.panic, before.tiered)
+                            : before;
+                } else {
+                    after = spliced(model, labels, selector, before, available, changed);
+                    if (after == null) {
+                        after = candidates(model, labels, selector, available, inService, before);
+                    }
+                }
+                inner.put(labels, after);
+            });
+            built.put(model, Collections.unmodifiableMap(inner));
+        });
+        return Collections.unmodifiableMap(built);
+    }
+
+    /**
+     * A kind's candidates with {@code changed} put in or taken out as the new available backends
+     * say, when that is all that changes: the kind was not split into tiers, is not in panic and
+     * does not become empty, and the backend holds no adapter of the kind's model (which could split
+     * it). Null when it must be built afresh.
+     */
+    private Candidates spliced(String model, LabelSelector labels, Selector selector, Candidates before,
+            List<Backend> available, Backend changed) {
+        if (before.panic || before.tiered || (!model.isEmpty() && changed.servesAsAdapter(model))) {
+            return null;
+        }
+        boolean present = available.contains(changed);
+        List<Backend> admitted = Registry.spliced(before.admitted, available, changed, present);
+        if (admitted == before.admitted) {
+            return before;
+        }
+        if (admitted.isEmpty()) {
+            return null;
+        }
+        Picker picker = before.picker == null
+                ? Registry.pickerOf(strategy, selector, admitted)
+                : Registry.pickerOf(strategy, selector, before.backends, admitted, changed);
+        return new Candidates(model, labels, admitted, admitted, selector, picker, false, false);
+    }
+
+    /**
      * Candidates for a kind not kept, with a selector of their own that nothing else uses.
      *
      * @throws IllegalStateException if the strategy fails to create its selector or build its picker
@@ -145,12 +218,13 @@ final class Subsets {
             admitted = admitted(inService, model, labels);
             panic = !admitted.isEmpty();
         }
-        List<Backend> chosen = bestTier(admitted, model, labels);
+        boolean tiered = tiered(admitted, model, labels);
+        List<Backend> chosen = tiered ? bestTier(admitted, model, labels) : admitted;
         if (before != null && before.panic == panic && same(before.backends, chosen)) {
-            return new Candidates(model, labels, before.backends, admitted, selector, before.picker, panic);
+            return new Candidates(model, labels, before.backends, admitted, selector, before.picker, panic, tiered);
         }
         Picker picker = chosen.isEmpty() ? null : Registry.pickerOf(strategy, selector, chosen);
-        return new Candidates(model, labels, chosen, admitted, selector, picker, panic);
+        return new Candidates(model, labels, chosen, admitted, selector, picker, panic, tiered);
     }
 
     private static List<Backend> admitted(List<Backend> backends, String model, LabelSelector labels) {
@@ -168,15 +242,7 @@ final class Subsets {
      * model is an adapter of one of them, then by the preferred labels.
      */
     private static List<Backend> bestTier(List<Backend> admitted, String model, LabelSelector labels) {
-        boolean adapter = false;
-        if (!model.isEmpty()) {
-            for (Backend b : admitted) {
-                if (b.servesAsAdapter(model)) {
-                    adapter = true;
-                    break;
-                }
-            }
-        }
+        boolean adapter = adapterOfAny(admitted, model);
         boolean prefer = !labels.preferred().isEmpty();
         if (!adapter && !prefer) {
             return admitted;
@@ -197,6 +263,25 @@ final class Subsets {
             }
         }
         return tier.size() == admitted.size() ? admitted : Collections.unmodifiableList(tier);
+    }
+
+    /**
+     * Whether the admitted backends may split into tiers: the model is an adapter of one of them,
+     * or the kind prefers labels.
+     */
+    private static boolean tiered(List<Backend> admitted, String model, LabelSelector labels) {
+        return !labels.preferred().isEmpty() || adapterOfAny(admitted, model);
+    }
+
+    private static boolean adapterOfAny(List<Backend> admitted, String model) {
+        if (!model.isEmpty()) {
+            for (Backend b : admitted) {
+                if (b.servesAsAdapter(model)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean same(List<Backend> a, List<Backend> b) {
