@@ -96,7 +96,7 @@ class ArchitectureTest {
     static final Set<String> STRATEGY_HELPERS = names(
             Hashing.class, TwoChoices.class, SmoothWeightedSchedule.class, GoldenRatioSchedule.class,
             PrefixAffinity.Builder.class, PrefixAffinitySelector.Scratch.class, PrefixRecorder.class,
-            PrefixPrediction.class, RampedWeights.class);
+            PrefixPrediction.class, RampedWeights.class, IpHashStrategy.Edit.class, IpHashStrategy.CellRun.class);
 
     static final DescribedPredicate<JavaClass> STRATEGY_PARTS = resideInAPackage("dev.ailb")
             .and(assignableTo(BalancingStrategy.class).or(assignableTo(Selector.class)).or(assignableTo(Picker.class)))

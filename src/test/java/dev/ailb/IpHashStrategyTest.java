@@ -210,12 +210,12 @@ class IpHashStrategyTest {
     }
 
     /**
-     * A lookup searches one slice of the ring's index; it must find what a search of the whole
+     * A lookup scans one cell of the ring; it must find what a search of the whole
      * ring finds: the first point at or after the key, or the first point past the last one. Keys
      * are drawn at random and also placed on, just before and just after every point.
      */
     @Test
-    void theSliceIndexFindsWhatASearchOfTheWholeRingFinds() {
+    void aCellFindsWhatASearchOfTheWholeRingFinds() {
         Random random = new Random(5);
         for (int backends : new int[] {1, 2, 3, 6, 17, 64, 300}) {
             LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
@@ -228,8 +228,9 @@ class IpHashStrategyTest {
             for (int i = 0; i < 5_000; i++) {
                 keys.add(random.nextLong() & -grain);
             }
-            for (int i = 0; i < ring.size(); i++) {
-                long p = ring.positionAt(i);
+            long[] points = ring.points();
+            for (long point : points) {
+                long p = IpHashStrategy.Ring.positionOf(point);
                 keys.add(p);
                 keys.add(p - grain);
                 keys.add(p + grain);
@@ -238,24 +239,24 @@ class IpHashStrategyTest {
             keys.add(Long.MAX_VALUE & -grain);
             for (long key : keys) {
                 assertThat(ring.backendFor(key)).as("%d backends, key %d", backends, key)
-                        .isSameAs(wholeRingLookup(ring, key));
+                        .isSameAs(wholeRingLookup(ring, points, key));
             }
         }
     }
 
     /** Binary search over every point of the ring. */
-    private static Backend wholeRingLookup(IpHashStrategy.Ring ring, long key) {
+    private static Backend wholeRingLookup(IpHashStrategy.Ring ring, long[] points, long key) {
         int lo = 0;
-        int hi = ring.size();
+        int hi = points.length;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            if (ring.positionAt(mid) < key) {
+            if (IpHashStrategy.Ring.positionOf(points[mid]) < key) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        return ring.ownerAt(lo == ring.size() ? 0 : lo);
+        return ring.ownerOf(points[lo == points.length ? 0 : lo]);
     }
 
     @Test
@@ -329,6 +330,77 @@ class IpHashStrategyTest {
                         .isSameAs(fresh.backendFor(IpHashStrategy.keyOf(ip)));
             }
         }
+    }
+
+    /**
+     * A ring edited one backend at a time (joins, leaves, new weights, as the balancer tells its
+     * selector) holds exactly the points, in the same order and with the same owners, as the ring
+     * built whole for the same set; growing from one backend to 150 and shrinking back also cuts
+     * its table of cells afresh a few times on the way.
+     */
+    @Test
+    void ringsEditedOneBackendAtATimeHoldTheSamePointsAsRingsBuiltWhole() {
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        List<Backend> pool = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            pool.add(lb.addBackend("p" + i, "10.0.0." + (i + 1), 8000, 1 + i % 3));
+        }
+        IpHashStrategy.RingSelector selector = new IpHashStrategy.RingSelector();
+        List<Backend> set = List.of();
+        Picker picker = selector.newPicker(set);
+        Random random = new Random(23);
+        java.util.Set<Integer> cellCounts = new java.util.TreeSet<>();
+        for (int step = 0; step < 500; step++) {
+            List<Backend> next = new ArrayList<>(set);
+            Backend changed;
+            boolean growing = step < 250;
+            if (!set.isEmpty() && random.nextInt(5) == 0) {
+                changed = set.get(random.nextInt(set.size()));
+                lb.setWeight(changed.id(), 1 + random.nextInt(random.nextInt(8) == 0 ? 12 : 3));
+                next = set;
+            } else if (set.size() < pool.size() && (set.isEmpty() || growing == (random.nextInt(4) > 0))) {
+                changed = null;
+                for (Backend b : pool) {
+                    if (!set.contains(b)) {
+                        changed = b;
+                        break;
+                    }
+                }
+                next.add(changed);
+            } else {
+                changed = set.get(random.nextInt(set.size()));
+                next.remove(changed);
+            }
+            List<Backend> given = next == set ? set : List.copyOf(next);
+            picker = selector.newPicker(set, given, changed);
+            set = given;
+
+            IpHashStrategy.Ring edited = (IpHashStrategy.Ring) picker;
+            IpHashStrategy.Ring whole = IpHashStrategy.ring(set);
+            cellCounts.add(edited.cellCount());
+            long[] mine = edited.points();
+            long[] theirs = whole.points();
+            assertThat(mine.length).as("step %d", step).isEqualTo(theirs.length);
+            long[] myPositions = new long[mine.length];
+            long[] theirPositions = new long[mine.length];
+            String[] myOwners = new String[mine.length];
+            String[] theirOwners = new String[mine.length];
+            for (int i = 0; i < mine.length; i++) {
+                myPositions[i] = IpHashStrategy.Ring.positionOf(mine[i]);
+                theirPositions[i] = IpHashStrategy.Ring.positionOf(theirs[i]);
+                myOwners[i] = edited.ownerOf(mine[i]).id();
+                theirOwners[i] = whole.ownerOf(theirs[i]).id();
+            }
+            assertThat(myPositions).as("step %d", step).isEqualTo(theirPositions);
+            assertThat(myOwners).as("step %d", step).isEqualTo(theirOwners);
+            if (!set.isEmpty()) {
+                for (int i = 0; i < 100; i++) {
+                    long key = random.nextLong() & -(1L << 20);
+                    assertThat(edited.backendFor(key)).as("step %d, key %d", step, key).isSameAs(whole.backendFor(key));
+                }
+            }
+        }
+        assertThat(cellCounts).as("tables of cells cut on the way").hasSizeGreaterThan(3);
     }
 
     @Test
