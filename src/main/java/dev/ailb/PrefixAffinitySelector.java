@@ -24,13 +24,16 @@ import java.util.random.RandomGenerator;
  * <p>{@link #newPicker} runs under the balancer's lock, one call at a time; the indexes map it
  * publishes is never changed afterwards.
  */
-final class PrefixAffinitySelector implements Selector, PrefixRecorder {
+final class PrefixAffinitySelector implements IncrementalSelector, PrefixRecorder {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final PrefixAffinity settings;
     private final SelectionContext context;
     /** The index of each backend of the current picker; replaced whole by {@link #newPicker}. */
-    private volatile Map<Backend, PrefixIndex> indexes = new IdentityHashMap<>();
+    private volatile IdentityHashMap<Backend, PrefixIndex> indexes = new IdentityHashMap<>();
+    /** The last picker built and the set it was built for, which a change of one backend starts from. */
+    private PrefixPicker last;
+    private List<Backend> lastGiven;
 
     PrefixAffinitySelector(PrefixAffinity settings, SelectionContext context) {
         this.settings = settings;
@@ -41,7 +44,7 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
     public Picker newPicker(List<Backend> available) {
         // A backend that left the set loses its index: its server has likely restarted, or will.
         Map<Backend, PrefixIndex> previous = indexes;
-        Map<Backend, PrefixIndex> next = new IdentityHashMap<>();
+        IdentityHashMap<Backend, PrefixIndex> next = new IdentityHashMap<>();
         Backend[] backends = available.toArray(new Backend[0]);
         PrefixIndex[] byPosition = new PrefixIndex[backends.length];
         long[] ids = new long[backends.length];
@@ -58,8 +61,63 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             equalWeights &= b.weight() == backends[0].weight();
         }
         indexes = next;
-        // While a backend is in slow start its weight counts times its factor, in the bound, the
-        // average and the placement alike; a new picker is built at each step of the ramp.
+        return remember(available, picker(backends, byPosition, ids, available, equalWeights));
+    }
+
+    /**
+     * The picker after one backend joined, left or changed weight: the last picker's arrays with
+     * that backend's entry put in or taken out (a copy of references), every other backend keeping
+     * its index; the map of indexes is copied whole (one array) and changed for that backend alone.
+     * The backend's id is hashed only when it joins.
+     */
+    @Override
+    public Picker newPicker(List<Backend> previous, List<Backend> available, Backend changed) {
+        PrefixPicker from = last;
+        if (from == null || previous != lastGiven) {
+            return newPicker(available);
+        }
+        if (available == previous) {
+            return remember(available, picker(from.backends, from.indexes, from.ids, available,
+                    equalWeights(from.backends)));
+        }
+        int n = from.backends.length;
+        boolean joined = available.size() == n + 1;
+        int at = joined ? available.indexOf(changed) : previous.indexOf(changed);
+        if (at < 0 || (!joined && available.size() != n - 1)) {
+            return newPicker(available);
+        }
+        IdentityHashMap<Backend, PrefixIndex> next = cloned(indexes);
+        Backend[] backends;
+        PrefixIndex[] byPosition;
+        long[] ids;
+        if (joined) {
+            PrefixIndex index = new PrefixIndex(settings.indexBlocks());
+            next.put(changed, index);
+            backends = inserted(from.backends, at, changed, new Backend[n + 1]);
+            byPosition = inserted(from.indexes, at, index, new PrefixIndex[n + 1]);
+            ids = new long[n + 1];
+            System.arraycopy(from.ids, 0, ids, 0, at);
+            ids[at] = PromptHashes.ofName(changed.id());
+            System.arraycopy(from.ids, at, ids, at + 1, n - at);
+        } else {
+            next.remove(changed);
+            backends = removed(from.backends, at, new Backend[n - 1]);
+            byPosition = removed(from.indexes, at, new PrefixIndex[n - 1]);
+            ids = new long[n - 1];
+            System.arraycopy(from.ids, 0, ids, 0, at);
+            System.arraycopy(from.ids, at + 1, ids, at, n - at - 1);
+        }
+        indexes = next;
+        return remember(available, picker(backends, byPosition, ids, available, equalWeights(backends)));
+    }
+
+    /**
+     * A picker over these arrays (in the order of {@code available}). While a backend is in slow
+     * start its weight counts times its factor, in the bound, the average and the placement alike;
+     * a new picker is built at each step of the ramp.
+     */
+    private PrefixPicker picker(Backend[] backends, PrefixIndex[] byPosition, long[] ids,
+            List<Backend> available, boolean equalWeights) {
         int[] weights = RampedWeights.of(available);
         if (weights != null) {
             equalWeights = false;
@@ -70,6 +128,39 @@ final class PrefixAffinitySelector implements Selector, PrefixRecorder {
             }
         }
         return new PrefixPicker(backends, byPosition, ids, weights, equalWeights);
+    }
+
+    private PrefixPicker remember(List<Backend> available, PrefixPicker picker) {
+        last = picker;
+        lastGiven = available;
+        return picker;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static IdentityHashMap<Backend, PrefixIndex> cloned(IdentityHashMap<Backend, PrefixIndex> map) {
+        return (IdentityHashMap<Backend, PrefixIndex>) map.clone();
+    }
+
+    private static boolean equalWeights(Backend[] backends) {
+        for (Backend b : backends) {
+            if (b.weight() != backends[0].weight()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static <T> T[] inserted(T[] from, int at, T value, T[] into) {
+        System.arraycopy(from, 0, into, 0, at);
+        into[at] = value;
+        System.arraycopy(from, at, into, at + 1, from.length - at);
+        return into;
+    }
+
+    private static <T> T[] removed(T[] from, int at, T[] into) {
+        System.arraycopy(from, 0, into, 0, at);
+        System.arraycopy(from, at + 1, into, at, from.length - at - 1);
+        return into;
     }
 
     // ---------------------------------------------------------------- the record of a selection
