@@ -310,6 +310,17 @@ public final class LoadBalancer implements AutoCloseable {
      * {@link LoadBalancerBuilder#initiallyHealthy(boolean) initiallyHealthy(false)}: then it waits for its first
      * passing health check.
      *
+     * <p>Cost: the next view is derived from the current one and the new backend alone, in time
+     * linear in the n registered backends only for copying references (the view's lists, the
+     * strategy's array of backends), with no other backend tested and no table rebuilt from the
+     * fleet: {@link BalancingStrategy#IP_HASH} puts only the new backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of references; the table is cut afresh when the
+     * ring has doubled, so a run of registrations pays for it once per doubling), the prefix index
+     * of {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds
+     * of request kept for models and labels change only where they admit the new backend.
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
+     * linear in the set's total weight.
+     *
      * @param id     unique id, not blank, at most 256 characters
      * @param host   the host, kept as given and never resolved by the balancer: a DNS host name
      *               (RFC 1123: labels of ASCII letters, digits and hyphens, 1..63 characters,
@@ -537,6 +548,16 @@ public final class LoadBalancer implements AutoCloseable {
      * named {@code ailb-timer-N} that ends a minute after the last pending timeout, or with
      * {@link #close()}.
      *
+     * <p>Cost: taking the backend out, and its leaving once drained, each derive the next view
+     * from the current one and this backend alone, in time linear in the n registered backends
+     * only for copying references (the view's lists, the strategy's array of backends), with no
+     * other backend tested and no table rebuilt from the fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
+     * request kept for models and labels change only where they admit this backend.
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
+     * linear in the set's total weight.
+     *
      * @param id the backend's id
      * @return a future completed when the backend has left the balancer (at once if it had no
      *         active connections); each call gets a future of its own, which the caller may
@@ -558,6 +579,16 @@ public final class LoadBalancer implements AutoCloseable {
      * back. Calling it for a backend already in maintenance changes nothing and returns a future
      * of the same wait.
      *
+     * <p>Cost: the next view is derived from the current one and this backend alone, in time
+     * linear in the n registered backends only for copying references (the view's lists, the
+     * strategy's array of backends), with no other backend tested and no table rebuilt from the
+     * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
+     * request kept for models and labels change only where they admit this backend.
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
+     * linear in the set's total weight.
+     *
      * @param id the backend's id
      * @return a future completed when the backend first has no active connection (at once if it
      *         has none), so that the instance can be restarted safely; completed exceptionally with
@@ -577,6 +608,16 @@ public final class LoadBalancer implements AutoCloseable {
     /**
      * Puts a backend taken out with {@link #beginMaintenance} back into service; it takes new requests
      * again if it is healthy. A maintenance wait still waiting is cancelled.
+     *
+     * <p>Cost: the next view is derived from the current one and this backend alone, in time
+     * linear in the n registered backends only for copying references (the view's lists, the
+     * strategy's array of backends), with no other backend tested and no table rebuilt from the
+     * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
+     * request kept for models and labels change only where they admit this backend.
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
+     * linear in the set's total weight.
      *
      * @param id the backend's id
      * @return {@code true} if it was in maintenance, {@code false} if it was in service already
@@ -606,6 +647,13 @@ public final class LoadBalancer implements AutoCloseable {
      * weight for when it is back. Setting the weight a backend has changes nothing. Sessions stay
      * bound where they are.
      *
+     * <p>Cost: the view keeps its lists, and the pickers that route across this backend are built
+     * again for the same backends: an array copy for most strategies, this backend's points alone
+     * moved on the {@link BalancingStrategy#IP_HASH} ring (O(p log p) for p points, plus a copy of
+     * its table of references), the {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} schedule
+     * computed again (linear in the total weight); finding the backend in the view's lists is a
+     * scan of n references.
+     *
      * @param id     the backend's id
      * @param weight the new relative capacity, 1..{@link #MAX_WEIGHT}
      * @return the weight the backend had before, equal to {@code weight} if nothing changed
@@ -627,6 +675,16 @@ public final class LoadBalancer implements AutoCloseable {
      * checks in a row. Marking a backend healthy also ends an ejection. Either way its check streaks
      * start again from zero. To take an instance out on purpose, remove it instead: an unhealthy
      * backend still gets requests when every backend is unhealthy and the balancer fails open.
+     *
+     * <p>Cost: the next view is derived from the current one and this backend alone, in time
+     * linear in the n registered backends only for copying references (the view's lists, the
+     * strategy's array of backends), with no other backend tested and no table rebuilt from the
+     * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
+     * request kept for models and labels change only where they admit this backend.
+     * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
+     * linear in the set's total weight.
      *
      * @param id      the backend's id
      * @param healthy {@code true} to mark it healthy, {@code false} to mark it unhealthy

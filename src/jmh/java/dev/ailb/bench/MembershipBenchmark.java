@@ -20,12 +20,13 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The control plane's cost at fleet sizes of 6, 1,000 and 10,000 backends, per strategy: a health
  * change (one backend down, then up again: each publishes a new routing view), a weight change in
- * place, and the registration of the whole fleet one backend at a time into an empty balancer.
+ * place, a backend removed then registered again, a backend into maintenance and out, and the
+ * registration of the whole fleet one backend at a time into an empty balancer.
  * The backends are labels only: nothing is ever contacted, no health check runs.
  *
  * <pre>
  * mvn -B -q -Pbench -DskipTests package
- * java -jar target/benchmarks.jar 'MembershipBenchmark.(healthFlip|setWeight)$' -p backends=1000 -f 1
+ * java -jar target/benchmarks.jar 'MembershipBenchmark.(healthFlip|setWeight|removeOrAdd|maintenance)$' -p backends=1000 -f 1
  * java -jar target/benchmarks.jar 'MembershipBenchmark.register$' -p backends=1000 -p strategy=ROUND_ROBIN -f 1
  * </pre>
  *
@@ -106,6 +107,40 @@ public class MembershipBenchmark {
             round++;
         }
         return lb.setWeight(id, weight);
+    }
+
+    /**
+     * One backend leaves and comes back, alternately: the next backend in turn is removed (with
+     * nothing in flight, its drain ends at once and it leaves the view for good), then registered
+     * again under the same id. Each call publishes one view, a leave or a join.
+     */
+    @Benchmark
+    public Object removeOrAdd() {
+        String id = ids[next];
+        if (down) {
+            int i = next;
+            next = next + 1 == ids.length ? 0 : next + 1;
+            down = false;
+            return lb.addBackend(id, "10.0." + (i >> 8 & 0xFF) + "." + (i & 0xFF), 8000);
+        }
+        down = true;
+        return lb.removeBackend(id);
+    }
+
+    /**
+     * One backend into maintenance, or out of it, alternately: with nothing in flight, each call
+     * publishes one view without the backend, or with it again.
+     */
+    @Benchmark
+    public Object maintenance() {
+        String id = ids[next];
+        if (down) {
+            next = next + 1 == ids.length ? 0 : next + 1;
+            down = false;
+            return lb.endMaintenance(id);
+        }
+        down = true;
+        return lb.beginMaintenance(id);
     }
 
     /** The state of one registration run: an empty balancer, made before the shot. */
