@@ -229,27 +229,32 @@ final class Registry {
         if (!present) {
             return without(list, at);
         }
-        // Where b goes: after every member of the list that comes before it in all.
-        int position = 0;
+        // Where b goes: after every member of the list that comes before it in all; at the end
+        // for a backend just registered, the last of all.
         int n = list.size();
-        for (Backend x : all) {
-            if (x == b) {
-                break;
-            }
-            if (position < n && list.get(position) == x) {
-                position++;
+        int position = 0;
+        if (all.get(all.size() - 1) == b) {
+            position = n;
+        } else {
+            for (Backend x : all) {
+                if (x == b) {
+                    break;
+                }
+                if (position < n && list.get(position) == x) {
+                    position++;
+                }
             }
         }
+        Object[] from = list.toArray(); // one copy of the array behind the list, then block moves
         Backend[] out = new Backend[n + 1];
-        copy(list, 0, out, 0, position);
+        System.arraycopy(from, 0, out, 0, position);
         out[position] = b;
-        copy(list, position, out, position + 1, n - position);
+        System.arraycopy(from, position, out, position + 1, n - position);
         return Collections.unmodifiableList(Arrays.asList(out));
     }
 
     private static List<Backend> appended(List<Backend> list, Backend b) {
-        Backend[] out = new Backend[list.size() + 1];
-        copy(list, 0, out, 0, list.size());
+        Backend[] out = list.toArray(new Backend[list.size() + 1]);
         out[list.size()] = b;
         return Collections.unmodifiableList(Arrays.asList(out));
     }
@@ -258,16 +263,11 @@ final class Registry {
         if (at < 0) {
             return list;
         }
-        Backend[] out = new Backend[list.size() - 1];
-        copy(list, 0, out, 0, at);
-        copy(list, at + 1, out, at, list.size() - at - 1);
+        Object[] from = list.toArray();
+        Backend[] out = new Backend[from.length - 1];
+        System.arraycopy(from, 0, out, 0, at);
+        System.arraycopy(from, at + 1, out, at, from.length - at - 1);
         return Collections.unmodifiableList(Arrays.asList(out));
-    }
-
-    private static void copy(List<Backend> from, int start, Backend[] to, int at, int count) {
-        for (int i = 0; i < count; i++) {
-            to[at + i] = from.get(start + i);
-        }
     }
 
     private static Registry assemble(BalancingStrategy strategy, Selector selector, Subsets subsets,
