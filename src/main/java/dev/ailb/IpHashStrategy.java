@@ -115,6 +115,20 @@ final class IpHashStrategy implements BalancingStrategy {
 
     /** Sorts a run of entries into ring order: by position, then (for equal positions) by id. */
     private static void sortRun(long[] entries, int from, int to, Backend[] owners) {
+        if (to - from < 32) {
+            // A cell's few points: an insertion sort in ring order, cheaper than a call to the
+            // general sort for each of the hundreds of thousands of cells of a large ring.
+            for (int i = from + 1; i < to; i++) {
+                long e = entries[i];
+                int j = i;
+                while (j > from && compare(e, entries[j - 1], owners) < 0) {
+                    entries[j] = entries[j - 1];
+                    j--;
+                }
+                entries[j] = e;
+            }
+            return;
+        }
         Arrays.sort(entries, from, to);
         // Arrays.sort orders equal positions by slot; restore the id order of compare().
         for (int i = from + 1; i < to; i++) {

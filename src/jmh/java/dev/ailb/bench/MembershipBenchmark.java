@@ -1,7 +1,11 @@
 package dev.ailb.bench;
 
+import dev.ailb.BackendSpec;
 import dev.ailb.BalancingStrategy;
 import dev.ailb.LoadBalancer;
+import dev.ailb.MembershipChange;
+import java.util.AbstractList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -27,12 +31,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * <pre>
  * mvn -B -q -Pbench -DskipTests package
  * java -jar target/benchmarks.jar 'MembershipBenchmark.(healthFlip|setWeight|removeOrAdd|maintenance)$' -p backends=1000 -f 1
- * java -jar target/benchmarks.jar 'MembershipBenchmark.register$' -p backends=1000 -p strategy=ROUND_ROBIN -f 1
+ * java -jar target/benchmarks.jar 'MembershipBenchmark.(reconcileOne|reconcileTenth)$' -p backends=10000 -f 1
+java -jar target/benchmarks.jar 'MembershipBenchmark.(register|registerAll|reconcileAll)$' -p backends=10000 -f 1
  * </pre>
  *
- * {@code register} is a single shot per iteration (a fresh balancer each time); under strategies
- * that rebuild a structure per backend added, 10,000 backends may take minutes, so pick its
- * parameters with care.
+ * The registrations ({@code register} one backend at a time, {@code registerAll} with
+ * {@code addBackends}, {@code reconcileAll} with {@code setBackends}) are single shots per
+ * iteration, each into a fresh balancer.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -51,6 +56,7 @@ public class MembershipBenchmark {
 
     LoadBalancer lb;
     String[] ids;
+    BackendSpec[] specs;
     int next;
     int round;
     boolean down;
@@ -58,8 +64,10 @@ public class MembershipBenchmark {
     @Setup(Level.Trial)
     public void fleet() {
         ids = new String[backends];
+        specs = new BackendSpec[backends];
         for (int i = 0; i < backends; i++) {
             ids[i] = "backend-" + i;
+            specs[i] = BackendSpec.of(ids[i], "10.0." + (i >> 8 & 0xFF) + "." + (i & 0xFF), 8000);
         }
         lb = filled(strategy, ids);
     }
@@ -143,6 +151,56 @@ public class MembershipBenchmark {
         return lb.beginMaintenance(id);
     }
 
+    /**
+     * A reconcile ({@code setBackends}) that changes one backend: the whole fleet is stated but for
+     * the next backend in turn, which drains and leaves (nothing is in flight), then the whole
+     * fleet again, which registers it anew; alternately. The stated list is a view of the
+     * fleet's specs with one left out, made in constant time.
+     */
+    @Benchmark
+    public MembershipChange reconcileOne() {
+        int from = next;
+        if (down) {
+            next = next + 1 == ids.length ? 0 : next + 1;
+            down = false;
+            return lb.setBackends(statedWithout(from, 0));
+        }
+        down = true;
+        return lb.setBackends(statedWithout(from, 1));
+    }
+
+    /**
+     * A reconcile that changes a tenth of the fleet: the next tenth in turn is left out (it drains
+     * and leaves), then stated again (registered anew); alternately.
+     */
+    @Benchmark
+    public MembershipChange reconcileTenth() {
+        int tenth = Math.max(1, ids.length / 10);
+        int from = (next / tenth) * tenth;
+        if (down) {
+            next = from + tenth >= ids.length ? 0 : from + tenth;
+            down = false;
+            return lb.setBackends(statedWithout(from, 0));
+        }
+        down = true;
+        return lb.setBackends(statedWithout(from, Math.min(tenth, ids.length - from)));
+    }
+
+    /** The fleet's specs with {@code count} of them left out from index {@code from}. */
+    private List<BackendSpec> statedWithout(int from, int count) {
+        return new AbstractList<>() {
+            @Override
+            public BackendSpec get(int i) {
+                return specs[i < from ? i : i + count];
+            }
+
+            @Override
+            public int size() {
+                return specs.length - count;
+            }
+        };
+    }
+
     /** The state of one registration run: an empty balancer, made before the shot. */
     @State(Scope.Thread)
     public static class Empty {
@@ -170,5 +228,25 @@ public class MembershipBenchmark {
             empty.balancer.addBackend(ids[i], "10.0." + (i >> 8 & 0xFF) + "." + (i & 0xFF), 8000);
         }
         return empty.balancer;
+    }
+
+    /** The whole fleet registered in one call ({@code addBackends}: one published view) into an empty balancer. */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 2, batchSize = 1)
+    @Measurement(iterations = 5, batchSize = 1)
+    public Object registerAll(Empty empty) {
+        return empty.balancer.addBackends(List.of(specs));
+    }
+
+    /** The whole fleet stated at once ({@code setBackends}) to an empty balancer. */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 2, batchSize = 1)
+    @Measurement(iterations = 5, batchSize = 1)
+    public Object reconcileAll(Empty empty) {
+        return empty.balancer.setBackends(List.of(specs));
     }
 }
