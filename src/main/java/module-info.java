@@ -9,6 +9,9 @@
 module dev.ailb {
     requires org.slf4j;
     requires transitive java.net.http;
+    // DNS discovery asks the JDK's DNS client (JNDI's DNS provider, jdk.naming.dns, bound as a
+    // service of java.naming) for A, AAAA and SRV records of a chosen server.
+    requires java.naming;
     // Static: only dev.ailb.micrometer uses it, and an application without Micrometer never loads
     // that package. Not transitive: that would make Micrometer a compile-time need of every user;
     // an application that binds the meters requires Micrometer itself.

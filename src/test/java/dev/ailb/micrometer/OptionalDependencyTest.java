@@ -107,6 +107,13 @@ class OptionalDependencyTest {
                 .containsExactlyInAnyOrder("dev/ailb/openai/", "dev/ailb/spring/ai/");
     }
 
+    @Test
+    void onlyTheDnsResolverNamesJndi() throws Exception {
+        // JNDI is part of the JDK, not an optional dependency; still, one class asks it for DNS
+        // records, so that the module's need of java.naming has a single reason.
+        assertOnlyPackageNames("javax/naming/", "dev/ailb/dns/DnsResolver", "dev/ailb/dns/DnsResolver.class");
+    }
+
     /**
      * Only the classes under {@code packagePrefix} (and the classes {@code alsoAllowed}) name a
      * type under {@code typePrefix}, and {@code witness} does, so that the check is known to see a
