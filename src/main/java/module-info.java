@@ -1,9 +1,10 @@
 /**
  * ailb: an embeddable load balancer for fleets of AI inference instances. The API is the packages
- * {@code dev.ailb}, {@code dev.ailb.health} and {@code dev.ailb.http} (whose body-aware calls need
- * Jackson's {@code jackson-core}), {@code dev.ailb.micrometer} for applications that have
- * Micrometer, {@code dev.ailb.langchain4j} for those that have LangChain4j, {@code dev.ailb.kubernetes}
- * for those that find their backends in Kubernetes with the fabric8 client, and
+ * {@code dev.ailb}, {@code dev.ailb.health}, {@code dev.ailb.dns} (DNS discovery, over the JDK's
+ * DNS client) and {@code dev.ailb.http} (whose body-aware calls need Jackson's
+ * {@code jackson-core}), {@code dev.ailb.micrometer} for applications that have Micrometer,
+ * {@code dev.ailb.langchain4j} for those that have LangChain4j, {@code dev.ailb.kubernetes} for
+ * those that find their backends in Kubernetes with the fabric8 client, and
  * {@code dev.ailb.spring.boot}, the Spring Boot auto-configuration; everything else is internal.
  */
 module dev.ailb {
@@ -43,6 +44,7 @@ module dev.ailb {
     requires static kubernetes.model.discovery;
 
     exports dev.ailb;
+    exports dev.ailb.dns;
     exports dev.ailb.health;
     exports dev.ailb.http;
     exports dev.ailb.kubernetes;

@@ -49,8 +49,8 @@ import java.util.stream.Collectors;
  *                 |                       public HTTP client of dev.ailb.http
  *   dev.ailb.spring.boot                  Spring Boot auto-configuration, over the public API
  *                 |                       and the Micrometer binder
- *   dev.ailb.http, dev.ailb.micrometer,  optional integrations, over the public API only
- *   dev.ailb.kubernetes
+ *   dev.ailb.http, dev.ailb.micrometer,  optional integrations and discovery sources, over the
+ *   dev.ailb.kubernetes, dev.ailb.dns     public API only
  *                 |
  *   dev.ailb  &lt;-&gt;  dev.ailb.health         the API and its collaborators; the built-in strategies
  *                 |                       (package-private) see only the strategy SPI
@@ -205,6 +205,16 @@ class ArchitectureTest {
             .because("the fabric8 client is an optional dependency: a class outside the package that"
                     + " touched it would fail with NoClassDefFoundError in an application without fabric8;"
                     + " an application hands the source to LoadBalancer#discover itself");
+
+    @ArchTest
+    static final ArchRule dnsDiscoveryUsesOnlyThePublicApi = integrationUsesOnlyThePublicApi("dev.ailb.dns");
+
+    @ArchTest
+    static final ArchRule nothingElseUsesDnsDiscovery = noClasses()
+            .that().resideOutsideOfPackage("dev.ailb.dns..")
+            .should().dependOnClassesThat().resideInAPackage("dev.ailb.dns..")
+            .because("DNS discovery is a discovery source like any an application writes: it feeds the"
+                    + " balancer through the public DiscoverySource SPI, and the balancer knows nothing of it");
 
     @ArchTest
     static final ArchRule langChain4jAdapterUsesOnlyThePublicApiAndTheHttpClient = classes()
