@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.openai.credential.BearerTokenCredential;
+import dev.ailb.dns.DnsDiscovery;
 import dev.ailb.health.HealthCheck;
 import dev.ailb.health.HttpProbeOptions;
 import dev.ailb.health.ModelDiscovery;
@@ -394,6 +395,28 @@ class BadInputCatalogueTest {
         call("openai-api-key-and-credential",
                 "OpenAiClients.builder(lb).apiKey(\"sk-1\").credential(BearerTokenCredential.create(\"t\"))",
                 f -> OpenAiClients.builder(f.lb).apiKey("sk-1").credential(BearerTokenCredential.create("t")));
+        // DNS discovery
+        call("dns-name-space", "DnsDiscovery.addresses(\"vllm fleet\", 8000)",
+                f -> DnsDiscovery.addresses("vllm fleet", 8000));
+        call("dns-name-with-port", "DnsDiscovery.srv(\"_llm._tcp.fleet.internal:53\")",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal:53"));
+        call("dns-port-zero", "DnsDiscovery.addresses(\"vllm.fleet.internal\", 0)",
+                f -> DnsDiscovery.addresses("vllm.fleet.internal", 0));
+        call("dns-server-name", "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").server(\"dns.internal\")",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").server("dns.internal"));
+        call("dns-server-port-zero", "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").server(\"10.0.0.2:0\")",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").server("10.0.0.2:0"));
+        call("dns-interval-zero", "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").interval(Duration.ZERO)",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").interval(Duration.ZERO));
+        call("dns-timeout-too-long",
+                "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").timeout(Duration.ofMinutes(2))",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").timeout(Duration.ofMinutes(2)));
+        call("dns-family-null", "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").family(null)",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").family(null));
+        call("dns-interval-twice",
+                "DnsDiscovery.srv(\"_llm._tcp.fleet.internal\").interval(Duration.ofSeconds(10)).interval(Duration.ofSeconds(20))",
+                f -> DnsDiscovery.srv("_llm._tcp.fleet.internal").interval(Duration.ofSeconds(10))
+                        .interval(Duration.ofSeconds(20)));
     }
 
     @Test
