@@ -212,9 +212,11 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule nothingElseUsesDnsDiscovery = noClasses()
             .that().resideOutsideOfPackage("dev.ailb.dns..")
+            .and().resideOutsideOfPackage("dev.ailb.spring.boot..")
             .should().dependOnClassesThat().resideInAPackage("dev.ailb.dns..")
             .because("DNS discovery is a discovery source like any an application writes: it feeds the"
-                    + " balancer through the public DiscoverySource SPI, and the balancer knows nothing of it");
+                    + " balancer through the public DiscoverySource SPI, and the balancer knows nothing of it;"
+                    + " only the Spring Boot auto-configuration, above it, starts one from a pool's properties");
 
     @ArchTest
     static final ArchRule langChain4jAdapterUsesOnlyThePublicApiAndTheHttpClient = classes()
@@ -236,10 +238,11 @@ class ArchitectureTest {
                     .or(resideInAPackage("dev.ailb.internal.."))
                     .or(resideInAPackage("dev.ailb.micrometer.."))
                     .or(resideInAPackage("dev.ailb.spring.ai.."))
-                    .or(new PublicApiType()))
+                    .or(new PublicApiType())
+                    .or(new PublicTypeOf(Set.of("dev.ailb.dns"))))
             .because("the auto-configuration is written as an application would write it, over the public"
-                    + " types of dev.ailb and dev.ailb.health, and registers the public Micrometer binder and"
-                    + " Spring AI chat models");
+                    + " types of dev.ailb and dev.ailb.health, registers the public Micrometer binder and"
+                    + " Spring AI chat models, and starts a pool's DNS discovery");
 
     @ArchTest
     static final ArchRule onlyTheChatModelBeansUseSpringAi = noClasses()

@@ -1,6 +1,7 @@
 package dev.ailb.spring.boot;
 
 import dev.ailb.SessionAffinity;
+import dev.ailb.dns.DnsDiscovery;
 import dev.ailb.health.AllUnhealthyPolicy;
 import java.time.Duration;
 import java.util.Collections;
@@ -94,6 +95,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      * @param probe              what every HTTP probe (the http check, the /metrics polls, model
      *                           discovery) shares: https, a trust store, a bearer token, headers
      * @param chatModel          a Spring AI chat model over the pool, as a bean; none by default
+     * @param discovery          where the pool learns its backends instead of listing them: a DNS
+     *                           name re-resolved on an interval; not with backends
      */
     public record Pool(
             String strategy,
@@ -118,7 +121,8 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
             AdmissionQueueSettings admissionQueue,
             SlowStartSettings slowStart,
             ProbeSettings probe,
-            ChatModelSettings chatModel) {
+            ChatModelSettings chatModel,
+            DiscoverySettings discovery) {
 
         /**
          * Keeps the backends in the order of the configuration, and none when none is set.
@@ -146,6 +150,7 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
          * @param slowStart          see the record's description
          * @param probe              see the record's description
          * @param chatModel          see the record's description
+         * @param discovery          see the record's description
          */
         public Pool {
             backends = backends == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(backends));
@@ -276,4 +281,33 @@ public record AilbProperties(Map<String, Pool> pools, Pool defaults) {
      *                  request's token estimate; none by default
      */
     public record ChatModelSettings(Boolean enabled, String model, Integer maxTokens) {}
+
+    /**
+     * Where a pool learns its backends, instead of listing them under {@code backends}: the source
+     * states the whole membership, and the pool follows it (new backends added, gone ones drained).
+     * Per pool only, not under {@code ailb.defaults}.
+     *
+     * @param dns a DNS name whose records are the pool's backends
+     */
+    public record DiscoverySettings(DnsSettings dns) {}
+
+    /**
+     * A DNS name whose records are the pool's backends, re-resolved on an interval
+     * ({@link DnsDiscovery}): each address of its A (or AAAA) records at the port, or with
+     * {@code srv: true} each address of each target of its SRV records, at the record's port and
+     * with its weight.
+     *
+     * @param name     the DNS name, such as vllm.fleet.internal or _llm._tcp.fleet.internal
+     * @param srv      whether to ask for SRV records, which give each backend's port and weight;
+     *                 default false
+     * @param port     the port of every backend of address records, 1..65535; not with srv
+     * @param family   which address records are asked for, of the name or of each SRV target:
+     *                 ipv4 (A), ipv6 (AAAA) or both; default ipv4
+     * @param server   the DNS server, an IP address optionally with a port (10.0.0.2:5353);
+     *                 default the system's resolver
+     * @param interval time from one resolution's end to the next one's start, 1ms..24h; default 30s
+     * @param timeout  how long one query waits for its answer, 1ms..1m; default 5s
+     */
+    public record DnsSettings(String name, Boolean srv, Integer port, DnsDiscovery.AddressFamily family,
+            String server, Duration interval, Duration timeout) {}
 }

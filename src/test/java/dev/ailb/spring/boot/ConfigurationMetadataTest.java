@@ -75,6 +75,12 @@ class ConfigurationMetadataTest {
                 Map.entry("ailb.defaults.chat-model.enabled", "java.lang.Boolean"),
                 Map.entry("ailb.defaults.chat-model.model", "java.lang.String"),
                 Map.entry("ailb.defaults.chat-model.max-tokens", "java.lang.Integer"),
+                Map.entry("ailb.defaults.discovery.dns.name", "java.lang.String"),
+                Map.entry("ailb.defaults.discovery.dns.srv", "java.lang.Boolean"),
+                Map.entry("ailb.defaults.discovery.dns.port", "java.lang.Integer"),
+                Map.entry("ailb.defaults.discovery.dns.server", "java.lang.String"),
+                Map.entry("ailb.defaults.discovery.dns.interval", "java.time.Duration"),
+                Map.entry("ailb.defaults.discovery.dns.timeout", "java.time.Duration"),
                 Map.entry("ailb.observations.enabled", "java.lang.Boolean"),
                 Map.entry("ailb.pools", "java.util.Map<java.lang.String,dev.ailb.spring.boot.AilbProperties$Pool>"));
         expectedTypes.forEach((name, type) -> {

@@ -49,6 +49,8 @@ class SpringBootBadInputTest {
         PROPERTIES.put("property-unknown-strategy", "ailb.pools.chat.strategy=fastest");
         PROPERTIES.put("property-missing-host", "ailb.pools.chat.backends.a.port=8000");
         PROPERTIES.put("property-defaults-backends", "ailb.defaults.backends.x.host=10.0.0.1");
+        PROPERTIES.put("property-dns-name-missing", "ailb.pools.chat.discovery.dns.port=8000");
+        PROPERTIES.put("property-dns-in-defaults", "ailb.defaults.discovery.dns.name=vllm.fleet.internal");
     }
 
     private static void call(String key, String code, Call call) {
