@@ -3,7 +3,6 @@ package dev.ailb;
 import static dev.ailb.internal.Preconditions.checkUnitInterval;
 
 import dev.ailb.health.HealthState;
-import dev.ailb.internal.FoldableCounter;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -22,14 +21,14 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Thread-safe. Every accessor is a plain read of live state and never blocks.
  */
-public final class Backend extends InFlightTokens {
+public final class Backend extends SelectionCount {
     /** The unit of a slow-start factor: a factor is a whole number of 1/1024ths, exact as a double. */
     static final int SHARE_UNIT = 1024;
-    // The response-time average, the lifecycle word and the tokens in flight are fields of the
-    // superclasses, kept inline for the strategies' scans; the completion figures, read and
-    // written off the pick path, are a holder of their own. The order of the fields below is
-    // part of the layout described in LifecycleWord: the port fills the gap after the header,
-    // the weight and the fields the pick path reads come first.
+    // The response-time average, the lifecycle word, the tokens in flight and the selection count
+    // are fields of the superclasses, kept inline for the strategies' scans and the pick's count;
+    // the completion figures, read and written off the pick path, are a holder of their own. The
+    // order of the fields below is part of the layout described in LifecycleWord: the weight and
+    // the fields the pick path reads come first.
 
     private final int port;
     // Changed only by LoadBalancer.setWeight, under the balancer's lock and with a new view
@@ -43,8 +42,6 @@ public final class Backend extends InFlightTokens {
     // The committed health state; the bookkeeping behind it is in `health`. Written by the owning
     // balancer under its lock, in the order that keeps selections from seeing a stale view.
     private volatile HealthState state = HealthState.HEALTHY;
-    /** Requests routed here; folded into the balancer's total when the backend leaves. */
-    final FoldableCounter selections = new FoldableCounter();
     private final String id;
     private final String host;
     final BackendHealth health = new BackendHealth();
@@ -214,7 +211,7 @@ public final class Backend extends InFlightTokens {
      * @return the count, {@code >= 0}
      */
     public long totalRequests() {
-        return selections.sum();
+        return selections();
     }
 
     /**
@@ -512,14 +509,6 @@ public final class Backend extends InFlightTokens {
 
     void setLoadReport(TimedLoadReport report) {
         this.loadReport = report;
-    }
-
-    /**
-     * Counts one request routed here. Returns false if the backend had already left and its count
-     * was folded into the balancer's total: the caller then counts the request there.
-     */
-    boolean recordSelection() {
-        return selections.increment();
     }
 
     /**

@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  * <p>A superclass of {@link Backend} only to keep its fields inline (see {@link LifecycleWord}).
  * Thread-safe.
  */
-abstract sealed class InFlightTokens extends LifecycleWord permits Backend {
+abstract sealed class InFlightTokens extends LifecycleWord permits SelectionCount {
     /**
      * The most tokens a backend may have in flight: 2^42, so that a count times a weight (at most
      * 2^20) never overflows in the comparisons of {@link BalancingStrategy#LEAST_CONNECTIONS}.

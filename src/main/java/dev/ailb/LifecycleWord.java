@@ -33,17 +33,19 @@ import java.lang.invoke.VarHandle;
  * change under the balancer's lock; the count and {@code REMOVED} on any thread.
  *
  * <h2>Why a superclass, and why a {@code long}</h2>
- * {@link PeakEwma}, this class and {@link InFlightTokens} are one sealed chain of superclasses of
- * {@link Backend}, in that order, each owning its own fields, so that those fields sit inline in
- * the backend object: the strategies read the count, the tokens and the response-time rank of
- * every backend they look at, and a field in a separate holder would cost one more dependent load
- * per backend per pick. HotSpot lays out a superclass's fields before its subclass's, so the
- * order of the chain is the order in memory, and it puts the fields a pick reads together:
- * the rank (declared last in {@code PeakEwma}), this word, the tokens, then the backend's weight,
- * owner, health state and selection count, which the pick path reads right after. In a fleet too
- * large for the processor's caches, each cache line a pick touches on a backend is a miss. The word
- * is a {@code long} although it uses 32 bits: an {@code int} would be placed in the 4-byte gap
- * after the object header, away from the rest; the gap is left to the backend's port. A change to
+ * {@link PeakEwma}, this class, {@link InFlightTokens} and {@link SelectionCount} are one sealed
+ * chain of superclasses of {@link Backend}, in that order, each owning its own fields, so that
+ * those fields sit inline in the backend object: the strategies read the count, the tokens and the
+ * response-time rank of every backend they look at, the pick path counts its request on the one it
+ * picked, and a field in a separate holder would cost one more dependent load, and in a large
+ * fleet one more cache miss, per backend per pick. HotSpot lays out a superclass's fields before
+ * its subclass's, so the order of the chain is the order in memory, and it puts the fields a pick
+ * reads together: the rank (declared last in {@code PeakEwma}), this word, the tokens, the
+ * selection count, then the backend's weight, owner and health state, which the pick path reads
+ * right after. In a fleet too large for the processor's caches, each cache line a pick touches on a
+ * backend is a miss. The word is a {@code long} although it uses 32 bits: an {@code int} would be
+ * placed in the 4-byte gap after the object header, away from the rest; the gap is left to the
+ * reference to the selection count's striped cells, which a pick does not read. A change to
  * these fields is worth a look at the layout ({@code Unsafe.objectFieldOffset}) and a run of
  * {@code SelectBenchmark} over 10,000 backends.
  *

@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  * foldable ({@code FoldableCounter}, {@code FoldableDoubleAdder}, {@link LatencyHistogram#fold()}):
  * when it leaves, {@link #fold} moves them into the departed figures here in one step per figure,
  * and a selection or completion that comes after that step learns it from the same atomic update
- * ({@link Backend#recordSelection()}, {@link CompletionFigures#record}) and is counted here
+ * ({@link SelectionCount#recordSelection()}, {@link CompletionFigures#record}) and is counted here
  * instead ({@link #countSelection}, {@link #countLateCompletion}). So a selection updates one
  * count, on its backend, and a release each figure once, and nothing racing a departure is lost
  * or counted twice.
@@ -117,7 +117,7 @@ final class TrafficFigures {
     void fold(Backend leaving, Runnable publish) {
         departures++; // a reader of the overall figures that overlaps this reads again
         publish.run();
-        departedRequests.add(leaving.selections.fold());
+        departedRequests.add(leaving.foldSelections());
         CompletionFigures.Folded folded = leaving.completions.fold();
         departedSuccesses.add(folded.successes());
         departedFailures.add(folded.failures());
@@ -203,7 +203,7 @@ final class TrafficFigures {
         long failed = b.failures();
         HealthState state = b.healthState();
         return new BackendStats(b.id(), b.host(), b.port(), b.weight(), state == HealthState.HEALTHY,
-                b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections.sum(), ok, failed,
+                b.isDraining(), b.isInMaintenance(), b.activeConnections(), b.selections(), ok, failed,
                 average(b.totalResponseNanos(), ok + failed), Duration.ofNanos(h.valueAt(0.50)),
                 Duration.ofNanos(h.valueAt(0.95)), Duration.ofNanos(h.valueAt(0.99)), b.loadReport(),
                 b.health.stats(state, nowNanos), b.sessions.get(), b.promptCache(), b.profile(), b.learntProfile());

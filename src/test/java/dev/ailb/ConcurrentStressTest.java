@@ -139,7 +139,7 @@ class ConcurrentStressTest {
                 assertThat(registered).contains(b);
                 assertThat(removedEvents).doesNotContainKey(b);
             }
-            selectionsOnBackends += b.selections.sum();
+            selectionsOnBackends += b.totalRequests();
             successesOnBackends += b.successes();
             failuresOnBackends += b.failures();
             sessionsOnBackends += b.sessions.get();
