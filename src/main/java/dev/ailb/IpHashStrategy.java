@@ -34,9 +34,14 @@ import java.util.List;
  * the first entry at or after the key (the last entry ends every scan). A backend joining,
  * leaving or taking a new weight changes only the cells its points fall in (and the last entry of
  * the cells before them that end on one of those points): the picker of the next set shares every
- * other cell with the last one, and the change costs a copy of the table of cells (references)
- * plus work in proportion to the backend's points, about 0.1 ms at 10,000 backends rather than
- * the milliseconds of a whole ring. A backend keeps a slot, its index in the entries, for as long
+ * other cell with the last one. The table of cells of a large ring (more than
+ * {@value #FLAT_MAX} cells) is kept in two levels, chunks of {@value #CHUNK} cells under a top
+ * level, so that a change copies the top level and only the chunks its backend's points fall in
+ * (at most one per point), never the whole table: at 10,000 backends of weight 2 the table has
+ * 2^20 cells, whose copy (4 MB) would cost more than the change itself. A smaller ring keeps its
+ * table in one chunk, copied whole by a change, so that its pick reads one chunk that stays in
+ * the cache. The change costs work in proportion to the backend's points, rather than the
+ * milliseconds of a whole ring. A backend keeps a slot, its index in the entries, for as long
  * as it is in the ring. The table is cut afresh when the number of points drifts too far from
  * four a cell (a factor of two either way), so over a run of joins its cost is amortized.
  * {@link Selector#newPicker} compares the new set with the last one (a hash lookup per backend)
@@ -55,6 +60,15 @@ final class IpHashStrategy implements BalancingStrategy {
     private static final long END = Long.MAX_VALUE & ~INDEX_MASK;
     /** Points per cell the table is cut for, and the factor either way that makes it cut afresh. */
     private static final int POINTS_PER_CELL = 4;
+    /** Cells per chunk of the table of cells of a large ring: a power of two. */
+    static final int CHUNK = 64;
+    private static final int CHUNK_BITS = Integer.numberOfTrailingZeros(CHUNK);
+    /**
+     * The most cells a ring keeps in one chunk (a flat table): its copy costs a change some tens
+     * of microseconds at most (a ring of about 1,600 backends of weight 1), and its pick reads
+     * the one chunk, always in the cache, rather than one chunk of many.
+     */
+    static final int FLAT_MAX = 1 << 16;
     private static final int DRIFT = 2;
     /** Beyond this share of the ring changing at once, a new set is built whole. */
     private static final int WHOLE_BUILD_FRACTION = 4;
@@ -284,21 +298,42 @@ final class IpHashStrategy implements BalancingStrategy {
      * replaced by a new array, never written in place, since the last ring is in use.
      */
     static final class Edit {
-        private final long[][] cells;
+        private final long[][][] chunks;
+        /** Whether a chunk is this edit's own copy, which it may write. */
+        private final boolean[] copied;
+        private final int count;
+        private final int chunkBits;
         private final int shift;
         private long size;
 
         Edit(Ring from) {
-            this.cells = from.cells.clone();
+            this.chunks = from.chunks.clone();
+            this.copied = new boolean[chunks.length];
+            this.count = from.count;
+            this.chunkBits = from.chunkBits;
             this.shift = from.shift;
             this.size = from.size();
+        }
+
+        private long[] cell(int c) {
+            return chunks[c >>> chunkBits][c & ((1 << chunkBits) - 1)];
+        }
+
+        /** Puts a cell in place, copying its chunk first if the last ring still shares it. */
+        private void set(int c, long[] cell) {
+            int k = c >>> chunkBits;
+            if (!copied[k]) {
+                chunks[k] = chunks[k].clone();
+                copied[k] = true;
+            }
+            chunks[k][c & ((1 << chunkBits) - 1)] = cell;
         }
 
         /** Takes out one backend's points, sorted. */
         void remove(long[] points) {
             int slot = owner(points[0]);
             forEachCellDescending(points, (c, from, to) -> {
-                long[] cell = cells[c];
+                long[] cell = cell(c);
                 long[] out = new long[cell.length - (to - from)];
                 int o = 0;
                 for (int i = 0; i < cell.length - 1; i++) {
@@ -315,7 +350,7 @@ final class IpHashStrategy implements BalancingStrategy {
         /** Puts in one backend's points, sorted, its slot already in {@code owners}. */
         void add(long[] points, Backend[] owners) {
             forEachCellDescending(points, (c, from, to) -> {
-                long[] cell = cells[c];
+                long[] cell = cell(c);
                 long[] out = new long[cell.length + (to - from)];
                 int i = 0;
                 int j = from;
@@ -342,22 +377,22 @@ final class IpHashStrategy implements BalancingStrategy {
          * given their new last entry.
          */
         private void replace(int c, long[] cell) {
-            int headBefore = owner(cells[c][0]);
-            cells[c] = cell;
+            int headBefore = owner(cell(c)[0]);
+            set(c, cell);
             int head = owner(cell[0]);
             if (head == headBefore) {
                 return;
             }
-            int mask = cells.length - 1;
-            for (int d = (c - 1) & mask, steps = 1; steps < cells.length; d = (d - 1) & mask, steps++) {
-                long[] before = cells[d];
+            int mask = count - 1;
+            for (int d = (c - 1) & mask, steps = 1; steps < count; d = (d - 1) & mask, steps++) {
+                long[] before = cell(d);
                 int lastIndex = before.length - 1;
                 if (owner(before[lastIndex]) == head) {
                     return;
                 }
                 long[] copy = before.clone();
                 copy[lastIndex] = END | head;
-                cells[d] = copy;
+                set(d, copy);
                 if (lastIndex > 0) {
                     return;
                 }
@@ -382,11 +417,11 @@ final class IpHashStrategy implements BalancingStrategy {
          * points drifted from the cells' size.
          */
         Ring finish(Backend[] bySlot, int[] pointsBySlot, int slotCount) {
-            if (size > (long) cells.length * POINTS_PER_CELL * DRIFT
-                    || (cells.length > 2 && size * DRIFT * DRIFT < (long) cells.length * POINTS_PER_CELL)) {
+            if (size > (long) count * POINTS_PER_CELL * DRIFT
+                    || (count > 2 && size * DRIFT * DRIFT < (long) count * POINTS_PER_CELL)) {
                 return Ring.whole(bySlot.clone(), pointsBySlot, slotCount);
             }
-            return new Ring(cells, shift, bySlot.clone(), Math.toIntExact(size));
+            return new Ring(chunks, count, chunkBits, shift, bySlot.clone(), Math.toIntExact(size));
         }
     }
 
@@ -404,13 +439,19 @@ final class IpHashStrategy implements BalancingStrategy {
      * Immutable; its cells may be shared with the rings of the sets before and after it.
      */
     static final class Ring implements Picker {
-        private final long[][] cells;
+        private final long[][][] chunks;
+        private final int count;
+        private final int chunkBits;
+        private final int chunkMask;
         private final int shift;
         private final Backend[] backends;
         private final int size;
 
-        Ring(long[][] cells, int shift, Backend[] backends, int size) {
-            this.cells = cells;
+        Ring(long[][][] chunks, int count, int chunkBits, int shift, Backend[] backends, int size) {
+            this.chunks = chunks;
+            this.count = count;
+            this.chunkBits = chunkBits;
+            this.chunkMask = (1 << chunkBits) - 1;
             this.shift = shift;
             this.backends = backends;
             this.size = size;
@@ -456,7 +497,8 @@ final class IpHashStrategy implements BalancingStrategy {
             for (long e : all) {
                 byCell[fill[cellOf(e, shift)]++] = e;
             }
-            long[][] cells = new long[count][];
+            int chunkBits = count > FLAT_MAX ? CHUNK_BITS : bits;
+            long[][][] chunks = new long[count >>> chunkBits][1 << chunkBits][];
             int head = -1; // the owner of the first point of the ring: where the last cells end
             for (int c = 0; c < count && head < 0; c++) {
                 if (starts[c + 1] > starts[c]) {
@@ -471,12 +513,12 @@ final class IpHashStrategy implements BalancingStrategy {
                 sortRun(byCell, from, to, bySlot);
                 long[] cell = Arrays.copyOfRange(byCell, from, to + 1);
                 cell[to - from] = END | next;
-                cells[c] = cell;
+                chunks[c >>> chunkBits][c & ((1 << chunkBits) - 1)] = cell;
                 if (to > from) {
                     next = owner(cell[0]);
                 }
             }
-            return new Ring(cells, shift, bySlot, all.length);
+            return new Ring(chunks, count, chunkBits, shift, bySlot, all.length);
         }
 
         @Override
@@ -487,7 +529,8 @@ final class IpHashStrategy implements BalancingStrategy {
         Backend backendFor(long key) {
             // The first entry at or after the key in its cell; the cell's last entry, past every
             // key, names the first point after the cell (the ring's first point, past the last).
-            long[] cell = cells[(int) ((key ^ Long.MIN_VALUE) >>> shift)];
+            int c = (int) ((key ^ Long.MIN_VALUE) >>> shift);
+            long[] cell = chunks[c >>> chunkBits][c & chunkMask];
             int i = 0;
             while (position(cell[i]) < key) {
                 i++;
@@ -503,9 +546,11 @@ final class IpHashStrategy implements BalancingStrategy {
         long[] points() {
             long[] out = new long[size];
             int o = 0;
-            for (long[] cell : cells) {
-                for (int i = 0; i < cell.length - 1; i++) {
-                    out[o++] = cell[i];
+            for (long[][] chunk : chunks) {
+                for (long[] cell : chunk) {
+                    for (int i = 0; i < cell.length - 1; i++) {
+                        out[o++] = cell[i];
+                    }
                 }
             }
             return out;
@@ -523,7 +568,7 @@ final class IpHashStrategy implements BalancingStrategy {
 
         /** The number of cells; for tests. */
         int cellCount() {
-            return cells.length;
+            return count;
         }
     }
 

@@ -403,6 +403,65 @@ class IpHashStrategyTest {
         assertThat(cellCounts).as("tables of cells cut on the way").hasSizeGreaterThan(3);
     }
 
+    /**
+     * A ring of more than {@link IpHashStrategy#FLAT_MAX} cells keeps its table in chunks, and an
+     * edit copies only the chunks it writes: edited one backend at a time, it must still hold the
+     * points of the ring built whole and send every key where that ring does.
+     */
+    @Test
+    void largeRingsEditedInChunksHoldTheSamePointsAsRingsBuiltWhole() {
+        LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
+        List<Backend> pool = new ArrayList<>();
+        for (int i = 0; i < 2_100; i++) {
+            pool.add(lb.addBackend("q" + i, "10.1." + (i >> 8) + "." + (i & 0xFF), 8000));
+        }
+        IpHashStrategy.RingSelector selector = new IpHashStrategy.RingSelector();
+        List<Backend> set = List.copyOf(pool.subList(0, 2_000));
+        Picker picker = selector.newPicker(set);
+        assertThat(((IpHashStrategy.Ring) picker).cellCount()).isGreaterThan(IpHashStrategy.FLAT_MAX);
+        Random random = new Random(29);
+        for (int step = 0; step < 60; step++) {
+            List<Backend> next = new ArrayList<>(set);
+            Backend changed;
+            int kind = random.nextInt(3);
+            if (kind == 0) {
+                changed = set.get(random.nextInt(set.size()));
+                lb.setWeight(changed.id(), 1 + random.nextInt(3));
+                next = set;
+            } else if (kind == 1) {
+                changed = null;
+                for (Backend b : pool) {
+                    if (!set.contains(b)) {
+                        changed = b;
+                        break;
+                    }
+                }
+                next.add(changed);
+            } else {
+                changed = set.get(random.nextInt(set.size()));
+                next.remove(changed);
+            }
+            List<Backend> given = next == set ? set : List.copyOf(next);
+            picker = selector.newPicker(set, given, changed);
+            set = given;
+
+            IpHashStrategy.Ring edited = (IpHashStrategy.Ring) picker;
+            IpHashStrategy.Ring whole = IpHashStrategy.ring(set);
+            long[] mine = edited.points();
+            long[] theirs = whole.points();
+            assertThat(mine.length).as("step %d", step).isEqualTo(theirs.length);
+            for (int i = 0; i < mine.length; i += 97) {
+                assertThat(IpHashStrategy.Ring.positionOf(mine[i])).as("step %d, point %d", step, i)
+                        .isEqualTo(IpHashStrategy.Ring.positionOf(theirs[i]));
+                assertThat(edited.ownerOf(mine[i])).as("step %d, point %d", step, i).isSameAs(whole.ownerOf(theirs[i]));
+            }
+            for (int i = 0; i < 200; i++) {
+                long key = random.nextLong() & -(1L << 20);
+                assertThat(edited.backendFor(key)).as("step %d, key %d", step, key).isSameAs(whole.backendFor(key));
+            }
+        }
+    }
+
     @Test
     void pointsFollowWeightUpToTheCap() {
         LoadBalancer lb = new LoadBalancer(BalancingStrategy.IP_HASH);
