@@ -314,7 +314,8 @@ public final class LoadBalancer implements AutoCloseable {
      * linear in the n registered backends only for copying references (the view's lists, the
      * strategy's array of backends), with no other backend tested and no table rebuilt from the
      * fleet: {@link BalancingStrategy#IP_HASH} puts only the new backend's p points on its ring
-     * (O(p log p), plus a copy of the ring's table of references; the table is cut afresh when the
+     * (O(p log p), plus a copy of the ring's table of cells, or of its top level and the chunks those
+     * points fall in once it holds more than 2^16 cells; the table is cut afresh when the
      * ring has doubled, so a run of registrations pays for it once per doubling), the prefix index
      * of {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds
      * of request kept for models and labels change only where they admit the new backend.
@@ -551,8 +552,10 @@ public final class LoadBalancer implements AutoCloseable {
      * <p>Cost: taking the backend out, and its leaving once drained, each derive the next view
      * from the current one and this backend alone, in time linear in the n registered backends
      * only for copying references (the view's lists, the strategy's array of backends), with no
-     * other backend tested and no table rebuilt from the fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
-     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * other backend tested and no table rebuilt from the fleet: {@link BalancingStrategy#IP_HASH}
+     * moves only this backend's p points on its ring
+     * (O(p log p), plus a copy of the ring's table of cells, or of its top level and the chunks those
+     * points fall in for a large ring), the prefix index of
      * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
      * request kept for models and labels change only where they admit this backend.
      * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
@@ -583,7 +586,8 @@ public final class LoadBalancer implements AutoCloseable {
      * linear in the n registered backends only for copying references (the view's lists, the
      * strategy's array of backends), with no other backend tested and no table rebuilt from the
      * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
-     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * (O(p log p), plus a copy of the ring's table of cells, or of its top level and the chunks those
+     * points fall in for a large ring), the prefix index of
      * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
      * request kept for models and labels change only where they admit this backend.
      * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
@@ -613,7 +617,8 @@ public final class LoadBalancer implements AutoCloseable {
      * linear in the n registered backends only for copying references (the view's lists, the
      * strategy's array of backends), with no other backend tested and no table rebuilt from the
      * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
-     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * (O(p log p), plus a copy of the ring's table of cells, or of its top level and the chunks those
+     * points fall in for a large ring), the prefix index of
      * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
      * request kept for models and labels change only where they admit this backend.
      * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
@@ -650,7 +655,8 @@ public final class LoadBalancer implements AutoCloseable {
      * <p>Cost: the view keeps its lists, and the pickers that route across this backend are built
      * again for the same backends: an array copy for most strategies, this backend's points alone
      * moved on the {@link BalancingStrategy#IP_HASH} ring (O(p log p) for p points, plus a copy of
-     * its table of references), the {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} schedule
+     * its table of cells, or of its top level and the chunks those points fall in for a large ring),
+     * the {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} schedule
      * computed again (linear in the total weight); finding the backend in the view's lists is a
      * scan of n references.
      *
@@ -680,7 +686,8 @@ public final class LoadBalancer implements AutoCloseable {
      * linear in the n registered backends only for copying references (the view's lists, the
      * strategy's array of backends), with no other backend tested and no table rebuilt from the
      * fleet: {@link BalancingStrategy#IP_HASH} moves only this backend's p points on its ring
-     * (O(p log p), plus a copy of the ring's table of references), the prefix index of
+     * (O(p log p), plus a copy of the ring's table of cells, or of its top level and the chunks those
+     * points fall in for a large ring), the prefix index of
      * {@link BalancingStrategy#PREFIX_AFFINITY} keeps every other backend's entry, and the kinds of
      * request kept for models and labels change only where they admit this backend.
      * {@link BalancingStrategy#WEIGHTED_ROUND_ROBIN} computes its schedule for the new set, in time
