@@ -6,6 +6,7 @@ import dev.ailb.health.HealthState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -261,7 +262,7 @@ final class Membership {
         for (Backend b : added) {
             startsOut(b);
         }
-        Set<Backend> out = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Backend> out = Collections.newSetFromMap(new IdentityHashMap<>());
         out.addAll(gone);
         List<Backend> all = new ArrayList<>(current.all.size() + added.size());
         all.addAll(current.all);

@@ -359,13 +359,7 @@ class IpHashStrategyTest {
                 lb.setWeight(changed.id(), 1 + random.nextInt(random.nextInt(8) == 0 ? 12 : 3));
                 next = set;
             } else if (set.size() < pool.size() && (set.isEmpty() || growing == (random.nextInt(4) > 0))) {
-                changed = null;
-                for (Backend b : pool) {
-                    if (!set.contains(b)) {
-                        changed = b;
-                        break;
-                    }
-                }
+                changed = firstOutside(pool, set);
                 next.add(changed);
             } else {
                 changed = set.get(random.nextInt(set.size()));
@@ -378,27 +372,7 @@ class IpHashStrategyTest {
             IpHashStrategy.Ring edited = (IpHashStrategy.Ring) picker;
             IpHashStrategy.Ring whole = IpHashStrategy.ring(set);
             cellCounts.add(edited.cellCount());
-            long[] mine = edited.points();
-            long[] theirs = whole.points();
-            assertThat(mine.length).as("step %d", step).isEqualTo(theirs.length);
-            long[] myPositions = new long[mine.length];
-            long[] theirPositions = new long[mine.length];
-            String[] myOwners = new String[mine.length];
-            String[] theirOwners = new String[mine.length];
-            for (int i = 0; i < mine.length; i++) {
-                myPositions[i] = IpHashStrategy.Ring.positionOf(mine[i]);
-                theirPositions[i] = IpHashStrategy.Ring.positionOf(theirs[i]);
-                myOwners[i] = edited.ownerOf(mine[i]).id();
-                theirOwners[i] = whole.ownerOf(theirs[i]).id();
-            }
-            assertThat(myPositions).as("step %d", step).isEqualTo(theirPositions);
-            assertThat(myOwners).as("step %d", step).isEqualTo(theirOwners);
-            if (!set.isEmpty()) {
-                for (int i = 0; i < 100; i++) {
-                    long key = random.nextLong() & -(1L << 20);
-                    assertThat(edited.backendFor(key)).as("step %d, key %d", step, key).isSameAs(whole.backendFor(key));
-                }
-            }
+            assertSameRing(edited, whole, step, 1, set.isEmpty() ? 0 : 100, random);
         }
         assertThat(cellCounts).as("tables of cells cut on the way").hasSizeGreaterThan(3);
     }
@@ -429,13 +403,7 @@ class IpHashStrategyTest {
                 lb.setWeight(changed.id(), 1 + random.nextInt(3));
                 next = set;
             } else if (kind == 1) {
-                changed = null;
-                for (Backend b : pool) {
-                    if (!set.contains(b)) {
-                        changed = b;
-                        break;
-                    }
-                }
+                changed = firstOutside(pool, set);
                 next.add(changed);
             } else {
                 changed = set.get(random.nextInt(set.size()));
@@ -447,18 +415,46 @@ class IpHashStrategyTest {
 
             IpHashStrategy.Ring edited = (IpHashStrategy.Ring) picker;
             IpHashStrategy.Ring whole = IpHashStrategy.ring(set);
-            long[] mine = edited.points();
-            long[] theirs = whole.points();
-            assertThat(mine.length).as("step %d", step).isEqualTo(theirs.length);
-            for (int i = 0; i < mine.length; i += 97) {
-                assertThat(IpHashStrategy.Ring.positionOf(mine[i])).as("step %d, point %d", step, i)
-                        .isEqualTo(IpHashStrategy.Ring.positionOf(theirs[i]));
-                assertThat(edited.ownerOf(mine[i])).as("step %d, point %d", step, i).isSameAs(whole.ownerOf(theirs[i]));
+            assertSameRing(edited, whole, step, 97, 200, random);
+        }
+    }
+
+    /** The first backend of {@code pool} not in {@code set}. */
+    private static Backend firstOutside(List<Backend> pool, List<Backend> set) {
+        for (Backend b : pool) {
+            if (!set.contains(b)) {
+                return b;
             }
-            for (int i = 0; i < 200; i++) {
-                long key = random.nextLong() & -(1L << 20);
-                assertThat(edited.backendFor(key)).as("step %d, key %d", step, key).isSameAs(whole.backendFor(key));
-            }
+        }
+        throw new AssertionError("every backend of the pool is in the set");
+    }
+
+    /**
+     * Checks that a ring edited step by step holds the points of the ring built whole (every
+     * {@code stride}-th point: its position and owner) and sends {@code keys} random keys where it
+     * does.
+     */
+    private static void assertSameRing(IpHashStrategy.Ring edited, IpHashStrategy.Ring whole, int step, int stride,
+            int keys, Random random) {
+        long[] mine = edited.points();
+        long[] theirs = whole.points();
+        assertThat(mine.length).as("step %d", step).isEqualTo(theirs.length);
+        int sampled = (mine.length + stride - 1) / stride;
+        long[] myPositions = new long[sampled];
+        long[] theirPositions = new long[sampled];
+        String[] myOwners = new String[sampled];
+        String[] theirOwners = new String[sampled];
+        for (int i = 0, k = 0; i < mine.length; i += stride, k++) {
+            myPositions[k] = IpHashStrategy.Ring.positionOf(mine[i]);
+            theirPositions[k] = IpHashStrategy.Ring.positionOf(theirs[i]);
+            myOwners[k] = edited.ownerOf(mine[i]).id();
+            theirOwners[k] = whole.ownerOf(theirs[i]).id();
+        }
+        assertThat(myPositions).as("step %d", step).isEqualTo(theirPositions);
+        assertThat(myOwners).as("step %d", step).isEqualTo(theirOwners);
+        for (int i = 0; i < keys; i++) {
+            long key = random.nextLong() & -(1L << 20);
+            assertThat(edited.backendFor(key)).as("step %d, key %d", step, key).isSameAs(whole.backendFor(key));
         }
     }
 
