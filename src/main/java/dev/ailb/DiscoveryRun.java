@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -29,6 +30,7 @@ final class DiscoveryRun implements Discovery, DiscoveryContext {
     private final DiscoverySource source;
     private final Function<Collection<BackendSpec>, MembershipChange> reconcile;
     private final Membership membership;
+    private final BooleanSupplier balancerClosed;
     private final Consumer<DiscoveryRun> onClose;
     private final Object lock = new Object();
     private volatile boolean closed;
@@ -38,11 +40,12 @@ final class DiscoveryRun implements Discovery, DiscoveryContext {
     private long failuresInRun; // guarded by lock
 
     DiscoveryRun(String name, DiscoverySource source, Function<Collection<BackendSpec>, MembershipChange> reconcile,
-            Membership membership, Consumer<DiscoveryRun> onClose) {
+            Membership membership, BooleanSupplier balancerClosed, Consumer<DiscoveryRun> onClose) {
         this.name = name;
         this.source = source;
         this.reconcile = reconcile;
         this.membership = membership;
+        this.balancerClosed = balancerClosed;
         this.onClose = onClose;
     }
 
@@ -61,7 +64,7 @@ final class DiscoveryRun implements Discovery, DiscoveryContext {
             try {
                 change = reconcile.apply(backends);
             } catch (IllegalStateException e) {
-                if (closed || "load balancer is closed".equals(e.getMessage())) {
+                if (closed || balancerClosed.getAsBoolean()) {
                     return NONE; // closing under way: the source is about to be closed too
                 }
                 failed(e);

@@ -470,7 +470,7 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalStateException("source: " + source + " (expected: no other discovery running; "
                         + running.source() + " runs, close it first)");
             }
-            run = new DiscoveryRun(name, source, this::setBackends, membership, this::forget);
+            run = new DiscoveryRun(name, source, this::setBackends, membership, () -> closed, this::forget);
             discovery = run;
         } finally {
             table.unlock();
